@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Runs the whole test suite. Starts (or installs) what the tests need: Postgres and nats-server.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/services.sh
+ensure_postgres
+ensure_nats_binary
+export TEST_DATABASE_URL="$ADMIN_DATABASE_URL"
+export SQLX_OFFLINE=true
+if cargo nextest --version >/dev/null 2>&1; then
+  cargo nextest run --workspace --no-fail-fast "$@"
+else
+  cargo test --workspace --no-fail-fast "$@"
+fi

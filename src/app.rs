@@ -1,0 +1,226 @@
+//! Building and running the service: `App::build` connects and binds; `run_until_stopped`
+//! runs the selected roles until the token is cancelled, then drains them.
+
+use std::{
+    net::SocketAddr,
+    sync::{Arc, OnceLock},
+    time::Duration,
+};
+
+use anyhow::Context as _;
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use secrecy::SecretString;
+use tokio::{net::TcpListener, task::JoinSet};
+use tokio_util::sync::CancellationToken;
+
+use crate::{
+    bus::Bus,
+    cli::Role,
+    config::Config,
+    db::{self, Db},
+    employes::EmployesClient,
+    http::{self, AppState},
+    scheduler,
+    simulator::{SimConfig, Simulator},
+    sync::{
+        outbox,
+        stages::StageCtx,
+        worker::{self, Worker},
+    },
+};
+
+pub struct App {
+    config: Arc<Config>,
+    roles: Vec<Role>,
+    db: Db,
+    bus: Bus,
+    listener: Option<TcpListener>,
+    simulator: Option<Simulator>,
+    client: EmployesClient,
+    metrics: PrometheusHandle,
+}
+
+/// The process-wide Prometheus recorder (installed once, shared by every `App` in a process).
+pub fn metrics_handle() -> PrometheusHandle {
+    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+    HANDLE
+        .get_or_init(|| {
+            PrometheusBuilder::new()
+                .set_buckets(&[
+                    0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 900.0,
+                ])
+                .expect("static buckets are valid")
+                .install_recorder()
+                .expect("the metrics recorder is installed once")
+        })
+        .clone()
+}
+
+/// Postgres (migrated) and NATS (streams created): what every command needs.
+pub async fn connect(config: &Config) -> anyhow::Result<(Db, Bus)> {
+    let db = db::pool(config.database_url()).context("DATABASE_URL")?;
+    db::migrate(&db).await?;
+    let bus = Bus::connect(&config.nats_urls, &config.subject_prefix)
+        .await
+        .context("connecting to NATS")?;
+    bus.ensure_streams(config.stream_replicas).await?;
+    Ok((db, bus))
+}
+
+impl App {
+    pub async fn build(config: Config, roles: Vec<Role>) -> anyhow::Result<App> {
+        let (db, bus) = connect(&config).await?;
+        let listener = if roles.contains(&Role::Http) {
+            Some(
+                TcpListener::bind(config.http_addr)
+                    .await
+                    .with_context(|| format!("binding HTTP_ADDR {}", config.http_addr))?,
+            )
+        } else {
+            None
+        };
+        let (simulator, base_url) = match &config.employes.api_url {
+            Some(url) => (None, url.clone()),
+            None => {
+                let sim = Simulator::bind(SimConfig {
+                    addr: config.simulator_addr,
+                    company_id: config.employes.company_id,
+                    ..SimConfig::default()
+                })
+                .await
+                .with_context(|| format!("binding SIMULATOR_ADDR {}", config.simulator_addr))?;
+                tracing::warn!(url = %sim.base_url(), "EMPLOYES_API_URL is not set: syncing against the built-in simulator");
+                let base = sim.base_url();
+                (Some(sim), base)
+            }
+        };
+        if let (Some(sim), Some(listener), Some(secret)) =
+            (&simulator, &listener, &config.webhook_secret_raw)
+        {
+            let port = listener.local_addr()?.port();
+            sim.set_webhook_target(
+                format!("http://127.0.0.1:{port}/webhooks/employes"),
+                SecretString::clone(secret),
+            );
+        }
+        let client = EmployesClient::new(&base_url, &config.employes)?;
+        Ok(App {
+            config: Arc::new(config),
+            roles,
+            db,
+            bus,
+            listener,
+            simulator,
+            client,
+            metrics: metrics_handle(),
+        })
+    }
+
+    /// The bound HTTP address (port 0 resolved).
+    pub fn local_addr(&self) -> Option<SocketAddr> {
+        self.listener.as_ref().and_then(|l| l.local_addr().ok())
+    }
+
+    pub fn port(&self) -> u16 {
+        self.local_addr().map_or(0, |a| a.port())
+    }
+
+    pub fn simulator_url(&self) -> Option<String> {
+        self.simulator.as_ref().map(Simulator::root_url)
+    }
+
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
+    pub fn bus(&self) -> &Bus {
+        &self.bus
+    }
+
+    /// Run every role until `shutdown` fires; then stop accepting, drain in-flight requests,
+    /// let the worker finish or release its sessions, and return within `SHUTDOWN_TIMEOUT`.
+    pub async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
+        let cfg = self.config.clone();
+        let mut tasks = JoinSet::new();
+        // The simulator outlives the worker's last requests; it stops after everything else.
+        let sim_stop = CancellationToken::new();
+        if let Some(sim) = self.simulator {
+            let stop = sim_stop.clone();
+            tokio::spawn(async move { sim.run_until_stopped(stop).await });
+        }
+        let event_source = format!("/employes-sync/companies/{}", cfg.employes.company_id);
+        if self.roles.contains(&Role::Worker) {
+            let ctx = StageCtx {
+                db: self.db.clone(),
+                bus: self.bus.clone(),
+                client: self.client.clone(),
+                event_source: event_source.clone(),
+                fetch_concurrency: cfg.worker.fetch_concurrency,
+                cancel: shutdown.clone(),
+            };
+            tasks.spawn(Worker::new(ctx, cfg.worker.clone()).run(shutdown.clone()));
+            let (db, cancel) = (self.db.clone(), shutdown.clone());
+            let wcfg = cfg.worker.clone();
+            tasks.spawn(async move {
+                worker::run_reaper(db, wcfg, cancel).await;
+                Ok(())
+            });
+            let (db, bus, cancel) = (self.db.clone(), self.bus.clone(), shutdown.clone());
+            let every = cfg.worker.heartbeat.max(Duration::from_secs(1));
+            tasks.spawn(async move {
+                outbox::run_sweeper(db, bus, event_source, every, cancel).await;
+                Ok(())
+            });
+        }
+        if self.roles.contains(&Role::Scheduler) {
+            if let Some(schedule) = cfg.sync_schedule.clone() {
+                let (db, bus, cancel) = (self.db.clone(), self.bus.clone(), shutdown.clone());
+                let window = cfg.webhook_coalesce_window;
+                tasks.spawn(async move {
+                    scheduler::run(db, bus, schedule, window, cancel).await;
+                    Ok(())
+                });
+            }
+        }
+        if let Some(listener) = self.listener {
+            let state = AppState {
+                db: self.db.clone(),
+                bus: self.bus.clone(),
+                config: cfg.clone(),
+                metrics: self.metrics.clone(),
+                shutdown: shutdown.clone(),
+            };
+            let stop = shutdown.clone();
+            tracing::info!(addr = %listener.local_addr()?, "HTTP listening");
+            tasks.spawn(async move {
+                axum::serve(listener, http::router(state))
+                    .with_graceful_shutdown(async move { stop.cancelled().await })
+                    .await
+                    .context("HTTP server")
+            });
+        }
+        shutdown.cancelled().await;
+        tracing::info!("shutting down");
+        let drained = tokio::time::timeout(cfg.shutdown_timeout, async {
+            while let Some(result) = tasks.join_next().await {
+                match result {
+                    Ok(Err(e)) => {
+                        tracing::error!(error = format!("{e:#}"), "a role ended with an error")
+                    }
+                    Err(e) => tracing::error!(error = %e, "a role panicked"),
+                    Ok(Ok(())) => {}
+                }
+            }
+        })
+        .await;
+        sim_stop.cancel();
+        if drained.is_err() {
+            tracing::warn!(
+                "shutdown timeout reached; abandoning unfinished work (it will be redelivered)"
+            );
+            tasks.abort_all();
+        }
+        self.db.close().await;
+        Ok(())
+    }
+}

@@ -1,0 +1,179 @@
+//! NATS JetStream: subjects and stream names derived from the prefix, idempotent stream
+//! creation, and publishing that waits for the server's acknowledgement.
+
+use std::time::Duration;
+
+use async_nats::{
+    HeaderMap,
+    connection::State,
+    jetstream::{
+        self,
+        stream::{Config as StreamConfig, DiscardPolicy, RetentionPolicy, StorageType},
+    },
+};
+use bytes::Bytes;
+use uuid::Uuid;
+
+use crate::domain::ChangeType;
+
+#[derive(Debug, thiserror::Error)]
+pub enum BusError {
+    #[error("NATS is not connected")]
+    Disconnected,
+    #[error("JetStream did not acknowledge the message: {0}")]
+    NotAcknowledged(String),
+}
+
+/// A connected NATS client and the names it uses.
+#[derive(Clone)]
+pub struct Bus {
+    pub client: async_nats::Client,
+    pub js: jetstream::Context,
+    prefix: String,
+    stream_prefix: String,
+}
+
+impl std::fmt::Debug for Bus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Bus")
+            .field("prefix", &self.prefix)
+            .finish_non_exhaustive()
+    }
+}
+
+pub const ACK_TIMEOUT: Duration = Duration::from_secs(3);
+
+impl Bus {
+    /// Connect to one or more servers (comma-separated). Reconnects forever afterwards.
+    pub async fn connect(urls: &str, prefix: &str) -> anyhow::Result<Bus> {
+        let servers: Vec<async_nats::ServerAddr> = urls
+            .split(',')
+            .map(|u| u.trim().parse())
+            .collect::<Result<_, _>>()?;
+        let client = async_nats::ConnectOptions::new()
+            .name("employes-sync")
+            .retry_on_initial_connect()
+            .connection_timeout(Duration::from_secs(3))
+            .event_callback(|event| async move {
+                tracing::info!(%event, "nats connection event");
+            })
+            .connect(servers)
+            .await?;
+        let mut js = jetstream::new(client.clone());
+        js.set_timeout(ACK_TIMEOUT);
+        Ok(Bus {
+            client,
+            js,
+            prefix: prefix.to_string(),
+            stream_prefix: prefix.to_uppercase().replace('-', "_"),
+        })
+    }
+
+    pub fn is_connected(&self) -> bool {
+        self.client.connection_state() == State::Connected
+    }
+
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
+    pub fn requests_subject(&self) -> String {
+        format!("{}.sync.requests", self.prefix)
+    }
+    pub fn progress_subject(&self, session: Uuid) -> String {
+        format!("{}.sync.progress.{session}", self.prefix)
+    }
+    pub fn change_subject(&self, t: ChangeType) -> String {
+        format!("{}.changes.{}", self.prefix, t.as_str())
+    }
+    pub fn sync_stream(&self) -> String {
+        format!("{}_SYNC", self.stream_prefix)
+    }
+    pub fn progress_stream(&self) -> String {
+        format!("{}_PROGRESS", self.stream_prefix)
+    }
+    pub fn changes_stream(&self) -> String {
+        format!("{}_CHANGES", self.stream_prefix)
+    }
+    pub fn consumer_name(&self) -> String {
+        format!("{}_worker", self.stream_prefix)
+    }
+
+    /// Create the three streams if missing (safe to call from every replica at start).
+    pub async fn ensure_streams(&self, replicas: usize) -> anyhow::Result<()> {
+        let streams = [
+            StreamConfig {
+                name: self.sync_stream(),
+                subjects: vec![self.requests_subject()],
+                retention: RetentionPolicy::WorkQueue,
+                duplicate_window: Duration::from_secs(10 * 60),
+                ..Default::default()
+            },
+            StreamConfig {
+                name: self.progress_stream(),
+                subjects: vec![format!("{}.sync.progress.*", self.prefix)],
+                retention: RetentionPolicy::Limits,
+                max_age: Duration::from_secs(24 * 3600),
+                duplicate_window: Duration::from_secs(60),
+                discard: DiscardPolicy::Old,
+                ..Default::default()
+            },
+            StreamConfig {
+                name: self.changes_stream(),
+                subjects: vec![format!("{}.changes.*", self.prefix)],
+                retention: RetentionPolicy::Limits,
+                max_age: Duration::from_secs(30 * 24 * 3600),
+                duplicate_window: Duration::from_secs(20 * 60),
+                ..Default::default()
+            },
+        ];
+        for config in streams {
+            let name = config.name.clone();
+            let config = StreamConfig {
+                num_replicas: replicas,
+                storage: StorageType::File,
+                ..config
+            };
+            self.js
+                .get_or_create_stream(config)
+                .await
+                .map_err(|e| anyhow::anyhow!("creating stream {name}: {e}"))?;
+        }
+        Ok(())
+    }
+
+    /// Publish and wait until JetStream has stored it. `msg_id` deduplicates within the
+    /// stream's window. Returns whether the server saw it as a duplicate.
+    pub async fn publish_durable(
+        &self,
+        subject: String,
+        msg_id: Option<&str>,
+        payload: Bytes,
+    ) -> Result<bool, BusError> {
+        if !self.is_connected() {
+            return Err(BusError::Disconnected);
+        }
+        let mut headers = HeaderMap::new();
+        if let Some(id) = msg_id {
+            headers.insert(async_nats::header::NATS_MESSAGE_ID, id);
+        }
+        let ack = self
+            .js
+            .publish_with_headers(subject, headers, payload)
+            .await
+            .map_err(|e| BusError::NotAcknowledged(e.to_string()))?;
+        let ack = tokio::time::timeout(ACK_TIMEOUT, ack)
+            .await
+            .map_err(|_| BusError::NotAcknowledged("timed out".into()))?
+            .map_err(|e| BusError::NotAcknowledged(e.to_string()))?;
+        Ok(ack.duplicate)
+    }
+
+    /// Does the server answer (for `readyz`)?
+    pub async fn ping(&self) -> bool {
+        self.is_connected()
+            && tokio::time::timeout(Duration::from_secs(2), self.client.flush())
+                .await
+                .is_ok_and(|r| r.is_ok())
+    }
+}

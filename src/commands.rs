@@ -1,0 +1,213 @@
+//! What each subcommand does. Errors end as one line on stderr and a non-zero exit.
+
+use std::{process::ExitCode, time::Duration};
+
+use async_nats::jetstream::consumer::{DeliverPolicy, pull::OrderedConfig};
+use futures::StreamExt;
+use indicatif::{ProgressBar, ProgressStyle};
+use secrecy::SecretString;
+use tokio_util::sync::CancellationToken;
+
+use crate::{
+    app::{self, App},
+    cli::{Cli, Command, SimulateArgs},
+    config::Config,
+    db::sessions,
+    simulator::{SimConfig, Simulator},
+    sync::{ProgressEvent, Source, SyncRequest, request_sync},
+    telemetry,
+};
+
+pub async fn run(cli: Cli) -> ExitCode {
+    let result = match cli.command {
+        Command::Simulate(args) => {
+            telemetry::init(None);
+            simulate(args).await.map(|_| ExitCode::SUCCESS)
+        }
+        Command::Healthcheck { url } => healthcheck(&url).await,
+        command => match Config::load(cli.config.as_deref()) {
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::FAILURE;
+            }
+            Ok(config) => {
+                telemetry::init(config.log_format);
+                match command {
+                    Command::Serve { roles } => {
+                        serve(config, roles).await.map(|_| ExitCode::SUCCESS)
+                    }
+                    Command::Migrate => app::connect(&config).await.map(|_| {
+                        eprintln!("migrations applied");
+                        ExitCode::SUCCESS
+                    }),
+                    Command::Sync { employees, wait } => sync(config, employees, wait).await,
+                    Command::Simulate(_) | Command::Healthcheck { .. } => {
+                        unreachable!("handled above")
+                    }
+                }
+            }
+        },
+    };
+    result.unwrap_or_else(|e| {
+        eprintln!("error: {e:#}");
+        ExitCode::FAILURE
+    })
+}
+
+/// Cancelled on SIGINT or SIGTERM.
+pub fn shutdown_token() -> CancellationToken {
+    let token = CancellationToken::new();
+    let t = token.clone();
+    tokio::spawn(async move {
+        let ctrl_c = tokio::signal::ctrl_c();
+        #[cfg(unix)]
+        {
+            let mut term =
+                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+                    .expect("installing the SIGTERM handler");
+            tokio::select! {
+                _ = ctrl_c => {}
+                _ = term.recv() => {}
+            }
+        }
+        #[cfg(not(unix))]
+        let _ = ctrl_c.await;
+        t.cancel();
+    });
+    token
+}
+
+async fn serve(config: Config, roles: Vec<crate::cli::Role>) -> anyhow::Result<()> {
+    let app = App::build(config, roles).await?;
+    if let Some(addr) = app.local_addr() {
+        eprintln!(
+            "employes-sync listening on http://{addr} — dashboard at http://{addr}/employes-sync"
+        );
+    }
+    app.run_until_stopped(shutdown_token()).await
+}
+
+async fn simulate(args: SimulateArgs) -> anyhow::Result<()> {
+    let sim = Simulator::bind(SimConfig {
+        addr: args.addr,
+        company_id: args.company_id,
+        employees: args.employees,
+        with_history: args.with_history,
+        seed: args.seed,
+        rate_limit: args.rate_limit,
+        latency_ms: args.latency_ms,
+        webhook_url: args.webhook_url,
+        webhook_secret: args.webhook_secret.map(SecretString::from),
+    })
+    .await?;
+    println!(
+        "simulator listening: base_url={} company_id={}",
+        sim.base_url(),
+        sim.company_id()
+    );
+    sim.run_until_stopped(shutdown_token()).await
+}
+
+async fn healthcheck(url: &str) -> anyhow::Result<ExitCode> {
+    let resp = reqwest::Client::builder()
+        .timeout(Duration::from_secs(3))
+        .build()?
+        .get(url)
+        .send()
+        .await?;
+    Ok(if resp.status().is_success() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+/// Exit code per the contract: 0 completed, 2 completed_with_errors, 1 failed.
+pub fn exit_code_for(status: &str) -> u8 {
+    match status {
+        "completed" => 0,
+        "completed_with_errors" => 2,
+        _ => 1,
+    }
+}
+
+async fn sync(config: Config, employees: Vec<uuid::Uuid>, wait: bool) -> anyhow::Result<ExitCode> {
+    let (db, bus) = app::connect(&config).await?;
+    let user = std::env::var("USER").unwrap_or_else(|_| "unknown".into());
+    let req = SyncRequest {
+        source: Source::Api,
+        triggered_by: format!("cli:{user}"),
+        employee_ids: (!employees.is_empty()).then_some(employees),
+        idempotency_key: None,
+        msg_id: None,
+    };
+    let requested = request_sync(&db, &bus, config.webhook_coalesce_window, &req).await?;
+    eprintln!(
+        "session {} {}{}",
+        requested.session_id,
+        requested.status,
+        if requested.coalesced {
+            " (joined a sync already under way)"
+        } else {
+            ""
+        }
+    );
+    if !wait {
+        return Ok(ExitCode::SUCCESS);
+    }
+    let stream = bus.js.get_stream(bus.progress_stream()).await?;
+    let consumer = stream
+        .create_consumer(OrderedConfig {
+            filter_subject: bus.progress_subject(requested.session_id),
+            deliver_policy: DeliverPolicy::All,
+            ..Default::default()
+        })
+        .await?;
+    let mut messages = consumer.messages().await?;
+    let bar = ProgressBar::new(0);
+    bar.set_style(
+        ProgressStyle::with_template("{msg:>10} [{bar:40}] {pos}/{len}")?.progress_chars("=> "),
+    );
+    let status = loop {
+        let next = tokio::time::timeout(Duration::from_secs(5), messages.next()).await;
+        match next {
+            Ok(Some(Ok(msg))) => {
+                let Ok(event) = serde_json::from_slice::<ProgressEvent>(&msg.payload) else {
+                    continue;
+                };
+                if event.is_final() {
+                    break event.status;
+                }
+                bar.set_message(event.stage.clone());
+                bar.set_length(event.total.max(0) as u64);
+                bar.set_position(event.processed.max(0) as u64);
+            }
+            Ok(Some(Err(e))) => tracing::debug!(error = %e, "progress stream hiccup"),
+            Ok(None) => anyhow::bail!("the progress stream ended unexpectedly"),
+            Err(_) => {
+                // Quiet: the session may have ended before we subscribed and its events expired.
+                if let Some(s) = sessions::get(&db, requested.session_id).await? {
+                    if s.is_final() {
+                        break s.status;
+                    }
+                }
+            }
+        }
+    };
+    bar.finish_and_clear();
+    let s = sessions::get(&db, requested.session_id)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("session vanished"))?;
+    println!(
+        "{}: {} employees, {} with history, {} changes, {} errors{}",
+        s.status,
+        s.employees_processed,
+        s.history_collected,
+        s.changes_detected,
+        s.errors_count,
+        s.failure_reason
+            .map(|r| format!(" — {r}"))
+            .unwrap_or_default()
+    );
+    Ok(ExitCode::from(exit_code_for(&status)))
+}

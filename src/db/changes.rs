@@ -1,0 +1,187 @@
+//! Recorded changes: inserted once by their dedup key, published through an outbox marker.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::Serialize;
+use uuid::Uuid;
+
+use super::Db;
+use crate::domain::Change;
+
+/// A change as the API and the change events show it.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct ChangeRow {
+    pub id: Uuid,
+    pub employee_id: Uuid,
+    pub employee_name: Option<String>,
+    pub change_type: String,
+    pub field: Option<String>,
+    pub old_value: Option<String>,
+    pub new_value: Option<String>,
+    pub effective_date: Option<NaiveDate>,
+    pub detected_at: DateTime<Utc>,
+    pub session_id: Uuid,
+    pub business_impact: Option<String>,
+    pub change_amount: Option<f64>,
+    pub change_percent: Option<f64>,
+}
+
+/// Insert changes; ones already recorded (same dedup key) are skipped. Returns the types of
+/// the new ones.
+pub async fn insert(db: &Db, session: Uuid, changes: &[Change]) -> sqlx::Result<Vec<String>> {
+    if changes.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<Uuid> = changes.iter().map(Change::id).collect();
+    let keys: Vec<String> = changes.iter().map(Change::dedup_key).collect();
+    let employees: Vec<Uuid> = changes.iter().map(|c| c.employee_id).collect();
+    let types: Vec<String> = changes
+        .iter()
+        .map(|c| c.change_type.as_str().to_string())
+        .collect();
+    let fields: Vec<Option<String>> = changes.iter().map(|c| c.field.clone()).collect();
+    let olds: Vec<Option<String>> = changes.iter().map(|c| c.old_value.clone()).collect();
+    let news: Vec<Option<String>> = changes.iter().map(|c| c.new_value.clone()).collect();
+    let dates: Vec<Option<NaiveDate>> = changes.iter().map(|c| c.effective_date).collect();
+    let impacts: Vec<Option<String>> = changes
+        .iter()
+        .map(|c| c.business_impact.map(String::from))
+        .collect();
+    let amounts: Vec<Option<f64>> = changes.iter().map(|c| c.change_amount).collect();
+    let percents: Vec<Option<f64>> = changes.iter().map(|c| c.change_percent).collect();
+    sqlx::query_scalar!(
+        r#"INSERT INTO changes (id, dedup_key, employee_id, change_type, field, old_value, new_value, effective_date,
+                                session_id, business_impact, change_amount, change_percent)
+           SELECT t.id, t.k, t.e, t.ty, t.f, t.o, t.n, t.d, $1, t.i, t.a, t.p
+           FROM UNNEST($2::uuid[], $3::text[], $4::uuid[], $5::text[], $6::text[], $7::text[], $8::text[], $9::date[],
+                       $10::text[], $11::float8[], $12::float8[]) AS t(id, k, e, ty, f, o, n, d, i, a, p)
+           ON CONFLICT DO NOTHING
+           RETURNING change_type"#,
+        session,
+        &ids,
+        &keys,
+        &employees,
+        &types,
+        &fields as &[Option<String>],
+        &olds as &[Option<String>],
+        &news as &[Option<String>],
+        &dates as &[Option<NaiveDate>],
+        &impacts as &[Option<String>],
+        &amounts as &[Option<f64>],
+        &percents as &[Option<f64>],
+    )
+    .fetch_all(db)
+    .await
+}
+
+pub async fn count_for_session(db: &Db, session: Uuid) -> sqlx::Result<i64> {
+    sqlx::query_scalar!(
+        r#"SELECT count(*) AS "n!" FROM changes WHERE session_id = $1"#,
+        session
+    )
+    .fetch_one(db)
+    .await
+}
+
+/// Changes not yet published: of one session, or (sweeper) any older than `min_age_secs`.
+pub async fn unpublished(
+    db: &Db,
+    session: Option<Uuid>,
+    min_age_secs: f64,
+    limit: i64,
+) -> sqlx::Result<Vec<ChangeRow>> {
+    sqlx::query_as!(
+        ChangeRow,
+        r#"SELECT c.id, c.employee_id, e.display_name AS "employee_name?", c.change_type, c.field, c.old_value, c.new_value,
+                  c.effective_date, c.detected_at, c.session_id, c.business_impact, c.change_amount, c.change_percent
+           FROM changes c LEFT JOIN employees e ON e.id = c.employee_id
+           WHERE c.published_at IS NULL
+             AND ($1::uuid IS NULL OR c.session_id = $1)
+             AND c.detected_at <= now() - make_interval(secs => $2)
+           ORDER BY c.detected_at, c.id
+           LIMIT $3"#,
+        session,
+        min_age_secs,
+        limit
+    )
+    .fetch_all(db)
+    .await
+}
+
+pub async fn mark_published(db: &Db, ids: &[Uuid]) -> sqlx::Result<()> {
+    sqlx::query!(
+        "UPDATE changes SET published_at = now() WHERE id = ANY($1) AND published_at IS NULL",
+        ids
+    )
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// Filters of `GET /api/changes`.
+#[derive(Debug, Default)]
+pub struct ChangeFilter {
+    pub since: Option<DateTime<Utc>>,
+    pub change_type: Option<String>,
+    pub employee_id: Option<Uuid>,
+    pub limit: i64,
+}
+
+pub async fn list(db: &Db, f: &ChangeFilter) -> sqlx::Result<Vec<ChangeRow>> {
+    sqlx::query_as!(
+        ChangeRow,
+        r#"SELECT c.id, c.employee_id, e.display_name AS "employee_name?", c.change_type, c.field, c.old_value, c.new_value,
+                  c.effective_date, c.detected_at, c.session_id, c.business_impact, c.change_amount, c.change_percent
+           FROM changes c LEFT JOIN employees e ON e.id = c.employee_id
+           WHERE ($1::timestamptz IS NULL OR c.detected_at >= $1)
+             AND ($2::text IS NULL OR c.change_type = $2)
+             AND ($3::uuid IS NULL OR c.employee_id = $3)
+           ORDER BY c.detected_at DESC, c.effective_date DESC NULLS LAST, c.id
+           LIMIT $4"#,
+        f.since,
+        f.change_type,
+        f.employee_id,
+        f.limit
+    )
+    .fetch_all(db)
+    .await
+}
+
+#[derive(Debug, Serialize)]
+pub struct Stats {
+    pub employees: i64,
+    pub employees_with_history: i64,
+    pub changes_total: i64,
+    pub changes_24h: i64,
+    pub errors_total: i64,
+    pub sessions_total: i64,
+    pub success_rate: f64,
+}
+
+pub async fn stats(db: &Db) -> sqlx::Result<Stats> {
+    let r = sqlx::query!(
+        r#"SELECT
+             (SELECT count(*) FROM employees WHERE removed_at IS NULL) AS "employees!",
+             (SELECT count(*) FROM employees WHERE removed_at IS NULL AND has_history) AS "with_history!",
+             (SELECT count(*) FROM changes) AS "changes_total!",
+             (SELECT count(*) FROM changes WHERE detected_at > now() - interval '24 hours') AS "changes_24h!",
+             (SELECT count(*) FROM sync_errors) AS "errors_total!",
+             (SELECT count(*) FROM sync_sessions) AS "sessions_total!",
+             (SELECT count(*) FROM sync_sessions WHERE status IN ('completed', 'completed_with_errors', 'failed')) AS "finished!",
+             (SELECT count(*) FROM sync_sessions WHERE status = 'completed') AS "succeeded!""#
+    )
+    .fetch_one(db)
+    .await?;
+    Ok(Stats {
+        employees: r.employees,
+        employees_with_history: r.with_history,
+        changes_total: r.changes_total,
+        changes_24h: r.changes_24h,
+        errors_total: r.errors_total,
+        sessions_total: r.sessions_total,
+        success_rate: if r.finished == 0 {
+            0.0
+        } else {
+            r.succeeded as f64 / r.finished as f64
+        },
+    })
+}

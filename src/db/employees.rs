@@ -1,0 +1,191 @@
+//! Employees, their record versions and their employment-history versions.
+//! A version is written only when the content hash changed.
+
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use super::Db;
+use crate::employes::Employee;
+
+/// Content hash of a JSON value (serde_json maps are key-sorted, so this is canonical).
+pub fn content_hash(v: &Value) -> Vec<u8> {
+    Sha256::digest(serde_json::to_vec(v).unwrap_or_default()).to_vec()
+}
+
+/// Store employee records; returns how many got a new version.
+pub async fn store_snapshots(db: &Db, session: Uuid, batch: &[Employee]) -> sqlx::Result<u64> {
+    if batch.is_empty() {
+        return Ok(0);
+    }
+    let ids: Vec<Uuid> = batch.iter().map(|e| e.id).collect();
+    let hashes: Vec<Vec<u8>> = batch.iter().map(|e| content_hash(&e.raw)).collect();
+    let data: Vec<Value> = batch.iter().map(|e| e.raw.clone()).collect();
+    let names: Vec<String> = batch.iter().map(Employee::display_name).collect();
+    let statuses: Vec<Option<String>> = batch.iter().map(Employee::status).collect();
+    let updates: Vec<Option<String>> = batch.iter().map(Employee::dt_update).collect();
+    let result = sqlx::query!(
+        r#"WITH input AS (
+               SELECT * FROM UNNEST($2::uuid[], $3::bytea[], $4::jsonb[], $5::text[], $6::text[], $7::text[])
+                   AS t(id, hash, data, name, status, dt_update)
+           ), upserted AS (
+               INSERT INTO employees AS e (id, display_name, status, snapshot_hash, snapshot_version, dt_update, first_seen_session)
+               SELECT id, name, status, hash, 1, dt_update, $1 FROM input
+               ON CONFLICT (id) DO UPDATE SET
+                   display_name = EXCLUDED.display_name, status = EXCLUDED.status,
+                   snapshot_hash = EXCLUDED.snapshot_hash, snapshot_version = e.snapshot_version + 1,
+                   dt_update = EXCLUDED.dt_update, removed_at = NULL, removed_session = NULL, updated_at = now()
+               WHERE e.snapshot_hash <> EXCLUDED.snapshot_hash OR e.removed_at IS NOT NULL
+               RETURNING e.id, e.snapshot_version
+           ), closed AS (
+               UPDATE employee_versions v SET valid_to = now() FROM upserted u
+               WHERE v.employee_id = u.id AND v.version = u.snapshot_version - 1 AND v.valid_to IS NULL
+           )
+           INSERT INTO employee_versions (employee_id, version, content_hash, data, session_id)
+           SELECT u.id, u.snapshot_version, i.hash, i.data, $1 FROM upserted u JOIN input i ON i.id = u.id"#,
+        session,
+        &ids,
+        &hashes,
+        &data,
+        &names,
+        &statuses as &[Option<String>],
+        &updates as &[Option<String>],
+    )
+    .execute(db)
+    .await?;
+    Ok(result.rows_affected())
+}
+
+/// Mark employees that are no longer listed upstream (only after a complete list).
+pub async fn mark_removed_except(db: &Db, session: Uuid, seen: &[Uuid]) -> sqlx::Result<u64> {
+    Ok(sqlx::query!(
+        "UPDATE employees SET removed_at = now(), removed_session = $1, updated_at = now()
+         WHERE removed_at IS NULL AND NOT (id = ANY($2))",
+        session,
+        seen
+    )
+    .execute(db)
+    .await?
+    .rows_affected())
+}
+
+pub async fn mark_removed(db: &Db, session: Uuid, id: Uuid) -> sqlx::Result<u64> {
+    Ok(sqlx::query!(
+        "UPDATE employees SET removed_at = now(), removed_session = $1, updated_at = now() WHERE id = $2 AND removed_at IS NULL",
+        session,
+        id
+    )
+    .execute(db)
+    .await?
+    .rows_affected())
+}
+
+/// Employees to collect history for: all current ones, or the given ones that exist.
+pub async fn current_ids(db: &Db, only: Option<&[Uuid]>) -> sqlx::Result<Vec<Uuid>> {
+    sqlx::query_scalar!(
+        "SELECT id FROM employees WHERE removed_at IS NULL AND ($1::uuid[] IS NULL OR id = ANY($1)) ORDER BY id",
+        only as Option<&[Uuid]>
+    )
+    .fetch_all(db)
+    .await
+}
+
+/// One employee's freshly fetched employments.
+#[derive(Debug, Clone)]
+pub struct HistoryItem {
+    pub employee_id: Uuid,
+    pub employments: Value,
+    pub has_history: bool,
+}
+
+/// Store employment histories; returns how many got a new version.
+pub async fn store_histories(db: &Db, session: Uuid, batch: &[HistoryItem]) -> sqlx::Result<u64> {
+    if batch.is_empty() {
+        return Ok(0);
+    }
+    let ids: Vec<Uuid> = batch.iter().map(|h| h.employee_id).collect();
+    let hashes: Vec<Vec<u8>> = batch.iter().map(|h| content_hash(&h.employments)).collect();
+    let data: Vec<Value> = batch.iter().map(|h| h.employments.clone()).collect();
+    let has: Vec<bool> = batch.iter().map(|h| h.has_history).collect();
+    let result = sqlx::query!(
+        r#"WITH input AS (
+               SELECT * FROM UNNEST($2::uuid[], $3::bytea[], $4::jsonb[], $5::bool[]) AS t(id, hash, data, has)
+           ), updated AS (
+               UPDATE employees e SET history_hash = i.hash, history_version = e.history_version + 1,
+                                      has_history = i.has, updated_at = now()
+               FROM input i
+               WHERE e.id = i.id AND e.history_hash IS DISTINCT FROM i.hash
+               RETURNING e.id, e.history_version
+           ), closed AS (
+               UPDATE employment_versions v SET valid_to = now() FROM updated u
+               WHERE v.employee_id = u.id AND v.version = u.history_version - 1 AND v.valid_to IS NULL
+           )
+           INSERT INTO employment_versions (employee_id, version, content_hash, data, session_id)
+           SELECT u.id, u.history_version, i.hash, i.data, $1 FROM updated u JOIN input i ON i.id = u.id"#,
+        session,
+        &ids,
+        &hashes,
+        &data,
+        &has,
+    )
+    .execute(db)
+    .await?;
+    Ok(result.rows_affected())
+}
+
+/// A record version written by a session, and the version it superseded.
+#[derive(Debug)]
+pub struct RecordVersion {
+    pub employee_id: Uuid,
+    pub version: i32,
+    pub current: Option<Value>,
+    pub previous: Option<Value>,
+}
+
+/// Record diffs of a session: versions it wrote (against the one before its first), and
+/// employees it marked removed (against their last version).
+pub async fn record_versions(db: &Db, session: Uuid) -> sqlx::Result<Vec<RecordVersion>> {
+    sqlx::query_as!(
+        RecordVersion,
+        r#"WITH mine AS (
+               SELECT employee_id, min(version) AS first_v, max(version) AS last_v
+               FROM employee_versions WHERE session_id = $1 GROUP BY employee_id
+           )
+           SELECT m.employee_id AS "employee_id!", m.last_v AS "version!", cur.data AS "current?", prev.data AS "previous?"
+           FROM mine m
+           JOIN employee_versions cur ON cur.employee_id = m.employee_id AND cur.version = m.last_v
+           LEFT JOIN employee_versions prev ON prev.employee_id = m.employee_id AND prev.version = m.first_v - 1
+           UNION ALL
+           SELECT e.id, e.snapshot_version, NULL::jsonb, v.data
+           FROM employees e JOIN employee_versions v ON v.employee_id = e.id AND v.version = e.snapshot_version
+           WHERE e.removed_session = $1"#,
+        session
+    )
+    .fetch_all(db)
+    .await
+}
+
+/// The latest employment history each employee got in this session.
+pub async fn history_versions(db: &Db, session: Uuid) -> sqlx::Result<Vec<(Uuid, Value)>> {
+    let rows = sqlx::query!(
+        r#"SELECT DISTINCT ON (employee_id) employee_id, data
+           FROM employment_versions WHERE session_id = $1
+           ORDER BY employee_id, version DESC"#,
+        session
+    )
+    .fetch_all(db)
+    .await?;
+    Ok(rows.into_iter().map(|r| (r.employee_id, r.data)).collect())
+}
+
+/// The company's baseline: no full sync has completed before this session.
+pub async fn is_baseline(db: &Db, session: Uuid) -> sqlx::Result<bool> {
+    Ok(!sqlx::query_scalar!(
+        r#"SELECT EXISTS (SELECT 1 FROM sync_sessions
+                          WHERE scope = 'full' AND status IN ('completed', 'completed_with_errors') AND id <> $1
+                            AND requested_at < (SELECT requested_at FROM sync_sessions WHERE id = $1)) AS "exists!""#,
+        session
+    )
+    .fetch_one(db)
+    .await?)
+}

@@ -1,0 +1,7 @@
+//! The Employes API: a rate-limited, retrying client and lenient models that keep the raw JSON.
+
+mod client;
+mod models;
+
+pub use client::{EmployeeList, EmployesClient, EmployesError, Endpoint};
+pub use models::{Employee, PERSONAL_FIELDS, text_of, unwrap_data};

@@ -1,0 +1,107 @@
+//! The one application error type, and how it becomes an HTTP response.
+
+use axum::{
+    Json,
+    http::StatusCode,
+    response::{IntoResponse, Response},
+};
+use serde_json::json;
+
+/// Everything that can go wrong while serving a request or running a sync.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{0}")]
+    Unauthorized(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("request body is larger than {0} bytes")]
+    PayloadTooLarge(usize),
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    /// A dependency (NATS, Postgres) cannot take the request now; the caller should retry.
+    #[error("{0}")]
+    Unavailable(String),
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+pub type AppResult<T> = Result<T, AppError>;
+
+impl AppError {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            AppError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            AppError::NotFound(_) => StatusCode::NOT_FOUND,
+            AppError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Database(_) | AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The stable machine-readable code of the error JSON.
+    pub fn code(&self) -> &'static str {
+        match self {
+            AppError::BadRequest(_) => "bad_request",
+            AppError::Unauthorized(_) => "unauthorized",
+            AppError::NotFound(_) => "not_found",
+            AppError::PayloadTooLarge(_) => "payload_too_large",
+            AppError::UnsupportedMediaType(_) => "unsupported_media_type",
+            AppError::Unavailable(_) => "unavailable",
+            AppError::Database(_) | AppError::Internal(_) => "internal",
+        }
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        // 5xx bodies never leak internals; the cause is logged once, here.
+        let message = match &self {
+            AppError::Database(e) => {
+                tracing::error!(error = %e, "database error while handling request");
+                if is_connection_error(e) {
+                    return (
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        Json(json!({"error": "unavailable", "message": "the database is unavailable, try again"})),
+                    )
+                        .into_response();
+                }
+                "internal error".to_string()
+            }
+            AppError::Internal(e) => {
+                tracing::error!(
+                    error = format!("{e:#}"),
+                    "internal error while handling request"
+                );
+                "internal error".to_string()
+            }
+            AppError::Unavailable(m) => {
+                tracing::warn!(reason = %m, "dependency unavailable");
+                m.clone()
+            }
+            other => other.to_string(),
+        };
+        (
+            status,
+            Json(json!({"error": self.code(), "message": message})),
+        )
+            .into_response()
+    }
+}
+
+/// True when the database could not be reached at all (as opposed to a query failing).
+pub fn is_connection_error(e: &sqlx::Error) -> bool {
+    matches!(
+        e,
+        sqlx::Error::Io(_)
+            | sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::Tls(_)
+    )
+}

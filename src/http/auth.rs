@@ -1,0 +1,77 @@
+//! Bearer authentication: an HS256 JWT (`email` claim, source `manual`) or a named static
+//! API token (source `api`). `triggered_by` always comes from here, never from a body.
+
+use axum::{
+    extract::FromRequestParts,
+    http::{header, request::Parts},
+};
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use secrecy::ExposeSecret;
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+use super::AppState;
+use crate::{error::AppError, sync::Source};
+
+/// Who is calling.
+#[derive(Debug, Clone)]
+pub struct Identity {
+    pub source: Source,
+    pub name: String,
+}
+
+#[derive(Deserialize)]
+struct Claims {
+    email: String,
+}
+
+impl FromRequestParts<AppState> for Identity {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        let token = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| {
+                v.strip_prefix("Bearer ")
+                    .or_else(|| v.strip_prefix("bearer "))
+            })
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| AppError::Unauthorized("missing bearer token".into()))?;
+        authenticate(state, token)
+            .ok_or_else(|| AppError::Unauthorized("invalid or expired token".into()))
+    }
+}
+
+fn authenticate(state: &AppState, token: &str) -> Option<Identity> {
+    // Compare digests so neither length nor content leaks through timing.
+    let presented = Sha256::digest(token.as_bytes());
+    for t in &state.config.api_tokens {
+        let known = Sha256::digest(t.token.expose_secret().as_bytes());
+        if bool::from(presented.ct_eq(&known)) {
+            return Some(Identity {
+                source: Source::Api,
+                name: t.name.clone(),
+            });
+        }
+    }
+    let secret = state.config.auth_jwt_secret.as_ref()?;
+    let mut validation = Validation::new(Algorithm::HS256);
+    validation.leeway = 30;
+    let data = jsonwebtoken::decode::<Claims>(
+        token,
+        &DecodingKey::from_secret(secret.expose_secret().as_bytes()),
+        &validation,
+    )
+    .ok()?;
+    let email = data.claims.email.trim();
+    (!email.is_empty() && email.len() <= 254 && !email.chars().any(char::is_control)).then(|| {
+        Identity {
+            source: Source::Manual,
+            name: email.to_string(),
+        }
+    })
+}

@@ -1,0 +1,148 @@
+//! `POST /api/sync` and `GET /api/sync/status`.
+
+use axum::{
+    Router,
+    body::Bytes,
+    extract::{DefaultBodyLimit, State},
+    http::{HeaderMap, StatusCode},
+    response::IntoResponse,
+    routing::{get, post},
+};
+use chrono::Utc;
+use serde::Deserialize;
+use serde_json::json;
+use uuid::Uuid;
+
+use super::{AppState, Identity, sessions::session_json};
+use crate::{
+    db::sessions,
+    error::{AppError, AppResult},
+    sync::{SyncRequest, request::MAX_EMPLOYEE_IDS, request_sync},
+};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/api/sync",
+            post(start_sync).layer(DefaultBodyLimit::max(64 * 1024)),
+        )
+        .route("/api/sync/status", get(status))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SyncBody {
+    employee_ids: Option<Vec<Uuid>>,
+}
+
+#[tracing::instrument(skip_all, fields(source = who.source.as_str()))]
+async fn start_sync(
+    State(state): State<AppState>,
+    who: Identity,
+    headers: HeaderMap,
+    body: Bytes,
+) -> AppResult<impl IntoResponse> {
+    let employee_ids = parse_body(&headers, &body)?;
+    let idempotency_key = match headers.get("idempotency-key") {
+        None => None,
+        Some(v) => {
+            let key = v
+                .to_str()
+                .ok()
+                .map(str::trim)
+                .filter(|k| !k.is_empty() && k.len() <= 200);
+            Some(format!(
+                "{}:{}",
+                who.name,
+                key.ok_or_else(|| AppError::BadRequest(
+                    "Idempotency-Key must be 1-200 visible characters".into()
+                ))?
+            ))
+        }
+    };
+    let req = SyncRequest {
+        source: who.source,
+        triggered_by: who.name,
+        employee_ids,
+        msg_id: idempotency_key.clone(),
+        idempotency_key,
+    };
+    let requested = request_sync(
+        &state.db,
+        &state.bus,
+        state.config.webhook_coalesce_window,
+        &req,
+    )
+    .await?;
+    Ok((StatusCode::ACCEPTED, axum::Json(requested)))
+}
+
+/// Empty body = full sync; otherwise `{"employee_ids": [...]}` with 1–500 distinct UUIDs.
+fn parse_body(headers: &HeaderMap, body: &Bytes) -> AppResult<Option<Vec<Uuid>>> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(None);
+    }
+    let is_json = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.split(';')
+                .next()
+                .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"))
+        });
+    if !is_json {
+        return Err(AppError::UnsupportedMediaType(
+            "expected Content-Type: application/json".into(),
+        ));
+    }
+    let parsed: SyncBody = serde_json::from_slice(body)
+        .map_err(|e| AppError::BadRequest(format!("invalid request body: {e}")))?;
+    match parsed.employee_ids {
+        None => Ok(None),
+        Some(ids) if ids.is_empty() => Err(AppError::BadRequest(
+            "employee_ids must not be empty; omit it for a full sync".into(),
+        )),
+        Some(ids) if ids.len() > MAX_EMPLOYEE_IDS => Err(AppError::BadRequest(format!(
+            "at most {MAX_EMPLOYEE_IDS} employee_ids per request; use a full sync"
+        ))),
+        Some(mut ids) => {
+            ids.sort();
+            ids.dedup();
+            Ok(Some(ids))
+        }
+    }
+}
+
+async fn status(State(state): State<AppState>, _who: Identity) -> AppResult<impl IntoResponse> {
+    let (last, last_success) = sessions::last_finished(&state.db).await?;
+    let active = sessions::any_active(&state.db).await?;
+    let outdated_after = chrono::Duration::from_std(state.config.sync_outdated_after)
+        .unwrap_or(chrono::Duration::MAX);
+    let last_failed = last.as_ref().is_some_and(|s| s.status == "failed");
+    let status = if active {
+        "syncing"
+    } else if last_failed {
+        "error"
+    } else {
+        match last_success {
+            None => "never",
+            Some(at) if Utc::now() - at > outdated_after => "outdated",
+            Some(_) => "current",
+        }
+    };
+    let last_session = match last {
+        Some(s) => Some(session_json(&state.db, s, false).await?),
+        None => None,
+    };
+    let next = state
+        .config
+        .sync_schedule
+        .as_ref()
+        .and_then(|s| s.upcoming(Utc).next());
+    Ok(axum::Json(json!({
+        "status": status,
+        "last_session": last_session,
+        "last_success_at": last_success,
+        "next_scheduled_at": next,
+    })))
+}

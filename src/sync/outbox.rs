@@ -1,0 +1,92 @@
+//! Change notifications: each recorded change is published once as a CloudEvent with
+//! `Nats-Msg-Id` = change id, then marked. A crash between the two republishes within the
+//! stream's dedup window, so subscribers see it once.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use serde_json::json;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+use crate::{
+    bus::Bus,
+    db::{
+        Db,
+        changes::{self, ChangeRow},
+    },
+    domain::ChangeType,
+};
+
+/// CloudEvents 1.0 JSON for one change.
+pub fn cloud_event(source: &str, c: &ChangeRow) -> serde_json::Value {
+    json!({
+        "specversion": "1.0",
+        "id": c.id,
+        "source": source,
+        "type": format!("nl.employes.{}", c.change_type),
+        "subject": c.employee_id,
+        "time": c.detected_at,
+        "datacontenttype": "application/json",
+        "data": c,
+    })
+}
+
+/// Publish unpublished changes (of one session, or all older than `min_age`). Returns how many.
+pub async fn publish_pending(
+    db: &Db,
+    bus: &Bus,
+    source: &str,
+    session: Option<Uuid>,
+    min_age: Duration,
+) -> anyhow::Result<usize> {
+    let mut total = 0;
+    loop {
+        let batch = changes::unpublished(db, session, min_age.as_secs_f64(), 500).await?;
+        if batch.is_empty() {
+            return Ok(total);
+        }
+        let mut done = Vec::with_capacity(batch.len());
+        for c in &batch {
+            let Some(t) = ChangeType::parse(&c.change_type) else {
+                continue;
+            };
+            let payload = Bytes::from(serde_json::to_vec(&cloud_event(source, c))?);
+            let id = c.id.to_string();
+            if let Err(e) = bus
+                .publish_durable(bus.change_subject(t), Some(&id), payload)
+                .await
+            {
+                changes::mark_published(db, &done).await?;
+                return Err(anyhow::anyhow!("publishing change events: {e}"));
+            }
+            done.push(c.id);
+            metrics::counter!("employes_sync_changes_published_total", "type" => t.as_str())
+                .increment(1);
+        }
+        changes::mark_published(db, &done).await?;
+        total += done.len();
+    }
+}
+
+/// Background sweep for changes a crashed worker left unpublished.
+pub async fn run_sweeper(
+    db: Db,
+    bus: Bus,
+    source: String,
+    every: Duration,
+    cancel: CancellationToken,
+) {
+    let mut tick = tokio::time::interval(every);
+    loop {
+        tokio::select! {
+            _ = cancel.cancelled() => return,
+            _ = tick.tick() => {}
+        }
+        match publish_pending(&db, &bus, &source, None, every * 2).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(count = n, "outbox published changes left behind"),
+            Err(e) => tracing::warn!(error = format!("{e:#}"), "outbox sweep failed; will retry"),
+        }
+    }
+}

@@ -1,0 +1,80 @@
+//! Stage 2: fetch each employee's employments (bounded concurrency, paced by the client's
+//! rate limiter) and version them. Failures are per-employee errors.
+
+use futures::{StreamExt, stream};
+use serde_json::Value;
+use uuid::Uuid;
+
+use super::{Abort, StageCtx, StageReport, StageStatus, error_row, fatal_if_unauthorized};
+use crate::{
+    db::{
+        employees::{self, HistoryItem},
+        sessions,
+    },
+    sync::progress::StageProgress,
+};
+
+const STAGE: &str = "history";
+const BATCH: usize = 10;
+
+#[tracing::instrument(skip_all, fields(%session))]
+pub async fn run(
+    ctx: &StageCtx,
+    session: Uuid,
+    targets: Option<&[Uuid]>,
+) -> Result<StageReport, Abort> {
+    let ids = employees::current_ids(&ctx.db, targets).await?;
+    let mut progress =
+        StageProgress::start(&ctx.db, &ctx.bus, session, STAGE, ids.len() as i64).await?;
+    let client = &ctx.client;
+    let mut fetches = stream::iter(ids.iter().copied())
+        .map(|id| async move { (id, client.employments(id).await) })
+        .buffer_unordered(ctx.fetch_concurrency);
+
+    let (mut ok, mut with_history) = (0usize, 0i64);
+    let mut errors = Vec::new();
+    let mut batch: Vec<HistoryItem> = Vec::with_capacity(BATCH);
+    loop {
+        let next = tokio::select! {
+            biased;
+            _ = ctx.cancel.cancelled() => return Err(Abort::Cancelled),
+            next = fetches.next() => next,
+        };
+        let Some((id, result)) = next else { break };
+        match result {
+            Ok(items) => {
+                ok += 1;
+                let has_history = !items.is_empty();
+                with_history += i64::from(has_history);
+                batch.push(HistoryItem {
+                    employee_id: id,
+                    employments: Value::Array(items),
+                    has_history,
+                });
+            }
+            Err(e) => {
+                if let Some(fatal) = fatal_if_unauthorized(&e) {
+                    return Err(fatal);
+                }
+                errors.push(error_row(Some(id), &e));
+            }
+        }
+        if batch.len() >= BATCH {
+            employees::store_histories(&ctx.db, session, &batch).await?;
+            batch.clear();
+        }
+        progress.advance(1).await?;
+    }
+    employees::store_histories(&ctx.db, session, &batch).await?;
+    sessions::add_errors(&ctx.db, session, STAGE, &errors).await?;
+    let status = if ids.is_empty() {
+        StageStatus::Completed
+    } else {
+        StageStatus::from_counts(ok, errors.len())
+    };
+    progress.finish(status.as_str(), with_history).await?;
+    Ok(StageReport {
+        status,
+        count: with_history,
+    })
+}

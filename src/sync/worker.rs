@@ -1,0 +1,245 @@
+//! The durable JetStream consumer. [`Worker::handle`] runs one request message; the loop
+//! around it pulls only when it has a free slot and acks only after the session's final
+//! state is committed.
+
+use std::{sync::Arc, time::Duration};
+
+use async_nats::jetstream::{
+    self, AckKind,
+    consumer::{AckPolicy, PullConsumer, pull},
+};
+use futures::StreamExt;
+use tokio::{sync::Semaphore, task::JoinSet};
+use tokio_util::sync::CancellationToken;
+
+use super::{
+    SyncRequestMsg, pipeline,
+    stages::{Abort, StageCtx},
+};
+use crate::{config::WorkerConfig, db::sessions};
+
+/// What became of one message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// The session ended here with this status: ack.
+    Finished(String),
+    /// The session had already ended (or another delivery carries it): ack.
+    AlreadyDone,
+    /// Another worker is running the session and this is its request: redeliver later.
+    Busy,
+    /// Shutdown or a transient failure: the session is left for redelivery.
+    Retry(String),
+    /// Unusable message: terminate it.
+    Poison(String),
+}
+
+#[derive(Clone)]
+pub struct Worker {
+    pub ctx: StageCtx,
+    pub cfg: WorkerConfig,
+    pub worker_id: String,
+}
+
+impl Worker {
+    pub fn new(ctx: StageCtx, cfg: WorkerConfig) -> Worker {
+        Worker {
+            ctx,
+            cfg,
+            worker_id: format!("worker-{}", uuid::Uuid::new_v4()),
+        }
+    }
+
+    async fn consumer(&self) -> anyhow::Result<PullConsumer> {
+        let bus = &self.ctx.bus;
+        let stream = bus.js.get_stream(bus.sync_stream()).await?;
+        let name = bus.consumer_name();
+        Ok(stream
+            .get_or_create_consumer(
+                &name,
+                pull::Config {
+                    durable_name: Some(name.clone()),
+                    ack_policy: AckPolicy::Explicit,
+                    ack_wait: self.cfg.ack_wait,
+                    max_ack_pending: 10_000,
+                    ..Default::default()
+                },
+            )
+            .await?)
+    }
+
+    /// Pull and handle messages until `cancel` fires; then wait for in-flight work.
+    /// In-flight handlers belong to this future: dropping it (a crash) drops them unacked.
+    pub async fn run(self, cancel: CancellationToken) -> anyhow::Result<()> {
+        let slots = Arc::new(Semaphore::new(self.cfg.concurrency));
+        let mut in_flight = JoinSet::new();
+        let mut consumer = None;
+        tracing::info!(worker_id = %self.worker_id, "worker started");
+        while !cancel.is_cancelled() {
+            while in_flight.try_join_next().is_some() {}
+            let permit = tokio::select! {
+                _ = cancel.cancelled() => break,
+                p = slots.clone().acquire_owned() => p?,
+            };
+            if consumer.is_none() {
+                match self.consumer().await {
+                    Ok(c) => consumer = Some(c),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "cannot reach the sync consumer; retrying");
+                        sleep_or_cancel(Duration::from_secs(1), &cancel).await;
+                        continue;
+                    }
+                }
+            }
+            let Some(c) = consumer.as_ref() else { continue };
+            let batch = c
+                .batch()
+                .max_messages(1)
+                .expires(Duration::from_secs(2))
+                .messages()
+                .await;
+            let mut batch = match batch {
+                Ok(b) => b,
+                Err(e) => {
+                    tracing::warn!(error = %e, "pulling sync requests failed; retrying");
+                    consumer = None;
+                    sleep_or_cancel(Duration::from_secs(1), &cancel).await;
+                    continue;
+                }
+            };
+            let next = tokio::select! {
+                _ = cancel.cancelled() => break,
+                m = batch.next() => m,
+            };
+            match next {
+                Some(Ok(msg)) => {
+                    let worker = self.clone();
+                    in_flight.spawn(async move {
+                        worker.process(msg).await;
+                        drop(permit);
+                    });
+                }
+                Some(Err(e)) => tracing::debug!(error = %e, "no sync request this round"),
+                None => {}
+            }
+        }
+        while in_flight.join_next().await.is_some() {}
+        tracing::info!(worker_id = %self.worker_id, "worker stopped");
+        Ok(())
+    }
+
+    /// Handle one message and settle it with the server.
+    pub async fn process(&self, msg: jetstream::Message) {
+        let outcome = self.handle(&msg).await;
+        let ack = match &outcome {
+            Outcome::Finished(_) | Outcome::AlreadyDone => msg.double_ack().await,
+            Outcome::Busy => {
+                msg.ack_with(AckKind::Nak(Some(self.cfg.heartbeat * 2)))
+                    .await
+            }
+            Outcome::Retry(reason) => {
+                tracing::warn!(reason, "sync request left for redelivery");
+                msg.ack_with(AckKind::Nak(Some(Duration::from_secs(1))))
+                    .await
+            }
+            Outcome::Poison(reason) => {
+                tracing::error!(reason, "terminating an unusable sync request");
+                msg.ack_with(AckKind::Term).await
+            }
+        };
+        if let Err(e) = ack {
+            tracing::warn!(error = %e, ?outcome, "could not settle a sync request; it will be redelivered");
+        }
+    }
+
+    /// Run the session a request message points to.
+    #[tracing::instrument(skip_all, fields(session_id))]
+    pub async fn handle(&self, msg: &jetstream::Message) -> Outcome {
+        let req: SyncRequestMsg = match serde_json::from_slice(&msg.payload) {
+            Ok(r) => r,
+            Err(e) => return Outcome::Poison(format!("unparseable sync request: {e}")),
+        };
+        tracing::Span::current().record("session_id", tracing::field::display(req.session_id));
+        let db = &self.ctx.db;
+        let session = match sessions::get(db, req.session_id).await {
+            Ok(Some(s)) => s,
+            Ok(None) => return Outcome::Poison(format!("unknown session {}", req.session_id)),
+            Err(e) => return Outcome::Retry(format!("database: {e}")),
+        };
+        if session.is_final() {
+            return Outcome::AlreadyDone;
+        }
+        let primary = session.request_id == req.request_id;
+        let claimed =
+            match sessions::claim(db, session.id, &self.worker_id, self.cfg.takeover_after).await {
+                Ok(Some(s)) => s,
+                // The request that created the session keeps it alive until it ends; joiners can go.
+                Ok(None) if primary => return Outcome::Busy,
+                Ok(None) => return Outcome::AlreadyDone,
+                Err(e) => return Outcome::Retry(format!("database: {e}")),
+            };
+        if claimed.attempts > self.cfg.max_attempts() {
+            let reason = format!("gave up after {} attempts", claimed.attempts - 1);
+            return match pipeline::finish(&self.ctx, &claimed, "failed", Some(&reason)).await {
+                Ok(status) => Outcome::Finished(status),
+                Err(e) => Outcome::Retry(e.to_string()),
+            };
+        }
+        let work = pipeline::run(&self.ctx, &claimed);
+        tokio::pin!(work);
+        let mut beat = tokio::time::interval(self.cfg.heartbeat);
+        beat.tick().await;
+        let result = loop {
+            tokio::select! {
+                r = &mut work => break r,
+                _ = beat.tick() => {
+                    let _ = msg.ack_with(AckKind::Progress).await;
+                    if let Err(e) = sessions::heartbeat(db, claimed.id, &self.worker_id).await {
+                        tracing::warn!(error = %e, "heartbeat failed");
+                    }
+                }
+            }
+        };
+        match result {
+            Ok(status) => Outcome::Finished(status),
+            Err(Abort::Fatal(reason)) => Outcome::Retry(reason),
+            Err(e) => {
+                // Hand the session back so the redelivery can resume it at once.
+                let _ = sessions::release(db, claimed.id, &self.worker_id).await;
+                Outcome::Retry(e.to_string())
+            }
+        }
+    }
+}
+
+impl WorkerConfig {
+    /// Attempts (claims) before a session is given up.
+    pub fn max_attempts(&self) -> i32 {
+        self.max_deliver.clamp(1, 1000) as i32
+    }
+}
+
+async fn sleep_or_cancel(d: Duration, cancel: &CancellationToken) {
+    tokio::select! {
+        _ = cancel.cancelled() => {}
+        _ = tokio::time::sleep(d) => {}
+    }
+}
+
+/// Periodically fail sessions nobody is working on any more.
+pub async fn run_reaper(db: crate::db::Db, cfg: WorkerConfig, cancel: CancellationToken) {
+    let mut tick = tokio::time::interval((cfg.reap_after / 4).max(Duration::from_secs(1)));
+    loop {
+        tokio::select! {
+            _ = cancel.cancelled() => return,
+            _ = tick.tick() => {}
+        }
+        match sessions::reap(&db, cfg.reap_after).await {
+            Ok(ids) if !ids.is_empty() => tracing::warn!(
+                count = ids.len(),
+                "reaped sessions whose worker went silent"
+            ),
+            Ok(_) => {}
+            Err(e) => tracing::debug!(error = %e, "reaper could not run"),
+        }
+    }
+}

@@ -1,0 +1,172 @@
+//! Standard Webhooks: `HMAC-SHA256(key, "{id}.{timestamp}.{body}")`, base64, sent as
+//! `v1,<sig>` (several, space-separated). Any listed signature matching any key passes;
+//! comparison is constant-time; the timestamp must be within ±5 minutes.
+
+use base64::{Engine as _, engine::general_purpose::STANDARD};
+use hmac::{Hmac, Mac};
+use secrecy::ExposeSecret;
+use sha2::Sha256;
+
+use crate::config::WebhookKey;
+
+pub const TOLERANCE_SECS: i64 = 5 * 60;
+const MAX_ID_LEN: usize = 256;
+const MAX_SIGNATURES: usize = 16;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SignatureError {
+    #[error("missing or empty {0} header")]
+    MissingHeader(&'static str),
+    #[error("webhook-id is not a valid id")]
+    InvalidId,
+    #[error("webhook-timestamp is not a unix timestamp")]
+    InvalidTimestamp,
+    #[error("webhook-timestamp is outside the 5 minute tolerance")]
+    OutsideTolerance,
+    #[error("no valid v1 signature matches")]
+    NoMatch,
+}
+
+/// The three Standard Webhooks headers, as received.
+#[derive(Debug, Clone, Copy)]
+pub struct SignedHeaders<'a> {
+    pub id: Option<&'a str>,
+    pub timestamp: Option<&'a str>,
+    pub signature: Option<&'a str>,
+}
+
+fn mac(key: &[u8], id: &str, timestamp: &str, body: &[u8]) -> Hmac<Sha256> {
+    let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes keys of any length");
+    mac.update(id.as_bytes());
+    mac.update(b".");
+    mac.update(timestamp.as_bytes());
+    mac.update(b".");
+    mac.update(body);
+    mac
+}
+
+/// `v1,<base64>` for one key.
+pub fn sign(key: &[u8], id: &str, timestamp: i64, body: &[u8]) -> String {
+    let tag = mac(key, id, &timestamp.to_string(), body)
+        .finalize()
+        .into_bytes();
+    format!("v1,{}", STANDARD.encode(tag))
+}
+
+/// Verify a delivery. Returns the webhook id on success.
+pub fn verify<'a>(
+    keys: &[WebhookKey],
+    h: SignedHeaders<'a>,
+    body: &[u8],
+    now: i64,
+) -> Result<&'a str, SignatureError> {
+    let id =
+        h.id.map(str::trim)
+            .filter(|s| !s.is_empty())
+            .ok_or(SignatureError::MissingHeader("webhook-id"))?;
+    if id.len() > MAX_ID_LEN || !id.chars().all(|c| c.is_ascii_graphic()) {
+        return Err(SignatureError::InvalidId);
+    }
+    let ts_raw = h
+        .timestamp
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .ok_or(SignatureError::MissingHeader("webhook-timestamp"))?;
+    let signatures = h
+        .signature
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .ok_or(SignatureError::MissingHeader("webhook-signature"))?;
+    let ts: i64 = ts_raw
+        .parse()
+        .map_err(|_| SignatureError::InvalidTimestamp)?;
+    if (now - ts).abs() > TOLERANCE_SECS {
+        return Err(SignatureError::OutsideTolerance);
+    }
+    let candidates: Vec<Vec<u8>> = signatures
+        .split_whitespace()
+        .take(MAX_SIGNATURES)
+        .filter_map(|s| s.strip_prefix("v1,"))
+        .filter_map(|b64| STANDARD.decode(b64).ok())
+        .collect();
+    for key in keys {
+        let expected = mac(key.0.expose_secret(), id, ts_raw, body);
+        if candidates
+            .iter()
+            .any(|sig| expected.clone().verify_slice(sig).is_ok())
+        {
+            return Ok(id);
+        }
+    }
+    Err(SignatureError::NoMatch)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use secrecy::SecretBox;
+
+    fn key(bytes: &[u8]) -> WebhookKey {
+        WebhookKey(SecretBox::new(Box::new(bytes.to_vec())))
+    }
+
+    fn headers<'a>(id: &'a str, ts: &'a str, sig: &'a str) -> SignedHeaders<'a> {
+        SignedHeaders {
+            id: Some(id),
+            timestamp: Some(ts),
+            signature: Some(sig),
+        }
+    }
+
+    #[test]
+    fn a_signature_from_the_signer_verifies_and_a_tampered_body_does_not() {
+        let k = b"0123456789abcdef0123";
+        let sig = sign(k, "msg_1", 1_700_000_000, b"{}");
+        assert_eq!(
+            verify(
+                &[key(k)],
+                headers("msg_1", "1700000000", &sig),
+                b"{}",
+                1_700_000_010
+            ),
+            Ok("msg_1")
+        );
+        assert_eq!(
+            verify(
+                &[key(k)],
+                headers("msg_1", "1700000000", &sig),
+                b"{ }",
+                1_700_000_010
+            ),
+            Err(SignatureError::NoMatch)
+        );
+    }
+
+    #[test]
+    fn any_listed_signature_with_any_key_passes() {
+        let (old, new) = (
+            b"old-key-0123456789".as_slice(),
+            b"new-key-0123456789".as_slice(),
+        );
+        let sig = format!("v1,AAAA {} v2,zzz", sign(new, "m", 100, b"x"));
+        assert!(verify(&[key(old), key(new)], headers("m", "100", &sig), b"x", 100).is_ok());
+    }
+
+    #[test]
+    fn stale_or_future_timestamps_fail() {
+        let k = b"0123456789abcdef";
+        let sig = sign(k, "m", 1000, b"x");
+        assert_eq!(
+            verify(&[key(k)], headers("m", "1000", &sig), b"x", 1000 + 301),
+            Err(SignatureError::OutsideTolerance)
+        );
+        assert_eq!(
+            verify(&[key(k)], headers("m", "1000", &sig), b"x", 1000 - 301),
+            Err(SignatureError::OutsideTolerance)
+        );
+        assert_eq!(
+            verify(&[key(k)], headers("m", "soon", &sig), b"x", 1000),
+            Err(SignatureError::InvalidTimestamp)
+        );
+    }
+}

@@ -1,0 +1,8 @@
+//! The one integration-test binary: real Postgres, real `nats-server -js`, the simulator.
+
+mod helpers;
+
+mod client;
+mod pipeline;
+mod simulator;
+mod webhooks;

@@ -1,0 +1,469 @@
+//! `POST /webhooks/employes`: verification, intake, duplicates and the bad-input table.
+//! Signatures here come from an independent implementation of Standard Webhooks.
+
+use base64::{Engine as _, engine::general_purpose::STANDARD};
+use hmac::{Hmac, Mac};
+use serde_json::{Value, json};
+use sha2::Sha256;
+
+use crate::helpers::*;
+
+/// Standard Webhooks, written from the spec (not the production verifier).
+fn reference_sign(key: &[u8], id: &str, ts: i64, body: &[u8]) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(key).unwrap();
+    mac.update(format!("{id}.{ts}.").as_bytes());
+    mac.update(body);
+    format!("v1,{}", STANDARD.encode(mac.finalize().into_bytes()))
+}
+
+fn now() -> i64 {
+    chrono::Utc::now().timestamp()
+}
+
+struct Delivery {
+    id: String,
+    ts: String,
+    sig: Option<String>,
+    content_type: Option<&'static str>,
+    body: Vec<u8>,
+    drop_header: Option<&'static str>,
+}
+
+impl Delivery {
+    fn signed(body: Vec<u8>) -> Delivery {
+        let id = format!("msg_{}", uuid::Uuid::new_v4().simple());
+        let ts = now();
+        let sig = reference_sign(WEBHOOK_KEY, &id, ts, &body);
+        Delivery {
+            id,
+            ts: ts.to_string(),
+            sig: Some(sig),
+            content_type: Some("application/json"),
+            body,
+            drop_header: None,
+        }
+    }
+
+    fn event(kind: &str, employee: &str) -> Delivery {
+        Delivery::signed(
+            serde_json::to_vec(&json!({"type": kind, "timestamp": "2026-11-25T10:00:00Z", "data": {"company_id": "x", "employee_id": employee}}))
+                .unwrap(),
+        )
+    }
+
+    async fn send(&self, app: &TestApp) -> (u16, Value) {
+        let mut req = app
+            .http
+            .post(app.url("/webhooks/employes"))
+            .body(self.body.clone());
+        for (name, value) in [
+            ("webhook-id", Some(self.id.clone())),
+            ("webhook-timestamp", Some(self.ts.clone())),
+            ("webhook-signature", self.sig.clone()),
+        ] {
+            if self.drop_header != Some(name) {
+                if let Some(v) = value {
+                    req = req.header(name, v);
+                }
+            }
+        }
+        if let Some(ct) = self.content_type {
+            req = req.header("content-type", ct);
+        }
+        let resp = req.send().await.unwrap();
+        (
+            resp.status().as_u16(),
+            resp.json().await.unwrap_or(Value::Null),
+        )
+    }
+}
+
+async fn count(app: &TestApp, sql: &str) -> i64 {
+    sqlx::query_scalar(sql).fetch_one(&app.db).await.unwrap()
+}
+
+async fn sync_stream_messages(app: &TestApp) -> u64 {
+    let mut s = app.bus.js.get_stream(app.bus.sync_stream()).await.unwrap();
+    s.info().await.unwrap().state.messages
+}
+
+#[tokio::test]
+async fn a_signed_webhook_leads_to_a_targeted_sync_and_a_recorded_change_and_its_repeat_is_a_duplicate()
+ {
+    // Arrange: a first sync, then a change upstream (the simulator's own webhook is off).
+    let mut env = TestEnv::new().await;
+    env.sim_webhooks = false;
+    let app = env.spawn_app().await;
+    app.sync_and_wait(None).await;
+    let truth = app.sim_get("/_sim/employees").await;
+    let employee = truth["employees"][7]["id"].as_str().unwrap().to_string();
+    app.sim_post("/_sim/mutations", json!({"kind": "hours", "employee_id": employee, "hours_per_week": 12, "start_date": "2026-12-01"})).await;
+    // Act
+    let delivery = Delivery::event("employment.updated", &employee);
+    let (status, body) = delivery.send(&app).await;
+    // Assert
+    assert_eq!(status, 202, "{body}");
+    assert_eq!(body["accepted"], true);
+    assert_eq!(body["event_id"], delivery.id.as_str());
+    let session = app
+        .wait_for_session(body["session_id"].as_str().unwrap())
+        .await;
+    assert_eq!(session["source"], "webhook");
+    assert_eq!(session["triggered_by"], "employes");
+    assert_eq!(session["scope"], "employees");
+    assert_eq!(session["changes_detected"], 1, "{session}");
+    let changes = app
+        .get_json(&format!(
+            "/api/changes?employee_id={employee}&type=hours_change"
+        ))
+        .await;
+    assert_eq!(changes["changes"].as_array().unwrap().len(), 1);
+    // The same delivery again: 200 duplicate, no new session, nothing published.
+    let sessions_before = count(&app, "SELECT count(*) FROM sync_sessions").await;
+    let messages_before = sync_stream_messages(&app).await;
+    let (status, body) = delivery.send(&app).await;
+    assert_eq!((status, body), (200, json!({"duplicate": true})));
+    assert_eq!(
+        count(&app, "SELECT count(*) FROM sync_sessions").await,
+        sessions_before
+    );
+    assert_eq!(sync_stream_messages(&app).await, messages_before);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_simulator_mutation_sends_a_webhook_that_the_service_verifies_and_syncs() {
+    // Arrange: the simulator signs with its own implementation and posts to the app.
+    let mut env = TestEnv::new().await;
+    let app = env.spawn_app().await;
+    app.sync_and_wait(None).await;
+    let truth = app.sim_get("/_sim/employees").await;
+    let employee = truth["employees"][3]["id"].as_str().unwrap().to_string();
+    // Act
+    app.sim_post("/_sim/mutations", json!({"kind": "contract", "employee_id": employee, "contract_duration": "fixed", "start_date": "2027-01-01", "end_date": "2027-12-31"})).await;
+    // Assert: a webhook session appears and records the contract change.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let changes = app
+            .get_json(&format!(
+                "/api/changes?employee_id={employee}&type=contract_change"
+            ))
+            .await;
+        if let Some(c) = changes["changes"].as_array().unwrap().first() {
+            let s = app
+                .get_json(&format!(
+                    "/api/sync/sessions/{}",
+                    c["session_id"].as_str().unwrap()
+                ))
+                .await;
+            assert_eq!(s["source"], "webhook");
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no webhook-driven change recorded"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        count(
+            &app,
+            "SELECT count(*) FROM webhook_deliveries WHERE outcome = 'accepted'"
+        )
+        .await,
+        1
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn unknown_event_types_are_accepted_ignored_and_recorded() {
+    let mut env = TestEnv::new().await;
+    let app = env.spawn_app().await;
+    let (status, body) = Delivery::event("payrun.finished", "0b7d7c8e-1111-4222-8333-944455556666")
+        .send(&app)
+        .await;
+    assert_eq!(status, 202);
+    assert_eq!(body["ignored"], true);
+    assert_eq!(
+        count(
+            &app,
+            "SELECT count(*) FROM webhook_deliveries WHERE outcome = 'ignored'"
+        )
+        .await,
+        1
+    );
+    assert_eq!(count(&app, "SELECT count(*) FROM sync_sessions").await, 0);
+    assert_eq!(sync_stream_messages(&app).await, 0);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_company_sync_request_starts_a_full_sync() {
+    let mut env = TestEnv::new().await;
+    let app = env.spawn_app().await;
+    let d = Delivery::signed(serde_json::to_vec(&json!({"type": "company.sync_requested", "timestamp": "2026-11-25T10:00:00Z", "data": {"company_id": "x"}})).unwrap());
+    let (status, body) = d.send(&app).await;
+    assert_eq!(status, 202, "{body}");
+    let s = app
+        .wait_for_session(body["session_id"].as_str().unwrap())
+        .await;
+    assert_eq!(
+        (s["scope"].as_str(), s["employees_processed"].as_i64()),
+        (Some("full"), Some(110))
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn both_the_old_and_the_new_secret_pass_during_rotation() {
+    let mut env = TestEnv::new().await;
+    let new_secret = "whsec_bmV3LXJvdGF0ZWQtc2VjcmV0LWtleS0wMQ==";
+    env.set("WEBHOOK_SECRET", &format!("{WEBHOOK_SECRET} {new_secret}"));
+    let app = env.spawn_app().await;
+    let employee = "0b7d7c8e-1111-4222-8333-944455556666";
+    let old = Delivery::event("employee.updated", employee);
+    assert_eq!(old.send(&app).await.0, 202);
+    let mut new = Delivery::event("employee.updated", employee);
+    let key = STANDARD
+        .decode(new_secret.trim_start_matches("whsec_"))
+        .unwrap();
+    new.sig = Some(reference_sign(
+        &key,
+        &new.id,
+        new.ts.parse().unwrap(),
+        &new.body,
+    ));
+    assert_eq!(new.send(&app).await.0, 202);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn webhooks_answer_503_when_no_secret_is_configured() {
+    let mut env = TestEnv::new().await;
+    env.settings.remove("WEBHOOK_SECRET");
+    let app = env.spawn_app().await;
+    let (status, body) =
+        Delivery::event("employee.updated", "0b7d7c8e-1111-4222-8333-944455556666")
+            .send(&app)
+            .await;
+    assert_eq!(status, 503);
+    assert_eq!(body["message"], "webhooks not configured");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn every_bad_delivery_is_rejected_recorded_and_publishes_nothing() {
+    let mut env = TestEnv::new().await;
+    let app = env.spawn_app().await;
+    let employee = "0b7d7c8e-1111-4222-8333-944455556666";
+    let valid = || {
+        serde_json::to_vec(&json!({"type": "employee.updated", "timestamp": "2026-11-25T10:00:00Z", "data": {"employee_id": employee}})).unwrap()
+    };
+    let resign = |mut d: Delivery| {
+        d.sig = Some(reference_sign(
+            WEBHOOK_KEY,
+            &d.id,
+            d.ts.parse().unwrap_or(0),
+            &d.body,
+        ));
+        d
+    };
+    let with_body = |body: Vec<u8>| Delivery::signed(body);
+    let mut cases: Vec<(&str, Delivery, u16)> = Vec::new();
+    for h in ["webhook-id", "webhook-timestamp", "webhook-signature"] {
+        let mut d = Delivery::signed(valid());
+        d.drop_header = Some(h);
+        cases.push((h, d, 401));
+    }
+    let mut d = Delivery::signed(valid());
+    d.sig = Some(String::new());
+    cases.push(("empty signature", d, 401));
+    let mut d = Delivery::signed(valid());
+    d.sig = Some("v1,@@not-base64@@".into());
+    cases.push(("bad base64", d, 401));
+    let mut d = Delivery::signed(valid());
+    d.sig = Some(reference_sign(
+        b"some-other-secret-key",
+        &d.id,
+        d.ts.parse().unwrap(),
+        &d.body,
+    ));
+    cases.push(("wrong secret", d, 401));
+    let mut d = Delivery::signed(valid());
+    d.sig = Some(d.sig.unwrap().replacen("v1,", "v2,", 1));
+    cases.push(("v2 only", d, 401));
+    let mut d = Delivery::signed(valid());
+    d.body = br#"{"type":"employee.updated","data":{"employee_id":"11111111-1111-4111-8111-111111111111"}}"#.to_vec();
+    cases.push(("signature over a different body", d, 401));
+    let mut d = Delivery::signed(valid());
+    d.ts = (now() - 360).to_string();
+    cases.push(("timestamp 6 min old", resign(d), 401));
+    let mut d = Delivery::signed(valid());
+    d.ts = (now() + 360).to_string();
+    cases.push(("timestamp 6 min ahead", resign(d), 401));
+    let mut d = Delivery::signed(valid());
+    d.ts = "yesterday".into();
+    cases.push(("timestamp not a number", resign(d), 401));
+    let mut d = Delivery::signed(valid());
+    d.sig = Some(format!("{} v1,AAAA", &d.sig.clone().unwrap()[..20]));
+    cases.push(("truncated signature", d, 401));
+    let mut d = Delivery::signed(valid());
+    d.id = "x".repeat(300);
+    cases.push(("overlong webhook-id", resign(d), 401));
+    cases.push(("empty body", with_body(Vec::new()), 400));
+    let mut big = valid();
+    big.extend(std::iter::repeat_n(b' ', 300 * 1024));
+    cases.push(("300 KiB body", with_body(big), 413));
+    let mut d = Delivery::signed(valid());
+    d.content_type = Some("text/plain");
+    cases.push(("wrong content type", d, 415));
+    let mut d = Delivery::signed(valid());
+    d.content_type = None;
+    cases.push(("no content type", d, 415));
+    let mut d = Delivery::signed(valid());
+    d.content_type = Some("application/x-www-form-urlencoded");
+    cases.push(("form content type", d, 415));
+    cases.push(("invalid JSON", with_body(b"{\"type\": ".to_vec()), 400));
+    cases.push(("JSON array", with_body(b"[1,2,3]".to_vec()), 400));
+    cases.push(("JSON string", with_body(b"\"hello\"".to_vec()), 400));
+    cases.push((
+        "missing type",
+        with_body(br#"{"data":{"employee_id":"0b7d7c8e-1111-4222-8333-944455556666"}}"#.to_vec()),
+        400,
+    ));
+    cases.push((
+        "numeric type",
+        with_body(br#"{"type":7,"data":{}}"#.to_vec()),
+        400,
+    ));
+    cases.push((
+        "empty type",
+        with_body(br#"{"type":"","data":{}}"#.to_vec()),
+        400,
+    ));
+    cases.push((
+        "NUL in type",
+        with_body(b"{\"type\":\"employee.updated\\u0000\",\"data\":{}}".to_vec()),
+        400,
+    ));
+    cases.push((
+        "unicode in type",
+        with_body(
+            "{\"type\":\"employee.updat\u{e9}d\",\"data\":{}}"
+                .as_bytes()
+                .to_vec(),
+        ),
+        400,
+    ));
+    cases.push((
+        "missing employee_id",
+        with_body(br#"{"type":"employee.updated","data":{}}"#.to_vec()),
+        400,
+    ));
+    cases.push((
+        "missing data",
+        with_body(br#"{"type":"employment.created"}"#.to_vec()),
+        400,
+    ));
+    cases.push((
+        "invalid UUID",
+        with_body(br#"{"type":"employee.updated","data":{"employee_id":"not-a-uuid"}}"#.to_vec()),
+        400,
+    ));
+    cases.push((
+        "numeric employee_id",
+        with_body(br#"{"type":"employee.updated","data":{"employee_id":12}}"#.to_vec()),
+        400,
+    ));
+    cases.push((
+        "NUL in employee_id",
+        with_body(
+            b"{\"type\":\"employee.updated\",\"data\":{\"employee_id\":\"0b7d7c8e\\u0000\"}}"
+                .to_vec(),
+        ),
+        400,
+    ));
+    assert!(cases.len() >= 30, "{} cases", cases.len());
+
+    let n = cases.len() as i64;
+    for (name, delivery, expected) in &cases {
+        let (status, body) = delivery.send(&app).await;
+        assert_eq!(status, *expected, "{name}: {body}");
+        assert!(
+            body["error"].is_string() && body["message"].is_string(),
+            "{name}: {body}"
+        );
+    }
+    assert_eq!(
+        count(
+            &app,
+            "SELECT count(*) FROM webhook_deliveries WHERE outcome = 'rejected'"
+        )
+        .await,
+        n
+    );
+    assert_eq!(
+        count(&app, "SELECT count(*) FROM webhook_deliveries").await,
+        n
+    );
+    assert_eq!(count(&app, "SELECT count(*) FROM sync_sessions").await, 0);
+    assert_eq!(sync_stream_messages(&app).await, 0);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn with_nats_down_webhooks_get_503_and_nothing_is_accepted_then_202_when_it_is_back() {
+    let mut env = TestEnv::new().await;
+    let app = env
+        .spawn_app_with_roles(vec![employes_sync::cli::Role::Http])
+        .await;
+    let employee = "0b7d7c8e-1111-4222-8333-944455556666";
+    // Act: stop NATS.
+    env.nats.stop();
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let (status, body) = Delivery::event("employee.updated", employee)
+        .send(&app)
+        .await;
+    // Assert
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(
+        count(
+            &app,
+            "SELECT count(*) FROM webhook_deliveries WHERE outcome = 'accepted'"
+        )
+        .await,
+        0
+    );
+    assert_eq!(
+        count(
+            &app,
+            "SELECT count(*) FROM sync_sessions WHERE status IN ('queued', 'running')"
+        )
+        .await,
+        0
+    );
+    // NATS back (same store): the next delivery is accepted.
+    env.nats.restart();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    loop {
+        let (status, _) = Delivery::event("employee.updated", employee)
+            .send(&app)
+            .await;
+        if status == 202 {
+            break;
+        }
+        assert_eq!(status, 503);
+        assert!(std::time::Instant::now() < deadline, "NATS never came back");
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    assert_eq!(
+        count(
+            &app,
+            "SELECT count(*) FROM webhook_deliveries WHERE outcome = 'accepted'"
+        )
+        .await,
+        1
+    );
+    app.stop().await;
+}
