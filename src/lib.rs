@@ -30,6 +30,7 @@ pub mod db;
 pub mod domain;
 pub mod employes;
 pub mod error;
+pub mod failpoint;
 pub mod http;
 pub mod scheduler;
 pub mod simulator;

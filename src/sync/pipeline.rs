@@ -54,6 +54,7 @@ pub async fn run(ctx: &StageCtx, session: &SessionRow) -> Result<String, Abort> 
     } else {
         "completed_with_errors"
     };
+    crate::failpoint::pause("session_finishing").await;
     finish(ctx, session, status, None).await
 }
 

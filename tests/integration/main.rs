@@ -2,6 +2,7 @@
 
 mod helpers;
 
+mod api;
 mod client;
 mod pipeline;
 mod simulator;

@@ -55,6 +55,7 @@ pub async fn run(ctx: &StageCtx, session: Uuid) -> Result<StageReport, Abort> {
     }
     // Counted from the table, so a resumed session reports what it recorded in every attempt.
     let recorded = changes::count_for_session(&ctx.db, session).await?;
+    crate::failpoint::pause("changes_committed").await;
     // Publish now; if NATS is down the outbox sweeper publishes them later.
     if let Err(e) = outbox::publish_pending(
         &ctx.db,
@@ -70,6 +71,7 @@ pub async fn run(ctx: &StageCtx, session: Uuid) -> Result<StageReport, Abort> {
             "change events not published yet; the outbox will retry"
         );
     }
+    crate::failpoint::pause("changes_published").await;
     progress
         .finish(StageStatus::Completed.as_str(), recorded)
         .await?;

@@ -64,6 +64,9 @@ pub async fn run(
             batch.clear();
         }
         progress.advance(1).await?;
+        if progress.processed == 20 {
+            crate::failpoint::pause("history_progress").await;
+        }
     }
     employees::store_histories(&ctx.db, session, &batch).await?;
     sessions::add_errors(&ctx.db, session, STAGE, &errors).await?;

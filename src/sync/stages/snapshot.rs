@@ -72,6 +72,7 @@ pub async fn run(
         }
         employees::store_snapshots(&ctx.db, session, chunk).await?;
         progress.advance(chunk.len() as i64).await?;
+        crate::failpoint::pause("snapshot_stored").await;
     }
     if complete {
         let seen: Vec<Uuid> = records.iter().map(|e| e.id).collect();
