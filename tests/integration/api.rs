@@ -75,6 +75,15 @@ async fn a_jwt_user_is_recorded_as_a_manual_trigger_and_an_api_token_by_its_name
     app.stop().await;
 }
 
+/// (name, token, content type, body, expected status)
+type Case<'a> = (
+    &'a str,
+    Option<&'a str>,
+    Option<&'a str>,
+    Option<&'a str>,
+    u16,
+);
+
 #[tokio::test]
 async fn bad_credentials_and_bad_bodies_are_refused_and_create_nothing() {
     let mut env = TestEnv::new().await;
@@ -90,7 +99,7 @@ async fn bad_credentials_and_bad_bodies_are_refused_and_create_nothing() {
     let too_many: Vec<String> = (0..501).map(|_| uuid::Uuid::new_v4().to_string()).collect();
     let too_many = json!({"employee_ids": too_many}).to_string();
     let json_ct = Some("application/json");
-    let cases: Vec<(&str, Option<&str>, Option<&str>, Option<&str>, u16)> = vec![
+    let cases: Vec<Case> = vec![
         ("no token", None, None, None, 401),
         (
             "wrong token",
