@@ -46,9 +46,7 @@ pub fn metrics_handle() -> PrometheusHandle {
     HANDLE
         .get_or_init(|| {
             PrometheusBuilder::new()
-                .set_buckets(&[
-                    0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 900.0,
-                ])
+                .set_buckets(&[0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 900.0])
                 .expect("static buckets are valid")
                 .install_recorder()
                 .expect("the metrics recorder is installed once")
@@ -60,9 +58,7 @@ pub fn metrics_handle() -> PrometheusHandle {
 pub async fn connect(config: &Config) -> anyhow::Result<(Db, Bus)> {
     let db = db::pool(config.database_url()).context("DATABASE_URL")?;
     db::migrate(&db).await?;
-    let bus = Bus::connect(&config.nats_urls, &config.subject_prefix)
-        .await
-        .context("connecting to NATS")?;
+    let bus = Bus::connect(&config.nats_urls, &config.subject_prefix).await.context("connecting to NATS")?;
     bus.ensure_streams(config.stream_replicas).await?;
     Ok((db, bus))
 }
@@ -94,26 +90,12 @@ impl App {
                 (Some(sim), base)
             }
         };
-        if let (Some(sim), Some(listener), Some(secret)) =
-            (&simulator, &listener, &config.webhook_secret_raw)
-        {
+        if let (Some(sim), Some(listener), Some(secret)) = (&simulator, &listener, &config.webhook_secret_raw) {
             let port = listener.local_addr()?.port();
-            sim.set_webhook_target(
-                format!("http://127.0.0.1:{port}/webhooks/employes"),
-                SecretString::clone(secret),
-            );
+            sim.set_webhook_target(format!("http://127.0.0.1:{port}/webhooks/employes"), SecretString::clone(secret));
         }
         let client = EmployesClient::new(&base_url, &config.employes)?;
-        Ok(App {
-            config: Arc::new(config),
-            roles,
-            db,
-            bus,
-            listener,
-            simulator,
-            client,
-            metrics: metrics_handle(),
-        })
+        Ok(App { config: Arc::new(config), roles, db, bus, listener, simulator, client, metrics: metrics_handle() })
     }
 
     /// The bound HTTP address (port 0 resolved).
@@ -215,9 +197,7 @@ impl App {
         .await;
         sim_stop.cancel();
         if drained.is_err() {
-            tracing::warn!(
-                "shutdown timeout reached; abandoning unfinished work (it will be redelivered)"
-            );
+            tracing::warn!("shutdown timeout reached; abandoning unfinished work (it will be redelivered)");
             tasks.abort_all();
         }
         self.db.close().await;

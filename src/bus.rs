@@ -35,9 +35,7 @@ pub struct Bus {
 
 impl std::fmt::Debug for Bus {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Bus")
-            .field("prefix", &self.prefix)
-            .finish_non_exhaustive()
+        f.debug_struct("Bus").field("prefix", &self.prefix).finish_non_exhaustive()
     }
 }
 
@@ -46,10 +44,8 @@ pub const ACK_TIMEOUT: Duration = Duration::from_secs(3);
 impl Bus {
     /// Connect to one or more servers (comma-separated). Reconnects forever afterwards.
     pub async fn connect(urls: &str, prefix: &str) -> anyhow::Result<Bus> {
-        let servers: Vec<async_nats::ServerAddr> = urls
-            .split(',')
-            .map(|u| u.trim().parse())
-            .collect::<Result<_, _>>()?;
+        let servers: Vec<async_nats::ServerAddr> =
+            urls.split(',').map(|u| u.trim().parse()).collect::<Result<_, _>>()?;
         let client = async_nats::ConnectOptions::new()
             .name("employes-sync")
             .retry_on_initial_connect()
@@ -61,12 +57,7 @@ impl Bus {
             .await?;
         let mut js = jetstream::new(client.clone());
         js.set_timeout(ACK_TIMEOUT);
-        Ok(Bus {
-            client,
-            js,
-            prefix: prefix.to_string(),
-            stream_prefix: prefix.to_uppercase().replace('-', "_"),
-        })
+        Ok(Bus { client, js, prefix: prefix.to_string(), stream_prefix: prefix.to_uppercase().replace('-', "_") })
     }
 
     pub fn is_connected(&self) -> bool {
@@ -129,15 +120,8 @@ impl Bus {
         ];
         for config in streams {
             let name = config.name.clone();
-            let config = StreamConfig {
-                num_replicas: replicas,
-                storage: StorageType::File,
-                ..config
-            };
-            self.js
-                .get_or_create_stream(config)
-                .await
-                .map_err(|e| anyhow::anyhow!("creating stream {name}: {e}"))?;
+            let config = StreamConfig { num_replicas: replicas, storage: StorageType::File, ..config };
+            self.js.get_or_create_stream(config).await.map_err(|e| anyhow::anyhow!("creating stream {name}: {e}"))?;
         }
         Ok(())
     }
@@ -172,8 +156,6 @@ impl Bus {
     /// Does the server answer (for `readyz`)?
     pub async fn ping(&self) -> bool {
         self.is_connected()
-            && tokio::time::timeout(Duration::from_secs(2), self.client.flush())
-                .await
-                .is_ok_and(|r| r.is_ok())
+            && tokio::time::timeout(Duration::from_secs(2), self.client.flush()).await.is_ok_and(|r| r.is_ok())
     }
 }

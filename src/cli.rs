@@ -6,11 +6,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use uuid::Uuid;
 
 #[derive(Debug, Parser)]
-#[command(
-    name = "employes-sync",
-    version,
-    about = "Keeps employees in step with Employes and publishes what changed"
-)]
+#[command(name = "employes-sync", version, about = "Keeps employees in step with Employes and publishes what changed")]
 pub struct Cli {
     /// Optional KEY=VALUE configuration file (the environment overrides it).
     #[arg(long, global = true, env = "CONFIG_FILE")]

@@ -33,9 +33,7 @@ pub async fn run(cli: Cli) -> ExitCode {
             Ok(config) => {
                 telemetry::init(config.log_format);
                 match command {
-                    Command::Serve { roles } => {
-                        serve(config, roles).await.map(|_| ExitCode::SUCCESS)
-                    }
+                    Command::Serve { roles } => serve(config, roles).await.map(|_| ExitCode::SUCCESS),
                     Command::Migrate => app::connect(&config).await.map(|_| {
                         eprintln!("migrations applied");
                         ExitCode::SUCCESS
@@ -62,9 +60,8 @@ pub fn shutdown_token() -> CancellationToken {
         let ctrl_c = tokio::signal::ctrl_c();
         #[cfg(unix)]
         {
-            let mut term =
-                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-                    .expect("installing the SIGTERM handler");
+            let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+                .expect("installing the SIGTERM handler");
             tokio::select! {
                 _ = ctrl_c => {}
                 _ = term.recv() => {}
@@ -80,9 +77,7 @@ pub fn shutdown_token() -> CancellationToken {
 async fn serve(config: Config, roles: Vec<crate::cli::Role>) -> anyhow::Result<()> {
     let app = App::build(config, roles).await?;
     if let Some(addr) = app.local_addr() {
-        eprintln!(
-            "employes-sync listening on http://{addr} — dashboard at http://{addr}/employes-sync"
-        );
+        eprintln!("employes-sync listening on http://{addr} — dashboard at http://{addr}/employes-sync");
     }
     app.run_until_stopped(shutdown_token()).await
 }
@@ -100,26 +95,13 @@ async fn simulate(args: SimulateArgs) -> anyhow::Result<()> {
         webhook_secret: args.webhook_secret.map(SecretString::from),
     })
     .await?;
-    println!(
-        "simulator listening: base_url={} company_id={}",
-        sim.base_url(),
-        sim.company_id()
-    );
+    println!("simulator listening: base_url={} company_id={}", sim.base_url(), sim.company_id());
     sim.run_until_stopped(shutdown_token()).await
 }
 
 async fn healthcheck(url: &str) -> anyhow::Result<ExitCode> {
-    let resp = reqwest::Client::builder()
-        .timeout(Duration::from_secs(3))
-        .build()?
-        .get(url)
-        .send()
-        .await?;
-    Ok(if resp.status().is_success() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    })
+    let resp = reqwest::Client::builder().timeout(Duration::from_secs(3)).build()?.get(url).send().await?;
+    Ok(if resp.status().is_success() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
 /// Exit code per the contract: 0 completed, 2 completed_with_errors, 1 failed.
@@ -146,11 +128,7 @@ async fn sync(config: Config, employees: Vec<uuid::Uuid>, wait: bool) -> anyhow:
         "session {} {}{}",
         requested.session_id,
         requested.status,
-        if requested.coalesced {
-            " (joined a sync already under way)"
-        } else {
-            ""
-        }
+        if requested.coalesced { " (joined a sync already under way)" } else { "" }
     );
     if !wait {
         return Ok(ExitCode::SUCCESS);
@@ -165,9 +143,7 @@ async fn sync(config: Config, employees: Vec<uuid::Uuid>, wait: bool) -> anyhow:
         .await?;
     let mut messages = consumer.messages().await?;
     let bar = ProgressBar::new(0);
-    bar.set_style(
-        ProgressStyle::with_template("{msg:>10} [{bar:40}] {pos}/{len}")?.progress_chars("=> "),
-    );
+    bar.set_style(ProgressStyle::with_template("{msg:>10} [{bar:40}] {pos}/{len}")?.progress_chars("=> "));
     let status = loop {
         let next = tokio::time::timeout(Duration::from_secs(5), messages.next()).await;
         match next {
@@ -195,9 +171,7 @@ async fn sync(config: Config, employees: Vec<uuid::Uuid>, wait: bool) -> anyhow:
         }
     };
     bar.finish_and_clear();
-    let s = sessions::get(&db, requested.session_id)
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("session vanished"))?;
+    let s = sessions::get(&db, requested.session_id).await?.ok_or_else(|| anyhow::anyhow!("session vanished"))?;
     println!(
         "{}: {} employees, {} with history, {} changes, {} errors{}",
         s.status,
@@ -205,9 +179,7 @@ async fn sync(config: Config, employees: Vec<uuid::Uuid>, wait: bool) -> anyhow:
         s.history_collected,
         s.changes_detected,
         s.errors_count,
-        s.failure_reason
-            .map(|r| format!(" — {r}"))
-            .unwrap_or_default()
+        s.failure_reason.map(|r| format!(" — {r}")).unwrap_or_default()
     );
     Ok(ExitCode::from(exit_code_for(&status)))
 }

@@ -20,10 +20,7 @@ pub struct ConfigError {
 fn bad(key: &'static str, problem: impl Into<String>) -> ConfigError {
     // One line, whatever the underlying parser printed.
     let problem: String = problem.into();
-    ConfigError {
-        key,
-        problem: problem.split_whitespace().collect::<Vec<_>>().join(" "),
-    }
+    ConfigError { key, problem: problem.split_whitespace().collect::<Vec<_>>().join(" ") }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -136,16 +133,10 @@ impl Config {
     /// Defaults → optional file (`CONFIG_FILE` or `file`) → process environment.
     pub fn load(file: Option<&std::path::Path>) -> Result<Config, ConfigError> {
         let mut values = HashMap::new();
-        let file = file
-            .map(|p| p.to_path_buf())
-            .or_else(|| std::env::var_os("CONFIG_FILE").map(Into::into));
+        let file = file.map(|p| p.to_path_buf()).or_else(|| std::env::var_os("CONFIG_FILE").map(Into::into));
         if let Some(path) = file {
-            let text = std::fs::read_to_string(&path).map_err(|e| {
-                bad(
-                    "CONFIG_FILE",
-                    format!("cannot read {}: {e}", path.display()),
-                )
-            })?;
+            let text = std::fs::read_to_string(&path)
+                .map_err(|e| bad("CONFIG_FILE", format!("cannot read {}: {e}", path.display())))?;
             values.extend(parse_file(&text)?);
         }
         for key in KEYS {
@@ -162,67 +153,42 @@ impl Config {
         let api_url = get("EMPLOYES_API_URL").map(|u| u.trim_end_matches('/').to_string());
         if let Some(url) = &api_url {
             if !(url.starts_with("http://") || url.starts_with("https://")) {
-                return Err(bad(
-                    "EMPLOYES_API_URL",
-                    "must start with http:// or https://",
-                ));
+                return Err(bad("EMPLOYES_API_URL", "must start with http:// or https://"));
             }
         }
         let api_key = match (get("EMPLOYES_API_KEY"), &api_url) {
             (Some(k), _) => SecretString::from(k.to_string()),
             (None, None) => SecretString::from("simulator".to_string()),
             (None, Some(_)) => {
-                return Err(bad(
-                    "EMPLOYES_API_KEY",
-                    "required when EMPLOYES_API_URL is set",
-                ));
+                return Err(bad("EMPLOYES_API_KEY", "required when EMPLOYES_API_URL is set"));
             }
         };
         let company_id = match get("EMPLOYES_COMPANY_ID") {
             Some(v) => Uuid::parse_str(v).map_err(|_| bad("EMPLOYES_COMPANY_ID", "not a UUID"))?,
             None if api_url.is_some() => {
-                return Err(bad(
-                    "EMPLOYES_COMPANY_ID",
-                    "required when EMPLOYES_API_URL is set",
-                ));
+                return Err(bad("EMPLOYES_COMPANY_ID", "required when EMPLOYES_API_URL is set"));
             }
             None => Uuid::parse_str(DEFAULT_COMPANY_ID).expect("constant company id is a UUID"),
         };
         let rate_limit: u32 = parse(get("EMPLOYES_RATE_LIMIT"), "EMPLOYES_RATE_LIMIT", 5)?;
         if rate_limit == 0 || rate_limit > 10_000 {
-            return Err(bad(
-                "EMPLOYES_RATE_LIMIT",
-                "must be between 1 and 10000 requests per second",
-            ));
+            return Err(bad("EMPLOYES_RATE_LIMIT", "must be between 1 and 10000 requests per second"));
         }
         let prefix = get("NATS_SUBJECT_PREFIX").unwrap_or("employes").to_string();
-        if !prefix
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-            || prefix.len() > 64
-        {
-            return Err(bad(
-                "NATS_SUBJECT_PREFIX",
-                "use 1-64 letters, digits, '_' or '-'",
-            ));
+        if !prefix.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') || prefix.len() > 64 {
+            return Err(bad("NATS_SUBJECT_PREFIX", "use 1-64 letters, digits, '_' or '-'"));
         }
         let webhook_raw = get("WEBHOOK_SECRET");
         let webhook_secrets = webhook_raw
-            .map(|raw| {
-                raw.split_whitespace()
-                    .map(decode_whsec)
-                    .collect::<Result<Vec<_>, _>>()
-            })
+            .map(|raw| raw.split_whitespace().map(decode_whsec).collect::<Result<Vec<_>, _>>())
             .transpose()?
             .unwrap_or_default();
         let sync_schedule = match get("SYNC_SCHEDULE").unwrap_or("0 0 */6 * * *") {
             "off" => None,
-            expr => Some(cron::Schedule::from_str(expr).map_err(|e| {
-                bad(
-                    "SYNC_SCHEDULE",
-                    format!("not a cron expression with seconds ({e})"),
-                )
-            })?),
+            expr => Some(
+                cron::Schedule::from_str(expr)
+                    .map_err(|e| bad("SYNC_SCHEDULE", format!("not a cron expression with seconds ({e})")))?,
+            ),
         };
         let log_format = match get("LOG_FORMAT") {
             None => None,
@@ -232,75 +198,39 @@ impl Config {
         };
         let heartbeat = duration(get("WORKER_HEARTBEAT"), "WORKER_HEARTBEAT", "5s")?;
         let concurrency = parse(get("WORKER_CONCURRENCY"), "WORKER_CONCURRENCY", 4usize)?;
-        let fetch_concurrency = parse(
-            get("WORKER_FETCH_CONCURRENCY"),
-            "WORKER_FETCH_CONCURRENCY",
-            8usize,
-        )?;
+        let fetch_concurrency = parse(get("WORKER_FETCH_CONCURRENCY"), "WORKER_FETCH_CONCURRENCY", 8usize)?;
         if concurrency == 0 || fetch_concurrency == 0 {
             return Err(bad("WORKER_CONCURRENCY", "must be at least 1"));
         }
         Ok(Config {
             database_url: SecretString::from(
-                get("DATABASE_URL")
-                    .unwrap_or("postgres://postgres@127.0.0.1:5432/employes_sync")
-                    .to_string(),
+                get("DATABASE_URL").unwrap_or("postgres://postgres@127.0.0.1:5432/employes_sync").to_string(),
             ),
-            nats_urls: get("NATS_URL")
-                .unwrap_or("nats://127.0.0.1:4222")
-                .to_string(),
+            nats_urls: get("NATS_URL").unwrap_or("nats://127.0.0.1:4222").to_string(),
             subject_prefix: prefix,
-            stream_replicas: parse(get("NATS_STREAM_REPLICAS"), "NATS_STREAM_REPLICAS", 1usize)
-                .and_then(|r| {
-                    if (1..=5).contains(&r) {
-                        Ok(r)
-                    } else {
-                        Err(bad("NATS_STREAM_REPLICAS", "must be 1 to 5"))
-                    }
-                })?,
-            http_addr: parse(
-                get("HTTP_ADDR"),
-                "HTTP_ADDR",
-                SocketAddr::from(([0, 0, 0, 0], 8080)),
-            )?,
+            stream_replicas: parse(get("NATS_STREAM_REPLICAS"), "NATS_STREAM_REPLICAS", 1usize).and_then(|r| {
+                if (1..=5).contains(&r) { Ok(r) } else { Err(bad("NATS_STREAM_REPLICAS", "must be 1 to 5")) }
+            })?,
+            http_addr: parse(get("HTTP_ADDR"), "HTTP_ADDR", SocketAddr::from(([0, 0, 0, 0], 8080)))?,
             employes: EmployesConfig {
                 api_url,
                 api_key,
                 company_id,
                 rate_limit,
-                request_timeout: duration(
-                    get("EMPLOYES_REQUEST_TIMEOUT"),
-                    "EMPLOYES_REQUEST_TIMEOUT",
-                    "10s",
-                )?,
-                max_attempts: parse(get("EMPLOYES_MAX_ATTEMPTS"), "EMPLOYES_MAX_ATTEMPTS", 5u32)?
-                    .max(1),
+                request_timeout: duration(get("EMPLOYES_REQUEST_TIMEOUT"), "EMPLOYES_REQUEST_TIMEOUT", "10s")?,
+                max_attempts: parse(get("EMPLOYES_MAX_ATTEMPTS"), "EMPLOYES_MAX_ATTEMPTS", 5u32)?.max(1),
             },
-            simulator_addr: parse(
-                get("SIMULATOR_ADDR"),
-                "SIMULATOR_ADDR",
-                SocketAddr::from(([127, 0, 0, 1], 8090)),
-            )?,
+            simulator_addr: parse(get("SIMULATOR_ADDR"), "SIMULATOR_ADDR", SocketAddr::from(([127, 0, 0, 1], 8090)))?,
             webhook_secrets,
             webhook_secret_raw: webhook_raw
                 .and_then(|r| r.split_whitespace().next())
                 .map(|s| SecretString::from(s.to_string())),
-            webhook_coalesce_window: duration(
-                get("WEBHOOK_COALESCE_WINDOW"),
-                "WEBHOOK_COALESCE_WINDOW",
-                "2s",
-            )?,
+            webhook_coalesce_window: duration(get("WEBHOOK_COALESCE_WINDOW"), "WEBHOOK_COALESCE_WINDOW", "2s")?,
             auth_jwt_secret: get("AUTH_JWT_SECRET").map(|s| SecretString::from(s.to_string())),
-            api_tokens: get("API_TOKENS")
-                .map(parse_tokens)
-                .transpose()?
-                .unwrap_or_default(),
+            api_tokens: get("API_TOKENS").map(parse_tokens).transpose()?.unwrap_or_default(),
             cors_origins: get("CORS_ORIGINS")
                 .map(|s| {
-                    s.split(',')
-                        .map(|o| o.trim().trim_end_matches('/').to_string())
-                        .filter(|o| !o.is_empty())
-                        .collect()
+                    s.split(',').map(|o| o.trim().trim_end_matches('/').to_string()).filter(|o| !o.is_empty()).collect()
                 })
                 .unwrap_or_default(),
             sync_schedule,
@@ -329,34 +259,21 @@ impl Config {
 fn parse<T: FromStr>(value: Option<&str>, key: &'static str, default: T) -> Result<T, ConfigError> {
     match value {
         None => Ok(default),
-        Some(v) => v
-            .parse()
-            .map_err(|_| bad(key, format!("cannot parse {v:?}"))),
+        Some(v) => v.parse().map_err(|_| bad(key, format!("cannot parse {v:?}"))),
     }
 }
 
-fn duration(
-    value: Option<&str>,
-    key: &'static str,
-    default: &str,
-) -> Result<Duration, ConfigError> {
+fn duration(value: Option<&str>, key: &'static str, default: &str) -> Result<Duration, ConfigError> {
     let v = value.unwrap_or(default);
-    humantime::parse_duration(v)
-        .map_err(|_| bad(key, format!("{v:?} is not a duration like 30s, 5m or 6h")))
+    humantime::parse_duration(v).map_err(|_| bad(key, format!("{v:?} is not a duration like 30s, 5m or 6h")))
 }
 
 fn decode_whsec(secret: &str) -> Result<WebhookKey, ConfigError> {
-    let encoded = secret
-        .strip_prefix("whsec_")
-        .ok_or_else(|| bad("WEBHOOK_SECRET", "each secret must start with whsec_"))?;
+    let encoded =
+        secret.strip_prefix("whsec_").ok_or_else(|| bad("WEBHOOK_SECRET", "each secret must start with whsec_"))?;
     let key = base64::engine::general_purpose::STANDARD
         .decode(encoded)
-        .map_err(|_| {
-            bad(
-                "WEBHOOK_SECRET",
-                "the part after whsec_ is not valid base64",
-            )
-        })?;
+        .map_err(|_| bad("WEBHOOK_SECRET", "the part after whsec_ is not valid base64"))?;
     if key.len() < 16 {
         return Err(bad("WEBHOOK_SECRET", "secret is shorter than 16 bytes"));
     }
@@ -368,33 +285,20 @@ fn parse_tokens(raw: &str) -> Result<Vec<ApiToken>, ConfigError> {
         .map(str::trim)
         .filter(|s| !s.is_empty())
         .map(|pair| {
-            let (name, token) = pair
-                .split_once(':')
-                .ok_or_else(|| bad("API_TOKENS", "use name:token pairs separated by commas"))?;
+            let (name, token) =
+                pair.split_once(':').ok_or_else(|| bad("API_TOKENS", "use name:token pairs separated by commas"))?;
             if name.trim().is_empty() || token.trim().len() < 16 {
-                return Err(bad(
-                    "API_TOKENS",
-                    "each token needs a name and at least 16 characters",
-                ));
+                return Err(bad("API_TOKENS", "each token needs a name and at least 16 characters"));
             }
-            Ok(ApiToken {
-                name: name.trim().to_string(),
-                token: SecretString::from(token.trim().to_string()),
-            })
+            Ok(ApiToken { name: name.trim().to_string(), token: SecretString::from(token.trim().to_string()) })
         })
         .collect()
 }
 
 fn parse_file(text: &str) -> Result<HashMap<String, String>, ConfigError> {
     let mut out = HashMap::new();
-    for line in text
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with('#'))
-    {
-        let (k, v) = line
-            .split_once('=')
-            .ok_or_else(|| bad("CONFIG_FILE", "lines must be KEY=VALUE"))?;
+    for line in text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')) {
+        let (k, v) = line.split_once('=').ok_or_else(|| bad("CONFIG_FILE", "lines must be KEY=VALUE"))?;
         let k = k.trim();
         if !KEYS.contains(&k) {
             return Err(bad("CONFIG_FILE", format!("unknown key {k}")));
@@ -416,10 +320,7 @@ mod tests {
     use super::*;
 
     fn map(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
     }
 
     #[test]
@@ -455,11 +356,7 @@ mod tests {
 
     #[test]
     fn a_real_api_url_requires_key_and_company() {
-        let err = Config::from_map(&map(&[(
-            "EMPLOYES_API_URL",
-            "https://connect.employes.nl/v4",
-        )]))
-        .unwrap_err();
+        let err = Config::from_map(&map(&[("EMPLOYES_API_URL", "https://connect.employes.nl/v4")])).unwrap_err();
         assert_eq!(err.key, "EMPLOYES_API_KEY");
     }
 

@@ -5,7 +5,6 @@ use axum::{
     http::StatusCode,
     response::{IntoResponse, Response},
 };
-use serde_json::json;
 
 /// Everything that can go wrong while serving a request or running a sync.
 #[derive(Debug, thiserror::Error)]
@@ -30,6 +29,15 @@ pub enum AppError {
 }
 
 pub type AppResult<T> = Result<T, AppError>;
+
+/// The body of every error response.
+#[derive(Debug, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    /// Stable machine-readable code, e.g. `bad_request`.
+    pub error: String,
+    /// Human-readable explanation.
+    pub message: String,
+}
 
 impl AppError {
     pub fn status(&self) -> StatusCode {
@@ -68,17 +76,17 @@ impl IntoResponse for AppError {
                 if is_connection_error(e) {
                     return (
                         StatusCode::SERVICE_UNAVAILABLE,
-                        Json(json!({"error": "unavailable", "message": "the database is unavailable, try again"})),
+                        Json(ErrorBody {
+                            error: "unavailable".into(),
+                            message: "the database is unavailable, try again".into(),
+                        }),
                     )
                         .into_response();
                 }
                 "internal error".to_string()
             }
             AppError::Internal(e) => {
-                tracing::error!(
-                    error = format!("{e:#}"),
-                    "internal error while handling request"
-                );
+                tracing::error!(error = format!("{e:#}"), "internal error while handling request");
                 "internal error".to_string()
             }
             AppError::Unavailable(m) => {
@@ -87,21 +95,11 @@ impl IntoResponse for AppError {
             }
             other => other.to_string(),
         };
-        (
-            status,
-            Json(json!({"error": self.code(), "message": message})),
-        )
-            .into_response()
+        (status, Json(ErrorBody { error: self.code().to_string(), message })).into_response()
     }
 }
 
 /// True when the database could not be reached at all (as opposed to a query failing).
 pub fn is_connection_error(e: &sqlx::Error) -> bool {
-    matches!(
-        e,
-        sqlx::Error::Io(_)
-            | sqlx::Error::PoolTimedOut
-            | sqlx::Error::PoolClosed
-            | sqlx::Error::Tls(_)
-    )
+    matches!(e, sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Tls(_))
 }

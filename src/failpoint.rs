@@ -5,22 +5,12 @@
 use std::sync::OnceLock;
 
 /// The points, in the order a session passes them.
-pub const POINTS: [&str; 5] = [
-    "snapshot_stored",
-    "history_progress",
-    "changes_committed",
-    "changes_published",
-    "session_finishing",
-];
+pub const POINTS: [&str; 5] =
+    ["snapshot_stored", "history_progress", "changes_committed", "changes_published", "session_finishing"];
 
 fn armed() -> Option<&'static str> {
     static AT: OnceLock<Option<String>> = OnceLock::new();
-    AT.get_or_init(|| {
-        std::env::var("EMPLOYES_SYNC_PAUSE_AT")
-            .ok()
-            .filter(|p| POINTS.contains(&p.as_str()))
-    })
-    .as_deref()
+    AT.get_or_init(|| std::env::var("EMPLOYES_SYNC_PAUSE_AT").ok().filter(|p| POINTS.contains(&p.as_str()))).as_deref()
 }
 
 /// Stop here forever when this point is armed.

@@ -13,13 +13,7 @@ use crate::{
 };
 
 /// Fire at each upcoming slot of `schedule` until cancelled.
-pub async fn run(
-    db: Db,
-    bus: Bus,
-    schedule: cron::Schedule,
-    window: Duration,
-    cancel: CancellationToken,
-) {
+pub async fn run(db: Db, bus: Bus, schedule: cron::Schedule, window: Duration, cancel: CancellationToken) {
     tracing::info!("scheduler started");
     loop {
         let Some(slot) = schedule.upcoming(Utc).next() else {
@@ -37,12 +31,7 @@ pub async fn run(
 }
 
 /// Claim the slot; the winner requests the sync (joining one already running, if any).
-pub async fn fire(
-    db: &Db,
-    bus: &Bus,
-    slot: DateTime<Utc>,
-    window: Duration,
-) -> anyhow::Result<bool> {
+pub async fn fire(db: &Db, bus: &Bus, slot: DateTime<Utc>, window: Duration) -> anyhow::Result<bool> {
     if !sessions::claim_slot(db, slot).await? {
         return Ok(false);
     }

@@ -47,23 +47,13 @@ fn mac(key: &[u8], id: &str, timestamp: &str, body: &[u8]) -> Hmac<Sha256> {
 
 /// `v1,<base64>` for one key.
 pub fn sign(key: &[u8], id: &str, timestamp: i64, body: &[u8]) -> String {
-    let tag = mac(key, id, &timestamp.to_string(), body)
-        .finalize()
-        .into_bytes();
+    let tag = mac(key, id, &timestamp.to_string(), body).finalize().into_bytes();
     format!("v1,{}", STANDARD.encode(tag))
 }
 
 /// Verify a delivery. Returns the webhook id on success.
-pub fn verify<'a>(
-    keys: &[WebhookKey],
-    h: SignedHeaders<'a>,
-    body: &[u8],
-    now: i64,
-) -> Result<&'a str, SignatureError> {
-    let id =
-        h.id.map(str::trim)
-            .filter(|s| !s.is_empty())
-            .ok_or(SignatureError::MissingHeader("webhook-id"))?;
+pub fn verify<'a>(keys: &[WebhookKey], h: SignedHeaders<'a>, body: &[u8], now: i64) -> Result<&'a str, SignatureError> {
+    let id = h.id.map(str::trim).filter(|s| !s.is_empty()).ok_or(SignatureError::MissingHeader("webhook-id"))?;
     if id.len() > MAX_ID_LEN || !id.chars().all(|c| c.is_ascii_graphic()) {
         return Err(SignatureError::InvalidId);
     }
@@ -77,9 +67,7 @@ pub fn verify<'a>(
         .map(str::trim)
         .filter(|s| !s.is_empty())
         .ok_or(SignatureError::MissingHeader("webhook-signature"))?;
-    let ts: i64 = ts_raw
-        .parse()
-        .map_err(|_| SignatureError::InvalidTimestamp)?;
+    let ts: i64 = ts_raw.parse().map_err(|_| SignatureError::InvalidTimestamp)?;
     if (now - ts).abs() > TOLERANCE_SECS {
         return Err(SignatureError::OutsideTolerance);
     }
@@ -91,10 +79,7 @@ pub fn verify<'a>(
         .collect();
     for key in keys {
         let expected = mac(key.0.expose_secret(), id, ts_raw, body);
-        if candidates
-            .iter()
-            .any(|sig| expected.clone().verify_slice(sig).is_ok())
-        {
+        if candidates.iter().any(|sig| expected.clone().verify_slice(sig).is_ok()) {
             return Ok(id);
         }
     }
@@ -111,43 +96,23 @@ mod tests {
     }
 
     fn headers<'a>(id: &'a str, ts: &'a str, sig: &'a str) -> SignedHeaders<'a> {
-        SignedHeaders {
-            id: Some(id),
-            timestamp: Some(ts),
-            signature: Some(sig),
-        }
+        SignedHeaders { id: Some(id), timestamp: Some(ts), signature: Some(sig) }
     }
 
     #[test]
     fn a_signature_from_the_signer_verifies_and_a_tampered_body_does_not() {
         let k = b"0123456789abcdef0123";
         let sig = sign(k, "msg_1", 1_700_000_000, b"{}");
+        assert_eq!(verify(&[key(k)], headers("msg_1", "1700000000", &sig), b"{}", 1_700_000_010), Ok("msg_1"));
         assert_eq!(
-            verify(
-                &[key(k)],
-                headers("msg_1", "1700000000", &sig),
-                b"{}",
-                1_700_000_010
-            ),
-            Ok("msg_1")
-        );
-        assert_eq!(
-            verify(
-                &[key(k)],
-                headers("msg_1", "1700000000", &sig),
-                b"{ }",
-                1_700_000_010
-            ),
+            verify(&[key(k)], headers("msg_1", "1700000000", &sig), b"{ }", 1_700_000_010),
             Err(SignatureError::NoMatch)
         );
     }
 
     #[test]
     fn any_listed_signature_with_any_key_passes() {
-        let (old, new) = (
-            b"old-key-0123456789".as_slice(),
-            b"new-key-0123456789".as_slice(),
-        );
+        let (old, new) = (b"old-key-0123456789".as_slice(), b"new-key-0123456789".as_slice());
         let sig = format!("v1,AAAA {} v2,zzz", sign(new, "m", 100, b"x"));
         assert!(verify(&[key(old), key(new)], headers("m", "100", &sig), b"x", 100).is_ok());
     }
@@ -164,9 +129,6 @@ mod tests {
             verify(&[key(k)], headers("m", "1000", &sig), b"x", 1000 - 301),
             Err(SignatureError::OutsideTolerance)
         );
-        assert_eq!(
-            verify(&[key(k)], headers("m", "soon", &sig), b"x", 1000),
-            Err(SignatureError::InvalidTimestamp)
-        );
+        assert_eq!(verify(&[key(k)], headers("m", "soon", &sig), b"x", 1000), Err(SignatureError::InvalidTimestamp));
     }
 }

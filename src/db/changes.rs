@@ -8,7 +8,7 @@ use super::Db;
 use crate::domain::Change;
 
 /// A change as the API and the change events show it.
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct ChangeRow {
     pub id: Uuid,
     pub employee_id: Uuid,
@@ -34,18 +34,12 @@ pub async fn insert(db: &Db, session: Uuid, changes: &[Change]) -> sqlx::Result<
     let ids: Vec<Uuid> = changes.iter().map(Change::id).collect();
     let keys: Vec<String> = changes.iter().map(Change::dedup_key).collect();
     let employees: Vec<Uuid> = changes.iter().map(|c| c.employee_id).collect();
-    let types: Vec<String> = changes
-        .iter()
-        .map(|c| c.change_type.as_str().to_string())
-        .collect();
+    let types: Vec<String> = changes.iter().map(|c| c.change_type.as_str().to_string()).collect();
     let fields: Vec<Option<String>> = changes.iter().map(|c| c.field.clone()).collect();
     let olds: Vec<Option<String>> = changes.iter().map(|c| c.old_value.clone()).collect();
     let news: Vec<Option<String>> = changes.iter().map(|c| c.new_value.clone()).collect();
     let dates: Vec<Option<NaiveDate>> = changes.iter().map(|c| c.effective_date).collect();
-    let impacts: Vec<Option<String>> = changes
-        .iter()
-        .map(|c| c.business_impact.map(String::from))
-        .collect();
+    let impacts: Vec<Option<String>> = changes.iter().map(|c| c.business_impact.map(String::from)).collect();
     let amounts: Vec<Option<f64>> = changes.iter().map(|c| c.change_amount).collect();
     let percents: Vec<Option<f64>> = changes.iter().map(|c| c.change_percent).collect();
     sqlx::query_scalar!(
@@ -74,12 +68,7 @@ pub async fn insert(db: &Db, session: Uuid, changes: &[Change]) -> sqlx::Result<
 }
 
 pub async fn count_for_session(db: &Db, session: Uuid) -> sqlx::Result<i64> {
-    sqlx::query_scalar!(
-        r#"SELECT count(*) AS "n!" FROM changes WHERE session_id = $1"#,
-        session
-    )
-    .fetch_one(db)
-    .await
+    sqlx::query_scalar!(r#"SELECT count(*) AS "n!" FROM changes WHERE session_id = $1"#, session).fetch_one(db).await
 }
 
 /// Changes not yet published: of one session, or (sweeper) any older than `min_age_secs`.
@@ -108,12 +97,9 @@ pub async fn unpublished(
 }
 
 pub async fn mark_published(db: &Db, ids: &[Uuid]) -> sqlx::Result<()> {
-    sqlx::query!(
-        "UPDATE changes SET published_at = now() WHERE id = ANY($1) AND published_at IS NULL",
-        ids
-    )
-    .execute(db)
-    .await?;
+    sqlx::query!("UPDATE changes SET published_at = now() WHERE id = ANY($1) AND published_at IS NULL", ids)
+        .execute(db)
+        .await?;
     Ok(())
 }
 
@@ -146,7 +132,7 @@ pub async fn list(db: &Db, f: &ChangeFilter) -> sqlx::Result<Vec<ChangeRow>> {
     .await
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Stats {
     pub employees: i64,
     pub employees_with_history: i64,
@@ -178,10 +164,6 @@ pub async fn stats(db: &Db) -> sqlx::Result<Stats> {
         changes_24h: r.changes_24h,
         errors_total: r.errors_total,
         sessions_total: r.sessions_total,
-        success_rate: if r.finished == 0 {
-            0.0
-        } else {
-            r.succeeded as f64 / r.finished as f64
-        },
+        success_rate: if r.finished == 0 { 0.0 } else { r.succeeded as f64 / r.finished as f64 },
     })
 }

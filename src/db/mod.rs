@@ -18,10 +18,7 @@ pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 /// A lazily connecting pool: the service starts even while Postgres is briefly down,
 /// and `readyz` reports it.
 pub fn pool(url: &str) -> anyhow::Result<Db> {
-    Ok(PgPoolOptions::new()
-        .max_connections(16)
-        .acquire_timeout(Duration::from_secs(5))
-        .connect_lazy(url)?)
+    Ok(PgPoolOptions::new().max_connections(16).acquire_timeout(Duration::from_secs(5)).connect_lazy(url)?)
 }
 
 /// Apply pending migrations, retrying while the database is still coming up.
@@ -30,9 +27,7 @@ pub async fn migrate(db: &Db) -> anyhow::Result<()> {
     for attempt in 1.. {
         match MIGRATOR.run(db).await {
             Ok(()) => return Ok(()),
-            Err(sqlx::migrate::MigrateError::Execute(e))
-                if crate::error::is_connection_error(&e) && attempt < 10 =>
-            {
+            Err(sqlx::migrate::MigrateError::Execute(e)) if crate::error::is_connection_error(&e) && attempt < 10 => {
                 tracing::warn!(attempt, "database not reachable yet, retrying migrations");
                 tokio::time::sleep(delay).await;
                 delay = (delay * 2).min(Duration::from_secs(5));
@@ -45,10 +40,7 @@ pub async fn migrate(db: &Db) -> anyhow::Result<()> {
 
 /// Cheap liveness query for `readyz`.
 pub async fn ping(db: &Db) -> bool {
-    tokio::time::timeout(
-        Duration::from_secs(2),
-        sqlx::query_scalar!("SELECT 1 AS \"one!\"").fetch_one(db),
-    )
-    .await
-    .is_ok_and(|r| r.is_ok())
+    tokio::time::timeout(Duration::from_secs(2), sqlx::query_scalar!("SELECT 1 AS \"one!\"").fetch_one(db))
+        .await
+        .is_ok_and(|r| r.is_ok())
 }

@@ -10,7 +10,7 @@ use super::Db;
 
 pub const STAGES: [&str; 3] = ["snapshot", "history", "changes"];
 
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct SessionRow {
     pub id: Uuid,
     pub source: String,
@@ -34,14 +34,11 @@ pub struct SessionRow {
 
 impl SessionRow {
     pub fn is_final(&self) -> bool {
-        matches!(
-            self.status.as_str(),
-            "completed" | "completed_with_errors" | "failed"
-        )
+        matches!(self.status.as_str(), "completed" | "completed_with_errors" | "failed")
     }
 }
 
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct StageRow {
     pub stage: String,
     pub status: String,
@@ -51,7 +48,7 @@ pub struct StageRow {
     pub completed_at: Option<DateTime<Utc>>,
 }
 
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct ErrorRow {
     pub stage: String,
     pub employee_id: Option<Uuid>,
@@ -75,11 +72,7 @@ pub struct NewSession<'a> {
 /// refused it (an active full sync exists, or the idempotency key was used).
 pub async fn insert(db: &Db, s: &NewSession<'_>) -> sqlx::Result<Option<Uuid>> {
     let mut tx = db.begin().await?;
-    let scope = if s.employee_ids.is_some() {
-        "employees"
-    } else {
-        "full"
-    };
+    let scope = if s.employee_ids.is_some() { "employees" } else { "full" };
     let id = sqlx::query_scalar!(
         r#"INSERT INTO sync_sessions (id, source, triggered_by, scope, employee_ids, idempotency_key, request_id)
            VALUES ($1, $2, $3, $4, $5, $6, $7)
@@ -164,12 +157,7 @@ pub async fn get(db: &Db, id: Uuid) -> sqlx::Result<Option<SessionRow>> {
 }
 
 /// Newest first, optionally filtered.
-pub async fn list(
-    db: &Db,
-    source: Option<&str>,
-    status: Option<&str>,
-    limit: i64,
-) -> sqlx::Result<Vec<SessionRow>> {
+pub async fn list(db: &Db, source: Option<&str>, status: Option<&str>, limit: i64) -> sqlx::Result<Vec<SessionRow>> {
     sqlx::query_as!(
         SessionRow,
         r#"SELECT id, source, triggered_by, scope, employee_ids, status, requested_at, started_at, completed_at,
@@ -221,12 +209,7 @@ pub async fn fail_queued(db: &Db, id: Uuid, reason: &str) -> sqlx::Result<()> {
 
 /// Take a session for this worker: a queued one, a released one, or one whose worker stopped
 /// heart-beating. Row locking makes exactly one claimant win.
-pub async fn claim(
-    db: &Db,
-    id: Uuid,
-    worker: &str,
-    takeover_after: Duration,
-) -> sqlx::Result<Option<SessionRow>> {
+pub async fn claim(db: &Db, id: Uuid, worker: &str, takeover_after: Duration) -> sqlx::Result<Option<SessionRow>> {
     let stale_secs = takeover_after.as_secs_f64();
     sqlx::query_as!(
         SessionRow,
@@ -283,13 +266,7 @@ pub async fn stage_started(db: &Db, id: Uuid, stage: &str, total: i32) -> sqlx::
     Ok(())
 }
 
-pub async fn stage_progress(
-    db: &Db,
-    id: Uuid,
-    stage: &str,
-    processed: i32,
-    total: i32,
-) -> sqlx::Result<()> {
+pub async fn stage_progress(db: &Db, id: Uuid, stage: &str, processed: i32, total: i32) -> sqlx::Result<()> {
     sqlx::query!(
         "UPDATE sync_stages SET processed = $3, total = $4 WHERE session_id = $1 AND stage = $2",
         id,
@@ -370,13 +347,7 @@ pub async fn add_errors(db: &Db, id: Uuid, stage: &str, errors: &[NewError]) -> 
 
 /// Errors of earlier attempts at a stage that is being run again.
 pub async fn clear_stage_errors(db: &Db, id: Uuid, stage: &str) -> sqlx::Result<()> {
-    sqlx::query!(
-        "DELETE FROM sync_errors WHERE session_id = $1 AND stage = $2",
-        id,
-        stage
-    )
-    .execute(db)
-    .await?;
+    sqlx::query!("DELETE FROM sync_errors WHERE session_id = $1 AND stage = $2", id, stage).execute(db).await?;
     Ok(())
 }
 
@@ -443,23 +414,14 @@ pub async fn any_active(db: &Db) -> sqlx::Result<bool> {
 
 /// Claim a scheduler slot once across all replicas; `true` for the winner.
 pub async fn claim_slot(db: &Db, slot: DateTime<Utc>) -> sqlx::Result<bool> {
-    let rows = sqlx::query!(
-        "INSERT INTO schedule_slots (slot) VALUES ($1) ON CONFLICT DO NOTHING",
-        slot
-    )
-    .execute(db)
-    .await?
-    .rows_affected();
+    let rows = sqlx::query!("INSERT INTO schedule_slots (slot) VALUES ($1) ON CONFLICT DO NOTHING", slot)
+        .execute(db)
+        .await?
+        .rows_affected();
     Ok(rows == 1)
 }
 
 pub async fn set_slot_session(db: &Db, slot: DateTime<Utc>, session: Uuid) -> sqlx::Result<()> {
-    sqlx::query!(
-        "UPDATE schedule_slots SET session_id = $2 WHERE slot = $1",
-        slot,
-        session
-    )
-    .execute(db)
-    .await?;
+    sqlx::query!("UPDATE schedule_slots SET session_id = $2 WHERE slot = $1", slot, session).execute(db).await?;
     Ok(())
 }

@@ -93,9 +93,7 @@ impl Change {
             self.employee_id,
             self.change_type.as_str(),
             self.field.as_deref().unwrap_or(""),
-            self.effective_date
-                .map(|d| d.to_string())
-                .unwrap_or_default(),
+            self.effective_date.map(|d| d.to_string()).unwrap_or_default(),
             self.old_value.as_deref().unwrap_or(""),
             self.new_value.as_deref().unwrap_or(""),
             self.discriminator.as_deref().unwrap_or(""),
@@ -119,14 +117,7 @@ fn round2(n: f64) -> f64 {
     (n * 100.0).round() / 100.0
 }
 
-fn numeric_change(
-    mut c: Change,
-    field: &str,
-    old: f64,
-    new: f64,
-    up: &'static str,
-    down: &'static str,
-) -> Change {
+fn numeric_change(mut c: Change, field: &str, old: f64, new: f64, up: &'static str, down: &'static str) -> Change {
     c.field = Some(field.to_string());
     c.old_value = Some(format_number(old));
     c.new_value = Some(format_number(new));
@@ -191,11 +182,7 @@ pub fn detect_history_changes(employee_id: Uuid, history: &History) -> Vec<Chang
             c.business_impact = (new == "permanent").then_some("permanent_contract");
         } else if new == "fixed" && (a.start_date, a.end_date) != (b.start_date, b.end_date) {
             let span = |p: &super::ContractPeriod| {
-                format!(
-                    "{}..{}",
-                    p.start_date,
-                    p.end_date.map(|d| d.to_string()).unwrap_or_default()
-                )
+                format!("{}..{}", p.start_date, p.end_date.map(|d| d.to_string()).unwrap_or_default())
             };
             c.field = Some("contract_period".into());
             c.old_value = Some(span(a));
@@ -257,10 +244,8 @@ pub fn detect_record_changes(d: &RecordDiff<'_>) -> Vec<Change> {
             if old.as_deref().map(str::to_lowercase) != new.as_deref().map(str::to_lowercase) {
                 let mut c = Change::new(d.employee_id, ChangeType::StatusChange);
                 c.field = Some("status".into());
-                c.business_impact = new
-                    .as_deref()
-                    .is_some_and(|s| s.eq_ignore_ascii_case("out of service"))
-                    .then_some("terminated");
+                c.business_impact =
+                    new.as_deref().is_some_and(|s| s.eq_ignore_ascii_case("out of service")).then_some("terminated");
                 c.old_value = old;
                 c.new_value = new;
                 c.discriminator = tag.clone();
@@ -289,10 +274,8 @@ mod tests {
     }
 
     fn salary_history(wages: &[(&str, Value, Value)]) -> History {
-        let periods: Vec<Value> = wages
-            .iter()
-            .map(|(d, m, h)| json!({"start_date": d, "month_wage": m, "hour_wage": h}))
-            .collect();
+        let periods: Vec<Value> =
+            wages.iter().map(|(d, m, h)| json!({"start_date": d, "month_wage": m, "hour_wage": h})).collect();
         History::from_employments(&[json!({ "salary": periods })])
     }
 
@@ -306,18 +289,11 @@ mod tests {
         ]);
         let changes = detect_history_changes(id(), &h);
         assert_eq!(changes.len(), 3);
-        assert!(
-            changes
-                .iter()
-                .all(|c| c.business_impact == Some("salary_increase"))
-        );
+        assert!(changes.iter().all(|c| c.business_impact == Some("salary_increase")));
         assert_eq!(changes[0].change_amount, Some(132.0));
         assert_eq!(changes[0].change_percent, Some(5.12));
         assert_eq!(changes[0].old_value.as_deref(), Some("2577"));
-        assert_eq!(
-            changes[0].effective_date,
-            NaiveDate::from_ymd_opt(2023, 1, 1)
-        );
+        assert_eq!(changes[0].effective_date, NaiveDate::from_ymd_opt(2023, 1, 1));
     }
 
     #[test]
@@ -332,10 +308,7 @@ mod tests {
 
     #[test]
     fn hourly_wages_compare_with_hourly() {
-        let h = salary_history(&[
-            ("2022-01-01", json!(null), json!(15)),
-            ("2023-01-01", json!(null), json!(14)),
-        ]);
+        let h = salary_history(&[("2022-01-01", json!(null), json!(15)), ("2023-01-01", json!(null), json!(14))]);
         let c = &detect_history_changes(id(), &h)[0];
         assert_eq!(c.field.as_deref(), Some("hour_wage"));
         assert_eq!(c.business_impact, Some("salary_decrease"));
@@ -354,29 +327,16 @@ mod tests {
         })]);
         let changes = detect_history_changes(id(), &h);
         let impacts: Vec<_> = changes.iter().map(|c| c.business_impact).collect();
-        assert_eq!(
-            impacts,
-            vec![
-                Some("hours_increase"),
-                Some("contract_renewal"),
-                Some("permanent_contract")
-            ]
-        );
+        assert_eq!(impacts, vec![Some("hours_increase"), Some("contract_renewal"), Some("permanent_contract")]);
     }
 
     #[test]
     fn ids_are_deterministic_and_distinct() {
-        let h = salary_history(&[
-            ("2022-01-01", json!(1), json!(null)),
-            ("2023-01-01", json!(2), json!(null)),
-        ]);
+        let h = salary_history(&[("2022-01-01", json!(1), json!(null)), ("2023-01-01", json!(2), json!(null))]);
         let a = detect_history_changes(id(), &h);
         let b = detect_history_changes(id(), &h);
         assert_eq!(a[0].id(), b[0].id());
-        assert_ne!(
-            a[0].id(),
-            detect_history_changes(Uuid::from_u128(8), &h)[0].id()
-        );
+        assert_ne!(a[0].id(), detect_history_changes(Uuid::from_u128(8), &h)[0].id());
     }
 
     #[test]
@@ -394,29 +354,17 @@ mod tests {
         assert_eq!(changes[0].business_impact, Some("terminated"));
         let personal = &changes[1];
         assert_eq!(personal.field.as_deref(), Some("email"));
-        assert_eq!(
-            (personal.old_value.as_ref(), personal.new_value.as_ref()),
-            (None, None)
-        );
+        assert_eq!((personal.old_value.as_ref(), personal.new_value.as_ref()), (None, None));
     }
 
     #[test]
     fn first_sight_is_added_except_in_the_baseline() {
         let cur = json!({"employment": {"start_date": "2026-12-01"}});
-        let mut d = RecordDiff {
-            employee_id: id(),
-            previous: None,
-            current: Some(&cur),
-            version: 1,
-            baseline: true,
-        };
+        let mut d = RecordDiff { employee_id: id(), previous: None, current: Some(&cur), version: 1, baseline: true };
         assert!(detect_record_changes(&d).is_empty());
         d.baseline = false;
         let c = &detect_record_changes(&d)[0];
-        assert_eq!(
-            (c.change_type, c.business_impact),
-            (ChangeType::EmployeeAdded, Some("hired"))
-        );
+        assert_eq!((c.change_type, c.business_impact), (ChangeType::EmployeeAdded, Some("hired")));
         assert_eq!(c.effective_date, NaiveDate::from_ymd_opt(2026, 12, 1));
     }
 }

@@ -47,10 +47,7 @@ impl History {
             }
             for p in periods(employment, "hours") {
                 if let Some(start_date) = date_of(p, "start_date") {
-                    h.hours.push(HoursPeriod {
-                        start_date,
-                        hours_per_week: number(p.get("hours_per_week")),
-                    });
+                    h.hours.push(HoursPeriod { start_date, hours_per_week: number(p.get("hours_per_week")) });
                 }
             }
             for p in periods(employment, "contracts") {
@@ -58,10 +55,7 @@ impl History {
                     h.contracts.push(ContractPeriod {
                         start_date,
                         end_date: date_of(p, "end_date"),
-                        duration: p
-                            .get("contract_duration")
-                            .and_then(Value::as_str)
-                            .map(|s| s.trim().to_lowercase()),
+                        duration: p.get("contract_duration").and_then(Value::as_str).map(|s| s.trim().to_lowercase()),
                     });
                 }
             }
@@ -84,11 +78,7 @@ fn sort_dedup<T: PartialEq>(items: &mut Vec<T>, key: impl Fn(&T) -> NaiveDate) {
 }
 
 fn periods<'a>(employment: &'a Value, key: &str) -> impl Iterator<Item = &'a Value> {
-    employment
-        .get(key)
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
+    employment.get(key).and_then(Value::as_array).into_iter().flatten()
 }
 
 fn date_of(v: &Value, key: &str) -> Option<NaiveDate> {

@@ -3,7 +3,5 @@
 mod changes;
 mod history;
 
-pub use changes::{
-    Change, ChangeType, RecordDiff, detect_history_changes, detect_record_changes, format_number,
-};
+pub use changes::{Change, ChangeType, RecordDiff, detect_history_changes, detect_record_changes, format_number};
 pub use history::{ContractPeriod, History, HoursPeriod, SalaryPeriod, parse_date};

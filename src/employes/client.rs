@@ -53,11 +53,7 @@ pub enum EmployesError {
     #[error("Employes answered {status} on {endpoint}")]
     Status { endpoint: Endpoint, status: u16 },
     #[error("Employes answered {status} on {endpoint}, still failing after {attempts} attempts")]
-    Exhausted {
-        endpoint: Endpoint,
-        status: u16,
-        attempts: u32,
-    },
+    Exhausted { endpoint: Endpoint, status: u16, attempts: u32 },
     #[error("Employes did not answer {endpoint} in time after {attempts} attempts")]
     Timeout { endpoint: Endpoint, attempts: u32 },
     #[error("could not reach Employes for {endpoint} after {attempts} attempts")]
@@ -116,9 +112,7 @@ pub struct EmployesClient {
 
 impl std::fmt::Debug for EmployesClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("EmployesClient")
-            .field("base", &self.base)
-            .finish_non_exhaustive()
+        f.debug_struct("EmployesClient").field("base", &self.base).finish_non_exhaustive()
     }
 }
 
@@ -180,50 +174,32 @@ impl EmployesClient {
         let path = format!("employees?page={page}&per_page={PER_PAGE}");
         self.get_json(Endpoint::ListEmployees, &path)
             .await?
-            .ok_or(EmployesError::Status {
-                endpoint: Endpoint::ListEmployees,
-                status: 404,
-            })
+            .ok_or(EmployesError::Status { endpoint: Endpoint::ListEmployees, status: 404 })
     }
 
     /// One employee; `Ok(None)` when Employes no longer knows it.
     pub async fn employee(&self, id: Uuid) -> Result<Option<Employee>, EmployesError> {
-        let body = self
-            .get_json(Endpoint::Employee, &format!("employees/{id}"))
-            .await?;
+        let body = self.get_json(Endpoint::Employee, &format!("employees/{id}")).await?;
         Ok(body.and_then(Employee::from_json))
     }
 
     /// The employee's employments (`data` array); 404 or an empty list = no history.
     pub async fn employments(&self, id: Uuid) -> Result<Vec<Value>, EmployesError> {
-        let body = self
-            .get_json(
-                Endpoint::Employments,
-                &format!("employees/{id}/employments"),
-            )
-            .await?;
+        let body = self.get_json(Endpoint::Employments, &format!("employees/{id}/employments")).await?;
         match body {
             None => Ok(Vec::new()),
             Some(Value::Object(mut map)) => match map.remove("data") {
                 Some(Value::Array(items)) => Ok(items),
                 Some(Value::Null) | None => Ok(Vec::new()),
-                Some(_) => Err(EmployesError::Malformed {
-                    endpoint: Endpoint::Employments,
-                }),
+                Some(_) => Err(EmployesError::Malformed { endpoint: Endpoint::Employments }),
             },
             Some(Value::Array(items)) => Ok(items),
-            Some(_) => Err(EmployesError::Malformed {
-                endpoint: Endpoint::Employments,
-            }),
+            Some(_) => Err(EmployesError::Malformed { endpoint: Endpoint::Employments }),
         }
     }
 
     /// GET with pacing and retries. `Ok(None)` on 404.
-    async fn get_json(
-        &self,
-        endpoint: Endpoint,
-        path: &str,
-    ) -> Result<Option<Value>, EmployesError> {
+    async fn get_json(&self, endpoint: Endpoint, path: &str) -> Result<Option<Value>, EmployesError> {
         let url = format!("{}/{}/{}", self.base, self.company, path);
         let mut attempt = 0;
         let mut rate_limited = 0;
@@ -261,11 +237,7 @@ impl EmployesClient {
                             rate_limited += 1;
                             attempt -= 1;
                             if rate_limited > self.max_attempts * 4 {
-                                return Err(EmployesError::Exhausted {
-                                    endpoint,
-                                    status: 429,
-                                    attempts: rate_limited,
-                                });
+                                return Err(EmployesError::Exhausted { endpoint, status: 429, attempts: rate_limited });
                             }
                             retry_after(&resp).unwrap_or_else(|| backoff(rate_limited))
                         }
@@ -280,22 +252,12 @@ impl EmployesClient {
                             backoff(attempt)
                         }
                         s => {
-                            return Err(EmployesError::Status {
-                                endpoint,
-                                status: s.as_u16(),
-                            });
+                            return Err(EmployesError::Status { endpoint, status: s.as_u16() });
                         }
                     }
                 }
                 Err(e) => {
-                    count(
-                        endpoint,
-                        if e.is_timeout() {
-                            "timeout"
-                        } else {
-                            "connect_error"
-                        },
-                    );
+                    count(endpoint, if e.is_timeout() { "timeout" } else { "connect_error" });
                     if attempt >= self.max_attempts {
                         return Err(transport_error(endpoint, &e, attempt));
                     }
@@ -335,9 +297,7 @@ fn retry_after(resp: &reqwest::Response) -> Option<Duration> {
 
 /// Exponential backoff with jitter: 200 ms, 400 ms, 800 ms… capped at 5 s, each 50–100 %.
 fn backoff(attempt: u32) -> Duration {
-    let base = 200u64
-        .saturating_mul(1 << attempt.saturating_sub(1).min(5))
-        .min(5_000);
+    let base = 200u64.saturating_mul(1 << attempt.saturating_sub(1).min(5)).min(5_000);
     Duration::from_millis(rand::thread_rng().gen_range(base / 2..=base))
 }
 
@@ -379,16 +339,9 @@ mod tests {
 
     #[test]
     fn errors_never_mention_ids_or_bodies() {
-        let e = EmployesError::Malformed {
-            endpoint: Endpoint::Employments,
-        };
-        assert_eq!(
-            e.to_string(),
-            "Employes sent malformed JSON on GET /employees/{id}/employments"
-        );
-        let e = EmployesError::Unauthorized {
-            endpoint: Endpoint::ListEmployees,
-        };
+        let e = EmployesError::Malformed { endpoint: Endpoint::Employments };
+        assert_eq!(e.to_string(), "Employes sent malformed JSON on GET /employees/{id}/employments");
+        let e = EmployesError::Unauthorized { endpoint: Endpoint::ListEmployees };
         assert!(e.to_string().starts_with("Employes rejected the API key"));
     }
 }

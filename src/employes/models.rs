@@ -33,10 +33,7 @@ impl Employee {
     /// Accepts an employee object (or `{"data": {...}}`); `None` when it has no usable id.
     pub fn from_json(value: Value) -> Option<Employee> {
         let value = unwrap_data(value);
-        let id = value
-            .get("id")?
-            .as_str()
-            .and_then(|s| Uuid::parse_str(s.trim()).ok())?;
+        let id = value.get("id")?.as_str().and_then(|s| Uuid::parse_str(s.trim()).ok())?;
         Some(Employee { id, raw: value })
     }
 
@@ -55,24 +52,16 @@ impl Employee {
 
     /// "First [prefix] Surname", for joining names onto changes in the read API.
     pub fn display_name(&self) -> String {
-        let parts: Vec<String> = ["first_name", "surname_prefix", "surname"]
-            .iter()
-            .filter_map(|k| self.text(k))
-            .collect();
-        if parts.is_empty() {
-            "(no name)".to_string()
-        } else {
-            parts.join(" ")
-        }
+        let parts: Vec<String> =
+            ["first_name", "surname_prefix", "surname"].iter().filter_map(|k| self.text(k)).collect();
+        if parts.is_empty() { "(no name)".to_string() } else { parts.join(" ") }
     }
 }
 
 /// Employes sometimes wraps a single object as `{"data": {...}}`.
 pub fn unwrap_data(value: Value) -> Value {
     match value {
-        Value::Object(mut map)
-            if map.get("data").is_some_and(Value::is_object) && !map.contains_key("id") =>
-        {
+        Value::Object(mut map) if map.get("data").is_some_and(Value::is_object) && !map.contains_key("id") => {
             map.remove("data").unwrap_or(Value::Null)
         }
         other => other,
@@ -100,8 +89,7 @@ mod tests {
     fn wrapped_and_plain_records_parse_alike() {
         let id = "0b7d7c8e-1111-4222-8333-944455556666";
         let plain = Employee::from_json(json!({"id": id, "first_name": "Anna"})).unwrap();
-        let wrapped =
-            Employee::from_json(json!({"data": {"id": id, "first_name": "Anna"}})).unwrap();
+        let wrapped = Employee::from_json(json!({"data": {"id": id, "first_name": "Anna"}})).unwrap();
         assert_eq!(plain, wrapped);
     }
 

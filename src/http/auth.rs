@@ -34,15 +34,11 @@ impl FromRequestParts<AppState> for Identity {
             .headers
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| {
-                v.strip_prefix("Bearer ")
-                    .or_else(|| v.strip_prefix("bearer "))
-            })
+            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
             .map(str::trim)
             .filter(|t| !t.is_empty())
             .ok_or_else(|| AppError::Unauthorized("missing bearer token".into()))?;
-        authenticate(state, token)
-            .ok_or_else(|| AppError::Unauthorized("invalid or expired token".into()))
+        authenticate(state, token).ok_or_else(|| AppError::Unauthorized("invalid or expired token".into()))
     }
 }
 
@@ -52,10 +48,7 @@ fn authenticate(state: &AppState, token: &str) -> Option<Identity> {
     for t in &state.config.api_tokens {
         let known = Sha256::digest(t.token.expose_secret().as_bytes());
         if bool::from(presented.ct_eq(&known)) {
-            return Some(Identity {
-                source: Source::Api,
-                name: t.name.clone(),
-            });
+            return Some(Identity { source: Source::Api, name: t.name.clone() });
         }
     }
     let secret = state.config.auth_jwt_secret.as_ref()?;
@@ -68,10 +61,6 @@ fn authenticate(state: &AppState, token: &str) -> Option<Identity> {
     )
     .ok()?;
     let email = data.claims.email.trim();
-    (!email.is_empty() && email.len() <= 254 && !email.chars().any(char::is_control)).then(|| {
-        Identity {
-            source: Source::Manual,
-            name: email.to_string(),
-        }
-    })
+    (!email.is_empty() && email.len() <= 254 && !email.chars().any(char::is_control))
+        .then(|| Identity { source: Source::Manual, name: email.to_string() })
 }

@@ -2,8 +2,7 @@
 
 use axum::{Router, extract::State, response::IntoResponse, routing::get};
 use chrono::{DateTime, Utc};
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::{
@@ -11,25 +10,38 @@ use super::{
     extract::{Query, limit},
 };
 use crate::{
-    db::changes::{self, ChangeFilter},
+    db::changes::{self, ChangeFilter, ChangeRow},
     domain::ChangeType,
-    error::{AppError, AppResult},
+    error::{AppError, AppResult, ErrorBody},
 };
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/api/changes", get(list))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 struct ChangesQuery {
+    /// RFC 3339: changes detected at or after this time.
     since: Option<String>,
+    /// One of the change types.
     #[serde(rename = "type")]
+    #[param(rename = "type")]
     change_type: Option<String>,
+    /// Employee UUID.
     employee_id: Option<String>,
+    /// 1–500, default 50.
     limit: Option<i64>,
 }
 
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ChangeList {
+    changes: Vec<ChangeRow>,
+}
+
+#[utoipa::path(get, path = "/api/changes", tag = "changes", params(ChangesQuery), security(("bearer" = [])),
+    responses((status = 200, body = ChangeList), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 async fn list(
     State(state): State<AppState>,
     _who: Identity,
@@ -43,10 +55,7 @@ async fn list(
     if let Some(t) = &q.change_type {
         if ChangeType::parse(t).is_none() {
             let all: Vec<_> = ChangeType::ALL.iter().map(|t| t.as_str()).collect();
-            return Err(AppError::BadRequest(format!(
-                "type must be one of {}",
-                all.join(", ")
-            )));
+            return Err(AppError::BadRequest(format!("type must be one of {}", all.join(", "))));
         }
     }
     let employee_id = q
@@ -54,12 +63,7 @@ async fn list(
         .map(|s| Uuid::parse_str(&s))
         .transpose()
         .map_err(|_| AppError::BadRequest("employee_id must be a UUID".into()))?;
-    let filter = ChangeFilter {
-        since,
-        change_type: q.change_type,
-        employee_id,
-        limit: limit(q.limit, 50, 500)?,
-    };
+    let filter = ChangeFilter { since, change_type: q.change_type, employee_id, limit: limit(q.limit, 50, 500)? };
     let rows = changes::list(&state.db, &filter).await?;
-    Ok(axum::Json(json!({ "changes": rows })))
+    Ok(axum::Json(ChangeList { changes: rows }))
 }

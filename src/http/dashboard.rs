@@ -16,18 +16,9 @@ const APP_CSS: &str = include_str!("../../assets/dashboard/app.css");
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/", get(|| async { Redirect::temporary("/employes-sync") }))
-        .route(
-            "/employes-sync",
-            get(|| async { page("text/html; charset=utf-8", INDEX) }),
-        )
-        .route(
-            "/employes-sync/app.js",
-            get(|| async { page("text/javascript; charset=utf-8", APP_JS) }),
-        )
-        .route(
-            "/employes-sync/app.css",
-            get(|| async { page("text/css; charset=utf-8", APP_CSS) }),
-        )
+        .route("/employes-sync", get(|| async { page("text/html; charset=utf-8", INDEX) }))
+        .route("/employes-sync/app.js", get(|| async { page("text/javascript; charset=utf-8", APP_JS) }))
+        .route("/employes-sync/app.css", get(|| async { page("text/css; charset=utf-8", APP_CSS) }))
 }
 
 fn page(content_type: &'static str, body: &'static str) -> impl IntoResponse {

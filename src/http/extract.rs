@@ -42,8 +42,6 @@ pub fn limit(value: Option<i64>, default: i64, max: i64) -> Result<i64, AppError
     match value {
         None => Ok(default),
         Some(n) if (1..=max).contains(&n) => Ok(n),
-        Some(_) => Err(AppError::BadRequest(format!(
-            "limit must be between 1 and {max}"
-        ))),
+        Some(_) => Err(AppError::BadRequest(format!("limit must be between 1 and {max}"))),
     }
 }

@@ -6,22 +6,22 @@ use serde_json::json;
 use super::AppState;
 use crate::db;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route(
-            "/healthz",
-            get(|| async { axum::Json(json!({"status": "ok"})) }),
-        )
-        .route("/readyz", get(readyz))
-        .route("/metrics", get(metrics))
+/// Liveness: 200 while the process runs.
+#[utoipa::path(get, path = "/healthz", tag = "operations", responses((status = 200, description = "alive")))]
+async fn healthz() -> impl IntoResponse {
+    axum::Json(json!({"status": "ok"}))
 }
 
+pub fn router() -> Router<AppState> {
+    Router::new().route("/healthz", get(healthz)).route("/readyz", get(readyz)).route("/metrics", get(metrics))
+}
+
+/// Readiness: 200 when Postgres and NATS answer, else 503 naming what is down.
+#[utoipa::path(get, path = "/readyz", tag = "operations",
+    responses((status = 200, description = "ready"), (status = 503, description = "a dependency is down")))]
 async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
     let (pg, nats) = tokio::join!(db::ping(&state.db), state.bus.ping());
-    let down: Vec<&str> = [(!pg).then_some("postgres"), (!nats).then_some("nats")]
-        .into_iter()
-        .flatten()
-        .collect();
+    let down: Vec<&str> = [(!pg).then_some("postgres"), (!nats).then_some("nats")].into_iter().flatten().collect();
     if down.is_empty() {
         (StatusCode::OK, axum::Json(json!({"status": "ready"})))
     } else {
@@ -34,12 +34,8 @@ async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
     }
 }
 
+/// Prometheus metrics (no personal data).
+#[utoipa::path(get, path = "/metrics", tag = "operations", responses((status = 200, description = "Prometheus text", content_type = "text/plain")))]
 async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
-    (
-        [(
-            axum::http::header::CONTENT_TYPE,
-            "text/plain; version=0.0.4",
-        )],
-        state.metrics.render(),
-    )
+    ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.metrics.render())
 }

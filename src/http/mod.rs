@@ -6,6 +6,7 @@ mod changes;
 mod dashboard;
 mod extract;
 mod health;
+pub mod openapi;
 mod sessions;
 mod stats;
 mod sync;
@@ -54,14 +55,13 @@ pub fn router(state: AppState) -> Router {
         .merge(api)
         .merge(webhooks::router())
         .merge(health::router())
+        .merge(openapi::router())
         .merge(dashboard::router())
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, state.config.request_timeout))
-        .layer(
-            TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
-                let id = req.headers().get(&REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("-");
-                tracing::info_span!("http", method = %req.method(), path = %req.uri().path(), request_id = %id)
-            }),
-        )
+        .layer(TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
+            let id = req.headers().get(&REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("-");
+            tracing::info_span!("http", method = %req.method(), path = %req.uri().path(), request_id = %id)
+        }))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID.clone()))
         .layer(SetRequestIdLayer::new(REQUEST_ID.clone(), MakeRequestUuid))
         .with_state(state)
@@ -69,10 +69,7 @@ pub fn router(state: AppState) -> Router {
 
 /// Only configured origins get `Access-Control-Allow-Origin`.
 fn cors(origins: &[String]) -> CorsLayer {
-    let allowed: Vec<HeaderValue> = origins
-        .iter()
-        .filter_map(|o| HeaderValue::from_str(o).ok())
-        .collect();
+    let allowed: Vec<HeaderValue> = origins.iter().filter_map(|o| HeaderValue::from_str(o).ok()).collect();
     CorsLayer::new()
         .allow_origin(AllowOrigin::list(allowed))
         .allow_methods([Method::GET, Method::POST, Method::OPTIONS])

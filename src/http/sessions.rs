@@ -13,8 +13,7 @@ use axum::{
     routing::get,
 };
 use futures::{Stream, StreamExt};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::{
@@ -24,9 +23,9 @@ use super::{
 use crate::{
     db::{
         Db,
-        sessions::{self, SessionRow},
+        sessions::{self, ErrorRow, SessionRow, StageRow},
     },
-    error::{AppError, AppResult},
+    error::{AppError, AppResult, ErrorBody},
     sync::ProgressEvent,
 };
 
@@ -37,39 +36,42 @@ pub fn router() -> Router<AppState> {
         .route("/api/sync/sessions/{id}/events", get(events))
 }
 
-/// A session as the API shows it, with its stages (and errors when `with_errors`).
-pub async fn session_json(db: &Db, s: SessionRow, with_errors: bool) -> AppResult<Value> {
-    let stages = sessions::stages(db, s.id).await?;
-    let errors = if with_errors {
-        Some(sessions::errors(db, s.id, 500).await?)
-    } else {
-        None
-    };
-    let mut v = serde_json::to_value(&s).map_err(anyhow::Error::from)?;
-    v["stages"] = serde_json::to_value(stages).map_err(anyhow::Error::from)?;
-    if let Some(errors) = errors {
-        v["errors"] = serde_json::to_value(errors).map_err(anyhow::Error::from)?;
-    }
-    Ok(v)
+/// A session as the API shows it: the row, its stages, and (in the detail) its errors.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct SessionView {
+    #[serde(flatten)]
+    pub session: SessionRow,
+    pub stages: Vec<StageRow>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub errors: Option<Vec<ErrorRow>>,
 }
 
-#[derive(Deserialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct SessionList {
+    pub sessions: Vec<SessionView>,
+}
+
+pub async fn session_view(db: &Db, session: SessionRow, with_errors: bool) -> AppResult<SessionView> {
+    let stages = sessions::stages(db, session.id).await?;
+    let errors = if with_errors { Some(sessions::errors(db, session.id, 500).await?) } else { None };
+    Ok(SessionView { session, stages, errors })
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 struct ListQuery {
+    /// 1–100, default 20.
     limit: Option<i64>,
     source: Option<String>,
     status: Option<String>,
 }
 
 const SOURCES: [&str; 4] = ["manual", "scheduler", "api", "webhook"];
-const STATUSES: [&str; 5] = [
-    "queued",
-    "running",
-    "completed",
-    "completed_with_errors",
-    "failed",
-];
+const STATUSES: [&str; 5] = ["queued", "running", "completed", "completed_with_errors", "failed"];
 
+#[utoipa::path(get, path = "/api/sync/sessions", tag = "sessions", params(ListQuery), security(("bearer" = [])),
+    responses((status = 200, body = SessionList), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 async fn list(
     State(state): State<AppState>,
     _who: Identity,
@@ -77,46 +79,34 @@ async fn list(
 ) -> AppResult<impl IntoResponse> {
     let limit = limit(q.limit, 20, 100)?;
     if q.source.as_deref().is_some_and(|s| !SOURCES.contains(&s)) {
-        return Err(AppError::BadRequest(format!(
-            "source must be one of {}",
-            SOURCES.join(", ")
-        )));
+        return Err(AppError::BadRequest(format!("source must be one of {}", SOURCES.join(", "))));
     }
     if q.status.as_deref().is_some_and(|s| !STATUSES.contains(&s)) {
-        return Err(AppError::BadRequest(format!(
-            "status must be one of {}",
-            STATUSES.join(", ")
-        )));
+        return Err(AppError::BadRequest(format!("status must be one of {}", STATUSES.join(", "))));
     }
     let rows = sessions::list(&state.db, q.source.as_deref(), q.status.as_deref(), limit).await?;
     let mut out = Vec::with_capacity(rows.len());
     for s in rows {
-        out.push(session_json(&state.db, s, false).await?);
+        out.push(session_view(&state.db, s, false).await?);
     }
-    Ok(axum::Json(json!({ "sessions": out })))
+    Ok(axum::Json(SessionList { sessions: out }))
 }
 
-async fn detail(
-    State(state): State<AppState>,
-    _who: Identity,
-    Path(id): Path<Uuid>,
-) -> AppResult<impl IntoResponse> {
-    let s = sessions::get(&state.db, id)
-        .await?
-        .ok_or_else(|| AppError::NotFound("no such session".into()))?;
-    Ok(axum::Json(session_json(&state.db, s, true).await?))
+#[utoipa::path(get, path = "/api/sync/sessions/{id}", tag = "sessions", params(("id" = Uuid, Path)), security(("bearer" = [])),
+    responses((status = 200, body = SessionView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+              (status = 404, body = ErrorBody)))]
+async fn detail(State(state): State<AppState>, _who: Identity, Path(id): Path<Uuid>) -> AppResult<impl IntoResponse> {
+    let s = sessions::get(&state.db, id).await?.ok_or_else(|| AppError::NotFound("no such session".into()))?;
+    Ok(axum::Json(session_view(&state.db, s, true).await?))
 }
 
 /// Replay the session's progress from JetStream, then follow it live, ending after the final
 /// `session` event. A session whose events expired gets one synthesized final event.
-async fn events(
-    State(state): State<AppState>,
-    _who: Identity,
-    Path(id): Path<Uuid>,
-) -> AppResult<impl IntoResponse> {
-    sessions::get(&state.db, id)
-        .await?
-        .ok_or_else(|| AppError::NotFound("no such session".into()))?;
+#[utoipa::path(get, path = "/api/sync/sessions/{id}/events", tag = "sessions", params(("id" = Uuid, Path)), security(("bearer" = [])),
+    responses((status = 200, description = "text/event-stream of progress events", body = ProgressEvent, content_type = "text/event-stream"),
+              (status = 404, body = ErrorBody)))]
+async fn events(State(state): State<AppState>, _who: Identity, Path(id): Path<Uuid>) -> AppResult<impl IntoResponse> {
+    sessions::get(&state.db, id).await?.ok_or_else(|| AppError::NotFound("no such session".into()))?;
     let stream = state
         .bus
         .js
@@ -131,12 +121,9 @@ async fn events(
         })
         .await
         .map_err(|e| AppError::Unavailable(format!("cannot follow progress: {e}")))?;
-    let messages = consumer
-        .messages()
-        .await
-        .map_err(|e| AppError::Unavailable(format!("cannot follow progress: {e}")))?;
-    Ok(Sse::new(progress_stream(state, id, messages))
-        .keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
+    let messages =
+        consumer.messages().await.map_err(|e| AppError::Unavailable(format!("cannot follow progress: {e}")))?;
+    Ok(Sse::new(progress_stream(state, id, messages)).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
 }
 
 fn progress_stream(
@@ -179,8 +166,7 @@ fn progress_stream(
 
 /// Ended more than a few seconds ago: its final event would have arrived by now.
 fn idle_final(s: &SessionRow) -> bool {
-    s.completed_at
-        .is_none_or(|at| chrono::Utc::now() - at > chrono::Duration::seconds(3))
+    s.completed_at.is_none_or(|at| chrono::Utc::now() - at > chrono::Duration::seconds(3))
 }
 
 fn final_event(s: &SessionRow) -> ProgressEvent {
@@ -195,10 +181,7 @@ fn final_event(s: &SessionRow) -> ProgressEvent {
 }
 
 fn sse(e: &ProgressEvent) -> Result<Event, Infallible> {
-    Ok(Event::default()
-        .event("progress")
-        .json_data(e)
-        .unwrap_or_else(|_| Event::default().comment("unserializable")))
+    Ok(Event::default().event("progress").json_data(e).unwrap_or_else(|_| Event::default().comment("unserializable")))
 }
 
 /// A stream fed by a task through a small channel.

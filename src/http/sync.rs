@@ -8,33 +8,47 @@ use axum::{
     response::IntoResponse,
     routing::{get, post},
 };
-use chrono::Utc;
-use serde::Deserialize;
-use serde_json::json;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::{AppState, Identity, sessions::session_json};
+use super::{
+    AppState, Identity,
+    sessions::{SessionView, session_view},
+};
 use crate::{
     db::sessions,
-    error::{AppError, AppResult},
-    sync::{SyncRequest, request::MAX_EMPLOYEE_IDS, request_sync},
+    error::{AppError, AppResult, ErrorBody},
+    sync::{Requested, SyncRequest, request::MAX_EMPLOYEE_IDS, request_sync},
 };
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route(
-            "/api/sync",
-            post(start_sync).layer(DefaultBodyLimit::max(64 * 1024)),
-        )
+        .route("/api/sync", post(start_sync).layer(DefaultBodyLimit::max(64 * 1024)))
         .route("/api/sync/status", get(status))
 }
 
-#[derive(Deserialize)]
+/// Optional body of `POST /api/sync`; without it the sync is full.
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct SyncBody {
+pub struct SyncBody {
+    /// 1–500 employees for a targeted sync.
     employee_ids: Option<Vec<Uuid>>,
 }
 
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct StatusView {
+    /// never | syncing | current | outdated | error
+    status: &'static str,
+    last_session: Option<SessionView>,
+    last_success_at: Option<DateTime<Utc>>,
+    next_scheduled_at: Option<DateTime<Utc>>,
+}
+
+#[utoipa::path(post, path = "/api/sync", tag = "sync", request_body(content = Option<SyncBody>, content_type = "application/json"),
+    params(("Idempotency-Key" = Option<String>, Header, description = "repeat-safe request key")), security(("bearer" = [])),
+    responses((status = 202, body = Requested), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+              (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 503, body = ErrorBody)))]
 #[tracing::instrument(skip_all, fields(source = who.source.as_str()))]
 async fn start_sync(
     State(state): State<AppState>,
@@ -46,17 +60,11 @@ async fn start_sync(
     let idempotency_key = match headers.get("idempotency-key") {
         None => None,
         Some(v) => {
-            let key = v
-                .to_str()
-                .ok()
-                .map(str::trim)
-                .filter(|k| !k.is_empty() && k.len() <= 200);
+            let key = v.to_str().ok().map(str::trim).filter(|k| !k.is_empty() && k.len() <= 200);
             Some(format!(
                 "{}:{}",
                 who.name,
-                key.ok_or_else(|| AppError::BadRequest(
-                    "Idempotency-Key must be 1-200 visible characters".into()
-                ))?
+                key.ok_or_else(|| AppError::BadRequest("Idempotency-Key must be 1-200 visible characters".into()))?
             ))
         }
     };
@@ -67,13 +75,7 @@ async fn start_sync(
         msg_id: idempotency_key.clone(),
         idempotency_key,
     };
-    let requested = request_sync(
-        &state.db,
-        &state.bus,
-        state.config.webhook_coalesce_window,
-        &req,
-    )
-    .await?;
+    let requested = request_sync(&state.db, &state.bus, state.config.webhook_coalesce_window, &req).await?;
     Ok((StatusCode::ACCEPTED, axum::Json(requested)))
 }
 
@@ -85,26 +87,20 @@ fn parse_body(headers: &HeaderMap, body: &Bytes) -> AppResult<Option<Vec<Uuid>>>
     let is_json = headers
         .get(axum::http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| {
-            v.split(';')
-                .next()
-                .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"))
-        });
+        .is_some_and(|v| v.split(';').next().is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json")));
     if !is_json {
-        return Err(AppError::UnsupportedMediaType(
-            "expected Content-Type: application/json".into(),
-        ));
+        return Err(AppError::UnsupportedMediaType("expected Content-Type: application/json".into()));
     }
-    let parsed: SyncBody = serde_json::from_slice(body)
-        .map_err(|e| AppError::BadRequest(format!("invalid request body: {e}")))?;
+    let parsed: SyncBody =
+        serde_json::from_slice(body).map_err(|e| AppError::BadRequest(format!("invalid request body: {e}")))?;
     match parsed.employee_ids {
         None => Ok(None),
-        Some(ids) if ids.is_empty() => Err(AppError::BadRequest(
-            "employee_ids must not be empty; omit it for a full sync".into(),
-        )),
-        Some(ids) if ids.len() > MAX_EMPLOYEE_IDS => Err(AppError::BadRequest(format!(
-            "at most {MAX_EMPLOYEE_IDS} employee_ids per request; use a full sync"
-        ))),
+        Some(ids) if ids.is_empty() => {
+            Err(AppError::BadRequest("employee_ids must not be empty; omit it for a full sync".into()))
+        }
+        Some(ids) if ids.len() > MAX_EMPLOYEE_IDS => {
+            Err(AppError::BadRequest(format!("at most {MAX_EMPLOYEE_IDS} employee_ids per request; use a full sync")))
+        }
         Some(mut ids) => {
             ids.sort();
             ids.dedup();
@@ -113,11 +109,12 @@ fn parse_body(headers: &HeaderMap, body: &Bytes) -> AppResult<Option<Vec<Uuid>>>
     }
 }
 
+#[utoipa::path(get, path = "/api/sync/status", tag = "sync", security(("bearer" = [])),
+    responses((status = 200, body = StatusView), (status = 401, body = ErrorBody)))]
 async fn status(State(state): State<AppState>, _who: Identity) -> AppResult<impl IntoResponse> {
     let (last, last_success) = sessions::last_finished(&state.db).await?;
     let active = sessions::any_active(&state.db).await?;
-    let outdated_after = chrono::Duration::from_std(state.config.sync_outdated_after)
-        .unwrap_or(chrono::Duration::MAX);
+    let outdated_after = chrono::Duration::from_std(state.config.sync_outdated_after).unwrap_or(chrono::Duration::MAX);
     let last_failed = last.as_ref().is_some_and(|s| s.status == "failed");
     let status = if active {
         "syncing"
@@ -131,18 +128,9 @@ async fn status(State(state): State<AppState>, _who: Identity) -> AppResult<impl
         }
     };
     let last_session = match last {
-        Some(s) => Some(session_json(&state.db, s, false).await?),
+        Some(s) => Some(session_view(&state.db, s, false).await?),
         None => None,
     };
-    let next = state
-        .config
-        .sync_schedule
-        .as_ref()
-        .and_then(|s| s.upcoming(Utc).next());
-    Ok(axum::Json(json!({
-        "status": status,
-        "last_session": last_session,
-        "last_success_at": last_success,
-        "next_scheduled_at": next,
-    })))
+    let next_scheduled_at = state.config.sync_schedule.as_ref().and_then(|s| s.upcoming(Utc).next());
+    Ok(axum::Json(StatusView { status, last_session, last_success_at: last_success, next_scheduled_at }))
 }

@@ -9,13 +9,13 @@ use axum::{
     response::{IntoResponse, Response},
     routing::post,
 };
-use serde_json::{Value, json};
+use serde_json::Value;
 use uuid::Uuid;
 
 use super::AppState;
 use crate::{
     db::webhooks::{self, Delivery},
-    error::AppError,
+    error::{AppError, ErrorBody},
     sync::{Source, SyncRequest, request_sync},
     webhook_signature::{self, SignedHeaders},
 };
@@ -27,13 +27,8 @@ pub fn router() -> Router<AppState> {
 }
 
 /// The event types we act on; anything else is accepted, recorded and ignored.
-const EMPLOYEE_EVENTS: [&str; 5] = [
-    "employee.created",
-    "employee.updated",
-    "employee.deleted",
-    "employment.created",
-    "employment.updated",
-];
+const EMPLOYEE_EVENTS: [&str; 5] =
+    ["employee.created", "employee.updated", "employee.deleted", "employment.created", "employment.updated"];
 const COMPANY_SYNC: &str = "company.sync_requested";
 
 /// A rejected delivery: recorded (without the body) and answered with the app's error JSON.
@@ -46,22 +41,41 @@ fn reject(error: AppError, reason: &'static str) -> Rejection {
     Rejection { error, reason }
 }
 
+/// Answer of an accepted (or accepted-and-ignored) delivery.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct WebhookAccepted {
+    accepted: bool,
+    event_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    session_id: Option<Uuid>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ignored: Option<bool>,
+}
+
+/// Answer to a `webhook-id` that was already accepted.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct WebhookDuplicate {
+    duplicate: bool,
+}
+
+/// Standard Webhooks signed delivery from Employes.
+#[utoipa::path(post, path = "/webhooks/employes", tag = "webhooks",
+    params(("webhook-id" = String, Header), ("webhook-timestamp" = String, Header), ("webhook-signature" = String, Header)),
+    request_body(content = serde_json::Value, content_type = "application/json",
+                 description = r#"{"type": "employee.updated", "timestamp": "…", "data": {"company_id": "…", "employee_id": "…"}}"#),
+    responses((status = 202, body = WebhookAccepted), (status = 200, body = WebhookDuplicate),
+              (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 413, body = ErrorBody),
+              (status = 415, body = ErrorBody), (status = 503, body = ErrorBody)))]
 #[tracing::instrument(skip_all)]
 async fn receive(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Response {
-    let webhook_id = header_str(&headers, "webhook-id")
-        .filter(|id| id.len() <= 256 && id.chars().all(|c| c.is_ascii_graphic()));
+    let webhook_id =
+        header_str(&headers, "webhook-id").filter(|id| id.len() <= 256 && id.chars().all(|c| c.is_ascii_graphic()));
     match handle(&state, &headers, body).await {
         Ok(response) => response,
         Err(r) => {
-            metrics::counter!("employes_sync_webhook_deliveries_total", "outcome" => "rejected")
-                .increment(1);
+            metrics::counter!("employes_sync_webhook_deliveries_total", "outcome" => "rejected").increment(1);
             tracing::info!(reason = r.reason, "webhook rejected");
-            let delivery = Delivery {
-                webhook_id,
-                outcome: "rejected",
-                reason: Some(r.reason),
-                ..Default::default()
-            };
+            let delivery = Delivery { webhook_id, outcome: "rejected", reason: Some(r.reason), ..Default::default() };
             if let Err(e) = webhooks::record(&state.db, &delivery).await {
                 tracing::warn!(error = %e, "could not record a rejected webhook");
             }
@@ -73,20 +87,14 @@ async fn receive(State(state): State<AppState>, headers: HeaderMap, body: Body) 
 async fn handle(state: &AppState, headers: &HeaderMap, body: Body) -> Result<Response, Rejection> {
     let config = &state.config;
     if config.webhook_secrets.is_empty() {
-        return Err(reject(
-            AppError::Unavailable("webhooks not configured".into()),
-            "not_configured",
-        ));
+        return Err(reject(AppError::Unavailable("webhooks not configured".into()), "not_configured"));
     }
     let body = read_limited(headers, body).await?;
     let is_json = header_str(headers, header::CONTENT_TYPE.as_str())
         .and_then(|v| v.split(';').next())
         .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"));
     if !is_json {
-        return Err(reject(
-            AppError::UnsupportedMediaType("webhooks must be application/json".into()),
-            "content_type",
-        ));
+        return Err(reject(AppError::UnsupportedMediaType("webhooks must be application/json".into()), "content_type"));
     }
     let signed = SignedHeaders {
         id: header_str(headers, "webhook-id"),
@@ -106,25 +114,23 @@ async fn handle(state: &AppState, headers: &HeaderMap, body: Body) -> Result<Res
         reason: None,
         session_id,
     };
-    if webhooks::already_accepted(&state.db, id)
-        .await
-        .map_err(db_unavailable)?
-    {
+    if webhooks::already_accepted(&state.db, id).await.map_err(db_unavailable)? {
         return Ok(duplicate(state, &delivery("duplicate", None)).await);
     }
     let targeted = EMPLOYEE_EVENTS.contains(&event.kind.as_str());
     if !targeted && event.kind != COMPANY_SYNC {
-        if !webhooks::record(&state.db, &delivery("ignored", None))
-            .await
-            .map_err(db_unavailable)?
-        {
+        if !webhooks::record(&state.db, &delivery("ignored", None)).await.map_err(db_unavailable)? {
             return Ok(duplicate(state, &delivery("duplicate", None)).await);
         }
-        metrics::counter!("employes_sync_webhook_deliveries_total", "outcome" => "ignored")
-            .increment(1);
+        metrics::counter!("employes_sync_webhook_deliveries_total", "outcome" => "ignored").increment(1);
         return Ok((
             StatusCode::ACCEPTED,
-            axum::Json(json!({"accepted": true, "ignored": true, "event_id": id})),
+            axum::Json(WebhookAccepted {
+                accepted: true,
+                event_id: id.to_string(),
+                session_id: None,
+                ignored: Some(true),
+            }),
         )
             .into_response());
     }
@@ -138,48 +144,42 @@ async fn handle(state: &AppState, headers: &HeaderMap, body: Body) -> Result<Res
     let requested = request_sync(&state.db, &state.bus, config.webhook_coalesce_window, &req)
         .await
         .map_err(|e| reject(AppError::from(e), "queue_unavailable"))?;
-    if !webhooks::record(&state.db, &delivery("accepted", Some(requested.session_id)))
-        .await
-        .map_err(db_unavailable)?
-    {
+    if !webhooks::record(&state.db, &delivery("accepted", Some(requested.session_id))).await.map_err(db_unavailable)? {
         return Ok(duplicate(state, &delivery("duplicate", None)).await);
     }
-    metrics::counter!("employes_sync_webhook_deliveries_total", "outcome" => "accepted")
-        .increment(1);
+    metrics::counter!("employes_sync_webhook_deliveries_total", "outcome" => "accepted").increment(1);
     Ok((
         StatusCode::ACCEPTED,
-        axum::Json(json!({"accepted": true, "event_id": id, "session_id": requested.session_id})),
+        axum::Json(WebhookAccepted {
+            accepted: true,
+            event_id: id.to_string(),
+            session_id: Some(requested.session_id),
+            ignored: None,
+        }),
     )
         .into_response())
 }
 
 async fn duplicate(state: &AppState, d: &Delivery<'_>) -> Response {
-    metrics::counter!("employes_sync_webhook_deliveries_total", "outcome" => "duplicate")
-        .increment(1);
+    metrics::counter!("employes_sync_webhook_deliveries_total", "outcome" => "duplicate").increment(1);
     if let Err(e) = webhooks::record(&state.db, d).await {
         tracing::warn!(error = %e, "could not record a duplicate webhook");
     }
-    (StatusCode::OK, axum::Json(json!({"duplicate": true}))).into_response()
+    (StatusCode::OK, axum::Json(WebhookDuplicate { duplicate: true })).into_response()
 }
 
 fn db_unavailable(e: sqlx::Error) -> Rejection {
     tracing::error!(error = %e, "database error while receiving a webhook");
-    reject(
-        AppError::Unavailable("storage unavailable, retry later".into()),
-        "storage_unavailable",
-    )
+    reject(AppError::Unavailable("storage unavailable, retry later".into()), "storage_unavailable")
 }
 
 async fn read_limited(headers: &HeaderMap, body: Body) -> Result<Bytes, Rejection> {
     let too_large = || reject(AppError::PayloadTooLarge(MAX_BODY), "too_large");
-    let declared =
-        header_str(headers, header::CONTENT_LENGTH.as_str()).and_then(|v| v.parse::<usize>().ok());
+    let declared = header_str(headers, header::CONTENT_LENGTH.as_str()).and_then(|v| v.parse::<usize>().ok());
     if declared.is_some_and(|n| n > MAX_BODY) {
         return Err(too_large());
     }
-    axum::body::to_bytes(body, MAX_BODY)
-        .await
-        .map_err(|_| too_large())
+    axum::body::to_bytes(body, MAX_BODY).await.map_err(|_| too_large())
 }
 
 struct WebhookEvent {
@@ -190,9 +190,7 @@ struct WebhookEvent {
 fn parse_event(body: &[u8]) -> Result<WebhookEvent, Rejection> {
     let bad = |m: &str| reject(AppError::BadRequest(m.to_string()), "malformed");
     let v: Value = serde_json::from_slice(body).map_err(|_| bad("body is not valid JSON"))?;
-    let obj = v
-        .as_object()
-        .ok_or_else(|| bad("body must be a JSON object"))?;
+    let obj = v.as_object().ok_or_else(|| bad("body must be a JSON object"))?;
     let kind = obj
         .get("type")
         .and_then(Value::as_str)
@@ -202,9 +200,7 @@ fn parse_event(body: &[u8]) -> Result<WebhookEvent, Rejection> {
     let data = obj.get("data").and_then(Value::as_object);
     let employee_id = match data.and_then(|d| d.get("employee_id")) {
         None | Some(Value::Null) => None,
-        Some(Value::String(s)) => {
-            Some(Uuid::parse_str(s).map_err(|_| bad("data.employee_id is not a UUID"))?)
-        }
+        Some(Value::String(s)) => Some(Uuid::parse_str(s).map_err(|_| bad("data.employee_id is not a UUID"))?),
         Some(_) => return Err(bad("data.employee_id must be a string")),
     };
     if EMPLOYEE_EVENTS.contains(&kind.as_str()) && employee_id.is_none() {

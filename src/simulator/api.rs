@@ -37,12 +37,7 @@ pub(crate) enum Endpoint {
 }
 
 impl Endpoint {
-    pub const ALL: [Endpoint; 4] = [
-        Endpoint::List,
-        Endpoint::Detail,
-        Endpoint::Employments,
-        Endpoint::Payruns,
-    ];
+    pub const ALL: [Endpoint; 4] = [Endpoint::List, Endpoint::Detail, Endpoint::Employments, Endpoint::Payruns];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -59,9 +54,7 @@ impl Endpoint {
 }
 
 pub(crate) fn router() -> Router<Arc<Shared>> {
-    Router::new()
-        .route("/v4", any(v4))
-        .route("/v4/{*rest}", any(v4))
+    Router::new().route("/v4", any(v4)).route("/v4/{*rest}", any(v4))
 }
 
 /// JSON error answer `{"error":code,"message":text}`.
@@ -71,8 +64,7 @@ pub(crate) fn error(status: StatusCode, code: &str, message: impl Into<String>) 
 }
 
 fn with_retry_after(mut resp: Response, secs: u64) -> Response {
-    resp.headers_mut()
-        .insert(header::RETRY_AFTER, HeaderValue::from(secs.max(1)));
+    resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs.max(1)));
     resp
 }
 
@@ -87,10 +79,7 @@ fn classify(segs: &[&str]) -> Option<Endpoint> {
 }
 
 fn authorized(headers: &HeaderMap) -> bool {
-    let Some(value) = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-    else {
+    let Some(value) = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) else {
         return false;
     };
     let mut parts = value.splitn(2, ' ');
@@ -99,12 +88,7 @@ fn authorized(headers: &HeaderMap) -> bool {
     scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()
 }
 
-async fn v4(
-    State(s): State<Arc<Shared>>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-) -> Response {
+async fn v4(State(s): State<Arc<Shared>>, method: Method, uri: Uri, headers: HeaderMap) -> Response {
     let path = uri.path().strip_prefix("/v4").unwrap_or_default();
     let segs: Vec<&str> = path.split('/').filter(|p| !p.is_empty()).collect();
     let endpoint = classify(&segs);
@@ -120,14 +104,7 @@ async fn v4(
             lock(&s.stats).rate_limited += 1;
             let wait = not_until.wait_time_from(limiter.clock().now());
             let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
-            with_retry_after(
-                error(
-                    StatusCode::TOO_MANY_REQUESTS,
-                    "rate_limited",
-                    "too many requests",
-                ),
-                secs,
-            )
+            with_retry_after(error(StatusCode::TOO_MANY_REQUESTS, "rate_limited", "too many requests"), secs)
         }
         Ok(()) => {
             if latency_ms > 0 {
@@ -152,32 +129,17 @@ async fn handle(
     headers: &HeaderMap,
 ) -> Response {
     if !authorized(headers) {
-        return error(
-            StatusCode::UNAUTHORIZED,
-            "unauthorized",
-            "missing or invalid bearer token",
-        );
+        return error(StatusCode::UNAUTHORIZED, "unauthorized", "missing or invalid bearer token");
     }
-    let company_ok = segs
-        .first()
-        .and_then(|c| Uuid::parse_str(c).ok())
-        .is_some_and(|c| c == s.company_id);
+    let company_ok = segs.first().and_then(|c| Uuid::parse_str(c).ok()).is_some_and(|c| c == s.company_id);
     if !company_ok {
         return error(StatusCode::NOT_FOUND, "not_found", "company not found");
     }
     let Some(endpoint) = endpoint else {
-        return error(
-            StatusCode::FORBIDDEN,
-            "forbidden",
-            "not allowed for this API key",
-        );
+        return error(StatusCode::FORBIDDEN, "forbidden", "not allowed for this API key");
     };
     if method != Method::GET {
-        return error(
-            StatusCode::METHOD_NOT_ALLOWED,
-            "method_not_allowed",
-            "only GET is supported",
-        );
+        return error(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "only GET is supported");
     }
     let injected = {
         let mut rng = lock(&s.fault_rng);
@@ -188,17 +150,10 @@ async fn handle(
     }
     match injected {
         Injected::None => {}
-        Injected::Error {
-            status,
-            retry_after,
-        } => {
+        Injected::Error { status, retry_after } => {
             let code = StatusCode::from_u16(status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
             let resp = error(code, "injected_error", "simulated failure");
-            return if code == StatusCode::TOO_MANY_REQUESTS {
-                with_retry_after(resp, retry_after)
-            } else {
-                resp
-            };
+            return if code == StatusCode::TOO_MANY_REQUESTS { with_retry_after(resp, retry_after) } else { resp };
         }
         Injected::Timeout => {
             tokio::select! {
@@ -208,11 +163,7 @@ async fn handle(
             return error(StatusCode::GATEWAY_TIMEOUT, "timeout", "simulated timeout");
         }
         Injected::Malformed => {
-            return (
-                StatusCode::OK,
-                [(header::CONTENT_TYPE, "application/json")],
-                "{\"data\":[{\"id\":\"3f2a",
-            )
+            return (StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], "{\"data\":[{\"id\":\"3f2a")
                 .into_response();
         }
     }
@@ -225,16 +176,11 @@ async fn handle(
 }
 
 fn list(s: &Shared, uri: &Uri) -> Response {
-    let params = Query::<HashMap<String, String>>::try_from_uri(uri)
-        .map(|q| q.0)
-        .unwrap_or_default();
+    let params = Query::<HashMap<String, String>>::try_from_uri(uri).map(|q| q.0).unwrap_or_default();
     let num = |key: &str, default: usize| -> Result<usize, String> {
         match params.get(key) {
             None => Ok(default),
-            Some(v) => v
-                .trim()
-                .parse::<usize>()
-                .map_err(|_| format!("{key} must be a positive integer")),
+            Some(v) => v.trim().parse::<usize>().map_err(|_| format!("{key} must be a positive integer")),
         }
     };
     let bad = |msg: String| error(StatusCode::BAD_REQUEST, "bad_request", msg);
@@ -249,13 +195,8 @@ fn list(s: &Shared, uri: &Uri) -> Response {
     };
     let world = lock(&s.world);
     let total = world.employees.len();
-    let data: Vec<Value> = world
-        .employees
-        .iter()
-        .skip((page - 1).saturating_mul(per_page))
-        .take(per_page)
-        .map(|e| e.to_json())
-        .collect();
+    let data: Vec<Value> =
+        world.employees.iter().skip((page - 1).saturating_mul(per_page)).take(per_page).map(|e| e.to_json()).collect();
     drop(world);
     tracing::debug!(page, per_page, returned = data.len(), "sim: employees page");
     axum::Json(json!({
@@ -283,11 +224,7 @@ fn detail(s: &Shared, id: &str) -> Response {
     let body = e.to_json();
     let wrapped = e.employee_number % 2 != 0;
     drop(world);
-    if wrapped {
-        axum::Json(json!({ "data": body })).into_response()
-    } else {
-        axum::Json(body).into_response()
-    }
+    if wrapped { axum::Json(json!({ "data": body })).into_response() } else { axum::Json(body).into_response() }
 }
 
 fn employments(s: &Shared, id: &str) -> Response {

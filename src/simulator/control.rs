@@ -60,17 +60,11 @@ impl FaultState {
 
     /// Decides the fault for one authenticated request to `endpoint`.
     pub fn decide(&mut self, endpoint: Endpoint, rng: &mut StdRng) -> Injected {
-        let applies = self
-            .endpoints
-            .as_ref()
-            .is_none_or(|list| list.iter().any(|n| n == endpoint.name()));
+        let applies = self.endpoints.as_ref().is_none_or(|list| list.iter().any(|n| n == endpoint.name()));
         if !applies {
             return Injected::None;
         }
-        let err = Injected::Error {
-            status: self.error_status,
-            retry_after: self.retry_after,
-        };
+        let err = Injected::Error { status: self.error_status, retry_after: self.retry_after };
         if self.fail_next > 0 {
             self.fail_next -= 1;
             return err;
@@ -116,11 +110,8 @@ impl Stats {
     }
 
     fn to_json(&self) -> Value {
-        let by: Map<String, Value> = Endpoint::ALL
-            .iter()
-            .zip(self.by_endpoint)
-            .map(|(e, n)| (e.name().to_string(), json!(n)))
-            .collect();
+        let by: Map<String, Value> =
+            Endpoint::ALL.iter().zip(self.by_endpoint).map(|(e, n)| (e.name().to_string(), json!(n))).collect();
         json!({
             "requests": self.requests,
             "by_endpoint": by,
@@ -132,10 +123,7 @@ impl Stats {
 
 pub(crate) fn router() -> Router<Arc<Shared>> {
     Router::new()
-        .route(
-            "/_sim/faults",
-            post(set_faults).get(get_faults).delete(reset_faults),
-        )
+        .route("/_sim/faults", post(set_faults).get(get_faults).delete(reset_faults))
         .route("/_sim/stats", get(stats))
         .route("/_sim/stats/reset", post(reset_stats))
         .route("/_sim/employees", get(employees))
@@ -156,9 +144,7 @@ pub(crate) fn object_body(body: &[u8]) -> Result<Map<String, Value>, &'static st
 }
 
 fn rate(v: &Value, key: &str) -> Result<f64, String> {
-    v.as_f64()
-        .filter(|r| (0.0..=1.0).contains(r))
-        .ok_or_else(|| format!("{key} must be a number between 0 and 1"))
+    v.as_f64().filter(|r| (0.0..=1.0).contains(r)).ok_or_else(|| format!("{key} must be a number between 0 and 1"))
 }
 
 fn uint(v: &Value, key: &str, min: u64, max: u64) -> Result<u64, String> {
@@ -190,13 +176,9 @@ fn patch_faults(f: &mut FaultState, body: &Map<String, Value>) -> Result<(), Str
                         items
                             .iter()
                             .map(|i| {
-                                i.as_str()
-                                    .and_then(Endpoint::parse)
-                                    .map(|e| e.name().to_string())
-                                    .ok_or_else(|| {
-                                        "endpoints items must be list|detail|employments|payruns"
-                                            .to_string()
-                                    })
+                                i.as_str().and_then(Endpoint::parse).map(|e| e.name().to_string()).ok_or_else(|| {
+                                    "endpoints items must be list|detail|employments|payruns".to_string()
+                                })
                             })
                             .collect::<Result<_, _>>()?,
                     ),
@@ -254,11 +236,7 @@ async fn reset_stats(State(s): State<Arc<Shared>>) -> Response {
 }
 
 async fn employees(State(s): State<Arc<Shared>>) -> Response {
-    let employees: Vec<Value> = lock(&s.world)
-        .employees
-        .iter()
-        .map(|e| e.ground_truth_json())
-        .collect();
+    let employees: Vec<Value> = lock(&s.world).employees.iter().map(|e| e.ground_truth_json()).collect();
     axum::Json(json!({ "company_id": s.company_id, "employees": employees })).into_response()
 }
 

@@ -76,12 +76,7 @@ pub(crate) struct Span {
 
 impl Span {
     pub fn open(id: Uuid, start_date: NaiveDate) -> Self {
-        Self {
-            id,
-            start_date,
-            end_date: None,
-            is_active: true,
-        }
+        Self { id, start_date, end_date: None, is_active: true }
     }
 }
 
@@ -114,20 +109,12 @@ pub(crate) fn round2(x: f64) -> f64 {
 
 /// Salary figures from a monthly wage and weekly hours.
 pub(crate) fn salary_from_month(month_wage: f64, hours_per_week: f64) -> (f64, f64, f64) {
-    let hour = if hours_per_week > 0.0 {
-        round2(month_wage / (hours_per_week * 4.33))
-    } else {
-        0.0
-    };
+    let hour = if hours_per_week > 0.0 { round2(month_wage / (hours_per_week * 4.33)) } else { 0.0 };
     (hour, month_wage, (month_wage * 12.96).round())
 }
 
 pub(crate) fn employee_type(hours_per_week: f64) -> &'static str {
-    if hours_per_week >= 36.0 {
-        "fulltime"
-    } else {
-        "parttime"
-    }
+    if hours_per_week >= 36.0 { "fulltime" } else { "parttime" }
 }
 
 fn day(d: NaiveDate) -> String {
@@ -207,17 +194,11 @@ impl Employee {
     }
 
     pub fn initials(&self) -> String {
-        self.first_name
-            .chars()
-            .next()
-            .map(|c| format!("{c}."))
-            .unwrap_or_default()
+        self.first_name.chars().next().map(|c| format!("{c}.")).unwrap_or_default()
     }
 
     pub fn yearly_wage(&self) -> f64 {
-        self.employment
-            .current_salary()
-            .map_or(0.0, |s| s.yearly_wage)
+        self.employment.current_salary().map_or(0.0, |s| s.yearly_wage)
     }
 
     /// The record as `GET /employees` and `GET /employees/{id}` return it.

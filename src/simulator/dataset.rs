@@ -8,8 +8,7 @@ use uuid::Uuid;
 
 use super::SimConfig;
 use super::data::{
-    ContractPeriod, Employee, Employment, History, HoursPeriod, SalaryPeriod, Span, World,
-    salary_from_month,
+    ContractPeriod, Employee, Employment, History, HoursPeriod, SalaryPeriod, Span, World, salary_from_month,
 };
 use super::names::{CITIES, HOURS, Person, STREETS, email_for, iban, person};
 
@@ -32,13 +31,7 @@ pub(crate) fn days_for(hours_per_week: f64) -> u32 {
 }
 
 /// Builds one employee; `start` is the hire date, periods are single and open.
-pub(crate) fn employee(
-    rng: &mut StdRng,
-    number: i64,
-    company: Uuid,
-    start: NaiveDate,
-    person: Person,
-) -> Employee {
+pub(crate) fn employee(rng: &mut StdRng, number: i64, company: Uuid, start: NaiveDate, person: Person) -> Employee {
     let id = rng_uuid(rng);
     let hpw = HOURS.choose(rng).copied().unwrap_or(40.0);
     let month = f64::from(rng.gen_range(2200..=5800u32));
@@ -46,22 +39,11 @@ pub(crate) fn employee(
     let permanent = rng.gen_bool(0.7);
     let contract_end = (!permanent).then(|| date(rng.gen_range(2026..=2027), 12, 31));
     let dob = rand_date(rng, date(1962, 1, 1), date(2003, 12, 31));
-    let email = email_for(
-        &person.first_name,
-        person.surname_prefix.as_deref(),
-        &person.surname,
-        number,
-    );
+    let email = email_for(&person.first_name, person.surname_prefix.as_deref(), &person.surname, number);
     let phone_number = format!("06-{:08}", rng.gen_range(10_000_000..100_000_000u32));
-    let street = STREETS
-        .choose(rng)
-        .copied()
-        .unwrap_or("Kerkstraat")
-        .to_string();
+    let street = STREETS.choose(rng).copied().unwrap_or("Kerkstraat").to_string();
     let housenumber = rng.gen_range(1..=250u32).to_string();
-    let letters: String = (0..2)
-        .map(|_| char::from(b'A' + rng.gen_range(0..26u8)))
-        .collect();
+    let letters: String = (0..2).map(|_| char::from(b'A' + rng.gen_range(0..26u8))).collect();
     let zipcode = format!("{} {letters}", rng.gen_range(1000..=9999u32));
     let city = CITIES.choose(rng).copied().unwrap_or("Utrecht").to_string();
     let iban = iban(rng);
@@ -71,29 +53,14 @@ pub(crate) fn employee(
         format!("{}T09:00:00", start.format("%Y-%m-%d"))
     };
     let updated = rand_date(rng, date(2025, 1, 1), date(2025, 6, 30));
-    let dt_update = format!(
-        "{}T{:02}:{:02}:00",
-        updated.format("%Y-%m-%d"),
-        rng.gen_range(7..18),
-        rng.gen_range(0..60)
-    );
+    let dt_update =
+        format!("{}T{:02}:{:02}:00", updated.format("%Y-%m-%d"), rng.gen_range(7..18), rng.gen_range(0..60));
     let tax_reduction = rng.gen_bool(0.8);
-    let salary = SalaryPeriod {
-        span: Span::open(rng_uuid(rng), start),
-        hour_wage,
-        month_wage,
-        yearly_wage,
-    };
-    let hours = HoursPeriod {
-        span: Span::open(rng_uuid(rng), start),
-        hours_per_week: hpw,
-        days_per_week: days_for(hpw),
-    };
+    let salary = SalaryPeriod { span: Span::open(rng_uuid(rng), start), hour_wage, month_wage, yearly_wage };
+    let hours =
+        HoursPeriod { span: Span::open(rng_uuid(rng), start), hours_per_week: hpw, days_per_week: days_for(hpw) };
     let contract = ContractPeriod {
-        span: Span {
-            end_date: contract_end,
-            ..Span::open(rng_uuid(rng), start)
-        },
+        span: Span { end_date: contract_end, ..Span::open(rng_uuid(rng), start) },
         permanent,
         is_signed: true,
         sign_date: Some(start - Duration::days(rng.gen_range(3..30))),
@@ -143,17 +110,12 @@ pub(crate) fn generate(cfg: &SimConfig) -> World {
     let mut no_history = 0usize;
     for i in 0..cfg.employees {
         // One generator per employee: a larger data set keeps the first records equal.
-        let mut rng =
-            StdRng::seed_from_u64(cfg.seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ i as u64);
+        let mut rng = StdRng::seed_from_u64(cfg.seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ i as u64);
         let start = rand_date(&mut rng, date(2012, 1, 1), date(2022, 12, 31));
         let who = person(&mut rng);
         let mut e = employee(&mut rng, 1001 + i as i64, cfg.company_id, start, who);
         if i >= with_history {
-            e.history = if no_history % 2 == 0 {
-                History::NotFound
-            } else {
-                History::Empty
-            };
+            e.history = if no_history % 2 == 0 { History::NotFound } else { History::Empty };
             no_history += 1;
         }
         employees.push(e);
@@ -163,10 +125,7 @@ pub(crate) fn generate(cfg: &SimConfig) -> World {
         let idx = rand::seq::index::sample(&mut pick, with_history, 3).into_vec();
         add_transitions(&mut employees, &idx, &mut pick);
     }
-    World {
-        employees,
-        rng: StdRng::seed_from_u64(cfg.seed ^ 0x0417_7a7e),
-    }
+    World { employees, rng: StdRng::seed_from_u64(cfg.seed ^ 0x0417_7a7e) }
 }
 
 fn add_transitions(employees: &mut [Employee], idx: &[usize], rng: &mut StdRng) {
@@ -248,13 +207,7 @@ pub(crate) fn hire(
         who.surname = s;
         who.surname_prefix = None;
     }
-    let number = world
-        .employees
-        .iter()
-        .map(|e| e.employee_number)
-        .max()
-        .unwrap_or(1000)
-        + 1;
+    let number = world.employees.iter().map(|e| e.employee_number).max().unwrap_or(1000) + 1;
     let mut e = employee(&mut world.rng, number, company, start, who);
     e.dt_create = now_stamp();
     e.dt_update = e.dt_create.clone();

@@ -113,16 +113,11 @@ impl Simulator {
     /// Generates the data set and binds the listener (port 0 allowed).
     pub async fn bind(cfg: SimConfig) -> anyhow::Result<Simulator> {
         anyhow::ensure!(cfg.rate_limit >= 1, "rate_limit must be at least 1");
-        let listener = TcpListener::bind(cfg.addr)
-            .await
-            .with_context(|| format!("binding simulator to {}", cfg.addr))?;
+        let listener =
+            TcpListener::bind(cfg.addr).await.with_context(|| format!("binding simulator to {}", cfg.addr))?;
         let local_addr = listener.local_addr()?;
         let world = dataset::generate(&cfg);
-        tracing::debug!(
-            employees = world.employees.len(),
-            seed = cfg.seed,
-            "simulator data set generated"
-        );
+        tracing::debug!(employees = world.employees.len(), seed = cfg.seed, "simulator data set generated");
         let webhook = match (cfg.webhook_url, cfg.webhook_secret) {
             (Some(url), Some(secret)) => Some(WebhookTarget { url, secret }),
             (None, None) => None,
@@ -143,11 +138,7 @@ impl Simulator {
             http,
             shutdown: CancellationToken::new(),
         });
-        Ok(Simulator {
-            listener,
-            local_addr,
-            shared,
-        })
+        Ok(Simulator { listener, local_addr, shared })
     }
 
     /// The bound address.
@@ -172,20 +163,13 @@ impl Simulator {
 
     /// Sets (or replaces) where signed webhooks go after mutations.
     pub fn set_webhook_target(&self, url: String, secret: SecretString) {
-        let mut target = self
-            .shared
-            .webhook
-            .write()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut target = self.shared.webhook.write().unwrap_or_else(|poisoned| poisoned.into_inner());
         *target = Some(WebhookTarget { url, secret });
     }
 
     /// Serves until `shutdown` is cancelled.
     pub async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
-        let app = Router::new()
-            .merge(api::router())
-            .merge(control::router())
-            .with_state(self.shared.clone());
+        let app = Router::new().merge(api::router()).merge(control::router()).with_state(self.shared.clone());
         let inner = self.shared.shutdown.clone();
         tracing::debug!(addr = %self.local_addr, "simulator listening");
         let result = axum::serve(self.listener, app)

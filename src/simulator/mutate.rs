@@ -5,8 +5,7 @@ use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use super::data::{
-    ContractPeriod, Employee, History, HoursPeriod, SalaryPeriod, Span, World, round2,
-    salary_from_month,
+    ContractPeriod, Employee, History, HoursPeriod, SalaryPeriod, Span, World, round2, salary_from_month,
 };
 use super::dataset::{self, days_for, rng_uuid};
 
@@ -24,10 +23,7 @@ pub(crate) struct MutError {
 }
 
 fn invalid(message: impl Into<String>) -> MutError {
-    MutError {
-        code: "invalid_mutation",
-        message: message.into(),
-    }
+    MutError { code: "invalid_mutation", message: message.into() }
 }
 
 type Body = Map<String, Value>;
@@ -60,9 +56,7 @@ fn number(body: &Body, key: &str, max: f64) -> Result<Option<f64>, MutError> {
 fn text(body: &Body, key: &str) -> Result<Option<String>, MutError> {
     match body.get(key) {
         None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) if !s.trim().is_empty() && s.len() <= 200 => {
-            Ok(Some(s.trim().to_string()))
-        }
+        Some(Value::String(s)) if !s.trim().is_empty() && s.len() <= 200 => Ok(Some(s.trim().to_string())),
         Some(Value::Number(n)) if key == "value" => Ok(Some(n.to_string())),
         Some(_) => Err(invalid(format!("{key} must be a non-empty string"))),
     }
@@ -70,10 +64,7 @@ fn text(body: &Body, key: &str) -> Result<Option<String>, MutError> {
 
 /// Applies one mutation to the world.
 pub(crate) fn apply(world: &mut World, company: Uuid, body: &Body) -> Result<Applied, MutError> {
-    let kind = body
-        .get("kind")
-        .and_then(Value::as_str)
-        .ok_or_else(|| invalid("kind is required"))?;
+    let kind = body.get("kind").and_then(Value::as_str).ok_or_else(|| invalid("kind is required"))?;
     if kind == "hire" {
         return hire(world, company, body);
     }
@@ -82,31 +73,19 @@ pub(crate) fn apply(world: &mut World, company: Uuid, body: &Body) -> Result<App
         "status" | "terminate" | "personal" => "employee.updated",
         "delete" => "employee.deleted",
         _ => {
-            return Err(MutError {
-                code: "unknown_kind",
-                message: format!("unknown mutation kind {kind}"),
-            });
+            return Err(MutError { code: "unknown_kind", message: format!("unknown mutation kind {kind}") });
         }
     };
-    let unknown = || MutError {
-        code: "unknown_employee",
-        message: "unknown employee_id".to_string(),
-    };
-    let id = body
-        .get("employee_id")
-        .and_then(Value::as_str)
-        .and_then(|s| Uuid::parse_str(s).ok())
-        .ok_or_else(unknown)?;
+    let unknown = || MutError { code: "unknown_employee", message: "unknown employee_id".to_string() };
+    let id =
+        body.get("employee_id").and_then(Value::as_str).and_then(|s| Uuid::parse_str(s).ok()).ok_or_else(unknown)?;
     if kind == "delete" {
         let before = world.employees.len();
         world.employees.retain(|e| e.id != id);
         if world.employees.len() == before {
             return Err(unknown());
         }
-        return Ok(Applied {
-            employee_id: id,
-            event,
-        });
+        return Ok(Applied { employee_id: id, event });
     }
     let new_id = rng_uuid(&mut world.rng);
     let e = world.find_mut(id).ok_or_else(unknown)?;
@@ -125,10 +104,7 @@ pub(crate) fn apply(world: &mut World, company: Uuid, body: &Body) -> Result<App
         _ => personal(e, body)?,
     }
     e.dt_update = dataset::now_stamp();
-    Ok(Applied {
-        employee_id: id,
-        event,
-    })
+    Ok(Applied { employee_id: id, event })
 }
 
 /// Checks the new start against the current period and prepares the history:
@@ -145,9 +121,7 @@ fn prepare<T>(
     }
     if let Some(current) = periods.iter_mut().map(span).max_by_key(|s| s.start_date) {
         if start <= current.start_date {
-            return Err(invalid(
-                "start_date must be after the start of the current period",
-            ));
+            return Err(invalid("start_date must be after the start of the current period"));
         }
         let day_before = start.pred_opt().unwrap_or(start);
         current.end_date = Some(current.end_date.map_or(day_before, |d| d.min(day_before)));
@@ -176,25 +150,14 @@ fn salary(e: &mut Employee, body: &Body, id: Uuid) -> Result<(), MutError> {
         }
         _ => return Err(invalid("give exactly one of month_wage or hour_wage")),
     };
-    prepare(
-        &mut e.history,
-        &mut e.employment.salary,
-        |p| &mut p.span,
-        start,
-    )?;
-    e.employment.salary.push(SalaryPeriod {
-        span: Span::open(id, start),
-        hour_wage,
-        month_wage,
-        yearly_wage,
-    });
+    prepare(&mut e.history, &mut e.employment.salary, |p| &mut p.span, start)?;
+    e.employment.salary.push(SalaryPeriod { span: Span::open(id, start), hour_wage, month_wage, yearly_wage });
     finish(e, start);
     Ok(())
 }
 
 fn hours(e: &mut Employee, body: &Body, id: Uuid) -> Result<(), MutError> {
-    let hpw = number(body, "hours_per_week", 80.0)?
-        .ok_or_else(|| invalid("hours_per_week is required"))?;
+    let hpw = number(body, "hours_per_week", 80.0)?.ok_or_else(|| invalid("hours_per_week is required"))?;
     let days = match body.get("days_per_week") {
         None | Some(Value::Null) => days_for(hpw),
         Some(v) => v
@@ -204,17 +167,8 @@ fn hours(e: &mut Employee, body: &Body, id: Uuid) -> Result<(), MutError> {
             .ok_or_else(|| invalid("days_per_week must be an integer from 1 to 7"))?,
     };
     let start = required_date(body, "start_date")?;
-    prepare(
-        &mut e.history,
-        &mut e.employment.hours,
-        |p| &mut p.span,
-        start,
-    )?;
-    e.employment.hours.push(HoursPeriod {
-        span: Span::open(id, start),
-        hours_per_week: hpw,
-        days_per_week: days,
-    });
+    prepare(&mut e.history, &mut e.employment.hours, |p| &mut p.span, start)?;
+    e.employment.hours.push(HoursPeriod { span: Span::open(id, start), hours_per_week: hpw, days_per_week: days });
     finish(e, start);
     Ok(())
 }
@@ -230,17 +184,9 @@ fn contract(e: &mut Employee, body: &Body, id: Uuid) -> Result<(), MutError> {
     if end.is_some_and(|end| end < start) {
         return Err(invalid("end_date must not be before start_date"));
     }
-    prepare(
-        &mut e.history,
-        &mut e.employment.contracts,
-        |p| &mut p.span,
-        start,
-    )?;
+    prepare(&mut e.history, &mut e.employment.contracts, |p| &mut p.span, start)?;
     e.employment.contracts.push(ContractPeriod {
-        span: Span {
-            end_date: end,
-            ..Span::open(id, start)
-        },
+        span: Span { end_date: end, ..Span::open(id, start) },
         permanent,
         is_signed: true,
         sign_date: Some(start),
@@ -255,18 +201,9 @@ fn terminate(e: &mut Employee) {
     let em = &mut e.employment;
     em.end_date = Some(today.max(em.start_date));
     let spans = [
-        em.salary
-            .iter_mut()
-            .map(|p| &mut p.span)
-            .max_by_key(|s| s.start_date),
-        em.hours
-            .iter_mut()
-            .map(|p| &mut p.span)
-            .max_by_key(|s| s.start_date),
-        em.contracts
-            .iter_mut()
-            .map(|p| &mut p.span)
-            .max_by_key(|s| s.start_date),
+        em.salary.iter_mut().map(|p| &mut p.span).max_by_key(|s| s.start_date),
+        em.hours.iter_mut().map(|p| &mut p.span).max_by_key(|s| s.start_date),
+        em.contracts.iter_mut().map(|p| &mut p.span).max_by_key(|s| s.start_date),
     ];
     for span in spans.into_iter().flatten() {
         span.end_date = Some(today.max(span.start_date));
@@ -274,10 +211,7 @@ fn terminate(e: &mut Employee) {
 }
 
 fn personal(e: &mut Employee, body: &Body) -> Result<(), MutError> {
-    let field = body
-        .get("field")
-        .and_then(Value::as_str)
-        .unwrap_or_default();
+    let field = body.get("field").and_then(Value::as_str).unwrap_or_default();
     let value = text(body, "value")?.ok_or_else(|| invalid("value is required"))?;
     let slot = match field {
         "email" => &mut e.email,
@@ -288,9 +222,7 @@ fn personal(e: &mut Employee, body: &Body) -> Result<(), MutError> {
         "city" => &mut e.city,
         "surname" => &mut e.surname,
         _ => {
-            return Err(invalid(
-                "field must be email|phone_number|street|housenumber|zipcode|city|surname",
-            ));
+            return Err(invalid("field must be email|phone_number|street|housenumber|zipcode|city|surname"));
         }
     };
     *slot = value;
@@ -301,8 +233,5 @@ fn hire(world: &mut World, company: Uuid, body: &Body) -> Result<Applied, MutErr
     let first = text(body, "first_name")?;
     let surname = text(body, "surname")?;
     let start = date_field(body, "start_date")?.unwrap_or_else(dataset::today);
-    Ok(Applied {
-        employee_id: dataset::hire(world, company, first, surname, start),
-        event: "employee.created",
-    })
+    Ok(Applied { employee_id: dataset::hire(world, company, first, surname, start), event: "employee.created" })
 }

@@ -5,14 +5,14 @@ use rand::rngs::StdRng;
 use rand::seq::SliceRandom as _;
 
 pub(super) const MALE: &[&str] = &[
-    "Daan", "Sem", "Lucas", "Levi", "Finn", "Milan", "Bram", "Jesse", "Thijs", "Ruben", "Lars",
-    "Stijn", "Tim", "Jeroen", "Pieter", "Joost", "Maarten", "Sander", "Wouter", "Bas", "Koen",
-    "Niels", "Hendrik", "Willem", "Gijs", "Teun", "Mark", "Dirk",
+    "Daan", "Sem", "Lucas", "Levi", "Finn", "Milan", "Bram", "Jesse", "Thijs", "Ruben", "Lars", "Stijn", "Tim",
+    "Jeroen", "Pieter", "Joost", "Maarten", "Sander", "Wouter", "Bas", "Koen", "Niels", "Hendrik", "Willem", "Gijs",
+    "Teun", "Mark", "Dirk",
 ];
 pub(super) const FEMALE: &[&str] = &[
-    "Emma", "Julia", "Sophie", "Tess", "Fleur", "Anna", "Sanne", "Lotte", "Eva", "Lisa", "Femke",
-    "Iris", "Noor", "Marieke", "Anouk", "Ilse", "Esther", "Karin", "Linda", "Maaike", "Roos",
-    "Sara", "Evi", "Nina", "Merel", "Floor", "Annelies", "Janneke",
+    "Emma", "Julia", "Sophie", "Tess", "Fleur", "Anna", "Sanne", "Lotte", "Eva", "Lisa", "Femke", "Iris", "Noor",
+    "Marieke", "Anouk", "Ilse", "Esther", "Karin", "Linda", "Maaike", "Roos", "Sara", "Evi", "Nina", "Merel", "Floor",
+    "Annelies", "Janneke",
 ];
 pub(super) const SURNAMES: &[&str] = &[
     "Jansen",
@@ -88,19 +88,13 @@ pub(super) const CITIES: &[&str] = &[
     "Delft",
     "Amersfoort",
 ];
-pub(super) const BANKS: &[&str] = &[
-    "ABNA", "INGB", "RABO", "TRIO", "SNSB", "ASNB", "KNAB", "BUNQ",
-];
-pub(super) const HOURS: &[f64] = &[
-    16.0, 20.0, 24.0, 28.0, 32.0, 32.0, 36.0, 38.0, 40.0, 40.0, 40.0,
-];
+pub(super) const BANKS: &[&str] = &["ABNA", "INGB", "RABO", "TRIO", "SNSB", "ASNB", "KNAB", "BUNQ"];
+pub(super) const HOURS: &[f64] = &[16.0, 20.0, 24.0, 28.0, 32.0, 32.0, 36.0, 38.0, 40.0, 40.0, 40.0];
 
 /// A Dutch IBAN with correct ISO 7064 check digits.
 pub(super) fn iban(rng: &mut StdRng) -> String {
     let bank = BANKS.choose(rng).copied().unwrap_or("INGB");
-    let account: String = (0..10)
-        .map(|_| char::from(b'0' + rng.gen_range(0..10u8)))
-        .collect();
+    let account: String = (0..10).map(|_| char::from(b'0' + rng.gen_range(0..10u8))).collect();
     let rearranged = format!("{bank}{account}NL00");
     let mut rem: u32 = 0;
     for c in rearranged.chars() {
@@ -131,31 +125,13 @@ pub(crate) fn person(rng: &mut StdRng) -> Person {
         let (p, s) = PREFIXED.choose(rng).copied().unwrap_or(("de", "Jong"));
         (Some(p.to_string()), s.to_string())
     } else {
-        (
-            None,
-            SURNAMES
-                .choose(rng)
-                .copied()
-                .unwrap_or("Jansen")
-                .to_string(),
-        )
+        (None, SURNAMES.choose(rng).copied().unwrap_or("Jansen").to_string())
     };
-    Person {
-        first_name,
-        surname,
-        surname_prefix,
-        gender: if female { "female" } else { "male" },
-    }
+    Person { first_name, surname, surname_prefix, gender: if female { "female" } else { "male" } }
 }
 
 pub(crate) fn email_for(first: &str, prefix: Option<&str>, surname: &str, n: i64) -> String {
-    let last: String = format!("{}{surname}", prefix.unwrap_or(""))
-        .chars()
-        .filter(|c| c.is_ascii_alphanumeric())
-        .collect();
-    format!(
-        "{}.{}{n}@example.nl",
-        first.to_lowercase(),
-        last.to_lowercase()
-    )
+    let last: String =
+        format!("{}{surname}", prefix.unwrap_or("")).chars().filter(|c| c.is_ascii_alphanumeric()).collect();
+    format!("{}.{}{n}@example.nl", first.to_lowercase(), last.to_lowercase())
 }

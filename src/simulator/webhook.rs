@@ -19,16 +19,9 @@ const FIRST_BACKOFF: Duration = Duration::from_millis(200);
 
 /// `v1,<base64(HMAC-SHA256(key, "{id}.{timestamp}.{body}"))>` with key = base64 of the
 /// part after `whsec_` (the prefix is optional).
-pub fn sign_webhook(
-    secret_whsec: &str,
-    msg_id: &str,
-    timestamp: i64,
-    body: &[u8],
-) -> anyhow::Result<String> {
+pub fn sign_webhook(secret_whsec: &str, msg_id: &str, timestamp: i64, body: &[u8]) -> anyhow::Result<String> {
     let encoded = secret_whsec.strip_prefix("whsec_").unwrap_or(secret_whsec);
-    let key = STANDARD
-        .decode(encoded.trim())
-        .context("webhook secret is not valid base64 after whsec_")?;
+    let key = STANDARD.decode(encoded.trim()).context("webhook secret is not valid base64 after whsec_")?;
     anyhow::ensure!(!key.is_empty(), "webhook secret is empty");
     let mut mac = Hmac::<Sha256>::new_from_slice(&key).context("webhook secret unusable")?;
     mac.update(msg_id.as_bytes());
@@ -36,19 +29,12 @@ pub fn sign_webhook(
     mac.update(timestamp.to_string().as_bytes());
     mac.update(b".");
     mac.update(body);
-    Ok(format!(
-        "v1,{}",
-        STANDARD.encode(mac.finalize().into_bytes())
-    ))
+    Ok(format!("v1,{}", STANDARD.encode(mac.finalize().into_bytes())))
 }
 
 /// Sends `event` for `employee_id` in the background when a target is configured.
 pub(crate) fn notify(s: &Shared, event: &'static str, employee_id: Uuid) {
-    let target = s
-        .webhook
-        .read()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-        .clone();
+    let target = s.webhook.read().unwrap_or_else(|poisoned| poisoned.into_inner()).clone();
     let Some(target) = target else {
         return;
     };
@@ -77,12 +63,7 @@ async fn deliver(http: &reqwest::Client, target: &WebhookTarget, body: String, e
             backoff *= 2;
         }
         let timestamp = chrono::Utc::now().timestamp();
-        let signature = match sign_webhook(
-            target.secret.expose_secret(),
-            &msg_id,
-            timestamp,
-            body.as_bytes(),
-        ) {
+        let signature = match sign_webhook(target.secret.expose_secret(), &msg_id, timestamp, body.as_bytes()) {
             Ok(sig) => sig,
             Err(e) => {
                 tracing::warn!(error = %e, "sim: cannot sign webhook; not sent");

@@ -16,7 +16,7 @@ pub struct SyncRequestMsg {
 }
 
 /// `<p>.sync.progress.<session_id>`; the last one of a session has `stage == "session"`.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct ProgressEvent {
     pub session_id: Uuid,
     pub stage: String,

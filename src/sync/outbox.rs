@@ -53,16 +53,12 @@ pub async fn publish_pending(
             };
             let payload = Bytes::from(serde_json::to_vec(&cloud_event(source, c))?);
             let id = c.id.to_string();
-            if let Err(e) = bus
-                .publish_durable(bus.change_subject(t), Some(&id), payload)
-                .await
-            {
+            if let Err(e) = bus.publish_durable(bus.change_subject(t), Some(&id), payload).await {
                 changes::mark_published(db, &done).await?;
                 return Err(anyhow::anyhow!("publishing change events: {e}"));
             }
             done.push(c.id);
-            metrics::counter!("employes_sync_changes_published_total", "type" => t.as_str())
-                .increment(1);
+            metrics::counter!("employes_sync_changes_published_total", "type" => t.as_str()).increment(1);
         }
         changes::mark_published(db, &done).await?;
         total += done.len();
@@ -70,13 +66,7 @@ pub async fn publish_pending(
 }
 
 /// Background sweep for changes a crashed worker left unpublished.
-pub async fn run_sweeper(
-    db: Db,
-    bus: Bus,
-    source: String,
-    every: Duration,
-    cancel: CancellationToken,
-) {
+pub async fn run_sweeper(db: Db, bus: Bus, source: String, every: Duration, cancel: CancellationToken) {
     let mut tick = tokio::time::interval(every);
     loop {
         tokio::select! {

@@ -16,9 +16,9 @@ pub async fn run(ctx: &StageCtx, session: &SessionRow) -> Result<String, Abort> 
     let targets = session.employee_ids.as_deref();
     let mut statuses = Vec::with_capacity(STAGES.len());
     for stage in STAGES {
-        if let Some(prev) = done.iter().find(|s| {
-            s.stage == stage && matches!(s.status.as_str(), "completed" | "completed_with_errors")
-        }) {
+        if let Some(prev) =
+            done.iter().find(|s| s.stage == stage && matches!(s.status.as_str(), "completed" | "completed_with_errors"))
+        {
             tracing::info!(stage, "stage already done by an earlier attempt");
             statuses.push(if prev.status == "completed" {
                 StageStatus::Completed
@@ -49,26 +49,16 @@ pub async fn run(ctx: &StageCtx, session: &SessionRow) -> Result<String, Abort> 
             Err(other) => return Err(other),
         }
     }
-    let status = if statuses.iter().all(|s| *s == StageStatus::Completed) {
-        "completed"
-    } else {
-        "completed_with_errors"
-    };
+    let status =
+        if statuses.iter().all(|s| *s == StageStatus::Completed) { "completed" } else { "completed_with_errors" };
     crate::failpoint::pause("session_finishing").await;
     finish(ctx, session, status, None).await
 }
 
 /// Store the final status, then announce it.
-pub async fn finish(
-    ctx: &StageCtx,
-    session: &SessionRow,
-    status: &str,
-    reason: Option<&str>,
-) -> Result<String, Abort> {
+pub async fn finish(ctx: &StageCtx, session: &SessionRow, status: &str, reason: Option<&str>) -> Result<String, Abort> {
     sessions::finish(&ctx.db, session.id, status, reason).await?;
-    let stored = sessions::get(&ctx.db, session.id)
-        .await?
-        .map(|s| (s.employees_processed, s.changes_detected));
+    let stored = sessions::get(&ctx.db, session.id).await?.map(|s| (s.employees_processed, s.changes_detected));
     let (processed, changes) = stored.unwrap_or_default();
     metrics::counter!("employes_sync_sessions_total", "status" => status.to_string()).increment(1);
     if let Some(reason) = reason {
@@ -76,14 +66,6 @@ pub async fn finish(
     } else {
         tracing::info!(status, employees = processed, changes, "sync session ended");
     }
-    progress::emit(
-        &ctx.bus,
-        session.id,
-        "session",
-        status,
-        i64::from(processed),
-        i64::from(changes),
-    )
-    .await;
+    progress::emit(&ctx.bus, session.id, "session", status, i64::from(processed), i64::from(changes)).await;
     Ok(status.to_string())
 }

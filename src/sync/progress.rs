@@ -27,10 +27,7 @@ pub async fn emit(bus: &Bus, session: Uuid, stage: &str, status: &str, processed
         at: Utc::now(),
     };
     let payload = Bytes::from(serde_json::to_vec(&event).expect("progress serializes"));
-    if let Err(e) = bus
-        .publish_durable(bus.progress_subject(session), None, payload)
-        .await
-    {
+    if let Err(e) = bus.publish_durable(bus.progress_subject(session), None, payload).await {
         tracing::warn!(%session, stage, error = %e, "could not publish a progress event");
     }
 }
@@ -49,25 +46,10 @@ pub struct StageProgress<'a> {
 
 impl<'a> StageProgress<'a> {
     /// Marks the stage running (row and event).
-    pub async fn start(
-        db: &'a Db,
-        bus: &'a Bus,
-        session: Uuid,
-        stage: &'static str,
-        total: i64,
-    ) -> sqlx::Result<Self> {
+    pub async fn start(db: &'a Db, bus: &'a Bus, session: Uuid, stage: &'static str, total: i64) -> sqlx::Result<Self> {
         sessions::stage_started(db, session, stage, total as i32).await?;
         emit(bus, session, stage, "running", 0, total).await;
-        Ok(StageProgress {
-            db,
-            bus,
-            session,
-            stage,
-            processed: 0,
-            total,
-            last_items: 0,
-            last_at: Instant::now(),
-        })
+        Ok(StageProgress { db, bus, session, stage, processed: 0, total, last_items: 0, last_at: Instant::now() })
     }
 
     pub fn set_total(&mut self, total: i64) {
@@ -86,23 +68,8 @@ impl<'a> StageProgress<'a> {
     async fn report(&mut self) -> sqlx::Result<()> {
         self.last_items = self.processed;
         self.last_at = Instant::now();
-        sessions::stage_progress(
-            self.db,
-            self.session,
-            self.stage,
-            self.processed as i32,
-            self.total as i32,
-        )
-        .await?;
-        emit(
-            self.bus,
-            self.session,
-            self.stage,
-            "running",
-            self.processed,
-            self.total,
-        )
-        .await;
+        sessions::stage_progress(self.db, self.session, self.stage, self.processed as i32, self.total as i32).await?;
+        emit(self.bus, self.session, self.stage, "running", self.processed, self.total).await;
         Ok(())
     }
 
@@ -118,15 +85,7 @@ impl<'a> StageProgress<'a> {
             count as i32,
         )
         .await?;
-        emit(
-            self.bus,
-            self.session,
-            self.stage,
-            status,
-            self.processed,
-            self.total,
-        )
-        .await;
+        emit(self.bus, self.session, self.stage, status, self.processed, self.total).await;
         Ok(())
     }
 }

@@ -46,7 +46,7 @@ pub struct SyncRequest {
     pub msg_id: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 pub struct Requested {
     pub session_id: Uuid,
     pub status: String,
@@ -78,26 +78,14 @@ impl From<RequestError> for crate::error::AppError {
 /// request joins a queued session from the same source requested within `window`. A new
 /// session whose request JetStream does not acknowledge is marked `failed` at once.
 #[tracing::instrument(skip_all, fields(source = req.source.as_str(), targeted = req.employee_ids.is_some()))]
-pub async fn request_sync(
-    db: &Db,
-    bus: &Bus,
-    window: Duration,
-    req: &SyncRequest,
-) -> Result<Requested, RequestError> {
+pub async fn request_sync(db: &Db, bus: &Bus, window: Duration, req: &SyncRequest) -> Result<Requested, RequestError> {
     if let Some(key) = &req.idempotency_key {
         if let Some(s) = sessions::find_by_idempotency_key(db, key).await? {
-            return Ok(Requested {
-                session_id: s.id,
-                status: s.status,
-                coalesced: true,
-            });
+            return Ok(Requested { session_id: s.id, status: s.status, coalesced: true });
         }
     }
     if let Some(ids) = &req.employee_ids {
-        if let Some(s) =
-            sessions::coalesce_targeted(db, req.source.as_str(), ids, window, MAX_EMPLOYEE_IDS)
-                .await?
-        {
+        if let Some(s) = sessions::coalesce_targeted(db, req.source.as_str(), ids, window, MAX_EMPLOYEE_IDS).await? {
             return join(bus, req, s).await;
         }
     }
@@ -116,28 +104,15 @@ pub async fn request_sync(
         if sessions::insert(db, &new).await?.is_some() {
             let msg = message(req, id, &request_id);
             if let Err(e) = publish(bus, &msg).await {
-                sessions::fail_queued(
-                    db,
-                    id,
-                    &format!("the sync request could not be queued: {e}"),
-                )
-                .await?;
+                sessions::fail_queued(db, id, &format!("the sync request could not be queued: {e}")).await?;
                 return Err(e.into());
             }
             tracing::info!(session_id = %id, "sync requested");
-            return Ok(Requested {
-                session_id: id,
-                status: "queued".into(),
-                coalesced: false,
-            });
+            return Ok(Requested { session_id: id, status: "queued".into(), coalesced: false });
         }
         if let Some(key) = &req.idempotency_key {
             if let Some(s) = sessions::find_by_idempotency_key(db, key).await? {
-                return Ok(Requested {
-                    session_id: s.id,
-                    status: s.status,
-                    coalesced: true,
-                });
+                return Ok(Requested { session_id: s.id, status: s.status, coalesced: true });
             }
         }
         if let Some(s) = sessions::active_full(db).await? {
@@ -146,25 +121,15 @@ pub async fn request_sync(
             }
         }
     }
-    Err(RequestError::Database(sqlx::Error::Protocol(
-        "could not create or join a session".into(),
-    )))
+    Err(RequestError::Database(sqlx::Error::Protocol("could not create or join a session".into())))
 }
 
-async fn join(
-    bus: &Bus,
-    req: &SyncRequest,
-    s: sessions::SessionRow,
-) -> Result<Requested, RequestError> {
+async fn join(bus: &Bus, req: &SyncRequest, s: sessions::SessionRow) -> Result<Requested, RequestError> {
     if let Some(msg_id) = &req.msg_id {
         publish(bus, &message(req, s.id, msg_id)).await?;
     }
     tracing::info!(session_id = %s.id, "sync request joined an existing session");
-    Ok(Requested {
-        session_id: s.id,
-        status: s.status,
-        coalesced: true,
-    })
+    Ok(Requested { session_id: s.id, status: s.status, coalesced: true })
 }
 
 fn message(req: &SyncRequest, session_id: Uuid, request_id: &str) -> SyncRequestMsg {
@@ -180,7 +145,5 @@ fn message(req: &SyncRequest, session_id: Uuid, request_id: &str) -> SyncRequest
 
 async fn publish(bus: &Bus, msg: &SyncRequestMsg) -> Result<(), BusError> {
     let payload = Bytes::from(serde_json::to_vec(msg).expect("request message serializes"));
-    bus.publish_durable(bus.requests_subject(), Some(&msg.request_id), payload)
-        .await
-        .map(|_| ())
+    bus.publish_durable(bus.requests_subject(), Some(&msg.request_id), payload).await.map(|_| ())
 }

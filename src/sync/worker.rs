@@ -42,11 +42,7 @@ pub struct Worker {
 
 impl Worker {
     pub fn new(ctx: StageCtx, cfg: WorkerConfig) -> Worker {
-        Worker {
-            ctx,
-            cfg,
-            worker_id: format!("worker-{}", uuid::Uuid::new_v4()),
-        }
+        Worker { ctx, cfg, worker_id: format!("worker-{}", uuid::Uuid::new_v4()) }
     }
 
     async fn consumer(&self) -> anyhow::Result<PullConsumer> {
@@ -91,12 +87,7 @@ impl Worker {
                 }
             }
             let Some(c) = consumer.as_ref() else { continue };
-            let batch = c
-                .batch()
-                .max_messages(1)
-                .expires(Duration::from_secs(2))
-                .messages()
-                .await;
+            let batch = c.batch().max_messages(1).expires(Duration::from_secs(2)).messages().await;
             let mut batch = match batch {
                 Ok(b) => b,
                 Err(e) => {
@@ -132,14 +123,10 @@ impl Worker {
         let outcome = self.handle(&msg).await;
         let ack = match &outcome {
             Outcome::Finished(_) | Outcome::AlreadyDone => msg.double_ack().await,
-            Outcome::Busy => {
-                msg.ack_with(AckKind::Nak(Some(self.cfg.heartbeat * 2)))
-                    .await
-            }
+            Outcome::Busy => msg.ack_with(AckKind::Nak(Some(self.cfg.heartbeat * 2))).await,
             Outcome::Retry(reason) => {
                 tracing::warn!(reason, "sync request left for redelivery");
-                msg.ack_with(AckKind::Nak(Some(Duration::from_secs(1))))
-                    .await
+                msg.ack_with(AckKind::Nak(Some(Duration::from_secs(1)))).await
             }
             Outcome::Poison(reason) => {
                 tracing::error!(reason, "terminating an unusable sync request");
@@ -169,14 +156,13 @@ impl Worker {
             return Outcome::AlreadyDone;
         }
         let primary = session.request_id == req.request_id;
-        let claimed =
-            match sessions::claim(db, session.id, &self.worker_id, self.cfg.takeover_after).await {
-                Ok(Some(s)) => s,
-                // The request that created the session keeps it alive until it ends; joiners can go.
-                Ok(None) if primary => return Outcome::Busy,
-                Ok(None) => return Outcome::AlreadyDone,
-                Err(e) => return Outcome::Retry(format!("database: {e}")),
-            };
+        let claimed = match sessions::claim(db, session.id, &self.worker_id, self.cfg.takeover_after).await {
+            Ok(Some(s)) => s,
+            // The request that created the session keeps it alive until it ends; joiners can go.
+            Ok(None) if primary => return Outcome::Busy,
+            Ok(None) => return Outcome::AlreadyDone,
+            Err(e) => return Outcome::Retry(format!("database: {e}")),
+        };
         if claimed.attempts > self.cfg.max_attempts() {
             let reason = format!("gave up after {} attempts", claimed.attempts - 1);
             return match pipeline::finish(&self.ctx, &claimed, "failed", Some(&reason)).await {
@@ -234,10 +220,7 @@ pub async fn run_reaper(db: crate::db::Db, cfg: WorkerConfig, cancel: Cancellati
             _ = tick.tick() => {}
         }
         match sessions::reap(&db, cfg.reap_after).await {
-            Ok(ids) if !ids.is_empty() => tracing::warn!(
-                count = ids.len(),
-                "reaped sessions whose worker went silent"
-            ),
+            Ok(ids) if !ids.is_empty() => tracing::warn!(count = ids.len(), "reaped sessions whose worker went silent"),
             Ok(_) => {}
             Err(e) => tracing::debug!(error = %e, "reaper could not run"),
         }

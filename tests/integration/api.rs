@@ -10,12 +10,7 @@ use crate::helpers::*;
 
 fn jwt(email: &str, exp_offset: i64, secret: &str) -> String {
     let claims = json!({"email": email, "exp": chrono::Utc::now().timestamp() + exp_offset});
-    jsonwebtoken::encode(
-        &Header::default(),
-        &claims,
-        &EncodingKey::from_secret(secret.as_bytes()),
-    )
-    .unwrap()
+    jsonwebtoken::encode(&Header::default(), &claims, &EncodingKey::from_secret(secret.as_bytes())).unwrap()
 }
 
 fn b64(v: &Value) -> String {
@@ -23,12 +18,7 @@ fn b64(v: &Value) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(serde_json::to_vec(v).unwrap())
 }
 
-async fn post_sync(
-    app: &TestApp,
-    token: Option<&str>,
-    content_type: Option<&str>,
-    body: Option<&str>,
-) -> (u16, Value) {
+async fn post_sync(app: &TestApp, token: Option<&str>, content_type: Option<&str>, body: Option<&str>) -> (u16, Value) {
     let mut req = app.http.post(app.url("/api/sync"));
     if let Some(t) = token {
         req = req.header("authorization", format!("Bearer {t}"));
@@ -40,10 +30,7 @@ async fn post_sync(
         req = req.body(b.to_string());
     }
     let resp = req.send().await.unwrap();
-    (
-        resp.status().as_u16(),
-        resp.json().await.unwrap_or(Value::Null),
-    )
+    (resp.status().as_u16(), resp.json().await.unwrap_or(Value::Null))
 }
 
 #[tokio::test]
@@ -55,34 +42,17 @@ async fn a_jwt_user_is_recorded_as_a_manual_trigger_and_an_api_token_by_its_name
     assert_eq!(status, 202, "{body}");
     assert_eq!(body["status"], "queued");
     assert_eq!(body["coalesced"], false);
-    let s = app
-        .get_json(&format!(
-            "/api/sync/sessions/{}",
-            body["session_id"].as_str().unwrap()
-        ))
-        .await;
-    assert_eq!(
-        (s["source"].as_str(), s["triggered_by"].as_str()),
-        (Some("manual"), Some("hr.admin@example.nl"))
-    );
+    let s = app.get_json(&format!("/api/sync/sessions/{}", body["session_id"].as_str().unwrap())).await;
+    assert_eq!((s["source"].as_str(), s["triggered_by"].as_str()), (Some("manual"), Some("hr.admin@example.nl")));
     // A second full request while the first is queued joins it.
     let (status, again) = post_sync(&app, Some(API_TOKEN), None, None).await;
     assert_eq!(status, 202);
-    assert_eq!(
-        (again["session_id"].clone(), again["coalesced"].clone()),
-        (body["session_id"].clone(), json!(true))
-    );
+    assert_eq!((again["session_id"].clone(), again["coalesced"].clone()), (body["session_id"].clone(), json!(true)));
     app.stop().await;
 }
 
 /// (name, token, content type, body, expected status)
-type Case<'a> = (
-    &'a str,
-    Option<&'a str>,
-    Option<&'a str>,
-    Option<&'a str>,
-    u16,
-);
+type Case<'a> = (&'a str, Option<&'a str>, Option<&'a str>, Option<&'a str>, u16);
 
 #[tokio::test]
 async fn bad_credentials_and_bad_bodies_are_refused_and_create_nothing() {
@@ -90,8 +60,7 @@ async fn bad_credentials_and_bad_bodies_are_refused_and_create_nothing() {
     let app = env.spawn_app_with_roles(vec![Role::Http]).await;
     let header_none = b64(&json!({"alg": "none", "typ": "JWT"}));
     let header_rs = b64(&json!({"alg": "RS256", "typ": "JWT"}));
-    let payload =
-        b64(&json!({"email": "evil@example.nl", "exp": chrono::Utc::now().timestamp() + 600}));
+    let payload = b64(&json!({"email": "evil@example.nl", "exp": chrono::Utc::now().timestamp() + 600}));
     let alg_none = format!("{header_none}.{payload}.");
     let alg_rs256 = format!("{header_rs}.{payload}.c2lnbmF0dXJl");
     let expired = jwt("hr@example.nl", -3600, JWT_SECRET);
@@ -101,79 +70,25 @@ async fn bad_credentials_and_bad_bodies_are_refused_and_create_nothing() {
     let json_ct = Some("application/json");
     let cases: Vec<Case> = vec![
         ("no token", None, None, None, 401),
-        (
-            "wrong token",
-            Some("not-a-real-token-at-all"),
-            None,
-            None,
-            401,
-        ),
+        ("wrong token", Some("not-a-real-token-at-all"), None, None, 401),
         ("expired JWT", Some(&expired), None, None, 401),
         ("JWT alg none", Some(&alg_none), None, None, 401),
         ("JWT RS256", Some(&alg_rs256), None, None, 401),
         ("JWT wrong secret", Some(&wrong_secret), None, None, 401),
-        (
-            "malformed body",
-            Some(API_TOKEN),
-            json_ct,
-            Some("{\"employee_ids\": ["),
-            400,
-        ),
-        (
-            "unknown field",
-            Some(API_TOKEN),
-            json_ct,
-            Some(r#"{"triggered_by": "someone else"}"#),
-            400,
-        ),
-        (
-            "too many employee ids",
-            Some(API_TOKEN),
-            json_ct,
-            Some(&too_many),
-            400,
-        ),
-        (
-            "empty employee ids",
-            Some(API_TOKEN),
-            json_ct,
-            Some(r#"{"employee_ids": []}"#),
-            400,
-        ),
-        (
-            "ids not UUIDs",
-            Some(API_TOKEN),
-            json_ct,
-            Some(r#"{"employee_ids": ["abc"]}"#),
-            400,
-        ),
-        (
-            "body not an object",
-            Some(API_TOKEN),
-            json_ct,
-            Some("[1]"),
-            400,
-        ),
-        (
-            "not JSON",
-            Some(API_TOKEN),
-            Some("text/plain"),
-            Some("employee_ids=1"),
-            415,
-        ),
+        ("malformed body", Some(API_TOKEN), json_ct, Some("{\"employee_ids\": ["), 400),
+        ("unknown field", Some(API_TOKEN), json_ct, Some(r#"{"triggered_by": "someone else"}"#), 400),
+        ("too many employee ids", Some(API_TOKEN), json_ct, Some(&too_many), 400),
+        ("empty employee ids", Some(API_TOKEN), json_ct, Some(r#"{"employee_ids": []}"#), 400),
+        ("ids not UUIDs", Some(API_TOKEN), json_ct, Some(r#"{"employee_ids": ["abc"]}"#), 400),
+        ("body not an object", Some(API_TOKEN), json_ct, Some("[1]"), 400),
+        ("not JSON", Some(API_TOKEN), Some("text/plain"), Some("employee_ids=1"), 415),
     ];
     for (name, token, ct, body, expected) in cases {
         let (status, resp) = post_sync(&app, token, ct, body).await;
         assert_eq!(status, expected, "{name}: {resp}");
-        assert!(
-            resp["error"].is_string() && resp["message"].is_string(),
-            "{name}: {resp}"
-        );
+        assert!(resp["error"].is_string() && resp["message"].is_string(), "{name}: {resp}");
     }
-    let sessions: i64 = sqlx::query_scalar("SELECT count(*) FROM sync_sessions")
-        .fetch_one(&app.db)
-        .await
-        .unwrap();
+    let sessions: i64 = sqlx::query_scalar("SELECT count(*) FROM sync_sessions").fetch_one(&app.db).await.unwrap();
     assert_eq!(sessions, 0);
     app.stop().await;
 }
@@ -193,10 +108,7 @@ async fn an_idempotency_key_returns_the_same_session() {
     let a: Value = send().await.unwrap().json().await.unwrap();
     let b: Value = send().await.unwrap().json().await.unwrap();
     assert_eq!(a["session_id"], b["session_id"]);
-    let sessions: i64 = sqlx::query_scalar("SELECT count(*) FROM sync_sessions")
-        .fetch_one(&app.db)
-        .await
-        .unwrap();
+    let sessions: i64 = sqlx::query_scalar("SELECT count(*) FROM sync_sessions").fetch_one(&app.db).await.unwrap();
     assert_eq!(sessions, 1);
     app.stop().await;
 }
@@ -213,26 +125,14 @@ async fn read_endpoints_validate_their_input() {
         ("/api/sync/sessions?status=done", 400),
         ("/api/sync/sessions?bogus=1", 400),
         ("/api/sync/sessions/not-a-uuid", 400),
-        (
-            "/api/sync/sessions/0b7d7c8e-1111-4222-8333-944455556666",
-            404,
-        ),
-        (
-            "/api/sync/sessions/0b7d7c8e-1111-4222-8333-944455556666/events",
-            404,
-        ),
+        ("/api/sync/sessions/0b7d7c8e-1111-4222-8333-944455556666", 404),
+        ("/api/sync/sessions/0b7d7c8e-1111-4222-8333-944455556666/events", 404),
         ("/api/changes?since=yesterday", 400),
         ("/api/changes?type=raise", 400),
         ("/api/changes?employee_id=12", 400),
         ("/api/changes?limit=100000", 400),
-        (
-            "/api/sync/sessions?source=webhook&status=failed&limit=5",
-            200,
-        ),
-        (
-            "/api/changes?since=2026-01-01T00:00:00Z&type=salary_change&limit=5",
-            200,
-        ),
+        ("/api/sync/sessions?source=webhook&status=failed&limit=5", 200),
+        ("/api/changes?since=2026-01-01T00:00:00Z&type=salary_change&limit=5", 200),
     ] {
         let resp = app.get(path).await;
         let status = resp.status().as_u16();
@@ -242,17 +142,8 @@ async fn read_endpoints_validate_their_input() {
             assert!(body["error"].is_string(), "{path}: {body}");
         }
     }
-    for path in [
-        "/api/sync/status",
-        "/api/sync/sessions",
-        "/api/changes",
-        "/api/stats",
-    ] {
-        assert_eq!(
-            app.http.get(app.url(path)).send().await.unwrap().status(),
-            401,
-            "{path}"
-        );
+    for path in ["/api/sync/status", "/api/sync/sessions", "/api/changes", "/api/stats"] {
+        assert_eq!(app.http.get(app.url(path)).send().await.unwrap().status(), 401, "{path}");
     }
     app.stop().await;
 }
@@ -264,10 +155,7 @@ async fn status_goes_from_never_to_current_and_stats_and_history_follow() {
     let before = app.get_json("/api/sync/status").await;
     assert_eq!(before["status"], "never");
     assert!(before["last_session"].is_null());
-    assert!(
-        before["next_scheduled_at"].is_null(),
-        "scheduler is off in tests"
-    );
+    assert!(before["next_scheduled_at"].is_null(), "scheduler is off in tests");
     let s = app.sync_and_wait(None).await;
     let after = app.get_json("/api/sync/status").await;
     assert_eq!(after["status"], "current");
@@ -288,17 +176,12 @@ async fn status_goes_from_never_to_current_and_stats_and_history_follow() {
 #[tokio::test]
 async fn status_reports_outdated_and_error() {
     let mut env = TestEnv::new().await;
-    env.set("SYNC_OUTDATED_AFTER", "1s")
-        .set("EMPLOYES_MAX_ATTEMPTS", "1");
+    env.set("SYNC_OUTDATED_AFTER", "1s").set("EMPLOYES_MAX_ATTEMPTS", "1");
     let app = env.spawn_app().await;
     app.sync_and_wait(None).await;
     tokio::time::sleep(Duration::from_millis(1100)).await;
     assert_eq!(app.get_json("/api/sync/status").await["status"], "outdated");
-    app.sim_post(
-        "/_sim/faults",
-        json!({"error_rate": 1.0, "endpoints": ["list"]}),
-    )
-    .await;
+    app.sim_post("/_sim/faults", json!({"error_rate": 1.0, "endpoints": ["list"]})).await;
     app.sync_and_wait(None).await;
     assert_eq!(app.get_json("/api/sync/status").await["status"], "error");
     app.stop().await;
@@ -338,9 +221,7 @@ async fn sse_replays_earlier_progress_then_streams_live_and_ends_with_the_sessio
     let (_, requested) = app.request_sync(None).await;
     let id = requested["session_id"].as_str().unwrap().to_string();
     let deadline = Instant::now() + Duration::from_secs(30);
-    while app.get_json(&format!("/api/sync/sessions/{id}")).await["stages"][1]["status"]
-        != "running"
-    {
+    while app.get_json(&format!("/api/sync/sessions/{id}")).await["stages"][1]["status"] != "running" {
         assert!(Instant::now() < deadline);
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
@@ -371,38 +252,16 @@ async fn cors_allows_only_configured_origins_and_preflight_triggers_nothing() {
             .request(reqwest::Method::OPTIONS, app.url("/api/sync"))
             .header("origin", origin)
             .header("access-control-request-method", "POST")
-            .header(
-                "access-control-request-headers",
-                "authorization, content-type",
-            )
+            .header("access-control-request-headers", "authorization, content-type")
             .send()
     };
     let ok = preflight("https://hr.example.nl").await.unwrap();
-    assert_eq!(
-        ok.headers()["access-control-allow-origin"],
-        "https://hr.example.nl"
-    );
-    let methods = ok.headers()["access-control-allow-methods"]
-        .to_str()
-        .unwrap()
-        .to_string();
-    assert!(
-        methods.contains("POST") && methods.contains("GET"),
-        "{methods}"
-    );
-    assert!(
-        ok.headers()["access-control-allow-headers"]
-            .to_str()
-            .unwrap()
-            .contains("authorization")
-    );
+    assert_eq!(ok.headers()["access-control-allow-origin"], "https://hr.example.nl");
+    let methods = ok.headers()["access-control-allow-methods"].to_str().unwrap().to_string();
+    assert!(methods.contains("POST") && methods.contains("GET"), "{methods}");
+    assert!(ok.headers()["access-control-allow-headers"].to_str().unwrap().contains("authorization"));
     let denied = preflight("https://evil.example.com").await.unwrap();
-    assert!(
-        denied
-            .headers()
-            .get("access-control-allow-origin")
-            .is_none()
-    );
+    assert!(denied.headers().get("access-control-allow-origin").is_none());
     let get = app
         .http
         .get(app.url("/api/stats"))
@@ -412,10 +271,7 @@ async fn cors_allows_only_configured_origins_and_preflight_triggers_nothing() {
         .await
         .unwrap();
     assert!(get.headers().get("access-control-allow-origin").is_none());
-    let sessions: i64 = sqlx::query_scalar("SELECT count(*) FROM sync_sessions")
-        .fetch_one(&app.db)
-        .await
-        .unwrap();
+    let sessions: i64 = sqlx::query_scalar("SELECT count(*) FROM sync_sessions").fetch_one(&app.db).await.unwrap();
     assert_eq!(sessions, 0);
     app.stop().await;
 }
@@ -425,35 +281,13 @@ async fn health_readiness_metrics_and_request_ids() {
     let mut env = TestEnv::new().await;
     let app = env.spawn_app().await;
     app.sync_and_wait(None).await;
-    let health = app
-        .http
-        .get(app.url("/healthz"))
-        .header("x-request-id", "req-123")
-        .send()
-        .await
-        .unwrap();
+    let health = app.http.get(app.url("/healthz")).header("x-request-id", "req-123").send().await.unwrap();
     assert_eq!(health.status(), 200);
     assert_eq!(health.headers()["x-request-id"], "req-123");
     let generated = app.http.get(app.url("/healthz")).send().await.unwrap();
     assert!(!generated.headers()["x-request-id"].is_empty());
-    assert_eq!(
-        app.http
-            .get(app.url("/readyz"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        200
-    );
-    let metrics = app
-        .http
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    assert_eq!(app.http.get(app.url("/readyz")).send().await.unwrap().status(), 200);
+    let metrics = app.http.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
     for name in [
         "employes_sync_sessions_total",
         "employes_sync_stage_duration_seconds",
@@ -484,20 +318,59 @@ async fn two_instances_with_a_one_second_schedule_make_exactly_one_session_per_s
     b.stop().await;
     let db = employes_sync::db::pool(env.config().database_url()).unwrap();
     let slots: Vec<(chrono::DateTime<chrono::Utc>, Option<uuid::Uuid>)> =
-        sqlx::query_as("SELECT slot, session_id FROM schedule_slots ORDER BY slot")
-            .fetch_all(&db)
-            .await
-            .unwrap();
+        sqlx::query_as("SELECT slot, session_id FROM schedule_slots ORDER BY slot").fetch_all(&db).await.unwrap();
     assert!(slots.len() >= 3, "{} slots", slots.len());
     assert!(slots.iter().all(|(_, s)| s.is_some()), "{slots:?}");
     // Each scheduler session belongs to at least one slot, and no slot made two sessions.
-    let scheduler_sessions: i64 =
-        sqlx::query_scalar("SELECT count(*) FROM sync_sessions WHERE source = 'scheduler'")
-            .fetch_one(&db)
-            .await
-            .unwrap();
+    let scheduler_sessions: i64 = sqlx::query_scalar("SELECT count(*) FROM sync_sessions WHERE source = 'scheduler'")
+        .fetch_one(&db)
+        .await
+        .unwrap();
     let distinct: std::collections::BTreeSet<_> = slots.iter().filter_map(|(_, s)| *s).collect();
     assert_eq!(scheduler_sessions as usize, distinct.len());
     // Both replicas fired every slot; each slot still made one request, so sessions ≤ slots.
     assert!(distinct.len() <= slots.len());
+}
+
+#[tokio::test]
+async fn the_openapi_document_describes_every_route() {
+    let mut env = TestEnv::new().await;
+    let app = env.spawn_app_with_roles(vec![Role::Http]).await;
+    let doc: Value = app.http.get(app.url("/api/openapi.json")).send().await.unwrap().json().await.unwrap();
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
+    let mut routes: Vec<String> = Vec::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for method in item.as_object().unwrap().keys() {
+            routes.push(format!("{} {path}", method.to_uppercase()));
+        }
+    }
+    routes.sort();
+    assert_eq!(
+        routes,
+        [
+            "GET /api/changes",
+            "GET /api/stats",
+            "GET /api/sync/sessions",
+            "GET /api/sync/sessions/{id}",
+            "GET /api/sync/sessions/{id}/events",
+            "GET /api/sync/status",
+            "GET /healthz",
+            "GET /metrics",
+            "GET /readyz",
+            "POST /api/sync",
+            "POST /webhooks/employes",
+        ]
+    );
+    let schemas = doc["components"]["schemas"].as_object().unwrap();
+    for name in ["SessionView", "ChangeRow", "Stats", "Requested", "ErrorBody", "StatusView", "ProgressEvent"] {
+        assert!(schemas.contains_key(name), "{name} missing");
+    }
+    // The documented session fields are the ones the API returns.
+    let session = app.get_json("/api/sync/sessions?limit=1").await;
+    assert!(session["sessions"].as_array().unwrap().is_empty());
+    let documented = schemas["SessionRow"]["properties"].as_object().unwrap();
+    for field in ["id", "source", "triggered_by", "scope", "status", "employees_processed", "changes_detected", "errors_count"] {
+        assert!(documented.contains_key(field), "{field}");
+    }
+    app.stop().await;
 }

@@ -19,12 +19,7 @@ struct Sim {
 }
 
 async fn sim(cfg: SimConfig, client_rate: u32) -> Sim {
-    let sim = Simulator::bind(SimConfig {
-        addr: "127.0.0.1:0".parse().unwrap(),
-        ..cfg
-    })
-    .await
-    .unwrap();
+    let sim = Simulator::bind(SimConfig { addr: "127.0.0.1:0".parse().unwrap(), ..cfg }).await.unwrap();
     let (root, base, company) = (sim.root_url(), sim.base_url(), sim.company_id());
     let stop = CancellationToken::new();
     tokio::spawn(sim.run_until_stopped(stop.clone()));
@@ -40,56 +35,27 @@ async fn sim(cfg: SimConfig, client_rate: u32) -> Sim {
         },
     )
     .unwrap();
-    Sim {
-        root,
-        client,
-        http: reqwest::Client::new(),
-        _stop: stop.drop_guard(),
-    }
+    Sim { root, client, http: reqwest::Client::new(), _stop: stop.drop_guard() }
 }
 
 impl Sim {
     async fn faults(&self, body: Value) {
-        let r = self
-            .http
-            .post(format!("{}/_sim/faults", self.root))
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
+        let r = self.http.post(format!("{}/_sim/faults", self.root)).json(&body).send().await.unwrap();
         assert!(r.status().is_success());
     }
     async fn stats(&self) -> Value {
-        self.http
-            .get(format!("{}/_sim/stats", self.root))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
+        self.http.get(format!("{}/_sim/stats", self.root)).send().await.unwrap().json().await.unwrap()
     }
 }
 
 fn fast() -> SimConfig {
-    SimConfig {
-        rate_limit: 1000,
-        latency_ms: 0,
-        ..SimConfig::default()
-    }
+    SimConfig { rate_limit: 1000, latency_ms: 0, ..SimConfig::default() }
 }
 
 #[tokio::test]
 async fn a_company_of_117_employees_is_fetched_over_two_pages() {
     // Arrange
-    let s = sim(
-        SimConfig {
-            employees: 117,
-            ..fast()
-        },
-        1000,
-    )
-    .await;
+    let s = sim(SimConfig { employees: 117, ..fast() }, 1000).await;
     // Act
     let list = s.client.list_employees().await.unwrap();
     // Assert
@@ -101,15 +67,7 @@ async fn a_company_of_117_employees_is_fetched_over_two_pages() {
 #[tokio::test]
 async fn a_full_fetch_at_five_requests_per_second_is_never_rate_limited() {
     // Arrange: the simulator enforces 5 req/s, like Employes.
-    let s = sim(
-        SimConfig {
-            rate_limit: 5,
-            latency_ms: 30,
-            ..SimConfig::default()
-        },
-        5,
-    )
-    .await;
+    let s = sim(SimConfig { rate_limit: 5, latency_ms: 30, ..SimConfig::default() }, 5).await;
     // Act: the list, then every employee's employments.
     let list = s.client.list_employees().await.unwrap();
     let mut with_history = 0;
@@ -129,17 +87,12 @@ async fn a_full_fetch_at_five_requests_per_second_is_never_rate_limited() {
 async fn a_429_with_retry_after_delays_the_retry() {
     // Arrange
     let s = sim(fast(), 1000).await;
-    s.faults(json!({"fail_next": 1, "error_status": 429, "retry_after": 2}))
-        .await;
+    s.faults(json!({"fail_next": 1, "error_status": 429, "retry_after": 2})).await;
     // Act
     let started = Instant::now();
     let list = s.client.list_employees().await.unwrap();
     // Assert
-    assert!(
-        started.elapsed() >= Duration::from_secs(2),
-        "retried after {:?}",
-        started.elapsed()
-    );
+    assert!(started.elapsed() >= Duration::from_secs(2), "retried after {:?}", started.elapsed());
     assert_eq!(list.employees.len(), 110);
 }
 
@@ -155,20 +108,9 @@ async fn a_burst_of_503s_is_retried_until_it_succeeds() {
 #[tokio::test]
 async fn persistent_5xx_gives_up_after_bounded_attempts() {
     let s = sim(fast(), 1000).await;
-    s.faults(json!({"error_rate": 1.0, "error_status": 502}))
-        .await;
+    s.faults(json!({"error_rate": 1.0, "error_status": 502})).await;
     let err = s.client.list_employees().await.unwrap_err();
-    assert!(
-        matches!(
-            err,
-            EmployesError::Exhausted {
-                status: 502,
-                attempts: 5,
-                ..
-            }
-        ),
-        "{err:?}"
-    );
+    assert!(matches!(err, EmployesError::Exhausted { status: 502, attempts: 5, .. }), "{err:?}");
 }
 
 #[tokio::test]
@@ -189,16 +131,8 @@ async fn malformed_json_is_a_typed_error_naming_the_endpoint_not_the_body() {
     let s = sim(fast(), 1000).await;
     s.faults(json!({"malformed_rate": 1.0})).await;
     let err = s.client.list_employees().await.unwrap_err();
-    assert_eq!(
-        err,
-        EmployesError::Malformed {
-            endpoint: Endpoint::ListEmployees
-        }
-    );
-    assert_eq!(
-        err.to_string(),
-        "Employes sent malformed JSON on GET /employees"
-    );
+    assert_eq!(err, EmployesError::Malformed { endpoint: Endpoint::ListEmployees });
+    assert_eq!(err.to_string(), "Employes sent malformed JSON on GET /employees");
 }
 
 #[tokio::test]
@@ -215,8 +149,5 @@ async fn timeouts_are_retried_and_reported_as_timeouts() {
     let s = sim(fast(), 1000).await;
     s.faults(json!({"timeout_rate": 1.0})).await;
     let err = s.client.employee(uuid::Uuid::new_v4()).await.unwrap_err();
-    assert!(
-        matches!(err, EmployesError::Timeout { attempts: 5, .. }),
-        "{err:?}"
-    );
+    assert!(matches!(err, EmployesError::Timeout { attempts: 5, .. }), "{err:?}");
 }

@@ -21,54 +21,30 @@ async fn a_first_full_sync_records_the_three_historical_changes_and_publishes_th
     // Assert
     assert_eq!(s["status"], "completed", "{s}");
     assert_eq!(
-        (
-            s["employees_processed"].as_i64(),
-            s["history_collected"].as_i64(),
-            s["changes_detected"].as_i64()
-        ),
+        (s["employees_processed"].as_i64(), s["history_collected"].as_i64(), s["changes_detected"].as_i64()),
         (Some(110), Some(99), Some(3))
     );
     assert_eq!(s["source"], "api");
     assert_eq!(s["triggered_by"], "ci");
-    assert!(
-        s["stages"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|st| st["status"] == "completed")
-    );
+    assert!(s["stages"].as_array().unwrap().iter().all(|st| st["status"] == "completed"));
     let changes = changes_of(&app.get_json("/api/changes").await);
-    let mut by_type: Vec<(String, Value)> = changes
-        .iter()
-        .map(|c| (c["change_type"].as_str().unwrap().to_string(), c.clone()))
-        .collect();
+    let mut by_type: Vec<(String, Value)> =
+        changes.iter().map(|c| (c["change_type"].as_str().unwrap().to_string(), c.clone())).collect();
     by_type.sort_by(|a, b| a.0.cmp(&b.0));
     let types: Vec<&str> = by_type.iter().map(|(t, _)| t.as_str()).collect();
     assert_eq!(types, ["contract_change", "hours_change", "salary_change"]);
     let salary = &by_type[2].1;
-    assert_eq!(
-        (salary["old_value"].as_str(), salary["new_value"].as_str()),
-        (Some("2577"), Some("2709"))
-    );
+    assert_eq!((salary["old_value"].as_str(), salary["new_value"].as_str()), (Some("2577"), Some("2709")));
     assert_eq!(salary["change_amount"], 132.0);
     assert_eq!(salary["change_percent"], 5.12);
     assert_eq!(salary["business_impact"], "salary_increase");
-    assert!(
-        salary["employee_name"]
-            .as_str()
-            .is_some_and(|n| n.len() > 3)
-    );
+    assert!(salary["employee_name"].as_str().is_some_and(|n| n.len() > 3));
     assert_eq!(by_type[1].1["business_impact"], "hours_increase");
     assert_eq!(by_type[0].1["business_impact"], "permanent_contract");
     let events = change_events(&app).await;
     assert_eq!(events.len(), 3);
-    let event_ids: BTreeSet<_> = events
-        .iter()
-        .map(|e| e["id"].as_str().unwrap().to_string())
-        .collect();
-    let change_ids: BTreeSet<_> = json_ids(&app.get_json("/api/changes").await, "changes")
-        .into_iter()
-        .collect();
+    let event_ids: BTreeSet<_> = events.iter().map(|e| e["id"].as_str().unwrap().to_string()).collect();
+    let change_ids: BTreeSet<_> = json_ids(&app.get_json("/api/changes").await, "changes").into_iter().collect();
     assert_eq!(event_ids, change_ids);
     let e = &events[0];
     assert_eq!(e["specversion"], "1.0");
@@ -82,24 +58,18 @@ async fn an_immediate_second_full_sync_records_nothing_new() {
     let mut env = TestEnv::new().await;
     let app = env.spawn_app().await;
     app.sync_and_wait(None).await;
-    let versions_before: i64 = sqlx::query_scalar("SELECT count(*) FROM employee_versions")
-        .fetch_one(&app.db)
-        .await
-        .unwrap();
+    let versions_before: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM employee_versions").fetch_one(&app.db).await.unwrap();
     // Act
     let s = app.sync_and_wait(None).await;
     // Assert
     assert_eq!(s["status"], "completed");
     assert_eq!(s["changes_detected"], 0);
     assert_eq!(s["employees_processed"], 110);
-    let versions_after: i64 = sqlx::query_scalar("SELECT count(*) FROM employee_versions")
-        .fetch_one(&app.db)
-        .await
-        .unwrap();
-    let history_versions: i64 = sqlx::query_scalar("SELECT count(*) FROM employment_versions")
-        .fetch_one(&app.db)
-        .await
-        .unwrap();
+    let versions_after: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM employee_versions").fetch_one(&app.db).await.unwrap();
+    let history_versions: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM employment_versions").fetch_one(&app.db).await.unwrap();
     assert_eq!(versions_before, versions_after);
     assert_eq!(history_versions, 110);
     assert_eq!(change_events(&app).await.len(), 3);
@@ -114,23 +84,19 @@ async fn a_salary_raise_then_a_targeted_sync_records_exactly_one_salary_change()
     app.sync_and_wait(None).await;
     let truth = app.sim_get("/_sim/employees").await;
     let employee = truth["employees"][5]["id"].as_str().unwrap().to_string();
-    let old_wage = truth["employees"][5]["employments"][0]["salary"][0]["month_wage"]
-        .as_f64()
-        .unwrap();
-    app.sim_post("/_sim/mutations", json!({"kind": "salary", "employee_id": employee, "month_wage": old_wage + 250.0, "start_date": "2026-12-01"}))
-        .await;
+    let old_wage = truth["employees"][5]["employments"][0]["salary"][0]["month_wage"].as_f64().unwrap();
+    app.sim_post(
+        "/_sim/mutations",
+        json!({"kind": "salary", "employee_id": employee, "month_wage": old_wage + 250.0, "start_date": "2026-12-01"}),
+    )
+    .await;
     // Act
-    let s = app
-        .sync_and_wait(Some(json!({"employee_ids": [employee]})))
-        .await;
+    let s = app.sync_and_wait(Some(json!({"employee_ids": [employee]}))).await;
     // Assert
     assert_eq!(s["status"], "completed", "{s}");
     assert_eq!(s["scope"], "employees");
     assert_eq!(s["changes_detected"], 1);
-    let changes = changes_of(
-        &app.get_json(&format!("/api/changes?employee_id={employee}"))
-            .await,
-    );
+    let changes = changes_of(&app.get_json(&format!("/api/changes?employee_id={employee}")).await);
     assert_eq!(changes.len(), 1);
     let c = &changes[0];
     assert_eq!(c["change_type"], "salary_change");
@@ -145,13 +111,8 @@ async fn a_salary_raise_then_a_targeted_sync_records_exactly_one_salary_change()
 
 #[tokio::test]
 async fn a_company_of_117_employees_is_fully_processed() {
-    let mut env = TestEnv::with_sim(SimConfig {
-        employees: 117,
-        rate_limit: 1000,
-        latency_ms: 0,
-        ..SimConfig::default()
-    })
-    .await;
+    let mut env =
+        TestEnv::with_sim(SimConfig { employees: 117, rate_limit: 1000, latency_ms: 0, ..SimConfig::default() }).await;
     let app = env.spawn_app().await;
     let s = app.sync_and_wait(None).await;
     assert_eq!(s["employees_processed"], 117);
@@ -163,30 +124,17 @@ async fn failing_employment_fetches_complete_with_errors_and_a_clean_sync_comple
     let mut env = TestEnv::new().await;
     env.set("EMPLOYES_MAX_ATTEMPTS", "1");
     let app = env.spawn_app().await;
-    app.sim_post(
-        "/_sim/faults",
-        json!({"error_rate": 0.2, "error_status": 503, "endpoints": ["employments"]}),
-    )
-    .await;
+    app.sim_post("/_sim/faults", json!({"error_rate": 0.2, "error_status": 503, "endpoints": ["employments"]})).await;
     // Act
     let s = app.sync_and_wait(None).await;
     // Assert
     assert_eq!(s["status"], "completed_with_errors", "{s}");
     let errors = s["errors"].as_array().unwrap();
-    assert!(
-        !errors.is_empty() && errors.len() < 60,
-        "{} errors",
-        errors.len()
-    );
-    assert!(
-        errors
-            .iter()
-            .all(|e| e["stage"] == "history" && e["employee_id"].is_string())
-    );
+    assert!(!errors.is_empty() && errors.len() < 60, "{} errors", errors.len());
+    assert!(errors.iter().all(|e| e["stage"] == "history" && e["employee_id"].is_string()));
     assert_eq!(s["errors_count"].as_u64().unwrap() as usize, errors.len());
     // The failures kept no bogus history; a clean sync fills them in.
-    app.sim_post("/_sim/faults", json!({"error_rate": 0.0}))
-        .await;
+    app.sim_post("/_sim/faults", json!({"error_rate": 0.0})).await;
     let clean = app.sync_and_wait(None).await;
     assert_eq!(clean["status"], "completed");
     assert_eq!(clean["history_collected"], 99);
@@ -201,11 +149,7 @@ async fn an_unavailable_employee_list_fails_the_session_with_its_reason() {
     let mut env = TestEnv::new().await;
     env.set("EMPLOYES_MAX_ATTEMPTS", "2");
     let app = env.spawn_app().await;
-    app.sim_post(
-        "/_sim/faults",
-        json!({"error_rate": 1.0, "error_status": 503, "endpoints": ["list"]}),
-    )
-    .await;
+    app.sim_post("/_sim/faults", json!({"error_rate": 1.0, "error_status": 503, "endpoints": ["list"]})).await;
     let s = app.sync_and_wait(None).await;
     assert_eq!(s["status"], "failed");
     let reason = s["failure_reason"].as_str().unwrap();
@@ -221,8 +165,7 @@ async fn an_unavailable_employee_list_fails_the_session_with_its_reason() {
 async fn an_invalid_api_key_fails_the_session_without_retrying_forever() {
     let mut env = TestEnv::new().await;
     let app = env.spawn_app().await;
-    app.sim_post("/_sim/faults", json!({"reject_auth": true}))
-        .await;
+    app.sim_post("/_sim/faults", json!({"reject_auth": true})).await;
     let s = app.sync_and_wait(None).await;
     assert_eq!(s["status"], "failed");
     assert_eq!(s["failure_reason"], "Employes rejected the API key");
@@ -249,10 +192,7 @@ async fn progress_events_arrive_in_order_for_every_stage_and_end_with_the_sessio
     let app = env.spawn_app().await;
     let s = app.sync_and_wait(None).await;
     let events = progress_events(&app, s["id"].as_str().unwrap()).await;
-    let stage_order: Vec<&str> = events
-        .iter()
-        .map(|e| e["stage"].as_str().unwrap())
-        .collect();
+    let stage_order: Vec<&str> = events.iter().map(|e| e["stage"].as_str().unwrap()).collect();
     let mut seen: Vec<&str> = stage_order.clone();
     seen.dedup();
     assert_eq!(seen, ["snapshot", "history", "changes", "session"]);
@@ -260,19 +200,10 @@ async fn progress_events_arrive_in_order_for_every_stage_and_end_with_the_sessio
         let mine: Vec<&Value> = events.iter().filter(|e| e["stage"] == stage).collect();
         assert_eq!(mine.first().unwrap()["status"], "running");
         assert_eq!(mine.last().unwrap()["status"], "completed");
-        let processed: Vec<i64> = mine
-            .iter()
-            .map(|e| e["processed"].as_i64().unwrap())
-            .collect();
-        assert!(
-            processed.windows(2).all(|w| w[0] <= w[1]),
-            "{stage}: {processed:?}"
-        );
+        let processed: Vec<i64> = mine.iter().map(|e| e["processed"].as_i64().unwrap()).collect();
+        assert!(processed.windows(2).all(|w| w[0] <= w[1]), "{stage}: {processed:?}");
         // At least every 10 items.
-        assert!(
-            processed.windows(2).all(|w| w[1] - w[0] <= 10),
-            "{stage}: {processed:?}"
-        );
+        assert!(processed.windows(2).all(|w| w[1] - w[0] <= 10), "{stage}: {processed:?}");
     }
     assert_eq!(events.last().unwrap()["status"], "completed");
     app.stop().await;
@@ -281,12 +212,7 @@ async fn progress_events_arrive_in_order_for_every_stage_and_end_with_the_sessio
 #[tokio::test]
 async fn a_worker_killed_mid_history_is_resumed_and_records_the_same_changes() {
     // Arrange: a slow simulator so the history stage takes a while.
-    let mut env = TestEnv::with_sim(SimConfig {
-        rate_limit: 1000,
-        latency_ms: 25,
-        ..SimConfig::default()
-    })
-    .await;
+    let mut env = TestEnv::with_sim(SimConfig { rate_limit: 1000, latency_ms: 25, ..SimConfig::default() }).await;
     env.set("WORKER_FETCH_CONCURRENCY", "2");
     let api = env.spawn_app_with_roles(vec![Role::Http]).await;
     let worker = env.spawn_app_with_roles(vec![Role::Worker]).await;
@@ -300,10 +226,7 @@ async fn a_worker_killed_mid_history_is_resumed_and_records_the_same_changes() {
         if history["status"] == "running" && history["processed"].as_i64().unwrap_or(0) >= 20 {
             break;
         }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "history never started: {s}"
-        );
+        assert!(std::time::Instant::now() < deadline, "history never started: {s}");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     worker.handle.as_ref().unwrap().abort();
@@ -312,21 +235,16 @@ async fn a_worker_killed_mid_history_is_resumed_and_records_the_same_changes() {
     // Assert
     assert_eq!(s["status"], "completed", "{s}");
     assert_eq!(
-        (
-            s["employees_processed"].as_i64(),
-            s["history_collected"].as_i64(),
-            s["changes_detected"].as_i64()
-        ),
+        (s["employees_processed"].as_i64(), s["history_collected"].as_i64(), s["changes_detected"].as_i64()),
         (Some(110), Some(99), Some(3))
     );
     let events = change_events(&api).await;
     assert_eq!(events.len(), 3);
-    let attempts: i32 =
-        sqlx::query_scalar("SELECT attempts FROM sync_sessions WHERE id = $1::uuid")
-            .bind(&id)
-            .fetch_one(&api.db)
-            .await
-            .unwrap();
+    let attempts: i32 = sqlx::query_scalar("SELECT attempts FROM sync_sessions WHERE id = $1::uuid")
+        .bind(&id)
+        .fetch_one(&api.db)
+        .await
+        .unwrap();
     assert_eq!(attempts, 2);
     replacement.stop().await;
     api.stop().await;

@@ -34,12 +34,7 @@ impl Drop for TestSim {
 }
 
 fn fast_config() -> SimConfig {
-    SimConfig {
-        addr: "127.0.0.1:0".parse().expect("addr"),
-        rate_limit: 10_000,
-        latency_ms: 0,
-        ..SimConfig::default()
-    }
+    SimConfig { addr: "127.0.0.1:0".parse().expect("addr"), rate_limit: 10_000, latency_ms: 0, ..SimConfig::default() }
 }
 
 async fn start(cfg: SimConfig) -> TestSim {
@@ -47,14 +42,7 @@ async fn start(cfg: SimConfig) -> TestSim {
     let stop = CancellationToken::new();
     let (root, base, company) = (sim.root_url(), sim.base_url(), sim.company_id());
     let task = tokio::spawn(sim.run_until_stopped(stop.clone()));
-    TestSim {
-        root,
-        base,
-        company,
-        http: reqwest::Client::new(),
-        stop,
-        task: Some(task),
-    }
+    TestSim { root, base, company, http: reqwest::Client::new(), stop, task: Some(task) }
 }
 
 impl TestSim {
@@ -63,12 +51,7 @@ impl TestSim {
     }
 
     async fn api(&self, path: &str) -> reqwest::Response {
-        self.http
-            .get(self.url(path))
-            .header("authorization", TOKEN)
-            .send()
-            .await
-            .expect("api request")
+        self.http.get(self.url(path)).header("authorization", TOKEN).send().await.expect("api request")
     }
 
     async fn api_json(&self, path: &str) -> Value {
@@ -78,12 +61,7 @@ impl TestSim {
     }
 
     async fn control(&self, path: &str, body: Value) -> reqwest::Response {
-        self.http
-            .post(format!("{}/_sim/{path}", self.root))
-            .json(&body)
-            .send()
-            .await
-            .expect("control request")
+        self.http.post(format!("{}/_sim/{path}", self.root)).json(&body).send().await.expect("control request")
     }
 
     async fn truth(&self) -> Value {
@@ -98,14 +76,7 @@ impl TestSim {
     }
 
     async fn stats(&self) -> Value {
-        self.http
-            .get(format!("{}/_sim/stats", self.root))
-            .send()
-            .await
-            .expect("stats")
-            .json()
-            .await
-            .expect("json")
+        self.http.get(format!("{}/_sim/stats", self.root)).send().await.expect("stats").json().await.expect("json")
     }
 
     async fn first_employee_id(&self) -> String {
@@ -124,11 +95,9 @@ fn transitions(truth: &Value) -> Vec<(String, String, String)> {
     let mut found = Vec::new();
     for e in employees(truth) {
         for employment in e["employments"].as_array().expect("employments") {
-            for (kind, field) in [
-                ("salary", "month_wage"),
-                ("hours", "hours_per_week"),
-                ("contracts", "contract_duration"),
-            ] {
+            for (kind, field) in
+                [("salary", "month_wage"), ("hours", "hours_per_week"), ("contracts", "contract_duration")]
+            {
                 let mut periods = employment[kind].as_array().expect(kind).clone();
                 periods.sort_by_key(|p| p["start_date"].as_str().unwrap_or("").to_string());
                 for pair in periods.windows(2) {
@@ -149,11 +118,7 @@ async fn the_same_seed_gives_identical_data_and_another_seed_differs() {
     // Arrange
     let a = start(fast_config()).await;
     let b = start(fast_config()).await;
-    let c = start(SimConfig {
-        seed: 7,
-        ..fast_config()
-    })
-    .await;
+    let c = start(SimConfig { seed: 7, ..fast_config() }).await;
 
     // Act
     let (ta, tb, tc) = (a.truth().await, b.truth().await, c.truth().await);
@@ -174,31 +139,19 @@ async fn the_default_data_set_has_110_employees_99_with_history_and_exactly_thre
     // Assert
     let all = employees(&truth);
     assert_eq!(all.len(), 110);
-    let with_history = all
-        .iter()
-        .filter(|e| !e["employments"].as_array().expect("array").is_empty())
-        .count();
+    let with_history = all.iter().filter(|e| !e["employments"].as_array().expect("array").is_empty()).count();
     assert_eq!(with_history, 99);
     assert!(all.iter().all(|e| e["status"] == "active"));
     assert_eq!(truth["company_id"], sim.company.to_string());
     let expected = vec![
-        (
-            "contracts".into(),
-            "\"fixed\"".into(),
-            "\"permanent\"".into(),
-        ),
+        ("contracts".into(), "\"fixed\"".into(), "\"permanent\"".into()),
         ("hours".into(), "30.0".into(), "40.0".into()),
         ("salary".into(), "2577.0".into(), "2709.0".into()),
     ];
     assert_eq!(transitions(&truth), expected);
     let salary_change = all
         .iter()
-        .flat_map(|e| {
-            e["employments"][0]["salary"]
-                .as_array()
-                .cloned()
-                .unwrap_or_default()
-        })
+        .flat_map(|e| e["employments"][0]["salary"].as_array().cloned().unwrap_or_default())
         .find(|p| p["month_wage"] == 2709.0)
         .expect("raised salary period");
     assert_eq!(salary_change["start_date"], "2025-01-01");
@@ -243,12 +196,7 @@ async fn an_employee_record_carries_the_documented_fields_and_an_unknown_extra()
     ] {
         assert!(e.get(field).is_some(), "missing {field}");
     }
-    assert!(
-        e["date_of_birth"]
-            .as_str()
-            .expect("dob")
-            .ends_with("T00:00:00")
-    );
+    assert!(e["date_of_birth"].as_str().expect("dob").ends_with("T00:00:00"));
     assert!(e["iban"].as_str().expect("iban").starts_with("NL"));
     assert!(e["employment"]["salary"]["month_wage"].is_number());
     assert_eq!(list["total"], 110);
@@ -258,11 +206,7 @@ async fn an_employee_record_carries_the_documented_fields_and_an_unknown_extra()
 #[tokio::test]
 async fn a_company_of_117_is_served_as_pages_of_100_and_17() {
     // Arrange
-    let sim = start(SimConfig {
-        employees: 117,
-        ..fast_config()
-    })
-    .await;
+    let sim = start(SimConfig { employees: 117, ..fast_config() }).await;
 
     // Act
     let p1 = sim.api_json("employees?page=1&per_page=100").await;
@@ -285,19 +229,8 @@ async fn requests_without_a_bearer_token_are_rejected_with_401() {
     let sim = start(fast_config()).await;
 
     // Act
-    let none = sim
-        .http
-        .get(sim.url("employees"))
-        .send()
-        .await
-        .expect("send");
-    let empty = sim
-        .http
-        .get(sim.url("employees"))
-        .header("authorization", "Bearer ")
-        .send()
-        .await
-        .expect("send");
+    let none = sim.http.get(sim.url("employees")).send().await.expect("send");
+    let empty = sim.http.get(sim.url("employees")).header("authorization", "Bearer ").send().await.expect("send");
 
     // Assert
     assert_eq!(none.status(), 401);
@@ -313,13 +246,7 @@ async fn a_wrong_company_id_answers_404_and_other_paths_403() {
     let other = format!("{}/{}/employees", sim.base, Uuid::new_v4());
 
     // Act
-    let wrong = sim
-        .http
-        .get(other)
-        .header("authorization", TOKEN)
-        .send()
-        .await
-        .expect("send");
+    let wrong = sim.http.get(other).header("authorization", TOKEN).send().await.expect("send");
     let forbidden = sim.api("departments").await;
 
     // Assert
@@ -344,12 +271,7 @@ async fn detail_is_wrapped_in_data_for_odd_employee_numbers_only() {
         let record = if odd { &detail["data"] } else { &detail };
         assert_eq!(record["id"], e["id"]);
     }
-    assert_eq!(
-        sim.api(&format!("employees/{}", Uuid::new_v4()))
-            .await
-            .status(),
-        404
-    );
+    assert_eq!(sim.api(&format!("employees/{}", Uuid::new_v4())).await.status(), 404);
 }
 
 #[tokio::test]
@@ -357,9 +279,8 @@ async fn employees_without_history_answer_404_or_an_empty_list() {
     // Arrange
     let sim = start(fast_config()).await;
     let truth = sim.truth().await;
-    let (without, with): (Vec<&Value>, Vec<&Value>) = employees(&truth)
-        .iter()
-        .partition(|e| e["employments"].as_array().expect("array").is_empty());
+    let (without, with): (Vec<&Value>, Vec<&Value>) =
+        employees(&truth).iter().partition(|e| e["employments"].as_array().expect("array").is_empty());
     assert_eq!(without.len(), 11);
 
     // Act
@@ -389,11 +310,7 @@ async fn employees_without_history_answer_404_or_an_empty_list() {
 #[tokio::test]
 async fn a_burst_beyond_the_rate_limit_gets_429_with_retry_after_and_is_counted() {
     // Arrange
-    let sim = start(SimConfig {
-        rate_limit: 5,
-        ..fast_config()
-    })
-    .await;
+    let sim = start(SimConfig { rate_limit: 5, ..fast_config() }).await;
 
     // Act
     let burst = (0..12).map(|_| sim.api("payruns"));
@@ -403,11 +320,7 @@ async fn a_burst_beyond_the_rate_limit_gets_429_with_retry_after_and_is_counted(
     let limited: Vec<&reqwest::Response> = responses.iter().filter(|r| r.status() == 429).collect();
     assert!(limited.len() >= 5, "only {} limited", limited.len());
     for r in &limited {
-        let secs: u64 = r.headers()["retry-after"]
-            .to_str()
-            .expect("ascii")
-            .parse()
-            .expect("whole seconds");
+        let secs: u64 = r.headers()["retry-after"].to_str().expect("ascii").parse().expect("whole seconds");
         assert!(secs >= 1);
     }
     let stats = sim.stats().await;
@@ -421,12 +334,8 @@ async fn an_error_rate_on_employments_only_leaves_the_list_working() {
     // Arrange
     let sim = start(fast_config()).await;
     let id = sim.first_employee_id().await;
-    let set = sim
-        .control(
-            "faults",
-            json!({"error_rate": 1.0, "error_status": 503, "endpoints": ["employments"]}),
-        )
-        .await;
+    let set =
+        sim.control("faults", json!({"error_rate": 1.0, "error_status": 503, "endpoints": ["employments"]})).await;
     assert_eq!(set.status(), 200);
     let state: Value = set.json().await.expect("json");
     assert_eq!(state["error_rate"], 1.0);
@@ -446,11 +355,7 @@ async fn an_error_rate_on_employments_only_leaves_the_list_working() {
 async fn fail_next_fails_exactly_the_next_n_requests_then_recovers() {
     // Arrange
     let sim = start(fast_config()).await;
-    sim.control(
-        "faults",
-        json!({"fail_next": 2, "error_status": 429, "retry_after": 3}),
-    )
-    .await;
+    sim.control("faults", json!({"fail_next": 2, "error_status": 429, "retry_after": 3})).await;
 
     // Act
     let first = sim.api("employees").await;
@@ -487,17 +392,10 @@ async fn a_timeout_fault_holds_the_answer_until_the_client_gives_up() {
     // Arrange
     let mut sim = start(fast_config()).await;
     sim.control("faults", json!({"timeout_rate": 1.0})).await;
-    let impatient = reqwest::Client::builder()
-        .timeout(Duration::from_millis(300))
-        .build()
-        .expect("client");
+    let impatient = reqwest::Client::builder().timeout(Duration::from_millis(300)).build().expect("client");
 
     // Act
-    let result = impatient
-        .get(sim.url("employees"))
-        .header("authorization", TOKEN)
-        .send()
-        .await;
+    let result = impatient.get(sim.url("employees")).header("authorization", TOKEN).send().await;
 
     // Assert
     assert!(result.expect_err("should time out").is_timeout());
@@ -546,12 +444,7 @@ async fn out_of_range_fault_values_are_rejected_with_400() {
         let err: Value = resp.json().await.expect("json");
         assert!(err["error"].is_string() && err["message"].is_string());
     }
-    let state: Value = sim
-        .control("faults", json!({}))
-        .await
-        .json()
-        .await
-        .expect("json");
+    let state: Value = sim.control("faults", json!({})).await.json().await.expect("json");
     assert_eq!(state["error_rate"], 0.0);
     assert_eq!(state["rate_limit"], 10_000);
 }
@@ -564,20 +457,14 @@ async fn a_salary_mutation_appends_a_period_and_closes_the_previous_one() {
 
     // Act
     let resp = sim
-        .control(
-            "mutations",
-            json!({"kind":"salary","employee_id":id,"month_wage":2900,"start_date":"2026-12-01"}),
-        )
+        .control("mutations", json!({"kind":"salary","employee_id":id,"month_wage":2900,"start_date":"2026-12-01"}))
         .await;
 
     // Assert
     assert_eq!(resp.status(), 200);
     assert_eq!(resp.json::<Value>().await.expect("json")["employee_id"], id);
     let history = sim.api_json(&format!("employees/{id}/employments")).await;
-    let salary = history["data"][0]["salary"]
-        .as_array()
-        .expect("salary")
-        .clone();
+    let salary = history["data"][0]["salary"].as_array().expect("salary").clone();
     assert_eq!(salary.len(), 2);
     assert_eq!(salary[0]["end_date"], "2026-11-30");
     assert_eq!(salary[0]["is_active"], false);
@@ -597,33 +484,17 @@ async fn hire_terminate_and_delete_mutations_are_visible_through_the_api() {
     let id = sim.first_employee_id().await;
 
     // Act
-    let hired: Value = sim
-        .control("mutations", json!({"kind":"hire","first_name":"Nieuw"}))
-        .await
-        .json()
-        .await
-        .expect("json");
+    let hired: Value =
+        sim.control("mutations", json!({"kind":"hire","first_name":"Nieuw"})).await.json().await.expect("json");
     let new_id = hired["employee_id"].as_str().expect("id").to_string();
-    let terminated = sim
-        .control(
-            "mutations",
-            json!({"kind":"terminate","employee_id":new_id}),
-        )
-        .await;
-    let deleted = sim
-        .control("mutations", json!({"kind":"delete","employee_id":id}))
-        .await;
+    let terminated = sim.control("mutations", json!({"kind":"terminate","employee_id":new_id})).await;
+    let deleted = sim.control("mutations", json!({"kind":"delete","employee_id":id})).await;
 
     // Assert
     assert_eq!(terminated.status(), 200);
     assert_eq!(deleted.status(), 200);
     assert_eq!(sim.api(&format!("employees/{id}")).await.status(), 404);
-    assert_eq!(
-        sim.api(&format!("employees/{id}/employments"))
-            .await
-            .status(),
-        404
-    );
+    assert_eq!(sim.api(&format!("employees/{id}/employments")).await.status(), 404);
     let list = sim.api_json("employees?per_page=100&page=2").await;
     assert_eq!(list["total"], 110);
     let new = list["data"]
@@ -636,9 +507,7 @@ async fn hire_terminate_and_delete_mutations_are_visible_through_the_api() {
     assert_eq!(new["first_name"], "Nieuw");
     assert_eq!(new["status"], "out of service");
     assert!(new["employment"]["end_date"].is_string());
-    let history = sim
-        .api_json(&format!("employees/{new_id}/employments"))
-        .await;
+    let history = sim.api_json(&format!("employees/{new_id}/employments")).await;
     let e = &history["data"][0];
     for kind in ["salary", "hours", "contracts"] {
         assert_eq!(e[kind].as_array().expect(kind).len(), 1, "{kind}");
@@ -654,19 +523,12 @@ async fn a_personal_mutation_changes_the_field() {
     let id = sim.first_employee_id().await;
 
     // Act
-    sim.control(
-        "mutations",
-        json!({"kind":"personal","employee_id":id,"field":"email","value":"nieuw@example.nl"}),
-    )
-    .await;
+    sim.control("mutations", json!({"kind":"personal","employee_id":id,"field":"email","value":"nieuw@example.nl"}))
+        .await;
 
     // Assert
     let detail = sim.api_json(&format!("employees/{id}")).await;
-    let record = if detail.get("data").is_some() {
-        &detail["data"]
-    } else {
-        &detail
-    };
+    let record = if detail.get("data").is_some() { &detail["data"] } else { &detail };
     assert_eq!(record["email"], "nieuw@example.nl");
 }
 
@@ -720,16 +582,12 @@ async fn receiver(statuses: Vec<u16>) -> (String, Received, CancellationToken) {
             ),
         )
         .with_state((received.clone(), plan));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let url = format!("http://{}/hook", listener.local_addr().expect("addr"));
     let stop = CancellationToken::new();
     let stopped = stop.clone();
     tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move { stopped.cancelled().await })
-            .await
+        axum::serve(listener, app).with_graceful_shutdown(async move { stopped.cancelled().await }).await
     });
     (url, received, stop)
 }
@@ -747,27 +605,20 @@ async fn wait_for(received: &Received, n: usize) -> Vec<(HeaderMap, Bytes)> {
 
 /// Independent Standard-Webhooks verification.
 fn verify(secret: &str, headers: &HeaderMap, body: &[u8]) -> bool {
-    let key = STANDARD
-        .decode(secret.trim_start_matches("whsec_"))
-        .expect("secret");
+    let key = STANDARD.decode(secret.trim_start_matches("whsec_")).expect("secret");
     let header = |name: &str| headers[name].to_str().expect("ascii").to_string();
     let signed = format!("{}.{}.", header("webhook-id"), header("webhook-timestamp"));
     let mut mac = Hmac::<Sha256>::new_from_slice(&key).expect("key");
     mac.update(signed.as_bytes());
     mac.update(body);
     let expected = format!("v1,{}", STANDARD.encode(mac.finalize().into_bytes()));
-    header("webhook-signature")
-        .split(' ')
-        .any(|sig| sig == expected)
+    header("webhook-signature").split(' ').any(|sig| sig == expected)
 }
 
 #[tokio::test]
 async fn a_mutation_sends_a_signed_webhook_that_verifies_independently() {
     // Arrange
-    let secret = format!(
-        "whsec_{}",
-        STANDARD.encode(b"simulator-test-secret-0123456789")
-    );
+    let secret = format!("whsec_{}", STANDARD.encode(b"simulator-test-secret-0123456789"));
     let (url, received, stop_receiver) = receiver(vec![]).await;
     let sim_cfg = fast_config();
     let sim = Simulator::bind(sim_cfg).await.expect("bind");
@@ -776,25 +627,14 @@ async fn a_mutation_sends_a_signed_webhook_that_verifies_independently() {
     let stop = CancellationToken::new();
     tokio::spawn(sim.run_until_stopped(stop.clone()));
     let http = reqwest::Client::new();
-    let truth: Value = http
-        .get(format!("{root}/_sim/employees"))
-        .send()
-        .await
-        .expect("truth")
-        .json()
-        .await
-        .expect("json");
-    let id = truth["employees"][0]["id"]
-        .as_str()
-        .expect("id")
-        .to_string();
+    let truth: Value =
+        http.get(format!("{root}/_sim/employees")).send().await.expect("truth").json().await.expect("json");
+    let id = truth["employees"][0]["id"].as_str().expect("id").to_string();
 
     // Act
     let resp = http
         .post(format!("{root}/_sim/mutations"))
-        .json(
-            &json!({"kind":"hours","employee_id":id,"hours_per_week":32,"start_date":"2026-02-01"}),
-        )
+        .json(&json!({"kind":"hours","employee_id":id,"hours_per_week":32,"start_date":"2026-02-01"}))
         .send()
         .await
         .expect("mutation");
@@ -805,18 +645,9 @@ async fn a_mutation_sends_a_signed_webhook_that_verifies_independently() {
     assert_eq!(got.len(), 1);
     let (headers, body) = &got[0];
     assert!(verify(&secret, headers, body), "signature does not verify");
-    assert!(
-        headers["webhook-id"]
-            .to_str()
-            .expect("id")
-            .starts_with("msg_")
-    );
+    assert!(headers["webhook-id"].to_str().expect("id").starts_with("msg_"));
     assert_eq!(headers["content-type"], "application/json");
-    let ts: i64 = headers["webhook-timestamp"]
-        .to_str()
-        .expect("ts")
-        .parse()
-        .expect("int");
+    let ts: i64 = headers["webhook-timestamp"].to_str().expect("ts").parse().expect("int");
     assert!((chrono::Utc::now().timestamp() - ts).abs() < 60);
     let event: Value = serde_json::from_slice(body).expect("json");
     assert_eq!(event["type"], "employment.updated");
@@ -833,17 +664,10 @@ async fn a_mutation_sends_a_signed_webhook_that_verifies_independently() {
 #[tokio::test]
 async fn a_rejected_webhook_is_retried_with_the_same_id_until_accepted() {
     // Arrange
-    let secret = format!(
-        "whsec_{}",
-        STANDARD.encode(b"another-secret-for-retries-00000")
-    );
+    let secret = format!("whsec_{}", STANDARD.encode(b"another-secret-for-retries-00000"));
     let (url, received, stop_receiver) = receiver(vec![503, 429]).await;
-    let sim = start(SimConfig {
-        webhook_url: Some(url),
-        webhook_secret: Some(secret.clone().into()),
-        ..fast_config()
-    })
-    .await;
+    let sim =
+        start(SimConfig { webhook_url: Some(url), webhook_secret: Some(secret.clone().into()), ..fast_config() }).await;
 
     // Act
     sim.control("mutations", json!({"kind":"hire"})).await;
@@ -851,19 +675,12 @@ async fn a_rejected_webhook_is_retried_with_the_same_id_until_accepted() {
 
     // Assert
     assert_eq!(got.len(), 3);
-    let ids: Vec<&str> = got
-        .iter()
-        .map(|(h, _)| h["webhook-id"].to_str().expect("id"))
-        .collect();
+    let ids: Vec<&str> = got.iter().map(|(h, _)| h["webhook-id"].to_str().expect("id")).collect();
     assert!(ids.iter().all(|id| *id == ids[0]));
     assert!(got.iter().all(|(h, b)| verify(&secret, h, b)));
     let event: Value = serde_json::from_slice(&got[2].1).expect("json");
     assert_eq!(event["type"], "employee.created");
     tokio::time::sleep(Duration::from_millis(500)).await;
-    assert_eq!(
-        received.lock().expect("lock").len(),
-        3,
-        "no delivery after a 2xx"
-    );
+    assert_eq!(received.lock().expect("lock").len(), 3, "no delivery after a 2xx");
     stop_receiver.cancel();
 }

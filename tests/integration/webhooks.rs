@@ -52,10 +52,7 @@ impl Delivery {
     }
 
     async fn send(&self, app: &TestApp) -> (u16, Value) {
-        let mut req = app
-            .http
-            .post(app.url("/webhooks/employes"))
-            .body(self.body.clone());
+        let mut req = app.http.post(app.url("/webhooks/employes")).body(self.body.clone());
         for (name, value) in [
             ("webhook-id", Some(self.id.clone())),
             ("webhook-timestamp", Some(self.ts.clone())),
@@ -71,10 +68,7 @@ impl Delivery {
             req = req.header("content-type", ct);
         }
         let resp = req.send().await.unwrap();
-        (
-            resp.status().as_u16(),
-            resp.json().await.unwrap_or(Value::Null),
-        )
+        (resp.status().as_u16(), resp.json().await.unwrap_or(Value::Null))
     }
 }
 
@@ -88,8 +82,7 @@ async fn sync_stream_messages(app: &TestApp) -> u64 {
 }
 
 #[tokio::test]
-async fn a_signed_webhook_leads_to_a_targeted_sync_and_a_recorded_change_and_its_repeat_is_a_duplicate()
- {
+async fn a_signed_webhook_leads_to_a_targeted_sync_and_a_recorded_change_and_its_repeat_is_a_duplicate() {
     // Arrange: a first sync, then a change upstream (the simulator's own webhook is off).
     let mut env = TestEnv::new().await;
     env.sim_webhooks = false;
@@ -97,7 +90,11 @@ async fn a_signed_webhook_leads_to_a_targeted_sync_and_a_recorded_change_and_its
     app.sync_and_wait(None).await;
     let truth = app.sim_get("/_sim/employees").await;
     let employee = truth["employees"][7]["id"].as_str().unwrap().to_string();
-    app.sim_post("/_sim/mutations", json!({"kind": "hours", "employee_id": employee, "hours_per_week": 12, "start_date": "2026-12-01"})).await;
+    app.sim_post(
+        "/_sim/mutations",
+        json!({"kind": "hours", "employee_id": employee, "hours_per_week": 12, "start_date": "2026-12-01"}),
+    )
+    .await;
     // Act
     let delivery = Delivery::event("employment.updated", &employee);
     let (status, body) = delivery.send(&app).await;
@@ -105,28 +102,19 @@ async fn a_signed_webhook_leads_to_a_targeted_sync_and_a_recorded_change_and_its
     assert_eq!(status, 202, "{body}");
     assert_eq!(body["accepted"], true);
     assert_eq!(body["event_id"], delivery.id.as_str());
-    let session = app
-        .wait_for_session(body["session_id"].as_str().unwrap())
-        .await;
+    let session = app.wait_for_session(body["session_id"].as_str().unwrap()).await;
     assert_eq!(session["source"], "webhook");
     assert_eq!(session["triggered_by"], "employes");
     assert_eq!(session["scope"], "employees");
     assert_eq!(session["changes_detected"], 1, "{session}");
-    let changes = app
-        .get_json(&format!(
-            "/api/changes?employee_id={employee}&type=hours_change"
-        ))
-        .await;
+    let changes = app.get_json(&format!("/api/changes?employee_id={employee}&type=hours_change")).await;
     assert_eq!(changes["changes"].as_array().unwrap().len(), 1);
     // The same delivery again: 200 duplicate, no new session, nothing published.
     let sessions_before = count(&app, "SELECT count(*) FROM sync_sessions").await;
     let messages_before = sync_stream_messages(&app).await;
     let (status, body) = delivery.send(&app).await;
     assert_eq!((status, body), (200, json!({"duplicate": true})));
-    assert_eq!(
-        count(&app, "SELECT count(*) FROM sync_sessions").await,
-        sessions_before
-    );
+    assert_eq!(count(&app, "SELECT count(*) FROM sync_sessions").await, sessions_before);
     assert_eq!(sync_stream_messages(&app).await, messages_before);
     app.stop().await;
 }
@@ -144,35 +132,16 @@ async fn a_simulator_mutation_sends_a_webhook_that_the_service_verifies_and_sync
     // Assert: a webhook session appears and records the contract change.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     loop {
-        let changes = app
-            .get_json(&format!(
-                "/api/changes?employee_id={employee}&type=contract_change"
-            ))
-            .await;
+        let changes = app.get_json(&format!("/api/changes?employee_id={employee}&type=contract_change")).await;
         if let Some(c) = changes["changes"].as_array().unwrap().first() {
-            let s = app
-                .get_json(&format!(
-                    "/api/sync/sessions/{}",
-                    c["session_id"].as_str().unwrap()
-                ))
-                .await;
+            let s = app.get_json(&format!("/api/sync/sessions/{}", c["session_id"].as_str().unwrap())).await;
             assert_eq!(s["source"], "webhook");
             break;
         }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "no webhook-driven change recorded"
-        );
+        assert!(std::time::Instant::now() < deadline, "no webhook-driven change recorded");
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
-    assert_eq!(
-        count(
-            &app,
-            "SELECT count(*) FROM webhook_deliveries WHERE outcome = 'accepted'"
-        )
-        .await,
-        1
-    );
+    assert_eq!(count(&app, "SELECT count(*) FROM webhook_deliveries WHERE outcome = 'accepted'").await, 1);
     app.stop().await;
 }
 
@@ -180,19 +149,10 @@ async fn a_simulator_mutation_sends_a_webhook_that_the_service_verifies_and_sync
 async fn unknown_event_types_are_accepted_ignored_and_recorded() {
     let mut env = TestEnv::new().await;
     let app = env.spawn_app().await;
-    let (status, body) = Delivery::event("payrun.finished", "0b7d7c8e-1111-4222-8333-944455556666")
-        .send(&app)
-        .await;
+    let (status, body) = Delivery::event("payrun.finished", "0b7d7c8e-1111-4222-8333-944455556666").send(&app).await;
     assert_eq!(status, 202);
     assert_eq!(body["ignored"], true);
-    assert_eq!(
-        count(
-            &app,
-            "SELECT count(*) FROM webhook_deliveries WHERE outcome = 'ignored'"
-        )
-        .await,
-        1
-    );
+    assert_eq!(count(&app, "SELECT count(*) FROM webhook_deliveries WHERE outcome = 'ignored'").await, 1);
     assert_eq!(count(&app, "SELECT count(*) FROM sync_sessions").await, 0);
     assert_eq!(sync_stream_messages(&app).await, 0);
     app.stop().await;
@@ -205,13 +165,8 @@ async fn a_company_sync_request_starts_a_full_sync() {
     let d = Delivery::signed(serde_json::to_vec(&json!({"type": "company.sync_requested", "timestamp": "2026-11-25T10:00:00Z", "data": {"company_id": "x"}})).unwrap());
     let (status, body) = d.send(&app).await;
     assert_eq!(status, 202, "{body}");
-    let s = app
-        .wait_for_session(body["session_id"].as_str().unwrap())
-        .await;
-    assert_eq!(
-        (s["scope"].as_str(), s["employees_processed"].as_i64()),
-        (Some("full"), Some(110))
-    );
+    let s = app.wait_for_session(body["session_id"].as_str().unwrap()).await;
+    assert_eq!((s["scope"].as_str(), s["employees_processed"].as_i64()), (Some("full"), Some(110)));
     app.stop().await;
 }
 
@@ -225,15 +180,8 @@ async fn both_the_old_and_the_new_secret_pass_during_rotation() {
     let old = Delivery::event("employee.updated", employee);
     assert_eq!(old.send(&app).await.0, 202);
     let mut new = Delivery::event("employee.updated", employee);
-    let key = STANDARD
-        .decode(new_secret.trim_start_matches("whsec_"))
-        .unwrap();
-    new.sig = Some(reference_sign(
-        &key,
-        &new.id,
-        new.ts.parse().unwrap(),
-        &new.body,
-    ));
+    let key = STANDARD.decode(new_secret.trim_start_matches("whsec_")).unwrap();
+    new.sig = Some(reference_sign(&key, &new.id, new.ts.parse().unwrap(), &new.body));
     assert_eq!(new.send(&app).await.0, 202);
     app.stop().await;
 }
@@ -243,10 +191,7 @@ async fn webhooks_answer_503_when_no_secret_is_configured() {
     let mut env = TestEnv::new().await;
     env.settings.remove("WEBHOOK_SECRET");
     let app = env.spawn_app().await;
-    let (status, body) =
-        Delivery::event("employee.updated", "0b7d7c8e-1111-4222-8333-944455556666")
-            .send(&app)
-            .await;
+    let (status, body) = Delivery::event("employee.updated", "0b7d7c8e-1111-4222-8333-944455556666").send(&app).await;
     assert_eq!(status, 503);
     assert_eq!(body["message"], "webhooks not configured");
     app.stop().await;
@@ -261,12 +206,7 @@ async fn every_bad_delivery_is_rejected_recorded_and_publishes_nothing() {
         serde_json::to_vec(&json!({"type": "employee.updated", "timestamp": "2026-11-25T10:00:00Z", "data": {"employee_id": employee}})).unwrap()
     };
     let resign = |mut d: Delivery| {
-        d.sig = Some(reference_sign(
-            WEBHOOK_KEY,
-            &d.id,
-            d.ts.parse().unwrap_or(0),
-            &d.body,
-        ));
+        d.sig = Some(reference_sign(WEBHOOK_KEY, &d.id, d.ts.parse().unwrap_or(0), &d.body));
         d
     };
     let with_body = |body: Vec<u8>| Delivery::signed(body);
@@ -283,12 +223,7 @@ async fn every_bad_delivery_is_rejected_recorded_and_publishes_nothing() {
     d.sig = Some("v1,@@not-base64@@".into());
     cases.push(("bad base64", d, 401));
     let mut d = Delivery::signed(valid());
-    d.sig = Some(reference_sign(
-        b"some-other-secret-key",
-        &d.id,
-        d.ts.parse().unwrap(),
-        &d.body,
-    ));
+    d.sig = Some(reference_sign(b"some-other-secret-key", &d.id, d.ts.parse().unwrap(), &d.body));
     cases.push(("wrong secret", d, 401));
     let mut d = Delivery::signed(valid());
     d.sig = Some(d.sig.unwrap().replacen("v1,", "v2,", 1));
@@ -332,40 +267,16 @@ async fn every_bad_delivery_is_rejected_recorded_and_publishes_nothing() {
         with_body(br#"{"data":{"employee_id":"0b7d7c8e-1111-4222-8333-944455556666"}}"#.to_vec()),
         400,
     ));
-    cases.push((
-        "numeric type",
-        with_body(br#"{"type":7,"data":{}}"#.to_vec()),
-        400,
-    ));
-    cases.push((
-        "empty type",
-        with_body(br#"{"type":"","data":{}}"#.to_vec()),
-        400,
-    ));
-    cases.push((
-        "NUL in type",
-        with_body(b"{\"type\":\"employee.updated\\u0000\",\"data\":{}}".to_vec()),
-        400,
-    ));
+    cases.push(("numeric type", with_body(br#"{"type":7,"data":{}}"#.to_vec()), 400));
+    cases.push(("empty type", with_body(br#"{"type":"","data":{}}"#.to_vec()), 400));
+    cases.push(("NUL in type", with_body(b"{\"type\":\"employee.updated\\u0000\",\"data\":{}}".to_vec()), 400));
     cases.push((
         "unicode in type",
-        with_body(
-            "{\"type\":\"employee.updat\u{e9}d\",\"data\":{}}"
-                .as_bytes()
-                .to_vec(),
-        ),
+        with_body("{\"type\":\"employee.updat\u{e9}d\",\"data\":{}}".as_bytes().to_vec()),
         400,
     ));
-    cases.push((
-        "missing employee_id",
-        with_body(br#"{"type":"employee.updated","data":{}}"#.to_vec()),
-        400,
-    ));
-    cases.push((
-        "missing data",
-        with_body(br#"{"type":"employment.created"}"#.to_vec()),
-        400,
-    ));
+    cases.push(("missing employee_id", with_body(br#"{"type":"employee.updated","data":{}}"#.to_vec()), 400));
+    cases.push(("missing data", with_body(br#"{"type":"employment.created"}"#.to_vec()), 400));
     cases.push((
         "invalid UUID",
         with_body(br#"{"type":"employee.updated","data":{"employee_id":"not-a-uuid"}}"#.to_vec()),
@@ -378,10 +289,7 @@ async fn every_bad_delivery_is_rejected_recorded_and_publishes_nothing() {
     ));
     cases.push((
         "NUL in employee_id",
-        with_body(
-            b"{\"type\":\"employee.updated\",\"data\":{\"employee_id\":\"0b7d7c8e\\u0000\"}}"
-                .to_vec(),
-        ),
+        with_body(b"{\"type\":\"employee.updated\",\"data\":{\"employee_id\":\"0b7d7c8e\\u0000\"}}".to_vec()),
         400,
     ));
     assert!(cases.len() >= 30, "{} cases", cases.len());
@@ -390,23 +298,10 @@ async fn every_bad_delivery_is_rejected_recorded_and_publishes_nothing() {
     for (name, delivery, expected) in &cases {
         let (status, body) = delivery.send(&app).await;
         assert_eq!(status, *expected, "{name}: {body}");
-        assert!(
-            body["error"].is_string() && body["message"].is_string(),
-            "{name}: {body}"
-        );
+        assert!(body["error"].is_string() && body["message"].is_string(), "{name}: {body}");
     }
-    assert_eq!(
-        count(
-            &app,
-            "SELECT count(*) FROM webhook_deliveries WHERE outcome = 'rejected'"
-        )
-        .await,
-        n
-    );
-    assert_eq!(
-        count(&app, "SELECT count(*) FROM webhook_deliveries").await,
-        n
-    );
+    assert_eq!(count(&app, "SELECT count(*) FROM webhook_deliveries WHERE outcome = 'rejected'").await, n);
+    assert_eq!(count(&app, "SELECT count(*) FROM webhook_deliveries").await, n);
     assert_eq!(count(&app, "SELECT count(*) FROM sync_sessions").await, 0);
     assert_eq!(sync_stream_messages(&app).await, 0);
     app.stop().await;
@@ -415,41 +310,21 @@ async fn every_bad_delivery_is_rejected_recorded_and_publishes_nothing() {
 #[tokio::test]
 async fn with_nats_down_webhooks_get_503_and_nothing_is_accepted_then_202_when_it_is_back() {
     let mut env = TestEnv::new().await;
-    let app = env
-        .spawn_app_with_roles(vec![employes_sync::cli::Role::Http])
-        .await;
+    let app = env.spawn_app_with_roles(vec![employes_sync::cli::Role::Http]).await;
     let employee = "0b7d7c8e-1111-4222-8333-944455556666";
     // Act: stop NATS.
     env.nats.stop();
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-    let (status, body) = Delivery::event("employee.updated", employee)
-        .send(&app)
-        .await;
+    let (status, body) = Delivery::event("employee.updated", employee).send(&app).await;
     // Assert
     assert_eq!(status, 503, "{body}");
-    assert_eq!(
-        count(
-            &app,
-            "SELECT count(*) FROM webhook_deliveries WHERE outcome = 'accepted'"
-        )
-        .await,
-        0
-    );
-    assert_eq!(
-        count(
-            &app,
-            "SELECT count(*) FROM sync_sessions WHERE status IN ('queued', 'running')"
-        )
-        .await,
-        0
-    );
+    assert_eq!(count(&app, "SELECT count(*) FROM webhook_deliveries WHERE outcome = 'accepted'").await, 0);
+    assert_eq!(count(&app, "SELECT count(*) FROM sync_sessions WHERE status IN ('queued', 'running')").await, 0);
     // NATS back (same store): the next delivery is accepted.
     env.nats.restart();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
     loop {
-        let (status, _) = Delivery::event("employee.updated", employee)
-            .send(&app)
-            .await;
+        let (status, _) = Delivery::event("employee.updated", employee).send(&app).await;
         if status == 202 {
             break;
         }
@@ -457,13 +332,6 @@ async fn with_nats_down_webhooks_get_503_and_nothing_is_accepted_then_202_when_i
         assert!(std::time::Instant::now() < deadline, "NATS never came back");
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     }
-    assert_eq!(
-        count(
-            &app,
-            "SELECT count(*) FROM webhook_deliveries WHERE outcome = 'accepted'"
-        )
-        .await,
-        1
-    );
+    assert_eq!(count(&app, "SELECT count(*) FROM webhook_deliveries WHERE outcome = 'accepted'").await, 1);
     app.stop().await;
 }

@@ -19,14 +19,8 @@ pub async fn run(ctx: &StageCtx, session: Uuid) -> Result<StageReport, Abort> {
     let baseline = employees::is_baseline(&ctx.db, session).await?;
     let records = employees::record_versions(&ctx.db, session).await?;
     let histories = employees::history_versions(&ctx.db, session).await?;
-    let mut progress = StageProgress::start(
-        &ctx.db,
-        &ctx.bus,
-        session,
-        STAGE,
-        (records.len() + histories.len()) as i64,
-    )
-    .await?;
+    let mut progress =
+        StageProgress::start(&ctx.db, &ctx.bus, session, STAGE, (records.len() + histories.len()) as i64).await?;
 
     let mut found: Vec<Change> = Vec::new();
     for r in &records {
@@ -41,10 +35,7 @@ pub async fn run(ctx: &StageCtx, session: Uuid) -> Result<StageReport, Abort> {
     }
     for (employee_id, data) in &histories {
         let employments = data.as_array().map(Vec::as_slice).unwrap_or_default();
-        found.extend(detect_history_changes(
-            *employee_id,
-            &History::from_employments(employments),
-        ));
+        found.extend(detect_history_changes(*employee_id, &History::from_employments(employments)));
         progress.advance(1).await?;
     }
     found.sort_by_key(Change::dedup_key);
@@ -57,26 +48,10 @@ pub async fn run(ctx: &StageCtx, session: Uuid) -> Result<StageReport, Abort> {
     let recorded = changes::count_for_session(&ctx.db, session).await?;
     crate::failpoint::pause("changes_committed").await;
     // Publish now; if NATS is down the outbox sweeper publishes them later.
-    if let Err(e) = outbox::publish_pending(
-        &ctx.db,
-        &ctx.bus,
-        &ctx.event_source,
-        Some(session),
-        Duration::ZERO,
-    )
-    .await
-    {
-        tracing::warn!(
-            error = format!("{e:#}"),
-            "change events not published yet; the outbox will retry"
-        );
+    if let Err(e) = outbox::publish_pending(&ctx.db, &ctx.bus, &ctx.event_source, Some(session), Duration::ZERO).await {
+        tracing::warn!(error = format!("{e:#}"), "change events not published yet; the outbox will retry");
     }
     crate::failpoint::pause("changes_published").await;
-    progress
-        .finish(StageStatus::Completed.as_str(), recorded)
-        .await?;
-    Ok(StageReport {
-        status: StageStatus::Completed,
-        count: recorded,
-    })
+    progress.finish(StageStatus::Completed.as_str(), recorded).await?;
+    Ok(StageReport { status: StageStatus::Completed, count: recorded })
 }

@@ -18,14 +18,9 @@ const STAGE: &str = "history";
 const BATCH: usize = 10;
 
 #[tracing::instrument(skip_all, fields(%session))]
-pub async fn run(
-    ctx: &StageCtx,
-    session: Uuid,
-    targets: Option<&[Uuid]>,
-) -> Result<StageReport, Abort> {
+pub async fn run(ctx: &StageCtx, session: Uuid, targets: Option<&[Uuid]>) -> Result<StageReport, Abort> {
     let ids = employees::current_ids(&ctx.db, targets).await?;
-    let mut progress =
-        StageProgress::start(&ctx.db, &ctx.bus, session, STAGE, ids.len() as i64).await?;
+    let mut progress = StageProgress::start(&ctx.db, &ctx.bus, session, STAGE, ids.len() as i64).await?;
     let client = &ctx.client;
     let mut fetches = stream::iter(ids.iter().copied())
         .map(|id| async move { (id, client.employments(id).await) })
@@ -46,11 +41,7 @@ pub async fn run(
                 ok += 1;
                 let has_history = !items.is_empty();
                 with_history += i64::from(has_history);
-                batch.push(HistoryItem {
-                    employee_id: id,
-                    employments: Value::Array(items),
-                    has_history,
-                });
+                batch.push(HistoryItem { employee_id: id, employments: Value::Array(items), has_history });
             }
             Err(e) => {
                 if let Some(fatal) = fatal_if_unauthorized(&e) {
@@ -70,14 +61,7 @@ pub async fn run(
     }
     employees::store_histories(&ctx.db, session, &batch).await?;
     sessions::add_errors(&ctx.db, session, STAGE, &errors).await?;
-    let status = if ids.is_empty() {
-        StageStatus::Completed
-    } else {
-        StageStatus::from_counts(ok, errors.len())
-    };
+    let status = if ids.is_empty() { StageStatus::Completed } else { StageStatus::from_counts(ok, errors.len()) };
     progress.finish(status.as_str(), with_history).await?;
-    Ok(StageReport {
-        status,
-        count: with_history,
-    })
+    Ok(StageReport { status, count: with_history })
 }

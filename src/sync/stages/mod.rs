@@ -82,15 +82,10 @@ pub struct StageReport {
 
 /// A per-employee (or per-page) error row from an Employes failure.
 pub fn error_row(employee_id: Option<uuid::Uuid>, e: &EmployesError) -> NewError {
-    NewError {
-        employee_id,
-        code: e.code().to_string(),
-        message: e.to_string(),
-    }
+    NewError { employee_id, code: e.code().to_string(), message: e.to_string() }
 }
 
 /// The session-level reason when Employes refuses the key.
 pub fn fatal_if_unauthorized(e: &EmployesError) -> Option<Abort> {
-    e.is_fatal()
-        .then(|| Abort::Fatal("Employes rejected the API key".to_string()))
+    e.is_fatal().then(|| Abort::Fatal("Employes rejected the API key".to_string()))
 }

@@ -18,38 +18,22 @@ const STAGE: &str = "snapshot";
 const BATCH: usize = 10;
 
 #[tracing::instrument(skip_all, fields(%session, targeted = targets.is_some()))]
-pub async fn run(
-    ctx: &StageCtx,
-    session: Uuid,
-    targets: Option<&[Uuid]>,
-) -> Result<StageReport, Abort> {
-    let mut progress = StageProgress::start(
-        &ctx.db,
-        &ctx.bus,
-        session,
-        STAGE,
-        targets.map_or(0, |t| t.len() as i64),
-    )
-    .await?;
+pub async fn run(ctx: &StageCtx, session: Uuid, targets: Option<&[Uuid]>) -> Result<StageReport, Abort> {
+    let mut progress =
+        StageProgress::start(&ctx.db, &ctx.bus, session, STAGE, targets.map_or(0, |t| t.len() as i64)).await?;
     let mut errors = Vec::new();
     let (records, complete) = match targets {
         None => {
             let list = ctx.client.list_employees().await.map_err(|e| {
-                fatal_if_unauthorized(&e).unwrap_or_else(|| {
-                    Abort::Fatal(format!(
-                        "could not fetch the employee list from Employes: {e}"
-                    ))
-                })
+                fatal_if_unauthorized(&e)
+                    .unwrap_or_else(|| Abort::Fatal(format!("could not fetch the employee list from Employes: {e}")))
             })?;
             errors.extend(list.page_errors.iter().map(|e| error_row(None, e)));
             if list.invalid_records > 0 {
                 errors.push(NewError {
                     employee_id: None,
                     code: "invalid_record".into(),
-                    message: format!(
-                        "{} employee records had no valid id and were skipped",
-                        list.invalid_records
-                    ),
+                    message: format!("{} employee records had no valid id and were skipped", list.invalid_records),
                 });
             }
             let complete = list.is_complete() && list.invalid_records == 0;
@@ -58,14 +42,7 @@ pub async fn run(
         Some(ids) => (fetch_targets(ctx, session, ids, &mut errors).await?, false),
     };
     let records = dedup(records);
-    progress.set_total(
-        records.len() as i64
-            + if targets.is_some() {
-                errors.len() as i64
-            } else {
-                0
-            },
-    );
+    progress.set_total(records.len() as i64 + if targets.is_some() { errors.len() as i64 } else { 0 });
     for chunk in records.chunks(BATCH) {
         if ctx.cancel.is_cancelled() {
             return Err(Abort::Cancelled);
@@ -87,16 +64,11 @@ pub async fn run(
     sessions::add_errors(&ctx.db, session, STAGE, &errors).await?;
     let status = StageStatus::from_counts(records.len(), errors.len());
     if status == StageStatus::Failed && targets.is_some() {
-        return Err(Abort::Fatal(
-            "could not fetch any of the requested employees from Employes".into(),
-        ));
+        return Err(Abort::Fatal("could not fetch any of the requested employees from Employes".into()));
     }
     let stored = records.len() as i64;
     progress.finish(status.as_str(), stored).await?;
-    Ok(StageReport {
-        status,
-        count: stored,
-    })
+    Ok(StageReport { status, count: stored })
 }
 
 /// Targeted sync: one detail call per employee; 404 = gone upstream.
