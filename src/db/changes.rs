@@ -96,6 +96,11 @@ pub async fn unpublished(
     .await
 }
 
+/// How many changes wait in the outbox.
+pub async fn count_unpublished(db: &Db) -> sqlx::Result<i64> {
+    sqlx::query_scalar!(r#"SELECT count(*) AS "n!" FROM changes WHERE published_at IS NULL"#).fetch_one(db).await
+}
+
 pub async fn mark_published(db: &Db, ids: &[Uuid]) -> sqlx::Result<()> {
     sqlx::query!("UPDATE changes SET published_at = now() WHERE id = ANY($1) AND published_at IS NULL", ids)
         .execute(db)

@@ -56,6 +56,7 @@ pub fn router(state: AppState) -> Router {
         .merge(webhooks::router())
         .merge(health::router())
         .merge(openapi::router())
+        .fallback(|| async { crate::error::AppError::NotFound("no such route".into()) })
         .merge(dashboard::router())
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, state.config.request_timeout))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {

@@ -2,8 +2,8 @@
 
 use axum::{
     Router,
-    body::Bytes,
-    extract::{DefaultBodyLimit, State},
+    body::{Body, Bytes},
+    extract::State,
     http::{HeaderMap, StatusCode},
     response::IntoResponse,
     routing::{get, post},
@@ -22,10 +22,11 @@ use crate::{
     sync::{Requested, SyncRequest, request::MAX_EMPLOYEE_IDS, request_sync},
 };
 
+/// Largest accepted `POST /api/sync` body.
+const MAX_BODY: usize = 64 * 1024;
+
 pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/sync", post(start_sync).layer(DefaultBodyLimit::max(64 * 1024)))
-        .route("/api/sync/status", get(status))
+    Router::new().route("/api/sync", post(start_sync)).route("/api/sync/status", get(status))
 }
 
 /// Optional body of `POST /api/sync`; without it the sync is full.
@@ -54,8 +55,9 @@ async fn start_sync(
     State(state): State<AppState>,
     who: Identity,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> AppResult<impl IntoResponse> {
+    let body = axum::body::to_bytes(body, MAX_BODY).await.map_err(|_| AppError::PayloadTooLarge(MAX_BODY))?;
     let employee_ids = parse_body(&headers, &body)?;
     let idempotency_key = match headers.get("idempotency-key") {
         None => None,

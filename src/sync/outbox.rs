@@ -73,6 +73,9 @@ pub async fn run_sweeper(db: Db, bus: Bus, source: String, every: Duration, canc
             _ = cancel.cancelled() => return,
             _ = tick.tick() => {}
         }
+        if let Ok(n) = changes::count_unpublished(&db).await {
+            metrics::gauge!("employes_sync_outbox_pending").set(n as f64);
+        }
         match publish_pending(&db, &bus, &source, None, every * 2).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(count = n, "outbox published changes left behind"),

@@ -68,6 +68,7 @@ async fn bad_credentials_and_bad_bodies_are_refused_and_create_nothing() {
     let too_many: Vec<String> = (0..501).map(|_| uuid::Uuid::new_v4().to_string()).collect();
     let too_many = json!({"employee_ids": too_many}).to_string();
     let json_ct = Some("application/json");
+    let huge = format!("{{\"employee_ids\": [{}]}}", vec!["\"0b7d7c8e-1111-4222-8333-944455556666\""; 2000].join(","));
     let cases: Vec<Case> = vec![
         ("no token", None, None, None, 401),
         ("wrong token", Some("not-a-real-token-at-all"), None, None, 401),
@@ -82,6 +83,7 @@ async fn bad_credentials_and_bad_bodies_are_refused_and_create_nothing() {
         ("ids not UUIDs", Some(API_TOKEN), json_ct, Some(r#"{"employee_ids": ["abc"]}"#), 400),
         ("body not an object", Some(API_TOKEN), json_ct, Some("[1]"), 400),
         ("not JSON", Some(API_TOKEN), Some("text/plain"), Some("employee_ids=1"), 415),
+        ("body over 64 KiB", Some(API_TOKEN), json_ct, Some(&huge), 413),
     ];
     for (name, token, ct, body, expected) in cases {
         let (status, resp) = post_sync(&app, token, ct, body).await;
@@ -142,6 +144,9 @@ async fn read_endpoints_validate_their_input() {
             assert!(body["error"].is_string(), "{path}: {body}");
         }
     }
+    let unknown = app.get("/api/nothing-here").await;
+    assert_eq!(unknown.status(), 404);
+    assert_eq!(unknown.json::<Value>().await.unwrap()["error"], "not_found");
     for path in ["/api/sync/status", "/api/sync/sessions", "/api/changes", "/api/stats"] {
         assert_eq!(app.http.get(app.url(path)).send().await.unwrap().status(), 401, "{path}");
     }
@@ -287,12 +292,14 @@ async fn health_readiness_metrics_and_request_ids() {
     let generated = app.http.get(app.url("/healthz")).send().await.unwrap();
     assert!(!generated.headers()["x-request-id"].is_empty());
     assert_eq!(app.http.get(app.url("/readyz")).send().await.unwrap().status(), 200);
+    tokio::time::sleep(Duration::from_millis(1500)).await; // one outbox sweep (every 1 s in tests)
     let metrics = app.http.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
     for name in [
         "employes_sync_sessions_total",
         "employes_sync_stage_duration_seconds",
         "employes_sync_employes_requests_total",
         "employes_sync_changes_total",
+        "employes_sync_outbox_pending",
     ] {
         assert!(metrics.contains(name), "{name} missing");
     }
@@ -369,7 +376,9 @@ async fn the_openapi_document_describes_every_route() {
     let session = app.get_json("/api/sync/sessions?limit=1").await;
     assert!(session["sessions"].as_array().unwrap().is_empty());
     let documented = schemas["SessionRow"]["properties"].as_object().unwrap();
-    for field in ["id", "source", "triggered_by", "scope", "status", "employees_processed", "changes_detected", "errors_count"] {
+    for field in
+        ["id", "source", "triggered_by", "scope", "status", "employees_processed", "changes_detected", "errors_count"]
+    {
         assert!(documented.contains_key(field), "{field}");
     }
     app.stop().await;
