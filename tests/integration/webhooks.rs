@@ -335,3 +335,30 @@ async fn with_nats_down_webhooks_get_503_and_nothing_is_accepted_then_202_when_i
     assert_eq!(count(&app, "SELECT count(*) FROM webhook_deliveries WHERE outcome = 'accepted'").await, 1);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn webhooks_arriving_within_the_window_share_one_targeted_sync() {
+    // Arrange: no worker, so the first session stays queued while the others arrive.
+    let mut env = TestEnv::new().await;
+    env.set("WEBHOOK_COALESCE_WINDOW", "5s");
+    let app = env.spawn_app_with_roles(vec![employes_sync::cli::Role::Http]).await;
+    let employees: Vec<String> = (0..5).map(|_| uuid::Uuid::new_v4().to_string()).collect();
+    // Act: the same employee three times, then four others.
+    let mut sessions = std::collections::BTreeSet::new();
+    for e in [&employees[0], &employees[0], &employees[0], &employees[1], &employees[2], &employees[3], &employees[4]] {
+        let (status, body) = Delivery::event("employee.updated", e).send(&app).await;
+        assert_eq!(status, 202, "{body}");
+        sessions.insert(body["session_id"].as_str().unwrap().to_string());
+    }
+    // Assert: one session holding the five distinct employees; every delivery is in JetStream.
+    assert_eq!(sessions.len(), 1);
+    let s = app.get_json(&format!("/api/sync/sessions/{}", sessions.first().unwrap())).await;
+    let mut ids: Vec<String> =
+        s["employee_ids"].as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_string()).collect();
+    ids.sort();
+    let mut expected = employees.clone();
+    expected.sort();
+    assert_eq!(ids, expected);
+    assert_eq!(sync_stream_messages(&app).await, 7);
+    app.stop().await;
+}
