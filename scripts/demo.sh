@@ -16,4 +16,4 @@ export WEBHOOK_SECRET="${WEBHOOK_SECRET:-whsec_ZGVtby13ZWJob29rLXNlY3JldC1rZXk=}
 export HTTP_ADDR="${HTTP_ADDR:-0.0.0.0:8080}"
 echo "dashboard: http://localhost:8080/employes-sync#token=$token" >&2
 export SQLX_OFFLINE=true
-exec cargo run --release --quiet -- serve
+exec cargo run --quiet --bin employes-sync -- serve
