@@ -12,3 +12,5 @@ if cargo nextest --version >/dev/null 2>&1; then
 else
   cargo test --workspace --no-fail-fast "$@"
 fi
+# The dashboard in a real browser (headless Chromium against the real service + simulator).
+./scripts/browser-test.sh

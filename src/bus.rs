@@ -118,10 +118,24 @@ impl Bus {
                 ..Default::default()
             },
         ];
+        // Stream admin can be slow on a busy cluster (R3 placement): a longer timeout and retries.
+        let mut admin = jetstream::new(self.client.clone());
+        admin.set_timeout(Duration::from_secs(15));
         for config in streams {
             let name = config.name.clone();
             let config = StreamConfig { num_replicas: replicas, storage: StorageType::File, ..config };
-            self.js.get_or_create_stream(config).await.map_err(|e| anyhow::anyhow!("creating stream {name}: {e}"))?;
+            let mut attempt = 0;
+            loop {
+                attempt += 1;
+                match admin.get_or_create_stream(config.clone()).await {
+                    Ok(_) => break,
+                    Err(e) if attempt < 5 => {
+                        tracing::warn!(stream = %name, attempt, error = %e, "creating stream failed; retrying");
+                        tokio::time::sleep(Duration::from_millis(500 * attempt)).await;
+                    }
+                    Err(e) => return Err(anyhow::anyhow!("creating stream {name}: {e}")),
+                }
+            }
         }
         Ok(())
     }

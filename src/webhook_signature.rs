@@ -68,7 +68,8 @@ pub fn verify<'a>(keys: &[WebhookKey], h: SignedHeaders<'a>, body: &[u8], now: i
         .filter(|s| !s.is_empty())
         .ok_or(SignatureError::MissingHeader("webhook-signature"))?;
     let ts: i64 = ts_raw.parse().map_err(|_| SignatureError::InvalidTimestamp)?;
-    if (now - ts).abs() > TOLERANCE_SECS {
+    // `abs_diff`: a timestamp near i64::MIN or MAX must not overflow the subtraction.
+    if now.abs_diff(ts) > TOLERANCE_SECS.unsigned_abs() {
         return Err(SignatureError::OutsideTolerance);
     }
     let candidates: Vec<Vec<u8>> = signatures
@@ -130,5 +131,13 @@ mod tests {
             Err(SignatureError::OutsideTolerance)
         );
         assert_eq!(verify(&[key(k)], headers("m", "soon", &sig), b"x", 1000), Err(SignatureError::InvalidTimestamp));
+        // Extremes must not overflow the difference.
+        for ts in [i64::MIN, i64::MAX] {
+            let ts = ts.to_string();
+            assert_eq!(
+                verify(&[key(k)], headers("m", &ts, &sig), b"x", 1_764_000_000),
+                Err(SignatureError::OutsideTolerance)
+            );
+        }
     }
 }

@@ -278,7 +278,8 @@
     setText(last, lastIso ? relTime(lastIso) : running ? 'In progress' : 'Never');
     last.title = lastIso ? fmtDateTime(lastIso) : '';
     setText($('#next-sync'), st.next_scheduled_at ? fmtDateTime(st.next_scheduled_at) : 'Not scheduled');
-    setText($('#employees-synced'), s ? fmtCount(s.employees_processed) : '—');
+    // While a sync runs, keep what the last finished one stored (the running one counts from 0).
+    if (!running) setText($('#employees-synced'), s ? fmtCount(s.employees_processed) : '—');
     renderSyncButton();
   }
 

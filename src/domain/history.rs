@@ -1,5 +1,7 @@
 //! Employment history as sorted period lists, parsed leniently from `/employments` JSON.
 
+use std::cmp::Ordering;
+
 use chrono::NaiveDate;
 use serde_json::Value;
 
@@ -60,9 +62,18 @@ impl History {
                 }
             }
         }
-        sort_dedup(&mut h.salary, |p| p.start_date);
-        sort_dedup(&mut h.hours, |p| p.start_date);
-        sort_dedup(&mut h.contracts, |p| p.start_date);
+        sort_dedup(&mut h.salary, |a, b| {
+            a.start_date
+                .cmp(&b.start_date)
+                .then(cmp_number(a.month_wage, b.month_wage))
+                .then(cmp_number(a.hour_wage, b.hour_wage))
+        });
+        sort_dedup(&mut h.hours, |a, b| {
+            a.start_date.cmp(&b.start_date).then(cmp_number(a.hours_per_week, b.hours_per_week))
+        });
+        sort_dedup(&mut h.contracts, |a, b| {
+            (a.start_date, a.end_date, &a.duration).cmp(&(b.start_date, b.end_date, &b.duration))
+        });
         h
     }
 
@@ -71,10 +82,19 @@ impl History {
     }
 }
 
-/// Stable sort by start date (ties keep input order), then merge identical neighbours.
-fn sort_dedup<T: PartialEq>(items: &mut Vec<T>, key: impl Fn(&T) -> NaiveDate) {
-    items.sort_by_key(|p| key(p));
+/// Sort by start date, periods starting on the same day by their values, so the order
+/// Employes lists them in never changes what is detected; then merge identical neighbours.
+fn sort_dedup<T: PartialEq>(items: &mut Vec<T>, order: impl Fn(&T, &T) -> Ordering) {
+    items.sort_by(order);
     items.dedup();
+}
+
+/// A total order on optional numbers (none first).
+fn cmp_number(a: Option<f64>, b: Option<f64>) -> Ordering {
+    match (a, b) {
+        (Some(a), Some(b)) => a.total_cmp(&b),
+        _ => a.is_some().cmp(&b.is_some()),
+    }
 }
 
 fn periods<'a>(employment: &'a Value, key: &str) -> impl Iterator<Item = &'a Value> {
@@ -126,6 +146,16 @@ mod tests {
         assert_eq!(h.salary.len(), 2);
         assert_eq!(h.salary[0].month_wage, Some(2577.0));
         assert!(h.hours.is_empty());
+    }
+
+    #[test]
+    fn periods_starting_on_the_same_day_come_out_in_the_same_order_whatever_the_input_order() {
+        let a = json!({"start_date": "2025-01-01", "month_wage": 2709});
+        let b = json!({"start_date": "2025-01-01", "month_wage": 2577});
+        let one = History::from_employments(&[json!({"salary": [a, b]})]);
+        let other = History::from_employments(&[json!({"salary": [b, a]})]);
+        assert_eq!(one, other);
+        assert_eq!(one.salary[0].month_wage, Some(2577.0));
     }
 
     #[test]

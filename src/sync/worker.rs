@@ -170,20 +170,23 @@ impl Worker {
                 Err(e) => Outcome::Retry(e.to_string()),
             };
         }
-        let work = pipeline::run(&self.ctx, &claimed);
-        tokio::pin!(work);
-        let mut beat = tokio::time::interval(self.cfg.heartbeat);
-        beat.tick().await;
-        let result = loop {
-            tokio::select! {
-                r = &mut work => break r,
-                _ = beat.tick() => {
-                    let _ = msg.ack_with(AckKind::Progress).await;
-                    if let Err(e) = sessions::heartbeat(db, claimed.id, &self.worker_id).await {
-                        tracing::warn!(error = %e, "heartbeat failed");
-                    }
+        // The heartbeat is a future of its own, polled alongside the work: awaited in a
+        // `select!` arm it would stop polling the work, and a heartbeat waiting for the session
+        // row that the work's open transaction holds would then wait forever.
+        let heartbeat = async {
+            let mut beat = tokio::time::interval(self.cfg.heartbeat);
+            beat.tick().await;
+            loop {
+                beat.tick().await;
+                let _ = msg.ack_with(AckKind::Progress).await;
+                if let Err(e) = sessions::heartbeat(db, claimed.id, &self.worker_id).await {
+                    tracing::warn!(error = %e, "heartbeat failed");
                 }
             }
+        };
+        let result = tokio::select! {
+            r = pipeline::run(&self.ctx, &claimed) => r,
+            _ = heartbeat => unreachable!("the heartbeat never ends"),
         };
         match result {
             Ok(status) => Outcome::Finished(status),

@@ -39,11 +39,7 @@ fn init_tracing() {
 }
 
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 /// A throwaway `nats-server -js`, killed on drop.
@@ -57,11 +53,7 @@ fn nats_binary() -> PathBuf {
     if let Some(p) = std::env::var_os("NATS_SERVER_BIN") {
         return p.into();
     }
-    for p in [
-        "/usr/sbin/nats-server",
-        "/usr/bin/nats-server",
-        "/usr/local/bin/nats-server",
-    ] {
+    for p in ["/usr/sbin/nats-server", "/usr/bin/nats-server", "/usr/local/bin/nats-server"] {
         if std::path::Path::new(p).exists() {
             return p.into();
         }
@@ -71,11 +63,7 @@ fn nats_binary() -> PathBuf {
 
 impl Nats {
     pub fn start() -> Nats {
-        let mut n = Nats {
-            port: free_port(),
-            store: tempfile::tempdir().unwrap(),
-            child: None,
-        };
+        let mut n = Nats { port: free_port(), store: tempfile::tempdir().unwrap(), child: None };
         n.restart();
         n
     }
@@ -88,14 +76,7 @@ impl Nats {
     pub fn restart(&mut self) {
         self.stop();
         let child = Command::new(nats_binary())
-            .args([
-                "-a",
-                "127.0.0.1",
-                "-p",
-                &self.port.to_string(),
-                "-js",
-                "-sd",
-            ])
+            .args(["-a", "127.0.0.1", "-p", &self.port.to_string(), "-js", "-sd"])
             .arg(self.store.path())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -110,6 +91,21 @@ impl Nats {
             let _ = c.kill();
             let _ = c.wait();
         }
+    }
+
+    /// Freeze the server (SIGSTOP): connections stay open but nothing is answered.
+    pub fn freeze(&self) {
+        self.signal(nix::sys::signal::Signal::SIGSTOP);
+    }
+
+    /// Let a frozen server go on (SIGCONT); it then handles what it was sent meanwhile.
+    pub fn thaw(&self) {
+        self.signal(nix::sys::signal::Signal::SIGCONT);
+    }
+
+    fn signal(&self, signal: nix::sys::signal::Signal) {
+        let child = self.child.as_ref().expect("nats-server is running");
+        nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), signal).unwrap();
     }
 }
 
@@ -129,8 +125,7 @@ pub fn wait_for_port(port: u16) {
 
 /// Admin connection string of the test Postgres server.
 pub fn admin_url() -> String {
-    std::env::var("TEST_DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+    std::env::var("TEST_DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
 }
 
 /// A fresh, empty database; returns its URL.
@@ -138,13 +133,8 @@ pub async fn fresh_database() -> String {
     use sqlx::Connection;
     let admin = admin_url();
     let name = format!("es_test_{}", Uuid::new_v4().simple());
-    let mut conn = sqlx::PgConnection::connect(&admin)
-        .await
-        .expect("Postgres must be running (see README)");
-    sqlx::query(&format!("CREATE DATABASE {name}"))
-        .execute(&mut conn)
-        .await
-        .unwrap();
+    let mut conn = sqlx::PgConnection::connect(&admin).await.expect("Postgres must be running (see README)");
+    sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await.unwrap();
     let base = admin.rsplit_once('/').map(|(b, _)| b.to_string()).unwrap();
     format!("{base}/{name}")
 }
@@ -163,24 +153,14 @@ pub struct TestEnv {
 impl TestEnv {
     /// A fast simulator by default (no latency, high rate limit) so tests take seconds.
     pub async fn new() -> TestEnv {
-        TestEnv::with_sim(SimConfig {
-            rate_limit: 1000,
-            latency_ms: 0,
-            ..SimConfig::default()
-        })
-        .await
+        TestEnv::with_sim(SimConfig { rate_limit: 1000, latency_ms: 0, ..SimConfig::default() }).await
     }
 
     pub async fn with_sim(sim: SimConfig) -> TestEnv {
         init_tracing();
         let nats = Nats::start();
         let database_url = fresh_database().await;
-        let sim = Simulator::bind(SimConfig {
-            addr: "127.0.0.1:0".parse().unwrap(),
-            ..sim
-        })
-        .await
-        .unwrap();
+        let sim = Simulator::bind(SimConfig { addr: "127.0.0.1:0".parse().unwrap(), ..sim }).await.unwrap();
         let sim_url = sim.root_url();
         let company_id = sim.company_id();
         let prefix = format!("t{}", &Uuid::new_v4().simple().to_string()[..10]);
@@ -206,14 +186,7 @@ impl TestEnv {
         .into_iter()
         .map(|(k, v)| (k.to_string(), v))
         .collect();
-        TestEnv {
-            sim_webhooks: true,
-            nats,
-            sim_url,
-            settings,
-            sim_stop: CancellationToken::new(),
-            sim: Some(sim),
-        }
+        TestEnv { sim_webhooks: true, nats, sim_url, settings, sim_stop: CancellationToken::new(), sim: Some(sim) }
     }
 
     pub fn set(&mut self, key: &str, value: &str) -> &mut Self {
@@ -227,8 +200,7 @@ impl TestEnv {
 
     /// Start the simulator (once) and an app with every role.
     pub async fn spawn_app(&mut self) -> TestApp {
-        self.spawn_app_with_roles(vec![Role::Http, Role::Worker, Role::Scheduler])
-            .await
+        self.spawn_app_with_roles(vec![Role::Http, Role::Worker, Role::Scheduler]).await
     }
 
     pub async fn spawn_app_with_roles(&mut self, roles: Vec<Role>) -> TestApp {
@@ -240,10 +212,7 @@ impl TestEnv {
         // The first app with HTTP receives the simulator's webhooks.
         if let (Some(sim), Some(addr)) = (self.sim.take_if(|_| addr.is_some()), addr) {
             if self.sim_webhooks {
-                sim.set_webhook_target(
-                    format!("http://{addr}/webhooks/employes"),
-                    WEBHOOK_SECRET.to_string().into(),
-                );
+                sim.set_webhook_target(format!("http://{addr}/webhooks/employes"), WEBHOOK_SECRET.to_string().into());
             }
             let stop = self.sim_stop.clone();
             tokio::spawn(async move { sim.run_until_stopped(stop).await });
@@ -296,12 +265,7 @@ impl TestApp {
     }
 
     pub async fn get(&self, path: &str) -> reqwest::Response {
-        self.http
-            .get(self.url(path))
-            .bearer_auth(API_TOKEN)
-            .send()
-            .await
-            .unwrap()
+        self.http.get(self.url(path)).bearer_auth(API_TOKEN).send().await.unwrap()
     }
 
     pub async fn get_json(&self, path: &str) -> Value {
@@ -317,18 +281,14 @@ impl TestApp {
             req = req.json(&b);
         }
         let resp = req.send().await.unwrap();
-        (
-            resp.status().as_u16(),
-            resp.json().await.unwrap_or(Value::Null),
-        )
+        (resp.status().as_u16(), resp.json().await.unwrap_or(Value::Null))
     }
 
     /// Request a sync and wait for it to end; returns the session JSON.
     pub async fn sync_and_wait(&self, body: Option<Value>) -> Value {
         let (status, requested) = self.request_sync(body).await;
         assert_eq!(status, 202, "{requested}");
-        self.wait_for_session(requested["session_id"].as_str().unwrap())
-            .await
+        self.wait_for_session(requested["session_id"].as_str().unwrap()).await
     }
 
     pub async fn wait_for_session(&self, id: &str) -> Value {
@@ -345,26 +305,13 @@ impl TestApp {
     }
 
     pub async fn sim_post(&self, path: &str, body: Value) -> Value {
-        let resp = self
-            .http
-            .post(format!("{}{path}", self.sim_url))
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
+        let resp = self.http.post(format!("{}{path}", self.sim_url)).json(&body).send().await.unwrap();
         assert!(resp.status().is_success(), "sim {path}: {}", resp.status());
         resp.json().await.unwrap()
     }
 
     pub async fn sim_get(&self, path: &str) -> Value {
-        self.http
-            .get(format!("{}{path}", self.sim_url))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
+        self.http.get(format!("{}{path}", self.sim_url)).send().await.unwrap().json().await.unwrap()
     }
 
     pub async fn stop(mut self) {
@@ -383,19 +330,24 @@ pub async fn stream_messages(bus: &Bus, stream: &str, filter: &str) -> Vec<Value
     if info == 0 {
         return Vec::new();
     }
-    let consumer = stream
-        .create_consumer(OrderedConfig {
-            filter_subject: filter.to_string(),
-            deliver_policy: DeliverPolicy::All,
-            ..Default::default()
-        })
-        .await
-        .unwrap();
+    let config =
+        OrderedConfig { filter_subject: filter.to_string(), deliver_policy: DeliverPolicy::All, ..Default::default() };
+    // On a cluster that just lost a node the stream may be electing a leader: retry a little.
+    let mut attempt = 0;
+    let consumer = loop {
+        attempt += 1;
+        match stream.create_consumer(config.clone()).await {
+            Ok(c) => break c,
+            Err(e) if attempt < 10 => {
+                eprintln!("creating a replay consumer failed ({e}); retrying");
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+            Err(e) => panic!("cannot replay {filter}: {e}"),
+        }
+    };
     let mut messages = consumer.messages().await.unwrap();
     let mut out = Vec::new();
-    while let Ok(Some(Ok(m))) =
-        tokio::time::timeout(Duration::from_millis(500), messages.next()).await
-    {
+    while let Ok(Some(Ok(m))) = tokio::time::timeout(Duration::from_millis(500), messages.next()).await {
         out.push(serde_json::from_slice(&m.payload).unwrap());
     }
     out
@@ -404,12 +356,7 @@ pub async fn stream_messages(bus: &Bus, stream: &str, filter: &str) -> Vec<Value
 /// Every change CloudEvent on the changes stream.
 pub async fn change_events(app: &TestApp) -> Vec<Value> {
     let prefix = app.bus.prefix().to_string();
-    stream_messages(
-        &app.bus,
-        &app.bus.changes_stream(),
-        &format!("{prefix}.changes.>"),
-    )
-    .await
+    stream_messages(&app.bus, &app.bus.changes_stream(), &format!("{prefix}.changes.>")).await
 }
 
 pub async fn progress_events(app: &TestApp, session: &str) -> Vec<Value> {
@@ -418,10 +365,62 @@ pub async fn progress_events(app: &TestApp, session: &str) -> Vec<Value> {
 }
 
 pub fn json_ids(v: &Value, key: &str) -> Vec<String> {
-    v[key]
+    v[key].as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap().to_string()).collect()
+}
+
+impl TestEnv {
+    /// A client for an app that runs elsewhere (a child process) against this environment.
+    pub async fn attach(&self, addr: SocketAddr) -> TestApp {
+        let config = self.config();
+        let db = employes_sync::db::pool(config.database_url()).unwrap();
+        let bus = Bus::connect(&config.nats_urls, &config.subject_prefix).await.unwrap();
+        TestApp {
+            addr: Some(addr),
+            db,
+            bus,
+            shutdown: CancellationToken::new(),
+            handle: None,
+            http: reqwest::Client::new(),
+            sim_url: self.sim_url.clone(),
+        }
+    }
+}
+
+/// The change ids an uninterrupted first full sync records: every transition in the
+/// simulator's ground-truth employment history.
+pub async fn expected_history_change_ids(app: &TestApp) -> std::collections::BTreeSet<String> {
+    use employes_sync::domain::{History, detect_history_changes};
+    let truth = app.sim_get("/_sim/employees").await;
+    truth["employees"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|c| c["id"].as_str().unwrap().to_string())
+        .flat_map(|e| {
+            let id = Uuid::parse_str(e["id"].as_str().unwrap()).unwrap();
+            let employments = e["employments"].as_array().cloned().unwrap_or_default();
+            detect_history_changes(id, &History::from_employments(&employments))
+        })
+        .map(|c| c.id().to_string())
         .collect()
+}
+
+/// Poll `GET path` until `done` holds for its JSON (errors and non-2xx answers count as
+/// "not yet", e.g. while a dependency is down); panics after `timeout`.
+pub async fn poll_json(app: &TestApp, path: &str, timeout: Duration, done: impl Fn(&Value) -> bool) -> Value {
+    let deadline = Instant::now() + timeout;
+    let mut last = Value::Null;
+    loop {
+        if let Ok(resp) = app.http.get(app.url(path)).bearer_auth(API_TOKEN).send().await {
+            if resp.status().is_success() {
+                if let Ok(v) = resp.json::<Value>().await {
+                    if done(&v) {
+                        return v;
+                    }
+                    last = v;
+                }
+            }
+        }
+        assert!(Instant::now() < deadline, "GET {path} never got there: {last}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }

@@ -38,7 +38,8 @@ pub async fn run(ctx: &StageCtx, session: Uuid) -> Result<StageReport, Abort> {
         found.extend(detect_history_changes(*employee_id, &History::from_employments(employments)));
         progress.advance(1).await?;
     }
-    found.sort_by_key(Change::dedup_key);
+    // Cached: the key is a SHA-256 of a formatted string; `sort_by_key` would compute it twice per comparison.
+    found.sort_by_cached_key(Change::dedup_key);
     for chunk in found.chunks(INSERT_BATCH) {
         for change_type in changes::insert(&ctx.db, session, chunk).await? {
             metrics::counter!("employes_sync_changes_total", "type" => change_type).increment(1);

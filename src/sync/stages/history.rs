@@ -15,16 +15,38 @@ use crate::{
 };
 
 const STAGE: &str = "history";
+
+/// Stops the fetch task when the stage ends early (cancel, fatal error, crash of the future).
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
 const BATCH: usize = 10;
 
 #[tracing::instrument(skip_all, fields(%session))]
 pub async fn run(ctx: &StageCtx, session: Uuid, targets: Option<&[Uuid]>) -> Result<StageReport, Abort> {
     let ids = employees::current_ids(&ctx.db, targets).await?;
     let mut progress = StageProgress::start(&ctx.db, &ctx.bus, session, STAGE, ids.len() as i64).await?;
-    let client = &ctx.client;
-    let mut fetches = stream::iter(ids.iter().copied())
-        .map(|id| async move { (id, client.employments(id).await) })
-        .buffer_unordered(ctx.fetch_concurrency);
+    // Fetching runs in its own task so the rate limiter stays busy while results are stored.
+    let (tx, mut fetches) = tokio::sync::mpsc::channel(ctx.fetch_concurrency * 4);
+    let (client, concurrency, todo) = (ctx.client.clone(), ctx.fetch_concurrency, ids.clone());
+    let fetcher = tokio::spawn(async move {
+        let mut results = stream::iter(todo)
+            .map(|id| {
+                let client = client.clone();
+                async move { (id, client.employments(id).await) }
+            })
+            .buffer_unordered(concurrency);
+        while let Some(result) = results.next().await {
+            if tx.send(result).await.is_err() {
+                return;
+            }
+        }
+    });
+    let _abort_fetcher = AbortOnDrop(fetcher);
 
     let (mut ok, mut with_history) = (0usize, 0i64);
     let mut errors = Vec::new();
@@ -33,7 +55,7 @@ pub async fn run(ctx: &StageCtx, session: Uuid, targets: Option<&[Uuid]>) -> Res
         let next = tokio::select! {
             biased;
             _ = ctx.cancel.cancelled() => return Err(Abort::Cancelled),
-            next = fetches.next() => next,
+            next = fetches.recv() => next,
         };
         let Some((id, result)) = next else { break };
         match result {

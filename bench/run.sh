@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# The benchmarks of issue 9 in one command: ensures Postgres and nats-server, builds the release
+# binary, runs the criterion change-detection bench and every scenario of examples/bench.rs,
+# prints a table and writes BENCHMARKS.md. Takes ~10-15 minutes on 2 cores.
+# BENCH_ONLY=sync110,sync1k,sync10k,latency,intake,detection,dbwrite runs a subset
+# (the criterion bench runs when "detection" is selected).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/services.sh
+ensure_postgres
+ensure_nats_binary
+export ADMIN_DATABASE_URL NATS_SERVER_BIN
+export SQLX_OFFLINE=true
+
+echo "building (release)…" >&2
+cargo build --release --quiet
+cargo build --release --quiet --example bench
+if [ -z "${BENCH_ONLY:-}" ] || [[ ",${BENCH_ONLY}," == *",detection,"* ]]; then
+  echo "criterion: change detection on 100k employees…" >&2
+  cargo bench --quiet --bench change_detection -- --noplot 2>&1 | grep -Ev '^(Gnuplot|WARNING: HTML)' || true
+fi
+exec cargo run --release --quiet --example bench

@@ -1,0 +1,78 @@
+//! Postgres crashing mid-sync, and sessions whose worker is gone.
+
+use super::*;
+
+#[tokio::test]
+async fn a_postgres_crash_mid_history_is_reported_by_readyz_and_no_session_is_left_running() {
+    // Arrange: the app on a Postgres of its own, so the test can crash it.
+    let Some(pg) = PgCluster::start() else {
+        panic!("Postgres server binaries (initdb, pg_ctl) are required for this test");
+    };
+    let mut env = TestEnv::with_sim(SimConfig { rate_limit: 1000, latency_ms: 25, ..SimConfig::default() }).await;
+    quick_takeover(&mut env);
+    env.set("DATABASE_URL", &pg.url()).set("WORKER_FETCH_CONCURRENCY", "1");
+    let app = env.spawn_app().await;
+    let expected = expected_history_change_ids(&app).await;
+    let (_, requested) = app.request_sync(None).await;
+    let id = requested["session_id"].as_str().unwrap().to_string();
+    wait_for_stage(&app, &id, 1, 20).await;
+
+    // Act: crash Postgres mid-history.
+    pg.crash();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let ready = loop {
+        let resp = app.http.get(app.url("/readyz")).send().await.unwrap();
+        if resp.status() == 503 {
+            break resp.json::<Value>().await.unwrap();
+        }
+        assert!(Instant::now() < deadline, "readyz never noticed");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    // The outage lasts while the worker keeps trying to store history.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    pg.up();
+
+    // Assert: readyz named Postgres; the session ended (never left running); a next sync completes.
+    assert_eq!(ready["down"], json!(["postgres"]), "{ready}");
+    assert!(ready["message"].as_str().unwrap().contains("postgres"));
+    let s = poll_json(&app, &format!("/api/sync/sessions/{id}"), Duration::from_secs(60), is_final).await;
+    if s["status"] == "failed" {
+        assert!(s["failure_reason"].as_str().is_some_and(|r| !r.is_empty()), "{s}");
+    } else {
+        assert_eq!(s["status"], "completed", "{s}");
+    }
+    let next = app.sync_and_wait(None).await;
+    assert_eq!(next["status"], "completed", "{next}");
+    assert_eq!(scalar_i64(&app, "SELECT count(*) FROM sync_sessions WHERE status IN ('queued', 'running')").await, 0);
+    assert_changes_exactly_once(&app, &expected).await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_session_whose_worker_died_and_whose_request_is_gone_is_failed_by_the_reaper_with_a_reason() {
+    // Arrange: worker A dies mid-history and its request message is lost with it.
+    let mut env = TestEnv::with_sim(SimConfig { rate_limit: 1000, latency_ms: 5, ..SimConfig::default() }).await;
+    quick_takeover(&mut env);
+    let api = env.spawn_app_with_roles(vec![Role::Http]).await;
+    let mut a = spawn_binary(&env, "worker", &[("EMPLOYES_SYNC_PAUSE_AT", "history_progress")]);
+    let (_, requested) = api.request_sync(None).await;
+    let id = requested["session_id"].as_str().unwrap().to_string();
+    a.wait_for_line("failpoint reached", Duration::from_secs(30)).await;
+    a.kill();
+    let mut stream = api.bus.js.get_stream(api.bus.sync_stream()).await.unwrap();
+    stream.purge().await.unwrap();
+    assert_eq!(stream.info().await.unwrap().state.messages, 0);
+
+    // Act: another worker with a short reap bound.
+    env.set("WORKER_REAP_AFTER", "3s");
+    let b = env.spawn_app_with_roles(vec![Role::Worker]).await;
+
+    // Assert: the session does not stay running; it fails with a reason.
+    let s = poll_json(&api, &format!("/api/sync/sessions/{id}"), Duration::from_secs(20), is_final).await;
+    assert_eq!(s["status"], "failed", "{s}");
+    let reason = s["failure_reason"].as_str().unwrap();
+    assert!(reason.contains("stopped responding"), "{reason}");
+    assert!(s["completed_at"].is_string());
+    b.stop().await;
+    api.stop().await;
+}

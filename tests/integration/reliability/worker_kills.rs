@@ -1,0 +1,60 @@
+//! A worker process killed (SIGKILL) at each pause point: another one takes over and the
+//! result equals an uninterrupted run's.
+
+use super::*;
+
+/// Run a full sync with worker A armed at `point`, SIGKILL A there, let worker B take over,
+/// and check the result equals an uninterrupted run's.
+async fn a_worker_killed_at(point: &str) {
+    // Arrange: an HTTP app in this process; worker A is a child process that stops at `point`.
+    let mut env = TestEnv::with_sim(SimConfig { rate_limit: 1000, latency_ms: 5, ..SimConfig::default() }).await;
+    quick_takeover(&mut env);
+    env.set("WORKER_FETCH_CONCURRENCY", "2");
+    let api = env.spawn_app_with_roles(vec![Role::Http]).await;
+    let expected = expected_history_change_ids(&api).await;
+    assert_eq!(expected.len(), 3, "the default data set has 3 changes");
+    let mut a = spawn_binary(&env, "worker", &[("EMPLOYES_SYNC_PAUSE_AT", point)]);
+    let (status, requested) = api.request_sync(None).await;
+    assert_eq!(status, 202, "{requested}");
+    let id = requested["session_id"].as_str().unwrap().to_string();
+    a.wait_for_line(&format!("failpoint reached: {point}"), Duration::from_secs(30)).await;
+
+    // Act: kill A at that exact moment; B (not armed) must pick the request up.
+    a.kill();
+    let mut b = spawn_binary(&env, "worker", &[]);
+    let s = api.wait_for_session(&id).await;
+
+    // Assert
+    assert_first_sync_counts(&s);
+    assert_eq!(attempts(&api, &id).await, 2, "B resumed A's session");
+    assert_changes_exactly_once(&api, &expected).await;
+    b.wait_for_line("sync session ended", Duration::from_secs(5)).await;
+    api.stop().await;
+}
+
+#[tokio::test]
+async fn a_worker_killed_after_storing_the_first_snapshot_batch_is_replaced_and_changes_are_recorded_and_published_once()
+ {
+    a_worker_killed_at("snapshot_stored").await;
+}
+
+#[tokio::test]
+async fn a_worker_killed_mid_history_is_replaced_and_changes_are_recorded_and_published_once() {
+    a_worker_killed_at("history_progress").await;
+}
+
+#[tokio::test]
+async fn a_worker_killed_between_the_changes_commit_and_their_publication_is_replaced_and_each_change_is_published_once()
+ {
+    a_worker_killed_at("changes_committed").await;
+}
+
+#[tokio::test]
+async fn a_worker_killed_right_after_publishing_the_changes_is_replaced_and_nothing_is_published_twice() {
+    a_worker_killed_at("changes_published").await;
+}
+
+#[tokio::test]
+async fn a_worker_killed_just_before_finishing_the_session_is_replaced_and_the_session_completes() {
+    a_worker_killed_at("session_finishing").await;
+}
