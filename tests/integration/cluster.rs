@@ -83,8 +83,6 @@ async fn raise(app: &TestApp, employee: &str, wage: f64, start: &str) {
 
 /// Post a signed webhook to one replica, retrying 503s (what Employes does) until 202/200.
 async fn deliver(app: &TestApp, id: &str, employee: &str) -> u16 {
-    use base64::Engine as _;
-    use hmac::Mac as _;
     let body = serde_json::to_vec(
         &json!({"type": "employment.updated", "timestamp": "2026-11-25T10:00:00Z", "data": {"employee_id": employee}}),
     )
@@ -92,10 +90,7 @@ async fn deliver(app: &TestApp, id: &str, employee: &str) -> u16 {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let ts = chrono::Utc::now().timestamp();
-        let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(WEBHOOK_KEY).unwrap();
-        mac.update(format!("{id}.{ts}.").as_bytes());
-        mac.update(&body);
-        let sig = format!("v1,{}", base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes()));
+        let sig = reference_sign(WEBHOOK_KEY, id, ts, &body);
         let resp = app
             .http
             .post(app.url("/webhooks/employes"))

@@ -424,3 +424,14 @@ pub async fn poll_json(app: &TestApp, path: &str, timeout: Duration, done: impl 
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+/// Standard Webhooks signature written from the spec, independent of the production verifier:
+/// `v1,base64(HMAC-SHA256(key, "{id}.{timestamp}.{body}"))`.
+pub fn reference_sign(key: &[u8], id: &str, ts: i64, body: &[u8]) -> String {
+    use base64::{Engine as _, engine::general_purpose::STANDARD};
+    use hmac::{Hmac, Mac};
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(key).unwrap();
+    mac.update(format!("{id}.{ts}.").as_bytes());
+    mac.update(body);
+    format!("v1,{}", STANDARD.encode(mac.finalize().into_bytes()))
+}

@@ -2,19 +2,9 @@
 //! Signatures here come from an independent implementation of Standard Webhooks.
 
 use base64::{Engine as _, engine::general_purpose::STANDARD};
-use hmac::{Hmac, Mac};
 use serde_json::{Value, json};
-use sha2::Sha256;
 
 use crate::helpers::*;
-
-/// Standard Webhooks, written from the spec (not the production verifier).
-fn reference_sign(key: &[u8], id: &str, ts: i64, body: &[u8]) -> String {
-    let mut mac = Hmac::<Sha256>::new_from_slice(key).unwrap();
-    mac.update(format!("{id}.{ts}.").as_bytes());
-    mac.update(body);
-    format!("v1,{}", STANDARD.encode(mac.finalize().into_bytes()))
-}
 
 fn now() -> i64 {
     chrono::Utc::now().timestamp()

@@ -113,15 +113,11 @@ struct Webhook {
 
 impl Webhook {
     fn employee(kind: &str, employee: &str) -> Webhook {
-        use base64::{Engine as _, engine::general_purpose::STANDARD};
-        use hmac::{Hmac, Mac};
         let id = format!("msg_{}", uuid::Uuid::new_v4().simple());
-        let ts = chrono::Utc::now().timestamp().to_string();
+        let now = chrono::Utc::now().timestamp();
         let body = serde_json::to_vec(&json!({"type": kind, "timestamp": "2026-11-25T10:00:00Z", "data": {"company_id": "x", "employee_id": employee}})).unwrap();
-        let mut mac = Hmac::<sha2::Sha256>::new_from_slice(WEBHOOK_KEY).unwrap();
-        mac.update(format!("{id}.{ts}.").as_bytes());
-        mac.update(&body);
-        let signature = format!("v1,{}", STANDARD.encode(mac.finalize().into_bytes()));
+        let signature = reference_sign(WEBHOOK_KEY, &id, now, &body);
+        let ts = now.to_string();
         Webhook { id, ts, signature, body }
     }
 
