@@ -157,7 +157,7 @@ impl App {
         if self.roles.contains(&Role::Scheduler) {
             if let Some(schedule) = cfg.sync_schedule.clone() {
                 let (db, bus, cancel) = (self.db.clone(), self.bus.clone(), shutdown.clone());
-                let window = cfg.webhook_coalesce_window;
+                let window = cfg.worker.coalesce_window;
                 tasks.spawn(async move {
                     scheduler::run(db, bus, schedule, window, cancel).await;
                     Ok(())

@@ -16,6 +16,9 @@ use uuid::Uuid;
 
 use crate::domain::ChangeType;
 
+/// How long `webhook-id`s (and other request ids) are remembered on the sync queue.
+pub const SYNC_DUPLICATE_WINDOW: Duration = Duration::from_secs(24 * 3600);
+
 #[derive(Debug, thiserror::Error)]
 pub enum BusError {
     #[error("NATS is not connected")]
@@ -97,7 +100,9 @@ impl Bus {
                 name: self.sync_stream(),
                 subjects: vec![self.requests_subject()],
                 retention: RetentionPolicy::WorkQueue,
-                duplicate_window: Duration::from_secs(10 * 60),
+                // Webhook ids are deduplicated here (intake does no database work); a day covers
+                // Standard Webhooks retry schedules. Later repeats are dropped by the worker.
+                duplicate_window: SYNC_DUPLICATE_WINDOW,
                 ..Default::default()
             },
             StreamConfig {
@@ -127,8 +132,19 @@ impl Bus {
             let mut attempt = 0;
             loop {
                 attempt += 1;
-                match admin.get_or_create_stream(config.clone()).await {
-                    Ok(_) => break,
+                let result = async {
+                    let stream = admin.get_or_create_stream(config.clone()).await.map_err(|e| e.to_string())?;
+                    let existing = &stream.cached_info().config;
+                    if existing.duplicate_window < config.duplicate_window {
+                        // Created by an older version with a shorter window: widen it.
+                        let widened = StreamConfig { duplicate_window: config.duplicate_window, ..existing.clone() };
+                        admin.update_stream(widened).await.map_err(|e| e.to_string())?;
+                    }
+                    Ok::<(), String>(())
+                }
+                .await;
+                match result {
+                    Ok(()) => break,
                     Err(e) if attempt < 5 => {
                         tracing::warn!(stream = %name, attempt, error = %e, "creating stream failed; retrying");
                         tokio::time::sleep(Duration::from_millis(500 * attempt)).await;

@@ -123,7 +123,7 @@ async fn sync(config: Config, employees: Vec<uuid::Uuid>, wait: bool) -> anyhow:
         idempotency_key: None,
         msg_id: None,
     };
-    let requested = request_sync(&db, &bus, config.webhook_coalesce_window, &req).await?;
+    let requested = request_sync(&db, &bus, config.worker.coalesce_window, &req).await?;
     eprintln!(
         "session {} {}{}",
         requested.session_id,

@@ -70,6 +70,8 @@ pub struct WorkerConfig {
     pub concurrency: usize,
     /// Employments fetched concurrently (all still under the client's rate limit).
     pub fetch_concurrency: usize,
+    /// Targeted requests from one source within this window share a queued session.
+    pub coalesce_window: Duration,
 }
 
 #[derive(Debug)]
@@ -84,7 +86,6 @@ pub struct Config {
     pub webhook_secrets: Vec<WebhookKey>,
     /// The raw first `whsec_` secret, handed to the in-process simulator so its webhooks verify.
     pub webhook_secret_raw: Option<SecretString>,
-    pub webhook_coalesce_window: Duration,
     pub auth_jwt_secret: Option<SecretString>,
     pub api_tokens: Vec<ApiToken>,
     pub cors_origins: Vec<String>,
@@ -225,7 +226,6 @@ impl Config {
             webhook_secret_raw: webhook_raw
                 .and_then(|r| r.split_whitespace().next())
                 .map(|s| SecretString::from(s.to_string())),
-            webhook_coalesce_window: duration(get("WEBHOOK_COALESCE_WINDOW"), "WEBHOOK_COALESCE_WINDOW", "2s")?,
             auth_jwt_secret: get("AUTH_JWT_SECRET").map(|s| SecretString::from(s.to_string())),
             api_tokens: get("API_TOKENS").map(parse_tokens).transpose()?.unwrap_or_default(),
             cors_origins: get("CORS_ORIGINS")
@@ -246,6 +246,7 @@ impl Config {
                 max_deliver: parse(get("WORKER_MAX_DELIVER"), "WORKER_MAX_DELIVER", 20i64)?,
                 concurrency,
                 fetch_concurrency,
+                coalesce_window: duration(get("WEBHOOK_COALESCE_WINDOW"), "WEBHOOK_COALESCE_WINDOW", "2s")?,
             },
         })
     }

@@ -34,11 +34,43 @@ pub async fn record(db: &Db, d: &Delivery<'_>) -> sqlx::Result<bool> {
     Ok(rows == 1)
 }
 
-pub async fn already_accepted(db: &Db, webhook_id: &str) -> sqlx::Result<bool> {
-    sqlx::query_scalar!(
-        r#"SELECT EXISTS (SELECT 1 FROM webhook_deliveries WHERE webhook_id = $1 AND outcome IN ('accepted', 'ignored')) AS "x!""#,
-        webhook_id
+/// Where the admission of a queued webhook event stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Admission {
+    /// Recorded as accepted just now (or an earlier attempt stopped before a session was
+    /// linked): join or create a session.
+    Open,
+    /// Already admitted into this session (or recorded as ignored): nothing left to do.
+    Done(Option<Uuid>),
+}
+
+/// Record an accepted delivery before its session exists; tells whether it still needs one.
+pub async fn begin_admission(db: &Db, d: &Delivery<'_>) -> sqlx::Result<Admission> {
+    if record(db, d).await? {
+        return Ok(Admission::Open);
+    }
+    let earlier = sqlx::query!(
+        r#"SELECT outcome, session_id FROM webhook_deliveries
+           WHERE webhook_id = $1 AND outcome IN ('accepted', 'ignored')"#,
+        d.webhook_id
     )
-    .fetch_one(db)
-    .await
+    .fetch_optional(db)
+    .await?;
+    Ok(match earlier {
+        Some(e) if e.outcome == "accepted" && e.session_id.is_none() => Admission::Open,
+        Some(e) => Admission::Done(e.session_id),
+        None => Admission::Open,
+    })
+}
+
+/// Link an admitted delivery to the session that carries it.
+pub async fn link_session(db: &Db, webhook_id: &str, session: Uuid) -> sqlx::Result<()> {
+    sqlx::query!(
+        "UPDATE webhook_deliveries SET session_id = $2 WHERE webhook_id = $1 AND outcome = 'accepted'",
+        webhook_id,
+        session
+    )
+    .execute(db)
+    .await?;
+    Ok(())
 }

@@ -3,5 +3,5 @@
 mod client;
 mod models;
 
-pub use client::{EmployeeList, EmployesClient, EmployesError, Endpoint};
+pub use client::{EmployeeList, EmployesClient, EmployesError, Endpoint, ListedPage};
 pub use models::{Employee, PERSONAL_FIELDS, text_of, unwrap_data};

@@ -77,7 +77,7 @@ async fn start_sync(
         msg_id: idempotency_key.clone(),
         idempotency_key,
     };
-    let requested = request_sync(&state.db, &state.bus, state.config.webhook_coalesce_window, &req).await?;
+    let requested = request_sync(&state.db, &state.bus, state.config.worker.coalesce_window, &req).await?;
     Ok((StatusCode::ACCEPTED, axum::Json(requested)))
 }
 

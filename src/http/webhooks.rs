@@ -1,5 +1,6 @@
-//! `POST /webhooks/employes`: Standard Webhooks verification over the raw body, then a
-//! targeted (or full) sync request. 202 only once JetStream holds the request.
+//! `POST /webhooks/employes`: Standard Webhooks verification over the raw body, then the
+//! event goes on the durable sync queue. 202 only once JetStream holds it; no database work
+//! on this path (the worker admits the event into a session).
 
 use axum::{
     Router,
@@ -16,7 +17,7 @@ use super::AppState;
 use crate::{
     db::webhooks::{self, Delivery},
     error::{AppError, ErrorBody},
-    sync::{Source, SyncRequest, request_sync},
+    sync::{RequestError, Source, SyncRequestMsg},
     webhook_signature::{self, SignedHeaders},
 };
 
@@ -46,8 +47,6 @@ fn reject(error: AppError, reason: &'static str) -> Rejection {
 pub struct WebhookAccepted {
     accepted: bool,
     event_id: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    session_id: Option<Uuid>,
     #[serde(skip_serializing_if = "Option::is_none")]
     ignored: Option<bool>,
 }
@@ -114,50 +113,42 @@ async fn handle(state: &AppState, headers: &HeaderMap, body: Body) -> Result<Res
         reason: None,
         session_id,
     };
-    if webhooks::already_accepted(&state.db, id).await.map_err(db_unavailable)? {
-        return Ok(duplicate(state, &delivery("duplicate", None)).await);
-    }
     let targeted = EMPLOYEE_EVENTS.contains(&event.kind.as_str());
     if !targeted && event.kind != COMPANY_SYNC {
         if !webhooks::record(&state.db, &delivery("ignored", None)).await.map_err(db_unavailable)? {
             return Ok(duplicate(state, &delivery("duplicate", None)).await);
         }
         metrics::counter!("employes_sync_webhook_deliveries_total", "outcome" => "ignored").increment(1);
-        return Ok((
-            StatusCode::ACCEPTED,
-            axum::Json(WebhookAccepted {
-                accepted: true,
-                event_id: id.to_string(),
-                session_id: None,
-                ignored: Some(true),
-            }),
-        )
-            .into_response());
+        return Ok(accepted(id, Some(true)));
     }
-    let req = SyncRequest {
-        source: Source::Webhook,
+    // Intake only puts the verified event on the durable queue: `Nats-Msg-Id` = webhook-id
+    // deduplicates repeats within the stream's window, and the worker admits the event
+    // (records the delivery, joins or creates a session; repeats after the window are dropped).
+    let msg = SyncRequestMsg {
+        request_id: id.to_string(),
+        session_id: Uuid::nil(),
+        source: Source::Webhook.as_str().to_string(),
         triggered_by: "employes".into(),
         employee_ids: event.employee_id.filter(|_| targeted).map(|e| vec![e]),
-        idempotency_key: None,
-        msg_id: Some(id.to_string()),
+        requested_at: chrono::Utc::now(),
+        event_type: Some(event.kind.clone()),
     };
-    let requested = request_sync(&state.db, &state.bus, config.webhook_coalesce_window, &req)
+    let payload = Bytes::from(serde_json::to_vec(&msg).expect("request message serializes"));
+    let repeated = state
+        .bus
+        .publish_durable(state.bus.requests_subject(), Some(id), payload)
         .await
-        .map_err(|e| reject(AppError::from(e), "queue_unavailable"))?;
-    if !webhooks::record(&state.db, &delivery("accepted", Some(requested.session_id))).await.map_err(db_unavailable)? {
+        .map_err(|e| reject(AppError::from(RequestError::from(e)), "queue_unavailable"))?;
+    if repeated {
         return Ok(duplicate(state, &delivery("duplicate", None)).await);
     }
     metrics::counter!("employes_sync_webhook_deliveries_total", "outcome" => "accepted").increment(1);
-    Ok((
-        StatusCode::ACCEPTED,
-        axum::Json(WebhookAccepted {
-            accepted: true,
-            event_id: id.to_string(),
-            session_id: Some(requested.session_id),
-            ignored: None,
-        }),
-    )
-        .into_response())
+    Ok(accepted(id, None))
+}
+
+fn accepted(event_id: &str, ignored: Option<bool>) -> Response {
+    let body = WebhookAccepted { accepted: true, event_id: event_id.to_string(), ignored };
+    (StatusCode::ACCEPTED, axum::Json(body)).into_response()
 }
 
 async fn duplicate(state: &AppState, d: &Delivery<'_>) -> Response {

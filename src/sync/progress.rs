@@ -1,5 +1,6 @@
 //! Stage progress: events on `<p>.sync.progress.<session>` and the stage row in Postgres,
-//! at stage start, at least every 10 items or 500 ms, and at stage end.
+//! at stage start, at least every 10 items or 500 ms, and at stage end (items stored together,
+//! like a listed page, are reported together).
 
 use std::time::{Duration, Instant};
 

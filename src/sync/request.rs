@@ -140,6 +140,7 @@ fn message(req: &SyncRequest, session_id: Uuid, request_id: &str) -> SyncRequest
         triggered_by: req.triggered_by.clone(),
         employee_ids: req.employee_ids.clone(),
         requested_at: Utc::now(),
+        event_type: None,
     }
 }
 

@@ -13,10 +13,16 @@ use tokio::{sync::Semaphore, task::JoinSet};
 use tokio_util::sync::CancellationToken;
 
 use super::{
-    SyncRequestMsg, pipeline,
+    Source, SyncRequest, SyncRequestMsg, pipeline, request_sync,
     stages::{Abort, StageCtx},
 };
-use crate::{config::WorkerConfig, db::sessions};
+use crate::{
+    config::WorkerConfig,
+    db::{
+        sessions,
+        webhooks::{self, Admission, Delivery},
+    },
+};
 
 /// What became of one message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,6 +35,8 @@ pub enum Outcome {
     Busy,
     /// Shutdown or a transient failure: the session is left for redelivery.
     Retry(String),
+    /// A webhook event joined (or created) this session, whose own request runs it: ack.
+    Admitted(uuid::Uuid),
     /// Unusable message: terminate it.
     Poison(String),
 }
@@ -102,6 +110,12 @@ impl Worker {
                 m = batch.next() => m,
             };
             match next {
+                // Admissions run one at a time, in queue order, so a burst of webhooks joins one
+                // queued session instead of racing to create several.
+                Some(Ok(msg)) if needs_admission(&msg) => {
+                    self.process(msg).await;
+                    drop(permit);
+                }
                 Some(Ok(msg)) => {
                     let worker = self.clone();
                     in_flight.spawn(async move {
@@ -122,7 +136,7 @@ impl Worker {
     pub async fn process(&self, msg: jetstream::Message) {
         let outcome = self.handle(&msg).await;
         let ack = match &outcome {
-            Outcome::Finished(_) | Outcome::AlreadyDone => msg.double_ack().await,
+            Outcome::Finished(_) | Outcome::AlreadyDone | Outcome::Admitted(_) => msg.double_ack().await,
             Outcome::Busy => msg.ack_with(AckKind::Nak(Some(self.cfg.heartbeat * 2))).await,
             Outcome::Retry(reason) => {
                 tracing::warn!(reason, "sync request left for redelivery");
@@ -145,6 +159,10 @@ impl Worker {
             Ok(r) => r,
             Err(e) => return Outcome::Poison(format!("unparseable sync request: {e}")),
         };
+        if req.needs_admission() {
+            let first_delivery = msg.info().map_or(true, |i| i.delivered <= 1);
+            return self.admit(&req, first_delivery).await;
+        }
         tracing::Span::current().record("session_id", tracing::field::display(req.session_id));
         let db = &self.ctx.db;
         let session = match sessions::get(db, req.session_id).await {
@@ -200,11 +218,62 @@ impl Worker {
     }
 }
 
+impl Worker {
+    /// Admit a webhook event that intake queued without touching the database: record the
+    /// delivery, join a queued session or create one (its own request goes on the queue),
+    /// then link the two. A redelivery after a crash in between admits it again; a repeat of
+    /// an admitted webhook id (after the stream's duplicate window) is recorded and dropped.
+    #[tracing::instrument(skip_all, fields(event_type = req.event_type.as_deref()))]
+    pub async fn admit(&self, req: &SyncRequestMsg, first_delivery: bool) -> Outcome {
+        let db = &self.ctx.db;
+        let delivery = |outcome| Delivery {
+            webhook_id: Some(&req.request_id),
+            event_type: req.event_type.as_deref(),
+            employee_id: req.employee_ids.as_ref().and_then(|ids| ids.first().copied()),
+            outcome,
+            ..Default::default()
+        };
+        match webhooks::begin_admission(db, &delivery("accepted")).await {
+            Ok(Admission::Open) => {}
+            Ok(Admission::Done(session)) => {
+                if first_delivery {
+                    metrics::counter!("employes_sync_webhook_deliveries_total", "outcome" => "duplicate").increment(1);
+                    if let Err(e) = webhooks::record(db, &delivery("duplicate")).await {
+                        tracing::warn!(error = %e, "could not record a duplicate webhook");
+                    }
+                }
+                tracing::info!(session_id = ?session, "webhook already admitted");
+                return Outcome::AlreadyDone;
+            }
+            Err(e) => return Outcome::Retry(format!("database: {e}")),
+        }
+        let request = SyncRequest {
+            source: Source::Webhook,
+            triggered_by: req.triggered_by.clone(),
+            employee_ids: req.employee_ids.clone(),
+            idempotency_key: None,
+            msg_id: None,
+        };
+        let requested = match request_sync(db, &self.ctx.bus, self.cfg.coalesce_window, &request).await {
+            Ok(r) => r,
+            Err(e) => return Outcome::Retry(e.to_string()),
+        };
+        if let Err(e) = webhooks::link_session(db, &req.request_id, requested.session_id).await {
+            return Outcome::Retry(format!("database: {e}"));
+        }
+        Outcome::Admitted(requested.session_id)
+    }
+}
+
 impl WorkerConfig {
     /// Attempts (claims) before a session is given up.
     pub fn max_attempts(&self) -> i32 {
         self.max_deliver.clamp(1, 1000) as i32
     }
+}
+
+fn needs_admission(msg: &jetstream::Message) -> bool {
+    serde_json::from_slice::<SyncRequestMsg>(&msg.payload).is_ok_and(|r| r.needs_admission())
 }
 
 async fn sleep_or_cancel(d: Duration, cancel: &CancellationToken) {

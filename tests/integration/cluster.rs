@@ -150,6 +150,9 @@ async fn two_replicas_on_a_three_node_cluster_coalesce_survive_failures_and_publ
         async move { deliver(app, &id, &employee).await }
     });
     assert!(futures::future::join_all(deliveries).await.iter().all(|s| *s == 202));
+    for i in 0..50 {
+        api_a.webhook_session(&format!("msg_cluster_{i}")).await;
+    }
     let all_done = |v: &Value| v["sessions"].as_array().unwrap().iter().all(|s| s["status"] == "completed");
     poll_json(&api_a, "/api/sync/sessions?limit=100", Duration::from_secs(60), all_done).await;
     let raises = api_a.get_json("/api/changes?type=salary_change&since=2000-01-01T00:00:00Z&limit=500").await;

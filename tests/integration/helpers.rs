@@ -291,6 +291,26 @@ impl TestApp {
         self.wait_for_session(requested["session_id"].as_str().unwrap()).await
     }
 
+    /// The session a webhook was admitted into (the worker admits queued webhook events).
+    pub async fn webhook_session(&self, webhook_id: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let linked: Option<String> = sqlx::query_scalar(
+                "SELECT session_id::text FROM webhook_deliveries
+                 WHERE webhook_id = $1 AND outcome = 'accepted' AND session_id IS NOT NULL",
+            )
+            .bind(webhook_id)
+            .fetch_optional(&self.db)
+            .await
+            .unwrap();
+            if let Some(id) = linked {
+                return id;
+            }
+            assert!(Instant::now() < deadline, "webhook {webhook_id} was never admitted into a session");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     pub async fn wait_for_session(&self, id: &str) -> Value {
         let deadline = Instant::now() + Duration::from_secs(90);
         loop {

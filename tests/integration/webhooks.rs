@@ -92,7 +92,7 @@ async fn a_signed_webhook_leads_to_a_targeted_sync_and_a_recorded_change_and_its
     assert_eq!(status, 202, "{body}");
     assert_eq!(body["accepted"], true);
     assert_eq!(body["event_id"], delivery.id.as_str());
-    let session = app.wait_for_session(body["session_id"].as_str().unwrap()).await;
+    let session = app.wait_for_session(&app.webhook_session(&delivery.id).await).await;
     assert_eq!(session["source"], "webhook");
     assert_eq!(session["triggered_by"], "employes");
     assert_eq!(session["scope"], "employees");
@@ -155,7 +155,7 @@ async fn a_company_sync_request_starts_a_full_sync() {
     let d = Delivery::signed(serde_json::to_vec(&json!({"type": "company.sync_requested", "timestamp": "2026-11-25T10:00:00Z", "data": {"company_id": "x"}})).unwrap());
     let (status, body) = d.send(&app).await;
     assert_eq!(status, 202, "{body}");
-    let s = app.wait_for_session(body["session_id"].as_str().unwrap()).await;
+    let s = app.wait_for_session(&app.webhook_session(&d.id).await).await;
     assert_eq!((s["scope"].as_str(), s["employees_processed"].as_i64()), (Some("full"), Some(110)));
     app.stop().await;
 }
@@ -322,33 +322,81 @@ async fn with_nats_down_webhooks_get_503_and_nothing_is_accepted_then_202_when_i
         assert!(std::time::Instant::now() < deadline, "NATS never came back");
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     }
-    assert_eq!(count(&app, "SELECT count(*) FROM webhook_deliveries WHERE outcome = 'accepted'").await, 1);
+    // Exactly the accepted one is on the durable queue (this app has no worker to admit it).
+    assert_eq!(sync_stream_messages(&app).await, 1);
     app.stop().await;
 }
 
 #[tokio::test]
-async fn webhooks_arriving_within_the_window_share_one_targeted_sync() {
-    // Arrange: no worker, so the first session stays queued while the others arrive.
+async fn a_burst_of_webhooks_is_admitted_into_one_targeted_sync() {
+    // Arrange: intake only, so the burst waits on the queue until a worker starts.
     let mut env = TestEnv::new().await;
     env.set("WEBHOOK_COALESCE_WINDOW", "5s");
-    let app = env.spawn_app_with_roles(vec![employes_sync::cli::Role::Http]).await;
+    let intake = env.spawn_app_with_roles(vec![employes_sync::cli::Role::Http]).await;
     let employees: Vec<String> = (0..5).map(|_| uuid::Uuid::new_v4().to_string()).collect();
-    // Act: the same employee three times, then four others.
-    let mut sessions = std::collections::BTreeSet::new();
+    let mut deliveries = Vec::new();
     for e in [&employees[0], &employees[0], &employees[0], &employees[1], &employees[2], &employees[3], &employees[4]] {
-        let (status, body) = Delivery::event("employee.updated", e).send(&app).await;
-        assert_eq!(status, 202, "{body}");
-        sessions.insert(body["session_id"].as_str().unwrap().to_string());
+        let d = Delivery::event("employee.updated", e);
+        let (status, body) = d.send(&intake).await;
+        assert_eq!((status, &body["event_id"]), (202, &json!(d.id)), "{body}");
+        assert!(body.get("session_id").is_none(), "intake creates no session: {body}");
+        deliveries.push(d.id);
     }
-    // Assert: one session holding the five distinct employees; every delivery is in JetStream.
-    assert_eq!(sessions.len(), 1);
-    let s = app.get_json(&format!("/api/sync/sessions/{}", sessions.first().unwrap())).await;
+    assert_eq!(sync_stream_messages(&intake).await, 7);
+    assert_eq!(count(&intake, "SELECT count(*) FROM sync_sessions").await, 0);
+    // Act: a worker starts.
+    let worker = env.spawn_app_with_roles(vec![employes_sync::cli::Role::Worker]).await;
+    // Assert: every delivery is recorded once and linked to one session holding the five employees.
+    let mut sessions = std::collections::BTreeSet::new();
+    for id in &deliveries {
+        sessions.insert(intake.webhook_session(id).await);
+    }
+    assert_eq!(sessions.len(), 1, "{sessions:?}");
+    let s = intake.wait_for_session(sessions.first().unwrap()).await;
+    assert_eq!((s["source"].as_str(), s["scope"].as_str()), (Some("webhook"), Some("employees")), "{s}");
     let mut ids: Vec<String> =
         s["employee_ids"].as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_string()).collect();
     ids.sort();
     let mut expected = employees.clone();
     expected.sort();
     assert_eq!(ids, expected);
-    assert_eq!(sync_stream_messages(&app).await, 7);
+    assert_eq!(count(&intake, "SELECT count(*) FROM webhook_deliveries WHERE outcome = 'accepted'").await, 7);
+    assert_eq!(count(&intake, "SELECT count(*) FROM sync_sessions").await, 1);
+    worker.stop().await;
+    intake.stop().await;
+}
+
+#[tokio::test]
+async fn a_webhook_repeated_after_the_duplicate_window_is_dropped_by_the_worker() {
+    // Arrange: one webhook admitted and synced.
+    let mut env = TestEnv::new().await;
+    env.sim_webhooks = false;
+    let app = env.spawn_app().await;
+    let employee = app.sim_get("/_sim/employees").await["employees"][2]["id"].as_str().unwrap().to_string();
+    let delivery = Delivery::event("employee.updated", &employee);
+    assert_eq!(delivery.send(&app).await.0, 202);
+    let first = app.wait_for_session(&app.webhook_session(&delivery.id).await).await;
+    // Act: the same webhook id reaches the queue again, as if JetStream's window had passed.
+    let repeat = employes_sync::sync::SyncRequestMsg {
+        request_id: delivery.id.clone(),
+        session_id: uuid::Uuid::nil(),
+        source: "webhook".into(),
+        triggered_by: "employes".into(),
+        employee_ids: Some(vec![employee.parse().unwrap()]),
+        requested_at: chrono::Utc::now(),
+        event_type: Some("employee.updated".into()),
+    };
+    app.bus
+        .publish_durable(app.bus.requests_subject(), None, serde_json::to_vec(&repeat).unwrap().into())
+        .await
+        .unwrap();
+    // Assert: it is consumed, recorded as a duplicate, and starts nothing.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    while count(&app, "SELECT count(*) FROM webhook_deliveries WHERE outcome = 'duplicate'").await == 0 {
+        assert!(std::time::Instant::now() < deadline, "the repeat was never handled");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(count(&app, "SELECT count(*) FROM sync_sessions").await, 1, "{first}");
+    assert_eq!(sync_stream_messages(&app).await, 0);
     app.stop().await;
 }

@@ -3,6 +3,7 @@
 
 use futures::{StreamExt, stream};
 use serde_json::Value;
+use tokio_util::task::AbortOnDropHandle;
 use uuid::Uuid;
 
 use super::{Abort, StageCtx, StageReport, StageStatus, error_row, fatal_if_unauthorized};
@@ -16,14 +17,6 @@ use crate::{
 
 const STAGE: &str = "history";
 
-/// Stops the fetch task when the stage ends early (cancel, fatal error, crash of the future).
-struct AbortOnDrop(tokio::task::JoinHandle<()>);
-
-impl Drop for AbortOnDrop {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
-}
 const BATCH: usize = 10;
 
 #[tracing::instrument(skip_all, fields(%session))]
@@ -46,7 +39,8 @@ pub async fn run(ctx: &StageCtx, session: Uuid, targets: Option<&[Uuid]>) -> Res
             }
         }
     });
-    let _abort_fetcher = AbortOnDrop(fetcher);
+    // Stops the fetch task when the stage ends early (cancel, fatal error, a dropped future).
+    let _fetcher = AbortOnDropHandle::new(fetcher);
 
     let (mut ok, mut with_history) = (0usize, 0i64);
     let mut errors = Vec::new();

@@ -2,6 +2,7 @@
 
 use std::collections::HashSet;
 
+use tokio_util::task::AbortOnDropHandle;
 use uuid::Uuid;
 
 use super::{Abort, StageCtx, StageReport, StageStatus, error_row, fatal_if_unauthorized};
@@ -10,65 +11,107 @@ use crate::{
         employees,
         sessions::{self, NewError},
     },
-    employes::Employee,
+    employes::{Employee, ListedPage},
     sync::progress::StageProgress,
 };
 
 const STAGE: &str = "snapshot";
+/// Targeted records stored per statement.
 const BATCH: usize = 10;
+/// Pages fetched ahead of the one being stored.
+const PAGES_AHEAD: usize = 4;
 
 #[tracing::instrument(skip_all, fields(%session, targeted = targets.is_some()))]
 pub async fn run(ctx: &StageCtx, session: Uuid, targets: Option<&[Uuid]>) -> Result<StageReport, Abort> {
     let mut progress =
         StageProgress::start(&ctx.db, &ctx.bus, session, STAGE, targets.map_or(0, |t| t.len() as i64)).await?;
     let mut errors = Vec::new();
-    let (records, complete) = match targets {
-        None => {
-            let list = ctx.client.list_employees().await.map_err(|e| {
-                fatal_if_unauthorized(&e)
-                    .unwrap_or_else(|| Abort::Fatal(format!("could not fetch the employee list from Employes: {e}")))
-            })?;
-            errors.extend(list.page_errors.iter().map(|e| error_row(None, e)));
-            if list.invalid_records > 0 {
-                errors.push(NewError {
-                    employee_id: None,
-                    code: "invalid_record".into(),
-                    message: format!("{} employee records had no valid id and were skipped", list.invalid_records),
-                });
+    let stored = match targets {
+        None => store_all_pages(ctx, session, &mut progress, &mut errors).await?,
+        Some(ids) => {
+            let records = dedup(fetch_targets(ctx, session, ids, &mut errors).await?);
+            progress.set_total(records.len() as i64 + errors.len() as i64);
+            for chunk in records.chunks(BATCH) {
+                if ctx.cancel.is_cancelled() {
+                    return Err(Abort::Cancelled);
+                }
+                employees::store_snapshots(&ctx.db, session, chunk).await?;
+                progress.advance(chunk.len() as i64).await?;
             }
-            let complete = list.is_complete() && list.invalid_records == 0;
-            (list.employees, complete)
+            progress.advance(errors.len() as i64).await?;
+            records.len()
         }
-        Some(ids) => (fetch_targets(ctx, session, ids, &mut errors).await?, false),
     };
-    let records = dedup(records);
-    progress.set_total(records.len() as i64 + if targets.is_some() { errors.len() as i64 } else { 0 });
-    for chunk in records.chunks(BATCH) {
-        if ctx.cancel.is_cancelled() {
-            return Err(Abort::Cancelled);
-        }
-        employees::store_snapshots(&ctx.db, session, chunk).await?;
-        progress.advance(chunk.len() as i64).await?;
-        crate::failpoint::pause("snapshot_stored").await;
+    sessions::add_errors(&ctx.db, session, STAGE, &errors).await?;
+    let status = StageStatus::from_counts(stored, errors.len());
+    if status == StageStatus::Failed && targets.is_some() {
+        return Err(Abort::Fatal("could not fetch any of the requested employees from Employes".into()));
     }
-    if complete {
-        let seen: Vec<Uuid> = records.iter().map(|e| e.id).collect();
-        let removed = employees::mark_removed_except(&ctx.db, session, &seen).await?;
+    progress.finish(status.as_str(), stored as i64).await?;
+    Ok(StageReport { status, count: stored as i64 })
+}
+
+/// Full sync: store the list page by page as it arrives (the company is never held in
+/// memory at once), then, if every page came back, mark who is no longer listed.
+async fn store_all_pages(
+    ctx: &StageCtx,
+    session: Uuid,
+    progress: &mut StageProgress<'_>,
+    errors: &mut Vec<NewError>,
+) -> Result<usize, Abort> {
+    let (tx, mut pages) = tokio::sync::mpsc::channel(PAGES_AHEAD);
+    let (client, concurrency) = (ctx.client.clone(), ctx.fetch_concurrency);
+    let mut lister = AbortOnDropHandle::new(tokio::spawn(async move { client.list_pages(concurrency, tx).await }));
+    // The same employee on two pages (the listing shifting while we page) is stored once.
+    let mut seen: HashSet<Uuid> = HashSet::new();
+    let (mut invalid, mut incomplete) = (0usize, false);
+    loop {
+        let page = tokio::select! {
+            biased;
+            _ = ctx.cancel.cancelled() => return Err(Abort::Cancelled),
+            page = pages.recv() => page,
+        };
+        match page {
+            Some(ListedPage::Records { employees, invalid_records, total }) => {
+                invalid += invalid_records;
+                let fresh: Vec<Employee> = employees.into_iter().filter(|e| seen.insert(e.id)).collect();
+                let expected = total.map_or(0, |t| t as i64).max(seen.len() as i64);
+                progress.set_total(expected.max(progress.total));
+                employees::store_snapshots(&ctx.db, session, &fresh).await?;
+                progress.advance(fresh.len() as i64).await?;
+                crate::failpoint::pause("snapshot_stored").await;
+            }
+            Some(ListedPage::Failed(e)) => {
+                incomplete = true;
+                errors.push(error_row(None, &e));
+            }
+            None => break,
+        }
+    }
+    match (&mut lister).await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => {
+            return Err(fatal_if_unauthorized(&e)
+                .unwrap_or_else(|| Abort::Fatal(format!("could not fetch the employee list from Employes: {e}"))));
+        }
+        Err(e) => return Err(Abort::Fatal(format!("listing employees stopped: {e}"))),
+    }
+    progress.set_total(seen.len() as i64);
+    if invalid > 0 {
+        errors.push(NewError {
+            employee_id: None,
+            code: "invalid_record".into(),
+            message: format!("{invalid} employee records had no valid id and were skipped"),
+        });
+    }
+    let listed: Vec<Uuid> = seen.into_iter().collect();
+    if !incomplete && invalid == 0 {
+        let removed = employees::mark_removed_except(&ctx.db, session, &listed).await?;
         if removed > 0 {
             tracing::info!(removed, "employees no longer listed upstream");
         }
     }
-    if targets.is_some() {
-        progress.advance(errors.len() as i64).await?;
-    }
-    sessions::add_errors(&ctx.db, session, STAGE, &errors).await?;
-    let status = StageStatus::from_counts(records.len(), errors.len());
-    if status == StageStatus::Failed && targets.is_some() {
-        return Err(Abort::Fatal("could not fetch any of the requested employees from Employes".into()));
-    }
-    let stored = records.len() as i64;
-    progress.finish(status.as_str(), stored).await?;
-    Ok(StageReport { status, count: stored })
+    Ok(listed.len())
 }
 
 /// Targeted sync: one detail call per employee; 404 = gone upstream.

@@ -137,13 +137,14 @@ impl Webhook {
         (resp.status().as_u16(), resp.json().await.unwrap_or(Value::Null))
     }
 
-    /// Deliver like Employes does: retry 503s until accepted; anything but 202/503 fails the test.
+    /// Deliver like Employes does: retry 503s until accepted (202) or known (200 duplicate);
+    /// any other answer fails the test.
     async fn deliver(&self, app: &TestApp, timeout: Duration) -> Value {
         let deadline = Instant::now() + timeout;
         loop {
             let (status, body) = self.send(app).await;
             match status {
-                202 => return body,
+                200 | 202 => return body,
                 503 => assert!(Instant::now() < deadline, "still 503: {body}"),
                 other => panic!("webhook answered {other}: {body}"),
             }

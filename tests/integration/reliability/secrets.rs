@@ -67,8 +67,9 @@ async fn trace_logs_and_metrics_never_contain_personal_data_or_secrets() {
         json!({"kind": "salary", "employee_id": employee, "month_wage": 9876.5, "start_date": "2027-01-01"}),
     )
     .await;
-    let accepted = Webhook::employee("employee.updated", &employee).deliver(&app, Duration::from_secs(10)).await;
-    let s = app.wait_for_session(accepted["session_id"].as_str().unwrap()).await;
+    let webhook = Webhook::employee("employee.updated", &employee);
+    webhook.deliver(&app, Duration::from_secs(10)).await;
+    let s = app.wait_for_session(&app.webhook_session(&webhook.id).await).await;
     assert_eq!(s["changes_detected"], 2, "{s}");
     let jwt = jsonwebtoken::encode(
         &jsonwebtoken::Header::default(),
