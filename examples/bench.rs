@@ -709,8 +709,10 @@ async fn load(url: &str, company: Uuid, total: usize, connections: usize, tag: &
     Ok(Load { rate: lat.len() as f64 / secs, p50_ms: pct(&lat, 50.0), p99_ms: pct(&lat, 99.0), errors })
 }
 
-/// The baseline: an axum handler that only publishes the body to JetStream and awaits the ack.
-async fn baseline_server(nats_url: &str) -> anyhow::Result<(SocketAddr, CancellationToken)> {
+/// The baseline: an axum handler that only publishes the body to JetStream and awaits the ack,
+/// served by this example in a child process of its own (`bench baseline-server <nats-url>`),
+/// so it runs like the service does: its own process and runtime, across loopback.
+async fn serve_baseline(nats_url: &str) -> anyhow::Result<()> {
     use async_nats::jetstream::{self, stream::Config as StreamConfig};
     use axum::{Router, extract::State, http::StatusCode, routing::post};
     let client = async_nats::connect(nats_url).await?;
@@ -736,13 +738,37 @@ async fn baseline_server(nats_url: &str) -> anyhow::Result<(SocketAddr, Cancella
     }
     let app = Router::new().route("/webhooks/employes", post(handler)).with_state(state);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let addr = listener.local_addr()?;
-    let stop = CancellationToken::new();
-    let s = stop.clone();
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app).with_graceful_shutdown(async move { s.cancelled().await }).await;
-    });
-    Ok((addr, stop))
+    println!("{}", listener.local_addr()?);
+    axum::serve(listener, app).await?;
+    Ok(())
+}
+
+/// The baseline server as a child process; killed on drop.
+struct Baseline {
+    child: Child,
+    addr: SocketAddr,
+}
+
+impl Baseline {
+    fn start(nats_url: &str) -> anyhow::Result<Baseline> {
+        use std::io::BufRead as _;
+        let mut child = Command::new(std::env::current_exe()?)
+            .args(["baseline-server", nats_url])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()?;
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().context("baseline stdout")?).read_line(&mut line)?;
+        let addr = line.trim().parse().with_context(|| format!("baseline address {line:?}"))?;
+        Ok(Baseline { child, addr })
+    }
+}
+
+impl Drop for Baseline {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
 
 async fn intake_scenario(report: &mut Report, nats: &Nats, total: usize, connections: usize) -> anyhow::Result<()> {
@@ -750,9 +776,9 @@ async fn intake_scenario(report: &mut Report, nats: &Nats, total: usize, connect
     let sim = Sim::start(SimConfig { rate_limit: 1000, latency_ms: 0, ..SimConfig::default() }).await?;
     // HTTP role only: intake is measured, not the targeted syncs the webhooks cause.
     let svc = Service::start("intake", nats, &sim, 1000, "http", &[]).await?;
-    let (base_addr, base_stop) = baseline_server(&nats.url()).await?;
+    let baseline = Baseline::start(&nats.url())?;
     let service_url = svc.url("/webhooks/employes");
-    let baseline_url = format!("http://{base_addr}/webhooks/employes");
+    let baseline_url = format!("http://{}/webhooks/employes", baseline.addr);
     // Warm-up (connections, JIT-free but caches and pools).
     load(&service_url, sim.company, 200, connections, "warm_s").await?;
     load(&baseline_url, sim.company, 200, connections, "warm_b").await?;
@@ -767,7 +793,7 @@ async fn intake_scenario(report: &mut Report, nats: &Nats, total: usize, connect
     if let Some(txt) = perf.and_then(Perf::finish) {
         report.note(format!("intake: perf profile in {}", txt.display()));
     }
-    base_stop.cancel();
+    drop(baseline);
     let mean = |v: &[Load], f: fn(&Load) -> f64| v.iter().map(f).sum::<f64>() / v.len() as f64;
     let (s_rate, b_rate) = (mean(&svc_runs, |l| l.rate), mean(&base_runs, |l| l.rate));
     let (s_p99, b_p99) = (mean(&svc_runs, |l| l.p99_ms), mean(&base_runs, |l| l.p99_ms));
@@ -784,7 +810,7 @@ async fn intake_scenario(report: &mut Report, nats: &Nats, total: usize, connect
     );
     report.note(format!(
         "intake: service CPU {svc_cpu:.1} s for {} webhooks = {:.2} ms CPU per webhook (service run with --roles http; \
-         load generator and baseline share this process)",
+         the baseline runs as its own process too)",
         total * 2,
         svc_cpu * 1000.0 / (total * 2) as f64
     ));
@@ -947,6 +973,9 @@ fn write_markdown(
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    if let (Some("baseline-server"), Some(url)) = (std::env::args().nth(1).as_deref(), std::env::args().nth(2)) {
+        return serve_baseline(&url).await;
+    }
     let only: Option<Vec<String>> =
         std::env::var("BENCH_ONLY").ok().map(|s| s.split(',').map(|p| p.trim().to_string()).collect());
     let wants = |k: &str| only.as_ref().is_none_or(|o| o.iter().any(|x| x == k));

@@ -65,7 +65,6 @@ pub struct WebhookDuplicate {
     responses((status = 202, body = WebhookAccepted), (status = 200, body = WebhookDuplicate),
               (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 413, body = ErrorBody),
               (status = 415, body = ErrorBody), (status = 503, body = ErrorBody)))]
-#[tracing::instrument(skip_all)]
 async fn receive(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Response {
     let webhook_id =
         header_str(&headers, "webhook-id").filter(|id| id.len() <= 256 && id.chars().all(|c| c.is_ascii_graphic()));
