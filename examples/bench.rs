@@ -380,6 +380,61 @@ struct SyncRun {
     session: Value,
 }
 
+/// The service's `VmRSS` sampled every 50 ms on a thread of its own, to attribute memory to stages.
+struct RssSampler {
+    stop: Arc<std::sync::atomic::AtomicBool>,
+    handle: std::thread::JoinHandle<Vec<(chrono::DateTime<chrono::Utc>, u64)>>,
+}
+
+impl RssSampler {
+    fn start(pid: u32) -> RssSampler {
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = stop.clone();
+        let handle = std::thread::spawn(move || {
+            let mut samples = Vec::new();
+            while !flag.load(std::sync::atomic::Ordering::Relaxed) {
+                let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+                let rss = status
+                    .lines()
+                    .find(|l| l.starts_with("VmRSS:"))
+                    .and_then(|l| l.split_whitespace().nth(1))
+                    .and_then(|v| v.parse().ok());
+                if let Some(kib) = rss {
+                    samples.push((chrono::Utc::now(), kib));
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            samples
+        });
+        RssSampler { stop, handle }
+    }
+
+    /// Peak RSS before the session started and during each of its stages.
+    fn by_stage(self, session: &Value) -> String {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        let samples = self.handle.join().unwrap_or_default();
+        let ts = |v: &Value| v.as_str().and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok());
+        let peak = |from: Option<chrono::DateTime<chrono::FixedOffset>>,
+                    to: Option<chrono::DateTime<chrono::FixedOffset>>| {
+            samples
+                .iter()
+                .filter(|(t, _)| from.is_none_or(|f| *t >= f) && to.is_none_or(|e| *t <= e))
+                .map(|(_, k)| *k)
+                .max()
+                .map_or("-".to_string(), |k| format!("{:.1} MB", k as f64 / 1024.0))
+        };
+        let mut parts = vec![format!("before {}", peak(None, ts(&session["started_at"])))];
+        for st in session["stages"].as_array().into_iter().flatten() {
+            parts.push(format!(
+                "{} {}",
+                st["stage"].as_str().unwrap_or("?"),
+                peak(ts(&st["started_at"]), ts(&st["completed_at"]))
+            ));
+        }
+        parts.join(", ")
+    }
+}
+
 /// Stage durations of a session, from its stage rows.
 fn stage_breakdown(session: &Value) -> String {
     let ts = |v: &Value| v.as_str().and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok());
@@ -466,8 +521,10 @@ async fn sync_scenario(
     let floor = needed as f64 / f64::from(s.rate);
     let cpu0 = svc.cpu_seconds();
     let perf = Perf::attach(svc.pid(), s.key);
+    let rss = RssSampler::start(svc.pid());
     let run = full_sync(&svc, nc, &sim).await?;
     let cpu = svc.cpu_seconds() - cpu0;
+    report.note(format!("{} employees, first sync: peak RSS by stage: {}", s.employees, rss.by_stage(&run.session)));
     if let Some(txt) = perf.and_then(Perf::finish) {
         report.note(format!("{}: perf profile in {}", s.key, txt.display()));
     }

@@ -1,6 +1,7 @@
 //! Employees, their record versions and their employment-history versions.
 //! A version is written only when the content hash changed.
 
+use futures::stream::BoxStream;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
@@ -133,49 +134,61 @@ pub async fn store_histories(db: &Db, session: Uuid, batch: &[HistoryItem]) -> s
     Ok(result.rows_affected())
 }
 
-/// A record version written by a session, and the version it superseded.
+/// What one session wrote for one employee: the record version it stored last and the one
+/// before its first (`current` absent when it marked the employee removed), and the latest
+/// employment history it stored. Absent parts were not touched by the session.
 #[derive(Debug)]
-pub struct RecordVersion {
+pub struct SessionDiff {
     pub employee_id: Uuid,
-    pub version: i32,
+    /// The record version that identifies the diff (current version, or last one when removed).
+    pub version: Option<i32>,
     pub current: Option<Value>,
     pub previous: Option<Value>,
+    pub history: Option<Value>,
 }
 
-/// Record diffs of a session: versions it wrote (against the one before its first), and
-/// employees it marked removed (against their last version).
-pub async fn record_versions(db: &Db, session: Uuid) -> sqlx::Result<Vec<RecordVersion>> {
+/// Every employee a session touched, in employee order, streamed so a company is never held in
+/// memory at once.
+pub fn session_diffs(db: &Db, session: Uuid) -> BoxStream<'_, sqlx::Result<SessionDiff>> {
     sqlx::query_as!(
-        RecordVersion,
+        SessionDiff,
         r#"WITH mine AS (
                SELECT employee_id, min(version) AS first_v, max(version) AS last_v
                FROM employee_versions WHERE session_id = $1 GROUP BY employee_id
+           ), records AS (
+               SELECT m.employee_id, m.last_v AS version, cur.data AS current, prev.data AS previous
+               FROM mine m
+               JOIN employee_versions cur ON cur.employee_id = m.employee_id AND cur.version = m.last_v
+               LEFT JOIN employee_versions prev ON prev.employee_id = m.employee_id AND prev.version = m.first_v - 1
+               UNION ALL
+               SELECT e.id, e.snapshot_version, NULL::jsonb, v.data
+               FROM employees e JOIN employee_versions v ON v.employee_id = e.id AND v.version = e.snapshot_version
+               WHERE e.removed_session = $1
+           ), histories AS (
+               SELECT DISTINCT ON (employee_id) employee_id, data
+               FROM employment_versions WHERE session_id = $1
+               ORDER BY employee_id, version DESC
            )
-           SELECT m.employee_id AS "employee_id!", m.last_v AS "version!", cur.data AS "current?", prev.data AS "previous?"
-           FROM mine m
-           JOIN employee_versions cur ON cur.employee_id = m.employee_id AND cur.version = m.last_v
-           LEFT JOIN employee_versions prev ON prev.employee_id = m.employee_id AND prev.version = m.first_v - 1
-           UNION ALL
-           SELECT e.id, e.snapshot_version, NULL::jsonb, v.data
-           FROM employees e JOIN employee_versions v ON v.employee_id = e.id AND v.version = e.snapshot_version
-           WHERE e.removed_session = $1"#,
+           SELECT coalesce(r.employee_id, h.employee_id) AS "employee_id!", r.version AS "version?",
+                  r.current AS "current?", r.previous AS "previous?", h.data AS "history?"
+           FROM records r FULL OUTER JOIN histories h ON h.employee_id = r.employee_id
+           ORDER BY 1"#,
         session
     )
-    .fetch_all(db)
-    .await
+    .fetch(db)
 }
 
-/// The latest employment history each employee got in this session.
-pub async fn history_versions(db: &Db, session: Uuid) -> sqlx::Result<Vec<(Uuid, Value)>> {
-    let rows = sqlx::query!(
-        r#"SELECT DISTINCT ON (employee_id) employee_id, data
-           FROM employment_versions WHERE session_id = $1
-           ORDER BY employee_id, version DESC"#,
+/// How many employees [`session_diffs`] yields.
+pub async fn count_session_diffs(db: &Db, session: Uuid) -> sqlx::Result<i64> {
+    sqlx::query_scalar!(
+        r#"SELECT count(*) AS "n!" FROM (
+               SELECT employee_id FROM employee_versions WHERE session_id = $1
+               UNION SELECT id FROM employees WHERE removed_session = $1
+               UNION SELECT employee_id FROM employment_versions WHERE session_id = $1) touched"#,
         session
     )
-    .fetch_all(db)
-    .await?;
-    Ok(rows.into_iter().map(|r| (r.employee_id, r.data)).collect())
+    .fetch_one(db)
+    .await
 }
 
 /// The company's baseline: no full sync has completed before this session.

@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use futures::TryStreamExt;
+
 use uuid::Uuid;
 
 use super::{Abort, StageCtx, StageReport, StageStatus};
@@ -14,37 +16,46 @@ use crate::{
 const STAGE: &str = "changes";
 const INSERT_BATCH: usize = 1000;
 
+/// Record a batch of changes (ones already recorded are skipped) and empty it. Sorted, so
+/// concurrent sessions recording the same changes take their row locks in one order.
+async fn insert(ctx: &StageCtx, session: Uuid, found: &mut Vec<Change>) -> sqlx::Result<()> {
+    // Cached: the key is a SHA-256 of a formatted string; `sort_by_key` would compute it twice per comparison.
+    found.sort_by_cached_key(Change::dedup_key);
+    for change_type in changes::insert(&ctx.db, session, found).await? {
+        metrics::counter!("employes_sync_changes_total", "type" => change_type).increment(1);
+    }
+    found.clear();
+    Ok(())
+}
+
 #[tracing::instrument(skip_all, fields(%session))]
 pub async fn run(ctx: &StageCtx, session: Uuid) -> Result<StageReport, Abort> {
     let baseline = employees::is_baseline(&ctx.db, session).await?;
-    let records = employees::record_versions(&ctx.db, session).await?;
-    let histories = employees::history_versions(&ctx.db, session).await?;
-    let mut progress =
-        StageProgress::start(&ctx.db, &ctx.bus, session, STAGE, (records.len() + histories.len()) as i64).await?;
-
+    let touched = employees::count_session_diffs(&ctx.db, session).await?;
+    let mut progress = StageProgress::start(&ctx.db, &ctx.bus, session, STAGE, touched).await?;
+    // Streamed in employee order; changes are written a batch at a time.
+    let mut diffs = employees::session_diffs(&ctx.db, session);
     let mut found: Vec<Change> = Vec::new();
-    for r in &records {
-        found.extend(detect_record_changes(&RecordDiff {
-            employee_id: r.employee_id,
-            previous: r.previous.as_ref(),
-            current: r.current.as_ref(),
-            version: r.version,
-            baseline,
-        }));
-        progress.advance(1).await?;
-    }
-    for (employee_id, data) in &histories {
-        let employments = data.as_array().map(Vec::as_slice).unwrap_or_default();
-        found.extend(detect_history_changes(*employee_id, &History::from_employments(employments)));
-        progress.advance(1).await?;
-    }
-    // Cached: the key is a SHA-256 of a formatted string; `sort_by_key` would compute it twice per comparison.
-    found.sort_by_cached_key(Change::dedup_key);
-    for chunk in found.chunks(INSERT_BATCH) {
-        for change_type in changes::insert(&ctx.db, session, chunk).await? {
-            metrics::counter!("employes_sync_changes_total", "type" => change_type).increment(1);
+    while let Some(d) = diffs.try_next().await? {
+        if let Some(version) = d.version {
+            found.extend(detect_record_changes(&RecordDiff {
+                employee_id: d.employee_id,
+                previous: d.previous.as_ref(),
+                current: d.current.as_ref(),
+                version,
+                baseline,
+            }));
         }
+        if let Some(history) = &d.history {
+            let employments = history.as_array().map(Vec::as_slice).unwrap_or_default();
+            found.extend(detect_history_changes(d.employee_id, &History::from_employments(employments)));
+        }
+        if found.len() >= INSERT_BATCH {
+            insert(ctx, session, &mut found).await?;
+        }
+        progress.advance(1).await?;
     }
+    insert(ctx, session, &mut found).await?;
     // Counted from the table, so a resumed session reports what it recorded in every attempt.
     let recorded = changes::count_for_session(&ctx.db, session).await?;
     crate::failpoint::pause("changes_committed").await;
