@@ -367,4 +367,73 @@ mod tests {
         assert_eq!((c.change_type, c.business_impact), (ChangeType::EmployeeAdded, Some("hired")));
         assert_eq!(c.effective_date, NaiveDate::from_ymd_opt(2026, 12, 1));
     }
+
+    /// Keys and ids of changes already recorded in deployed databases. Computed with the original
+    /// `hex(SHA-256(format!("{}|{}|{}|{}|{}|{}|{}", ...)))` code and checked independently; any
+    /// drift here would record (and publish) every known change a second time.
+    #[test]
+    fn keys_and_ids_match_the_ones_already_recorded() {
+        let emp = Uuid::parse_str("3f2a10b5-6c4d-4e8f-9a01-23456789abcd").unwrap();
+        let history = History::from_employments(&[json!({
+            "salary": [
+                {"start_date": "2022-01-01", "month_wage": 2577},
+                {"start_date": "2023-01-01", "month_wage": 2709},
+                {"start_date": "2024-01-01", "month_wage": null, "hour_wage": 13.5},
+                {"start_date": "2025-01-01", "month_wage": null, "hour_wage": 14.125}
+            ],
+            "contracts": [
+                {"start_date": "2023-01-01", "end_date": "2023-12-31", "contract_duration": "fixed"},
+                {"start_date": "2024-01-01", "end_date": "2024-12-31", "contract_duration": "fixed"}
+            ]
+        })]);
+        let mut all = detect_history_changes(emp, &history);
+        let prev = json!({"status": "Active", "email": "a@example.nl"});
+        let cur = json!({"status": "out of service", "email": "b@example.nl"});
+        let added = json!({"employment": {"start_date": "2026-12-01T00:00:00"}});
+        let diff =
+            |previous, current, version| RecordDiff { employee_id: emp, previous, current, version, baseline: false };
+        all.extend(detect_record_changes(&diff(Some(&prev), Some(&cur), 2)));
+        all.extend(detect_record_changes(&diff(Some(&prev), None, 5)));
+        all.extend(detect_record_changes(&diff(None, Some(&added), 1)));
+        let got: Vec<(String, String)> = all.iter().map(|c| (c.dedup_key(), c.id().to_string())).collect();
+        let want = [
+            // salary_change|month_wage|2023-01-01|2577|2709|
+            (
+                "ea5f1d8b9e30d7403fd05d87cfd6b6817a3c495df346304201029f28e8246ee6",
+                "fe4af9ce-e80c-5c02-8fa2-d57abece15ca",
+            ),
+            // salary_change|hour_wage|2025-01-01|13.5|14.12|
+            (
+                "9e6a9af865c80a95e62147c27915573124986f8f86f10a8be5a2c05adbefddeb",
+                "f06ee615-1ba8-5221-a50f-2d8b7f754ca1",
+            ),
+            // contract_change|contract_period|2024-01-01|2023-01-01..2023-12-31|2024-01-01..2024-12-31|
+            (
+                "3ea3194ca4883ef3806b50edf5afea3d34f8f04f55d56bad3b56a4602f9f7f3b",
+                "5fb14918-6c0b-58aa-a255-a8e2cd8ee2e2",
+            ),
+            // status_change|status||Active|out of service|v2
+            (
+                "0fdede83763dc0d86a631f6c3d2e2771b9f073f0e1822c0b00b883f33b989966",
+                "8e4a9c58-84a0-5753-80d0-a3f31a132d46",
+            ),
+            // personal_data_change|email||||v2
+            (
+                "1d18505d951ad644af095f8a1083696bc72737743503a51e12d322c4179cc2e4",
+                "fea949c4-361c-54cc-9b62-cc9d92dfc4cd",
+            ),
+            // employee_removed|||||v5
+            (
+                "65a658d84d5b814dfdb648e7072a27210616be0190d2666b8525844f1d010962",
+                "b54e90a3-62c5-57ff-809d-7645b8a4ebda",
+            ),
+            // employee_added|||2026-12-01|||v1
+            (
+                "95485b52245970def101c1480760b27fbf68f15a1fbe061a0fd5ced9c1ac1c00",
+                "68f0b538-9998-5824-b4e2-5fb30e002cee",
+            ),
+        ];
+        let want: Vec<(String, String)> = want.iter().map(|(k, id)| (k.to_string(), id.to_string())).collect();
+        assert_eq!(got, want);
+    }
 }
