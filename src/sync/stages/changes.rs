@@ -2,44 +2,67 @@
 
 use std::time::Duration;
 
+use serde_json::Value;
 use uuid::Uuid;
 
 use super::{Abort, StageCtx, StageReport, StageStatus};
 use crate::{
-    db::{changes, employees},
-    domain::{Change, History, RecordDiff, detect_history_changes, detect_record_changes},
+    db::{
+        changes,
+        employees::{self, RecordVersion},
+    },
+    domain::{
+        Change, History, KeyedChange, RecordDiff, for_each_history_change, for_each_record_change, sort_for_insert,
+    },
     sync::{outbox, progress::StageProgress},
 };
 
 const STAGE: &str = "changes";
 const INSERT_BATCH: usize = 1000;
 
+/// What changes are detected in: a record diff, or an employment history.
+enum Source<'a> {
+    Record(&'a RecordVersion),
+    History(&'a Value),
+}
+
 #[tracing::instrument(skip_all, fields(%session))]
 pub async fn run(ctx: &StageCtx, session: Uuid) -> Result<StageReport, Abort> {
     let baseline = employees::is_baseline(&ctx.db, session).await?;
     let records = employees::record_versions(&ctx.db, session).await?;
     let histories = employees::history_versions(&ctx.db, session).await?;
-    let mut progress =
-        StageProgress::start(&ctx.db, &ctx.bus, session, STAGE, (records.len() + histories.len()) as i64).await?;
+    // Walked in employee order, so that `sort_for_insert` only sorts each employee's changes.
+    let mut sources: Vec<(Uuid, Source)> = records
+        .iter()
+        .map(|r| (r.employee_id, Source::Record(r)))
+        .chain(histories.iter().map(|(employee_id, data)| (*employee_id, Source::History(data))))
+        .collect();
+    sources.sort_unstable_by_key(|(employee_id, _)| *employee_id);
+    let mut progress = StageProgress::start(&ctx.db, &ctx.bus, session, STAGE, sources.len() as i64).await?;
 
-    let mut found: Vec<Change> = Vec::new();
-    for r in &records {
-        found.extend(detect_record_changes(&RecordDiff {
-            employee_id: r.employee_id,
-            previous: r.previous.as_ref(),
-            current: r.current.as_ref(),
-            version: r.version,
-            baseline,
-        }));
+    // Each change's key is computed once, here: the sort, the insert and the id all use it.
+    let mut found: Vec<KeyedChange> = Vec::new();
+    for (employee_id, source) in &sources {
+        let mut keep = |c: Change| found.push(c.keyed());
+        match source {
+            Source::Record(r) => {
+                let diff = RecordDiff {
+                    employee_id: *employee_id,
+                    previous: r.previous.as_ref(),
+                    current: r.current.as_ref(),
+                    version: r.version,
+                    baseline,
+                };
+                for_each_record_change(&diff, &mut keep);
+            }
+            Source::History(data) => {
+                let employments = data.as_array().map(Vec::as_slice).unwrap_or_default();
+                for_each_history_change(*employee_id, &History::from_employments(employments), &mut keep);
+            }
+        }
         progress.advance(1).await?;
     }
-    for (employee_id, data) in &histories {
-        let employments = data.as_array().map(Vec::as_slice).unwrap_or_default();
-        found.extend(detect_history_changes(*employee_id, &History::from_employments(employments)));
-        progress.advance(1).await?;
-    }
-    // Cached: the key is a SHA-256 of a formatted string; `sort_by_key` would compute it twice per comparison.
-    found.sort_by_cached_key(Change::dedup_key);
+    sort_for_insert(&mut found);
     for chunk in found.chunks(INSERT_BATCH) {
         for change_type in changes::insert(&ctx.db, session, chunk).await? {
             metrics::counter!("employes_sync_changes_total", "type" => change_type).increment(1);
