@@ -80,11 +80,6 @@ fn benches(c: &mut Criterion) {
     g.bench_function("full_pass_100k", |b| {
         b.iter_batched(|| (), |()| black_box(data::detect_all(black_box(&inputs))), BatchSize::PerIteration)
     });
-    // The sort the stage used before: the key (SHA-256 of a formatted string) is recomputed
-    // twice per comparison. 10k employees keep this one short.
-    let small = &inputs[..10_000];
-    g.bench_function("full_pass_10k_cached_sort", |b| b.iter(|| black_box(data::detect_all_sorted(small, true))));
-    g.bench_function("full_pass_10k_uncached_sort", |b| b.iter(|| black_box(data::detect_all_sorted(small, false))));
     g.finish();
 }
 

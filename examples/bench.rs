@@ -904,16 +904,6 @@ fn detection_figures(report: &mut Report) {
             .missing
             .push("change detection: no criterion estimates (run `cargo bench --bench change_detection`)".into()),
     }
-    if let (Some(cached), Some(uncached)) =
-        (criterion_mean_ns("full_pass_10k_cached_sort"), criterion_mean_ns("full_pass_10k_uncached_sort"))
-    {
-        report.note(format!(
-            "change detection, 10k employees: sort_by_cached_key {:.1} ms vs sort_by_key {:.1} ms ({:.1}× slower)",
-            cached / 1e6,
-            uncached / 1e6,
-            uncached / cached
-        ));
-    }
     let mem: Option<Vec<Value>> = std::fs::read(results_dir().join("change_detection_memory.json"))
         .ok()
         .and_then(|b| serde_json::from_slice(&b).ok());

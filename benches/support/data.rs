@@ -2,7 +2,9 @@
 //! (4 salary, 3 hours, 3 contract) and a previous and current record. Shared by the
 //! criterion bench and `examples/bench.rs` (database write rate).
 
-use employes_sync::domain::{Change, History, RecordDiff, detect_history_changes, detect_record_changes};
+use employes_sync::domain::{
+    Change, History, KeyedChange, RecordDiff, for_each_history_change, for_each_record_change, sort_for_insert,
+};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -62,32 +64,25 @@ pub fn generate(n: usize) -> Vec<Input> {
         .collect()
 }
 
-/// The pure work of the changes stage for one session: record diffs, history transitions,
-/// ordered by dedup key (as `sync::stages::changes` does before the batched insert).
-pub fn detect_all(inputs: &[Input]) -> Vec<Change> {
-    detect_all_sorted(inputs, true)
-}
-
-/// `cached = false` sorts with `sort_by_key`, which hashes the key twice per comparison
-/// (what the stage did before the benchmark found it).
-pub fn detect_all_sorted(inputs: &[Input], cached: bool) -> Vec<Change> {
+/// The pure work of the changes stage for one session: record diffs and history transitions,
+/// walked in employee order, each change's key computed once, put in insert order (as
+/// `sync::stages::changes` does before the batched insert).
+pub fn detect_all(inputs: &[Input]) -> Vec<KeyedChange> {
+    let mut by_employee: Vec<(usize, &Input)> = inputs.iter().enumerate().collect();
+    by_employee.sort_unstable_by_key(|(_, e)| e.id);
     let mut found = Vec::new();
-    for (v, e) in inputs.iter().enumerate() {
-        found.extend(detect_record_changes(&RecordDiff {
+    for (v, e) in by_employee {
+        let mut keep = |c: Change| found.push(c.keyed());
+        let diff = RecordDiff {
             employee_id: e.id,
             previous: Some(&e.previous),
             current: Some(&e.current),
             version: (v % 7) as i32 + 2,
             baseline: false,
-        }));
+        };
+        for_each_record_change(&diff, &mut keep);
+        for_each_history_change(e.id, &History::from_employments(&e.employments), &mut keep);
     }
-    for e in inputs {
-        found.extend(detect_history_changes(e.id, &History::from_employments(&e.employments)));
-    }
-    if cached {
-        found.sort_by_cached_key(Change::dedup_key);
-    } else {
-        found.sort_by_key(Change::dedup_key);
-    }
+    sort_for_insert(&mut found);
     found
 }

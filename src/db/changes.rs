@@ -5,7 +5,7 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use super::Db;
-use crate::domain::Change;
+use crate::domain::{ChangeValue, KeyedChange};
 
 /// A change as the API and the change events show it.
 #[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
@@ -26,22 +26,25 @@ pub struct ChangeRow {
 }
 
 /// Insert changes; ones already recorded (same dedup key) are skipped. Returns the types of
-/// the new ones.
-pub async fn insert(db: &Db, session: Uuid, changes: &[Change]) -> sqlx::Result<Vec<String>> {
+/// the new ones. Keys and ids come precomputed; the key's hex text and the values' text are
+/// made here, for one batch at a time.
+pub async fn insert(db: &Db, session: Uuid, changes: &[KeyedChange]) -> sqlx::Result<Vec<String>> {
     if changes.is_empty() {
         return Ok(Vec::new());
     }
-    let ids: Vec<Uuid> = changes.iter().map(Change::id).collect();
-    let keys: Vec<String> = changes.iter().map(Change::dedup_key).collect();
-    let employees: Vec<Uuid> = changes.iter().map(|c| c.employee_id).collect();
-    let types: Vec<String> = changes.iter().map(|c| c.change_type.as_str().to_string()).collect();
-    let fields: Vec<Option<String>> = changes.iter().map(|c| c.field.clone()).collect();
-    let olds: Vec<Option<String>> = changes.iter().map(|c| c.old_value.clone()).collect();
-    let news: Vec<Option<String>> = changes.iter().map(|c| c.new_value.clone()).collect();
-    let dates: Vec<Option<NaiveDate>> = changes.iter().map(|c| c.effective_date).collect();
-    let impacts: Vec<Option<String>> = changes.iter().map(|c| c.business_impact.map(String::from)).collect();
-    let amounts: Vec<Option<f64>> = changes.iter().map(|c| c.change_amount).collect();
-    let percents: Vec<Option<f64>> = changes.iter().map(|c| c.change_percent).collect();
+    let ids: Vec<Uuid> = changes.iter().map(KeyedChange::id).collect();
+    let keys: Vec<String> = changes.iter().map(|c| c.key().to_hex()).collect();
+    let all = || changes.iter().map(KeyedChange::change);
+    let employees: Vec<Uuid> = all().map(|c| c.employee_id).collect();
+    let types: Vec<&str> = all().map(|c| c.change_type.as_str()).collect();
+    let fields: Vec<Option<&str>> = all().map(|c| c.field).collect();
+    let text = |v: &Option<ChangeValue>| v.as_ref().map(ChangeValue::to_string);
+    let olds: Vec<Option<String>> = all().map(|c| text(&c.old_value)).collect();
+    let news: Vec<Option<String>> = all().map(|c| text(&c.new_value)).collect();
+    let dates: Vec<Option<NaiveDate>> = all().map(|c| c.effective_date).collect();
+    let impacts: Vec<Option<&str>> = all().map(|c| c.business_impact).collect();
+    let amounts: Vec<Option<f64>> = all().map(|c| c.change_amount).collect();
+    let percents: Vec<Option<f64>> = all().map(|c| c.change_percent).collect();
     sqlx::query_scalar!(
         r#"INSERT INTO changes (id, dedup_key, employee_id, change_type, field, old_value, new_value, effective_date,
                                 session_id, business_impact, change_amount, change_percent)
@@ -54,12 +57,12 @@ pub async fn insert(db: &Db, session: Uuid, changes: &[Change]) -> sqlx::Result<
         &ids,
         &keys,
         &employees,
-        &types,
-        &fields as &[Option<String>],
+        &types as &[&str],
+        &fields as &[Option<&str>],
         &olds as &[Option<String>],
         &news as &[Option<String>],
         &dates as &[Option<NaiveDate>],
-        &impacts as &[Option<String>],
+        &impacts as &[Option<&str>],
         &amounts as &[Option<f64>],
         &percents as &[Option<f64>],
     )

@@ -3,5 +3,8 @@
 mod changes;
 mod history;
 
-pub use changes::{Change, ChangeType, RecordDiff, detect_history_changes, detect_record_changes, format_number};
+pub use changes::{
+    Change, ChangeType, ChangeValue, DedupKey, KeyedChange, RecordDiff, detect_history_changes, detect_record_changes,
+    for_each_history_change, for_each_record_change, format_number, sort_for_insert,
+};
 pub use history::{ContractPeriod, History, HoursPeriod, SalaryPeriod, parse_date};

@@ -3,24 +3,25 @@
 use std::time::Duration;
 
 use futures::TryStreamExt;
-
 use uuid::Uuid;
 
 use super::{Abort, StageCtx, StageReport, StageStatus};
 use crate::{
     db::{changes, employees},
-    domain::{Change, History, RecordDiff, detect_history_changes, detect_record_changes},
+    domain::{
+        Change, History, KeyedChange, RecordDiff, for_each_history_change, for_each_record_change, sort_for_insert,
+    },
     sync::{outbox, progress::StageProgress},
 };
 
 const STAGE: &str = "changes";
 const INSERT_BATCH: usize = 1000;
 
-/// Record a batch of changes (ones already recorded are skipped) and empty it. Sorted, so
-/// concurrent sessions recording the same changes take their row locks in one order.
-async fn insert(ctx: &StageCtx, session: Uuid, found: &mut Vec<Change>) -> sqlx::Result<()> {
-    // Cached: the key is a SHA-256 of a formatted string; `sort_by_key` would compute it twice per comparison.
-    found.sort_by_cached_key(Change::dedup_key);
+/// Record a batch of changes (ones already recorded are skipped) and empty it. Ordered by
+/// employee and key, so concurrent sessions recording the same changes take their row locks
+/// in one order (batches hold whole employees, and employees come in order).
+async fn insert(ctx: &StageCtx, session: Uuid, found: &mut Vec<KeyedChange>) -> sqlx::Result<()> {
+    sort_for_insert(found);
     for change_type in changes::insert(&ctx.db, session, found).await? {
         metrics::counter!("employes_sync_changes_total", "type" => change_type).increment(1);
     }
@@ -33,22 +34,25 @@ pub async fn run(ctx: &StageCtx, session: Uuid) -> Result<StageReport, Abort> {
     let baseline = employees::is_baseline(&ctx.db, session).await?;
     let touched = employees::count_session_diffs(&ctx.db, session).await?;
     let mut progress = StageProgress::start(&ctx.db, &ctx.bus, session, STAGE, touched).await?;
-    // Streamed in employee order; changes are written a batch at a time.
+    // Streamed in employee order (a company is never held in memory at once); each change's key
+    // is computed once, here: the sort, the insert and the id all use it.
     let mut diffs = employees::session_diffs(&ctx.db, session);
-    let mut found: Vec<Change> = Vec::new();
+    let mut found: Vec<KeyedChange> = Vec::new();
     while let Some(d) = diffs.try_next().await? {
+        let mut keep = |c: Change| found.push(c.keyed());
         if let Some(version) = d.version {
-            found.extend(detect_record_changes(&RecordDiff {
+            let diff = RecordDiff {
                 employee_id: d.employee_id,
                 previous: d.previous.as_ref(),
                 current: d.current.as_ref(),
                 version,
                 baseline,
-            }));
+            };
+            for_each_record_change(&diff, &mut keep);
         }
         if let Some(history) = &d.history {
             let employments = history.as_array().map(Vec::as_slice).unwrap_or_default();
-            found.extend(detect_history_changes(d.employee_id, &History::from_employments(employments)));
+            for_each_history_change(d.employee_id, &History::from_employments(employments), &mut keep);
         }
         if found.len() >= INSERT_BATCH {
             insert(ctx, session, &mut found).await?;
