@@ -138,6 +138,7 @@ impl App {
                 client: self.client.clone(),
                 event_source: event_source.clone(),
                 fetch_concurrency: cfg.worker.fetch_concurrency,
+                history_refresh_after: cfg.worker.history_refresh_after,
                 cancel: shutdown.clone(),
             };
             tasks.spawn(Worker::new(ctx, cfg.worker.clone()).run(shutdown.clone()));

@@ -72,6 +72,9 @@ pub struct WorkerConfig {
     pub fetch_concurrency: usize,
     /// Targeted requests from one source within this window share a queued session.
     pub coalesce_window: Duration,
+    /// A full sync fetches employments only for employees whose record changed, or whose
+    /// history is older than this; zero = always every employee.
+    pub history_refresh_after: Duration,
 }
 
 #[derive(Debug)]
@@ -128,6 +131,7 @@ pub const KEYS: &[&str] = &[
     "WORKER_MAX_DELIVER",
     "WORKER_CONCURRENCY",
     "WORKER_FETCH_CONCURRENCY",
+    "HISTORY_REFRESH_AFTER",
 ];
 
 impl Config {
@@ -247,6 +251,7 @@ impl Config {
                 concurrency,
                 fetch_concurrency,
                 coalesce_window: duration(get("WEBHOOK_COALESCE_WINDOW"), "WEBHOOK_COALESCE_WINDOW", "2s")?,
+                history_refresh_after: duration(get("HISTORY_REFRESH_AFTER"), "HISTORY_REFRESH_AFTER", "24h")?,
             },
         })
     }

@@ -81,13 +81,40 @@ pub async fn mark_removed(db: &Db, session: Uuid, id: Uuid) -> sqlx::Result<u64>
     .rows_affected())
 }
 
-/// Employees to collect history for: all current ones, or the given ones that exist.
-pub async fn current_ids(db: &Db, only: Option<&[Uuid]>) -> sqlx::Result<Vec<Uuid>> {
+/// Employees to collect history for. Targeted: the given ones that exist. Full: every current
+/// one when `refresh_after` is zero; otherwise those whose record this session changed, those
+/// never fetched, and those fetched longer than `refresh_after` ago (the backstop for history
+/// edits that leave the record untouched).
+pub async fn history_due(
+    db: &Db,
+    session: Uuid,
+    only: Option<&[Uuid]>,
+    refresh_after: std::time::Duration,
+) -> sqlx::Result<Vec<Uuid>> {
     sqlx::query_scalar!(
-        "SELECT id FROM employees WHERE removed_at IS NULL AND ($1::uuid[] IS NULL OR id = ANY($1)) ORDER BY id",
-        only as Option<&[Uuid]>
+        r#"SELECT id FROM employees e
+           WHERE removed_at IS NULL
+             AND ($2::uuid[] IS NULL OR id = ANY($2))
+             AND ($2::uuid[] IS NOT NULL OR $3::float8 <= 0 OR history_fetched_at IS NULL
+                  OR history_fetched_at < now() - make_interval(secs => $3)
+                  OR EXISTS (SELECT 1 FROM employee_versions v WHERE v.employee_id = e.id AND v.session_id = $1))
+           ORDER BY id"#,
+        session,
+        only as Option<&[Uuid]>,
+        refresh_after.as_secs_f64(),
     )
     .fetch_all(db)
+    .await
+}
+
+/// Current employees (all, or the given ones) whose stored history is not empty.
+pub async fn count_with_history(db: &Db, only: Option<&[Uuid]>) -> sqlx::Result<i64> {
+    sqlx::query_scalar!(
+        r#"SELECT count(*) AS "n!" FROM employees
+           WHERE removed_at IS NULL AND has_history AND ($1::uuid[] IS NULL OR id = ANY($1))"#,
+        only as Option<&[Uuid]>
+    )
+    .fetch_one(db)
     .await
 }
 
@@ -111,9 +138,13 @@ pub async fn store_histories(db: &Db, session: Uuid, batch: &[HistoryItem]) -> s
     let result = sqlx::query!(
         r#"WITH input AS (
                SELECT * FROM UNNEST($2::uuid[], $3::bytea[], $4::jsonb[], $5::bool[]) AS t(id, hash, data, has)
+           ), fetched AS (
+               UPDATE employees e SET history_fetched_at = now()
+               FROM input i
+               WHERE e.id = i.id AND e.history_hash IS NOT DISTINCT FROM i.hash
            ), updated AS (
                UPDATE employees e SET history_hash = i.hash, history_version = e.history_version + 1,
-                                      has_history = i.has, updated_at = now()
+                                      has_history = i.has, history_fetched_at = now(), updated_at = now()
                FROM input i
                WHERE e.id = i.id AND e.history_hash IS DISTINCT FROM i.hash
                RETURNING e.id, e.history_version

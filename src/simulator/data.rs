@@ -55,6 +55,9 @@ pub(crate) struct Employee {
     pub dt_update: String,
     pub history: History,
     pub employment: Employment,
+    /// The record as it was before edits that left it untouched (`"touch_record": false`):
+    /// what the list and detail endpoints keep showing until a touching edit.
+    pub shown_record: Option<Value>,
 }
 
 pub(crate) struct Employment {
@@ -203,6 +206,13 @@ impl Employee {
 
     /// The record as `GET /employees` and `GET /employees/{id}` return it.
     pub fn to_json(&self) -> Value {
+        if let Some(shown) = &self.shown_record {
+            return shown.clone();
+        }
+        self.current_json()
+    }
+
+    fn current_json(&self) -> Value {
         let hpw = self.employment.hours_per_week();
         json!({
             "id": self.id,

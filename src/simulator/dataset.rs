@@ -93,6 +93,7 @@ pub(crate) fn employee(rng: &mut StdRng, number: i64, company: Uuid, start: Naiv
             hours: vec![hours],
             contracts: vec![contract],
         },
+        shown_record: None,
     }
 }
 

@@ -89,6 +89,11 @@ pub(crate) fn apply(world: &mut World, company: Uuid, body: &Body) -> Result<App
     }
     let new_id = rng_uuid(&mut world.rng);
     let e = world.find_mut(id).ok_or_else(unknown)?;
+    // `"touch_record": false` models an edit upstream that leaves the employee record exactly as
+    // it was (no `dt_update`, nothing embedded moves), e.g. a correction of a past period: only
+    // the employments show it. This is what the periodic history refresh is for.
+    let touch = body.get("touch_record") != Some(&Value::Bool(false));
+    let shown = if touch { None } else { Some(e.to_json()) };
     match kind {
         "salary" => salary(e, body, new_id)?,
         "hours" => hours(e, body, new_id)?,
@@ -103,7 +108,10 @@ pub(crate) fn apply(world: &mut World, company: Uuid, body: &Body) -> Result<App
         "terminate" => terminate(e),
         _ => personal(e, body)?,
     }
-    e.dt_update = dataset::now_stamp();
+    if touch {
+        e.dt_update = dataset::now_stamp();
+    }
+    e.shown_record = shown;
     Ok(Applied { employee_id: id, event })
 }
 

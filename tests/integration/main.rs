@@ -6,6 +6,7 @@ mod api;
 mod cli;
 mod client;
 mod cluster;
+mod incremental;
 mod pipeline;
 mod processes;
 mod properties;

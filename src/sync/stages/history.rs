@@ -21,7 +21,7 @@ const BATCH: usize = 10;
 
 #[tracing::instrument(skip_all, fields(%session))]
 pub async fn run(ctx: &StageCtx, session: Uuid, targets: Option<&[Uuid]>) -> Result<StageReport, Abort> {
-    let ids = employees::current_ids(&ctx.db, targets).await?;
+    let ids = employees::history_due(&ctx.db, session, targets, ctx.history_refresh_after).await?;
     let mut progress = StageProgress::start(&ctx.db, &ctx.bus, session, STAGE, ids.len() as i64).await?;
     // Fetching runs in its own task so the rate limiter stays busy while results are stored.
     let (tx, mut fetches) = tokio::sync::mpsc::channel(ctx.fetch_concurrency * 4);
@@ -42,7 +42,7 @@ pub async fn run(ctx: &StageCtx, session: Uuid, targets: Option<&[Uuid]>) -> Res
     // Stops the fetch task when the stage ends early (cancel, fatal error, a dropped future).
     let _fetcher = AbortOnDropHandle::new(fetcher);
 
-    let (mut ok, mut with_history) = (0usize, 0i64);
+    let mut ok = 0usize;
     let mut errors = Vec::new();
     let mut batch: Vec<HistoryItem> = Vec::with_capacity(BATCH);
     loop {
@@ -56,7 +56,6 @@ pub async fn run(ctx: &StageCtx, session: Uuid, targets: Option<&[Uuid]>) -> Res
             Ok(items) => {
                 ok += 1;
                 let has_history = !items.is_empty();
-                with_history += i64::from(has_history);
                 batch.push(HistoryItem { employee_id: id, employments: Value::Array(items), has_history });
             }
             Err(e) => {
@@ -78,6 +77,8 @@ pub async fn run(ctx: &StageCtx, session: Uuid, targets: Option<&[Uuid]>) -> Res
     employees::store_histories(&ctx.db, session, &batch).await?;
     sessions::add_errors(&ctx.db, session, STAGE, &errors).await?;
     let status = if ids.is_empty() { StageStatus::Completed } else { StageStatus::from_counts(ok, errors.len()) };
+    // Counted over every employee in scope, including those whose history was still fresh.
+    let with_history = employees::count_with_history(&ctx.db, targets).await?;
     progress.finish(status.as_str(), with_history).await?;
     Ok(StageReport { status, count: with_history })
 }

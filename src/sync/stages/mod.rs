@@ -23,6 +23,8 @@ pub struct StageCtx {
     /// CloudEvents `source` of change events.
     pub event_source: String,
     pub fetch_concurrency: usize,
+    /// See [`crate::config::WorkerConfig::history_refresh_after`].
+    pub history_refresh_after: std::time::Duration,
     pub cancel: CancellationToken,
 }
 

@@ -102,7 +102,8 @@ async fn an_employee_deleted_upstream_mid_sync_neither_fails_the_sync_nor_yields
     // Arrange: a baseline, then a slow second sync.
     let mut env = TestEnv::with_sim(SimConfig { rate_limit: 1000, latency_ms: 0, ..SimConfig::default() }).await;
     env.sim_webhooks = false;
-    env.set("WORKER_FETCH_CONCURRENCY", "1");
+    // Every full sync re-reads every history here, so the second one has a history stage to interrupt.
+    env.set("WORKER_FETCH_CONCURRENCY", "1").set("HISTORY_REFRESH_AFTER", "0s");
     let app = env.spawn_app().await;
     let baseline = app.sync_and_wait(None).await;
     assert_first_sync_counts(&baseline);
