@@ -178,14 +178,15 @@ pub struct SessionDiff {
     pub history: Option<Value>,
 }
 
-/// Every employee a session touched, in employee order, streamed so a company is never held in
+/// Every employee the given sessions touched (a session, and failed ones before it whose
+/// versions were never diffed), in employee order, streamed so a company is never held in
 /// memory at once.
-pub fn session_diffs(db: &Db, session: Uuid) -> BoxStream<'_, sqlx::Result<SessionDiff>> {
+pub fn session_diffs<'a>(db: &'a Db, sessions: &'a [Uuid]) -> BoxStream<'a, sqlx::Result<SessionDiff>> {
     sqlx::query_as!(
         SessionDiff,
         r#"WITH mine AS (
                SELECT employee_id, min(version) AS first_v, max(version) AS last_v
-               FROM employee_versions WHERE session_id = $1 GROUP BY employee_id
+               FROM employee_versions WHERE session_id = ANY($1) GROUP BY employee_id
            ), records AS (
                SELECT m.employee_id, m.last_v AS version, cur.data AS current, prev.data AS previous
                FROM mine m
@@ -194,29 +195,29 @@ pub fn session_diffs(db: &Db, session: Uuid) -> BoxStream<'_, sqlx::Result<Sessi
                UNION ALL
                SELECT e.id, e.snapshot_version, NULL::jsonb, v.data
                FROM employees e JOIN employee_versions v ON v.employee_id = e.id AND v.version = e.snapshot_version
-               WHERE e.removed_session = $1
+               WHERE e.removed_session = ANY($1)
            ), histories AS (
                SELECT DISTINCT ON (employee_id) employee_id, data
-               FROM employment_versions WHERE session_id = $1
+               FROM employment_versions WHERE session_id = ANY($1)
                ORDER BY employee_id, version DESC
            )
            SELECT coalesce(r.employee_id, h.employee_id) AS "employee_id!", r.version AS "version?",
                   r.current AS "current?", r.previous AS "previous?", h.data AS "history?"
            FROM records r FULL OUTER JOIN histories h ON h.employee_id = r.employee_id
            ORDER BY 1"#,
-        session
+        sessions
     )
     .fetch(db)
 }
 
 /// How many employees [`session_diffs`] yields.
-pub async fn count_session_diffs(db: &Db, session: Uuid) -> sqlx::Result<i64> {
+pub async fn count_session_diffs(db: &Db, sessions: &[Uuid]) -> sqlx::Result<i64> {
     sqlx::query_scalar!(
         r#"SELECT count(*) AS "n!" FROM (
-               SELECT employee_id FROM employee_versions WHERE session_id = $1
-               UNION SELECT id FROM employees WHERE removed_session = $1
-               UNION SELECT employee_id FROM employment_versions WHERE session_id = $1) touched"#,
-        session
+               SELECT employee_id FROM employee_versions WHERE session_id = ANY($1)
+               UNION SELECT id FROM employees WHERE removed_session = ANY($1)
+               UNION SELECT employee_id FROM employment_versions WHERE session_id = ANY($1)) touched"#,
+        sessions
     )
     .fetch_one(db)
     .await

@@ -425,3 +425,25 @@ pub async fn set_slot_session(db: &Db, slot: DateTime<Utc>, session: Uuid) -> sq
     sqlx::query!("UPDATE schedule_slots SET session_id = $2 WHERE slot = $1", slot, session).execute(db).await?;
     Ok(())
 }
+
+/// Failed sessions requested before `session` whose stored versions no changes stage has diffed.
+pub async fn undiffed_failed(db: &Db, session: Uuid) -> sqlx::Result<Vec<Uuid>> {
+    sqlx::query_scalar!(
+        r#"SELECT id FROM sync_sessions
+           WHERE status = 'failed' AND diffed_by IS NULL
+             AND requested_at < (SELECT requested_at FROM sync_sessions WHERE id = $1)
+           ORDER BY requested_at
+           LIMIT 1000"#,
+        session
+    )
+    .fetch_all(db)
+    .await
+}
+
+/// Record that `session` diffed what the failed sessions `adopted` stored.
+pub async fn mark_diffed(db: &Db, adopted: &[Uuid], session: Uuid) -> sqlx::Result<()> {
+    sqlx::query!("UPDATE sync_sessions SET diffed_by = $2 WHERE id = ANY($1) AND diffed_by IS NULL", adopted, session)
+        .execute(db)
+        .await?;
+    Ok(())
+}

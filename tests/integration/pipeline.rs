@@ -251,3 +251,31 @@ async fn a_worker_killed_mid_history_is_resumed_and_records_the_same_changes() {
     replacement.stop().await;
     api.stop().await;
 }
+
+#[tokio::test]
+async fn what_a_failed_session_stored_is_diffed_by_the_next_one() {
+    // Arrange: a baseline; then a status change upstream and a sync that stores the new record
+    // version but fails in the history stage (Employes rejects the key for employments).
+    let mut env = TestEnv::new().await;
+    env.sim_webhooks = false;
+    let app = env.spawn_app().await;
+    app.sync_and_wait(None).await;
+    let employee = app.sim_get("/_sim/employees").await["employees"][40]["id"].as_str().unwrap().to_string();
+    app.sim_post("/_sim/mutations", json!({"kind": "status", "employee_id": employee, "status": "pending"})).await;
+    app.sim_post("/_sim/faults", json!({"error_rate": 1.0, "error_status": 401, "endpoints": ["employments"]})).await;
+    let failed = app.sync_and_wait(None).await;
+    assert_eq!(failed["status"], "failed", "{failed}");
+    assert_eq!(failed["stages"][0]["status"], "completed", "{failed}");
+    // Act: Employes recovers; the next full sync finds the record unchanged (already stored).
+    app.sim_post("/_sim/faults", json!({"error_rate": 0.0})).await;
+    let next = app.sync_and_wait(None).await;
+    // Assert: the status change is recorded once, by the next session; a third records nothing.
+    assert_eq!(next["status"], "completed", "{next}");
+    assert_eq!(next["changes_detected"], 1, "{next}");
+    let changes = app.get_json(&format!("/api/changes?employee_id={employee}&type=status_change")).await;
+    let changes = changes["changes"].as_array().unwrap();
+    assert_eq!(changes.len(), 1, "{changes:?}");
+    assert_eq!(changes[0]["session_id"], next["id"]);
+    assert_eq!(app.sync_and_wait(None).await["changes_detected"], 0);
+    app.stop().await;
+}

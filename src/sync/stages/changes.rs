@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use super::{Abort, StageCtx, StageReport, StageStatus};
 use crate::{
-    db::{changes, employees},
+    db::{changes, employees, sessions},
     domain::{
         Change, History, KeyedChange, RecordDiff, for_each_history_change, for_each_record_change, sort_for_insert,
     },
@@ -32,11 +32,15 @@ async fn insert(ctx: &StageCtx, session: Uuid, found: &mut Vec<KeyedChange>) -> 
 #[tracing::instrument(skip_all, fields(%session))]
 pub async fn run(ctx: &StageCtx, session: Uuid) -> Result<StageReport, Abort> {
     let baseline = employees::is_baseline(&ctx.db, session).await?;
-    let touched = employees::count_session_diffs(&ctx.db, session).await?;
+    // Versions a failed session stored are diffed here too: a later sync finds them unchanged
+    // and would never diff them itself.
+    let adopted = sessions::undiffed_failed(&ctx.db, session).await?;
+    let diffed: Vec<Uuid> = std::iter::once(session).chain(adopted.iter().copied()).collect();
+    let touched = employees::count_session_diffs(&ctx.db, &diffed).await?;
     let mut progress = StageProgress::start(&ctx.db, &ctx.bus, session, STAGE, touched).await?;
     // Streamed in employee order (a company is never held in memory at once); each change's key
     // is computed once, here: the sort, the insert and the id all use it.
-    let mut diffs = employees::session_diffs(&ctx.db, session);
+    let mut diffs = employees::session_diffs(&ctx.db, &diffed);
     let mut found: Vec<KeyedChange> = Vec::new();
     while let Some(d) = diffs.try_next().await? {
         let mut keep = |c: Change| found.push(c.keyed());
@@ -60,6 +64,11 @@ pub async fn run(ctx: &StageCtx, session: Uuid) -> Result<StageReport, Abort> {
         progress.advance(1).await?;
     }
     insert(ctx, session, &mut found).await?;
+    drop(diffs);
+    if !adopted.is_empty() {
+        tracing::info!(sessions = adopted.len(), "diffed what earlier failed sessions stored");
+        sessions::mark_diffed(&ctx.db, &adopted, session).await?;
+    }
     // Counted from the table, so a resumed session reports what it recorded in every attempt.
     let recorded = changes::count_for_session(&ctx.db, session).await?;
     crate::failpoint::pause("changes_committed").await;
