@@ -58,6 +58,15 @@ fn wait_for_port(port: u16) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Total CPU seconds (user + system) a process has used.
+fn cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let after = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or_default();
+    let f: Vec<&str> = after.split_whitespace().collect();
+    let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    (ticks(11) + ticks(12)) / 100.0
+}
+
 /// Nearest-rank percentile of sorted samples.
 fn pct(sorted: &[f64], p: f64) -> f64 {
     if sorted.is_empty() {
@@ -242,11 +251,7 @@ impl Service {
 
     /// Total CPU seconds (user + system) the service has used.
     fn cpu_seconds(&self) -> f64 {
-        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid())).unwrap_or_default();
-        let after = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or_default();
-        let f: Vec<&str> = after.split_whitespace().collect();
-        let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
-        (ticks(11) + ticks(12)) / 100.0
+        cpu_seconds(self.pid())
     }
 
     async fn get_json(&self, path: &str) -> anyhow::Result<Value> {
@@ -285,7 +290,7 @@ impl Perf {
         std::env::var_os("BENCH_PERF")?;
         let data = results_dir().join(format!("{name}.perf.data"));
         let child = Command::new("perf")
-            .args(["record", "-q", "-e", "cpu-clock", "-F", "499", "-g", "-o"])
+            .args(["record", "-q", "-e", "cpu-clock", "-F", "4999", "-g", "-o"])
             .arg(&data)
             .args(["-p", &pid.to_string()])
             .stdout(Stdio::null())
@@ -823,8 +828,11 @@ impl Drop for Baseline {
     }
 }
 
+/// Paired load rounds of the intake scenario.
+const ROUNDS: usize = 5;
+
 async fn intake_scenario(report: &mut Report, nats: &Nats, total: usize, connections: usize) -> anyhow::Result<()> {
-    println!("\n== webhook intake: {total} signed webhooks × 2 rounds, {connections} connections ==");
+    println!("\n== webhook intake: {total} signed webhooks × {ROUNDS} paired rounds, {connections} connections ==");
     let sim = Sim::start(SimConfig { rate_limit: 1000, latency_ms: 0, ..SimConfig::default() }).await?;
     // HTTP role only: intake is measured, not the targeted syncs the webhooks cause.
     let svc = Service::start("intake", nats, &sim, 1000, "http", &[]).await?;
@@ -837,21 +845,59 @@ async fn intake_scenario(report: &mut Report, nats: &Nats, total: usize, connect
     let (mut svc_runs, mut base_runs) = (Vec::new(), Vec::new());
     let cpu0 = svc.cpu_seconds();
     let perf = Perf::attach(svc.pid(), "intake");
-    for round in 0..2 {
-        base_runs.push(load(&baseline_url, sim.company, total, connections, &format!("b{round}")).await?);
-        svc_runs.push(load(&service_url, sim.company, total, connections, &format!("s{round}")).await?);
+    // Paired rounds in alternating order; the ratio is the median of the rounds' ratios, so one
+    // noisy round on this shared machine does not decide the figure.
+    // CPU seconds of (server under test, nats-server, this process = load generator), per side.
+    let mut cpu = [[0.0f64; 3]; 2];
+    let this = std::process::id();
+    let nats_pid = nats.child.id();
+    for round in 0..ROUNDS {
+        for side in if round % 2 == 0 { [0, 1] } else { [1, 0] } {
+            let (url, pid, runs) = if side == 0 {
+                (&baseline_url, baseline.child.id(), &mut base_runs)
+            } else {
+                (&service_url, svc.pid(), &mut svc_runs)
+            };
+            let before = [cpu_seconds(pid), cpu_seconds(nats_pid), cpu_seconds(this)];
+            runs.push(load(url, sim.company, total, connections, &format!("{side}-{round}")).await?);
+            let after = [cpu_seconds(pid), cpu_seconds(nats_pid), cpu_seconds(this)];
+            for i in 0..3 {
+                cpu[side][i] += after[i] - before[i];
+            }
+        }
     }
+    let per = |c: f64| c * 1e6 / (total * ROUNDS) as f64;
+    report.note(format!(
+        "intake: CPU µs per webhook (server / nats-server / load generator): service {:.0} / {:.0} / {:.0}, \
+         baseline {:.0} / {:.0} / {:.0} (clock ticks of 10 ms, so ±{:.0} µs)",
+        per(cpu[1][0]),
+        per(cpu[1][1]),
+        per(cpu[1][2]),
+        per(cpu[0][0]),
+        per(cpu[0][1]),
+        per(cpu[0][2]),
+        per(0.01 * ROUNDS as f64)
+    ));
     let svc_cpu = svc.cpu_seconds() - cpu0;
     if let Some(txt) = perf.and_then(Perf::finish) {
         report.note(format!("intake: perf profile in {}", txt.display()));
     }
     drop(baseline);
-    let mean = |v: &[Load], f: fn(&Load) -> f64| v.iter().map(f).sum::<f64>() / v.len() as f64;
-    let (s_rate, b_rate) = (mean(&svc_runs, |l| l.rate), mean(&base_runs, |l| l.rate));
-    let (s_p99, b_p99) = (mean(&svc_runs, |l| l.p99_ms), mean(&base_runs, |l| l.p99_ms));
-    let (s_p50, b_p50) = (mean(&svc_runs, |l| l.p50_ms), mean(&base_runs, |l| l.p50_ms));
+    let median = |mut v: Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let of = |v: &[Load], f: fn(&Load) -> f64| median(v.iter().map(f).collect());
+    let (s_rate, b_rate) = (of(&svc_runs, |l| l.rate), of(&base_runs, |l| l.rate));
+    let (s_p99, b_p99) = (of(&svc_runs, |l| l.p99_ms), of(&base_runs, |l| l.p99_ms));
+    let (s_p50, b_p50) = (of(&svc_runs, |l| l.p50_ms), of(&base_runs, |l| l.p50_ms));
     let errors: usize = svc_runs.iter().chain(&base_runs).map(|l| l.errors).sum();
-    let ratio = s_rate / b_rate;
+    let ratios: Vec<f64> = svc_runs.iter().zip(&base_runs).map(|(s, b)| s.rate / b.rate).collect();
+    let ratio = median(ratios.clone());
+    report.note(format!(
+        "intake: per-round ratios {}",
+        ratios.iter().map(|r| format!("{r:.2}")).collect::<Vec<_>>().join(", ")
+    ));
     report.figure(
         "Webhook intake throughput vs baseline (JetStream publish only)",
         format!(
@@ -863,8 +909,8 @@ async fn intake_scenario(report: &mut Report, nats: &Nats, total: usize, connect
     report.note(format!(
         "intake: service CPU {svc_cpu:.1} s for {} webhooks = {:.2} ms CPU per webhook (service run with --roles http; \
          the baseline runs as its own process too)",
-        total * 2,
-        svc_cpu * 1000.0 / (total * 2) as f64
+        total * ROUNDS,
+        svc_cpu * 1000.0 / (total * ROUNDS) as f64
     ));
     report.raw.insert(
         "intake".into(),

@@ -168,7 +168,7 @@ impl App {
         if let Some(listener) = self.listener {
             let state = AppState {
                 db: self.db.clone(),
-                bus: self.bus.clone(),
+                bus: Arc::new(self.bus.clone()),
                 config: cfg.clone(),
                 metrics: self.metrics.clone(),
                 shutdown: shutdown.clone(),

@@ -176,10 +176,8 @@ impl Bus {
             .publish_with_headers(subject, headers, payload)
             .await
             .map_err(|e| BusError::NotAcknowledged(e.to_string()))?;
-        let ack = tokio::time::timeout(ACK_TIMEOUT, ack)
-            .await
-            .map_err(|_| BusError::NotAcknowledged("timed out".into()))?
-            .map_err(|e| BusError::NotAcknowledged(e.to_string()))?;
+        // The context's own timeout (`ACK_TIMEOUT`) bounds the wait: no second timer per publish.
+        let ack = ack.await.map_err(|e| BusError::NotAcknowledged(e.to_string()))?;
         Ok(ack.duplicate)
     }
 

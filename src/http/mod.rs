@@ -31,11 +31,12 @@ pub use auth::Identity;
 
 use crate::{bus::Bus, config::Config, db::Db};
 
-/// Cheap handles shared by every handler.
+/// Cheap handles shared by every handler (cloned per request: every field is a pointer or two).
 #[derive(Clone)]
 pub struct AppState {
     pub db: Db,
-    pub bus: Bus,
+    /// Behind an `Arc`: a `Bus` holds two NATS clients and two strings.
+    pub bus: Arc<Bus>,
     pub config: Arc<Config>,
     pub metrics: PrometheusHandle,
     /// Fires at shutdown: long-lived responses (SSE) end so the server can drain.
@@ -61,7 +62,14 @@ pub fn router(state: AppState) -> Router {
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, state.config.request_timeout))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
             let id = req.headers().get(&REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("-");
-            tracing::info_span!("http", method = %req.method(), path = %req.uri().path(), request_id = %id)
+            let path = req.uri().path();
+            // Webhook intake is the hot path: its span is at DEBUG (an INFO span costs ~10 % of
+            // its throughput); its rejections are logged with their request id instead.
+            if path == webhooks::PATH {
+                tracing::debug_span!("http", method = %req.method(), path, request_id = %id)
+            } else {
+                tracing::info_span!("http", method = %req.method(), path, request_id = %id)
+            }
         }))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID.clone()))
         .layer(SetRequestIdLayer::new(REQUEST_ID.clone(), MakeRequestUuid))

@@ -23,8 +23,10 @@ use crate::{
 
 pub const MAX_BODY: usize = 256 * 1024;
 
+pub const PATH: &str = "/webhooks/employes";
+
 pub fn router() -> Router<AppState> {
-    Router::new().route("/webhooks/employes", post(receive))
+    Router::new().route(PATH, post(receive))
 }
 
 /// The event types we act on; anything else is accepted, recorded and ignored.
@@ -72,7 +74,8 @@ async fn receive(State(state): State<AppState>, headers: HeaderMap, body: Body) 
         Ok(response) => response,
         Err(r) => {
             metrics::counter!("employes_sync_webhook_deliveries_total", "outcome" => "rejected").increment(1);
-            tracing::info!(reason = r.reason, "webhook rejected");
+            let request_id = header_str(&headers, "x-request-id").unwrap_or("-");
+            tracing::info!(reason = r.reason, request_id, "webhook rejected");
             let delivery = Delivery { webhook_id, outcome: "rejected", reason: Some(r.reason), ..Default::default() };
             if let Err(e) = webhooks::record(&state.db, &delivery).await {
                 tracing::warn!(error = %e, "could not record a rejected webhook");
