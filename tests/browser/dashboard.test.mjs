@@ -309,6 +309,9 @@ before(async () => {
     SYNC_SCHEDULE: 'off',
     LOG_FORMAT: 'json',
     WORKER_HEARTBEAT: '1s',
+    // Every full sync reads every history, so later syncs have a history stage to slow down or
+    // fail (the incremental default would skip it on an unchanged company).
+    HISTORY_REFRESH_AFTER: '0s',
   };
   const service = startChild('employes-sync', bin, ['serve'], env);
   const died = Promise.race([service.exitedEarly, nats.exitedEarly]).then((why) => { throw new Error(`${why}; see ${LOGS}`); });
