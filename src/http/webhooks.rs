@@ -5,7 +5,7 @@
 use axum::{
     Router,
     body::{Body, Bytes},
-    extract::State,
+    extract::{Request, State},
     http::{HeaderMap, StatusCode, header},
     response::{IntoResponse, Response},
     routing::post,
@@ -67,7 +67,10 @@ pub struct WebhookDuplicate {
     responses((status = 202, body = WebhookAccepted), (status = 200, body = WebhookDuplicate),
               (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 413, body = ErrorBody),
               (status = 415, body = ErrorBody), (status = 503, body = ErrorBody)))]
-async fn receive(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Response {
+async fn receive(State(state): State<AppState>, request: Request) -> Response {
+    // Split, not extracted: the `HeaderMap` extractor would clone every header.
+    let (parts, body) = request.into_parts();
+    let headers = parts.headers;
     let webhook_id =
         header_str(&headers, "webhook-id").filter(|id| id.len() <= 256 && id.chars().all(|c| c.is_ascii_graphic()));
     match handle(&state, &headers, body).await {
