@@ -345,15 +345,26 @@ impl TestApp {
 /// Collect every message currently on a subject filter of a stream (JetStream replay).
 pub async fn stream_messages(bus: &Bus, stream: &str, filter: &str) -> Vec<Value> {
     use async_nats::jetstream::consumer::{DeliverPolicy, pull::OrderedConfig};
-    let stream = bus.js.get_stream(stream).await.unwrap();
+    // On a cluster that just lost a node the stream may be electing a leader: retry a little.
+    let mut attempt = 0;
+    let stream = loop {
+        attempt += 1;
+        match bus.js.get_stream(stream).await {
+            Ok(s) => break s,
+            Err(e) if attempt < 10 => {
+                eprintln!("get_stream {stream}: {e}; retrying");
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+            Err(e) => panic!("get_stream {stream}: {e}"),
+        }
+    };
     let info = stream.cached_info().state.messages;
     if info == 0 {
         return Vec::new();
     }
     let config =
         OrderedConfig { filter_subject: filter.to_string(), deliver_policy: DeliverPolicy::All, ..Default::default() };
-    // On a cluster that just lost a node the stream may be electing a leader: retry a little.
-    let mut attempt = 0;
+    attempt = 0;
     let consumer = loop {
         attempt += 1;
         match stream.create_consumer(config.clone()).await {
