@@ -17,7 +17,7 @@ use super::AppState;
 use crate::{
     db::webhooks::{self, Delivery},
     error::{AppError, ErrorBody},
-    sync::{RequestError, Source, SyncRequestMsg},
+    sync::{RequestError, Source, SyncRequestMsg, request::enqueue},
     webhook_signature::{self, SignedHeaders},
 };
 
@@ -110,18 +110,17 @@ async fn handle(state: &AppState, headers: &HeaderMap, body: Body) -> Result<Res
         .map_err(|e| reject(AppError::Unauthorized(e.to_string()), "signature"))?;
     let event = parse_event(&body)?;
 
-    let delivery = |outcome, session_id| Delivery {
+    let delivery = |outcome| Delivery {
         webhook_id: Some(id),
         event_type: Some(event.kind.as_str()),
         employee_id: event.employee_id,
         outcome,
-        reason: None,
-        session_id,
+        ..Default::default()
     };
     let targeted = EMPLOYEE_EVENTS.contains(&event.kind.as_str());
     if !targeted && event.kind != COMPANY_SYNC {
-        if !webhooks::record(&state.db, &delivery("ignored", None)).await.map_err(db_unavailable)? {
-            return Ok(duplicate(state, &delivery("duplicate", None)).await);
+        if !webhooks::record(&state.db, &delivery("ignored")).await.map_err(db_unavailable)? {
+            return Ok(duplicate(state, &delivery("duplicate")).await);
         }
         metrics::counter!("employes_sync_webhook_deliveries_total", "outcome" => "ignored").increment(1);
         return Ok(accepted(id, Some(true)));
@@ -138,14 +137,11 @@ async fn handle(state: &AppState, headers: &HeaderMap, body: Body) -> Result<Res
         requested_at: chrono::Utc::now(),
         event_type: Some(event.kind.clone()),
     };
-    let payload = Bytes::from(serde_json::to_vec(&msg).expect("request message serializes"));
-    let repeated = state
-        .bus
-        .publish_durable(state.bus.requests_subject(), Some(id), payload)
+    let repeated = enqueue(&state.bus, &msg, id)
         .await
         .map_err(|e| reject(AppError::from(RequestError::from(e)), "queue_unavailable"))?;
     if repeated {
-        return Ok(duplicate(state, &delivery("duplicate", None)).await);
+        return Ok(duplicate(state, &delivery("duplicate")).await);
     }
     metrics::counter!("employes_sync_webhook_deliveries_total", "outcome" => "accepted").increment(1);
     Ok(accepted(id, None))

@@ -17,25 +17,8 @@ use crate::{
 const EVERY_ITEMS: i64 = 10;
 const EVERY: Duration = Duration::from_millis(500);
 
-/// Publish a running-stage event without waiting for JetStream's acknowledgement (it is
-/// still stored by the stream, and ordered on the connection before the awaited stage end).
-async fn emit_running(bus: &Bus, session: Uuid, stage: &str, processed: i64, total: i64) {
-    let event = ProgressEvent {
-        session_id: session,
-        stage: stage.to_string(),
-        status: "running".to_string(),
-        processed,
-        total,
-        at: Utc::now(),
-    };
-    let payload = Bytes::from(serde_json::to_vec(&event).expect("progress serializes"));
-    if let Err(e) = bus.client.publish(bus.progress_subject(session), payload).await {
-        tracing::debug!(%session, stage, error = %e, "progress event dropped");
-    }
-}
-
-/// Publish one progress event. Progress is advisory: a NATS hiccup is logged, never fatal.
-pub async fn emit(bus: &Bus, session: Uuid, stage: &str, status: &str, processed: i64, total: i64) {
+/// A progress event on the wire.
+fn payload(session: Uuid, stage: &str, status: &str, processed: i64, total: i64) -> Bytes {
     let event = ProgressEvent {
         session_id: session,
         stage: stage.to_string(),
@@ -44,7 +27,21 @@ pub async fn emit(bus: &Bus, session: Uuid, stage: &str, status: &str, processed
         total,
         at: Utc::now(),
     };
-    let payload = Bytes::from(serde_json::to_vec(&event).expect("progress serializes"));
+    Bytes::from(serde_json::to_vec(&event).expect("progress serializes"))
+}
+
+/// Publish a running-stage event without waiting for JetStream's acknowledgement (it is
+/// still stored by the stream, and ordered on the connection before the awaited stage end).
+async fn emit_running(bus: &Bus, session: Uuid, stage: &str, processed: i64, total: i64) {
+    let payload = payload(session, stage, "running", processed, total);
+    if let Err(e) = bus.client.publish(bus.progress_subject(session), payload).await {
+        tracing::debug!(%session, stage, error = %e, "progress event dropped");
+    }
+}
+
+/// Publish one progress event. Progress is advisory: a NATS hiccup is logged, never fatal.
+pub async fn emit(bus: &Bus, session: Uuid, stage: &str, status: &str, processed: i64, total: i64) {
+    let payload = payload(session, stage, status, processed, total);
     if let Err(e) = bus.publish_durable(bus.progress_subject(session), None, payload).await {
         tracing::warn!(%session, stage, error = %e, "could not publish a progress event");
     }

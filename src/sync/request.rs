@@ -126,7 +126,7 @@ pub async fn request_sync(db: &Db, bus: &Bus, window: Duration, req: &SyncReques
 
 async fn join(bus: &Bus, req: &SyncRequest, s: sessions::SessionRow) -> Result<Requested, RequestError> {
     if let Some(msg_id) = &req.msg_id {
-        publish(bus, &message(req, s.id, msg_id), msg_id).await?;
+        enqueue(bus, &message(req, s.id, msg_id), msg_id).await?;
     }
     tracing::info!(session_id = %s.id, "sync request joined an existing session");
     Ok(Requested { session_id: s.id, status: s.status, coalesced: true })
@@ -149,14 +149,15 @@ fn message(req: &SyncRequest, session_id: Uuid, request_id: &str) -> SyncRequest
 /// concurrent delivery), that message points at another session: this one is queued again
 /// under its own id, or it would stay `queued` with nothing to run it.
 async fn publish_new(bus: &Bus, msg: &SyncRequestMsg) -> Result<(), BusError> {
-    if publish(bus, msg, &msg.request_id).await? {
-        publish(bus, msg, &msg.session_id.to_string()).await?;
+    if enqueue(bus, msg, &msg.request_id).await? {
+        enqueue(bus, msg, &msg.session_id.to_string()).await?;
     }
     Ok(())
 }
 
-/// Publish with `Nats-Msg-Id` = `msg_id`; `true` when JetStream saw it as a duplicate.
-async fn publish(bus: &Bus, msg: &SyncRequestMsg, msg_id: &str) -> Result<bool, BusError> {
+/// Put a request message on the sync queue with `Nats-Msg-Id` = `msg_id`; `true` when
+/// JetStream saw it as a duplicate.
+pub async fn enqueue(bus: &Bus, msg: &SyncRequestMsg, msg_id: &str) -> Result<bool, BusError> {
     let payload = Bytes::from(serde_json::to_vec(msg).expect("request message serializes"));
     bus.publish_durable(bus.requests_subject(), Some(msg_id), payload).await
 }

@@ -29,7 +29,7 @@ pub async fn run(ctx: &StageCtx, session: Uuid, targets: Option<&[Uuid]>) -> Res
     let stored = match targets {
         None => store_all_pages(ctx, session, &mut progress, &mut errors).await?,
         Some(ids) => {
-            let records = dedup(fetch_targets(ctx, session, ids, &mut errors).await?);
+            let records = unseen(&mut HashSet::new(), fetch_targets(ctx, session, ids, &mut errors).await?);
             progress.set_total(records.len() as i64 + errors.len() as i64);
             for chunk in records.chunks(BATCH) {
                 if ctx.cancel.is_cancelled() {
@@ -74,7 +74,7 @@ async fn store_all_pages(
         match page {
             Some(ListedPage::Records { employees, invalid_records, total }) => {
                 invalid += invalid_records;
-                let fresh: Vec<Employee> = employees.into_iter().filter(|e| seen.insert(e.id)).collect();
+                let fresh = unseen(&mut seen, employees);
                 let expected = total.map_or(0, |t| t as i64).max(seen.len() as i64);
                 progress.set_total(expected.max(progress.total));
                 employees::store_snapshots(&ctx.db, session, &fresh).await?;
@@ -142,8 +142,8 @@ async fn fetch_targets(
     Ok(found)
 }
 
-/// The same employee twice in a listing (page boundaries shifting) is stored once.
-fn dedup(records: Vec<Employee>) -> Vec<Employee> {
-    let mut seen = HashSet::with_capacity(records.len());
+/// The records not seen before (the same employee twice in a listing — pages shifting while
+/// we page — or in a targeted request is stored once).
+fn unseen(seen: &mut HashSet<Uuid>, records: Vec<Employee>) -> Vec<Employee> {
     records.into_iter().filter(|e| seen.insert(e.id)).collect()
 }
