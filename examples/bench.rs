@@ -829,7 +829,7 @@ impl Drop for Baseline {
 }
 
 /// Paired load rounds of the intake scenario.
-const ROUNDS: usize = 5;
+const ROUNDS: usize = 7;
 
 async fn intake_scenario(report: &mut Report, nats: &Nats, total: usize, connections: usize) -> anyhow::Result<()> {
     println!("\n== webhook intake: {total} signed webhooks × {ROUNDS} paired rounds, {connections} connections ==");
@@ -840,8 +840,8 @@ async fn intake_scenario(report: &mut Report, nats: &Nats, total: usize, connect
     let service_url = svc.url("/webhooks/employes");
     let baseline_url = format!("http://{}/webhooks/employes", baseline.addr);
     // Warm-up (connections, JIT-free but caches and pools).
-    load(&service_url, sim.company, 200, connections, "warm_s").await?;
-    load(&baseline_url, sim.company, 200, connections, "warm_b").await?;
+    load(&service_url, sim.company, 2_000, connections, "warm_s").await?;
+    load(&baseline_url, sim.company, 2_000, connections, "warm_b").await?;
     let (mut svc_runs, mut base_runs) = (Vec::new(), Vec::new());
     let cpu0 = svc.cpu_seconds();
     let perf = Perf::attach(svc.pid(), "intake");
@@ -1064,6 +1064,17 @@ async fn main() -> anyhow::Result<()> {
     if let (Some("baseline-server"), Some(url)) = (std::env::args().nth(1).as_deref(), std::env::args().nth(2)) {
         return serve_baseline(&url).await;
     }
+    // `bench load <url> <company-id> <total> <connections>`: the intake load generator on its own,
+    // for profiling a server by hand (strace, valgrind) outside the paired rounds.
+    if std::env::args().nth(1).as_deref() == Some("load") {
+        let a: Vec<String> = std::env::args().skip(2).collect();
+        let [url, company, total, connections] = a.as_slice() else {
+            bail!("usage: bench load <url> <company-id> <total> <connections>");
+        };
+        let l = load(url, company.parse()?, total.parse()?, connections.parse()?, "probe").await?;
+        println!("{:.0}/s p50 {:.2} ms p99 {:.2} ms, {} errors", l.rate, l.p50_ms, l.p99_ms, l.errors);
+        return Ok(());
+    }
     let only: Option<Vec<String>> =
         std::env::var("BENCH_ONLY").ok().map(|s| s.split(',').map(|p| p.trim().to_string()).collect());
     let wants = |k: &str| only.as_ref().is_none_or(|o| o.iter().any(|x| x == k));
@@ -1094,7 +1105,7 @@ async fn main() -> anyhow::Result<()> {
         }
     }
     if wants("intake") {
-        if let Err(e) = intake_scenario(&mut report, &nats, 2_000, 16).await {
+        if let Err(e) = intake_scenario(&mut report, &nats, 20_000, 16).await {
             report.missing.push(format!("intake: {e:#}"));
         }
     }

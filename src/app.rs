@@ -176,10 +176,13 @@ impl App {
             let stop = shutdown.clone();
             tracing::info!(addr = %listener.local_addr()?, "HTTP listening");
             tasks.spawn(async move {
-                axum::serve(listener, http::router(state))
-                    .with_graceful_shutdown(async move { stop.cancelled().await })
-                    .await
-                    .context("HTTP server")
+                axum::serve(
+                    listener,
+                    axum::ServiceExt::<axum::extract::Request>::into_make_service(http::service(state)),
+                )
+                .with_graceful_shutdown(async move { stop.cancelled().await })
+                .await
+                .context("HTTP server")
             });
         }
         shutdown.cancelled().await;

@@ -4,12 +4,13 @@
 use std::time::Duration;
 
 use async_nats::{
-    HeaderMap,
+    HeaderMap, Subject,
     connection::State,
     jetstream::{
         self,
         stream::{Config as StreamConfig, DiscardPolicy, RetentionPolicy, StorageType},
     },
+    subject::ToSubject,
 };
 use bytes::Bytes;
 use uuid::Uuid;
@@ -34,6 +35,8 @@ pub struct Bus {
     pub js: jetstream::Context,
     prefix: String,
     stream_prefix: String,
+    /// `<p>.sync.requests`, built once: every webhook is published to it.
+    requests: Subject,
 }
 
 impl std::fmt::Debug for Bus {
@@ -60,7 +63,13 @@ impl Bus {
             .await?;
         let mut js = jetstream::new(client.clone());
         js.set_timeout(ACK_TIMEOUT);
-        Ok(Bus { client, js, prefix: prefix.to_string(), stream_prefix: prefix.to_uppercase().replace('-', "_") })
+        Ok(Bus {
+            client,
+            js,
+            prefix: prefix.to_string(),
+            stream_prefix: prefix.to_uppercase().replace('-', "_"),
+            requests: Subject::from(format!("{prefix}.sync.requests")),
+        })
     }
 
     pub fn is_connected(&self) -> bool {
@@ -71,8 +80,8 @@ impl Bus {
         &self.prefix
     }
 
-    pub fn requests_subject(&self) -> String {
-        format!("{}.sync.requests", self.prefix)
+    pub fn requests_subject(&self) -> Subject {
+        self.requests.clone()
     }
     pub fn progress_subject(&self, session: Uuid) -> String {
         format!("{}.sync.progress.{session}", self.prefix)
@@ -98,7 +107,7 @@ impl Bus {
         let streams = [
             StreamConfig {
                 name: self.sync_stream(),
-                subjects: vec![self.requests_subject()],
+                subjects: vec![self.requests.to_string()],
                 retention: RetentionPolicy::WorkQueue,
                 // Webhook ids are deduplicated here (intake does no database work); a day covers
                 // Standard Webhooks retry schedules. Later repeats are dropped by the worker.
@@ -160,7 +169,7 @@ impl Bus {
     /// stream's window. Returns whether the server saw it as a duplicate.
     pub async fn publish_durable(
         &self,
-        subject: String,
+        subject: impl ToSubject,
         msg_id: Option<&str>,
         payload: Bytes,
     ) -> Result<bool, BusError> {

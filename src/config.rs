@@ -4,7 +4,9 @@
 use std::{collections::HashMap, net::SocketAddr, str::FromStr, time::Duration};
 
 use base64::Engine as _;
-use secrecy::{ExposeSecret, SecretBox, SecretString};
+use hmac::{Hmac, Mac};
+use secrecy::{ExposeSecret, SecretString, zeroize::Zeroizing};
+use sha2::Sha256;
 use uuid::Uuid;
 
 use crate::simulator::DEFAULT_COMPANY_ID;
@@ -29,8 +31,21 @@ pub enum LogFormat {
     Json,
 }
 
-/// A webhook signing key (decoded from `whsec_<base64>`).
-pub struct WebhookKey(pub SecretBox<Vec<u8>>);
+/// A webhook signing key (decoded from `whsec_<base64>`), kept as the HMAC state keyed with it:
+/// each delivery clones the state instead of hashing the key again. The state is as secret as
+/// the key; it never prints (`Debug` is redacted) and lives as long as the configuration.
+pub struct WebhookKey(Hmac<Sha256>);
+
+impl WebhookKey {
+    pub fn new(key: &[u8]) -> WebhookKey {
+        WebhookKey(Hmac::new_from_slice(key).expect("HMAC takes keys of any length"))
+    }
+
+    /// A fresh HMAC keyed with this key.
+    pub fn mac(&self) -> Hmac<Sha256> {
+        self.0.clone()
+    }
+}
 
 impl std::fmt::Debug for WebhookKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -283,7 +298,8 @@ fn decode_whsec(secret: &str) -> Result<WebhookKey, ConfigError> {
     if key.len() < 16 {
         return Err(bad("WEBHOOK_SECRET", "secret is shorter than 16 bytes"));
     }
-    Ok(WebhookKey(SecretBox::new(Box::new(key))))
+    let key = Zeroizing::new(key);
+    Ok(WebhookKey::new(&key))
 }
 
 fn parse_tokens(raw: &str) -> Result<Vec<ApiToken>, ConfigError> {

@@ -12,17 +12,20 @@ mod stats;
 mod sync;
 mod webhooks;
 
-use std::{sync::Arc, time::Duration};
+use std::{convert::Infallible, sync::Arc, time::Duration};
 
 use axum::{
     Router,
+    extract::Request,
     http::{HeaderName, HeaderValue, Method, StatusCode, header},
+    response::{IntoResponse, Response},
 };
 use metrics_exporter_prometheus::PrometheusHandle;
 use tokio_util::sync::CancellationToken;
+use tower::{Service, ServiceBuilder};
 use tower_http::{
     cors::{AllowOrigin, CorsLayer},
-    request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
+    request_id::{MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer},
     timeout::TimeoutLayer,
     trace::TraceLayer,
 };
@@ -43,23 +46,32 @@ pub struct AppState {
     pub shutdown: CancellationToken,
 }
 
-static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+pub(crate) static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
-pub fn router(state: AppState) -> Router {
+/// The whole HTTP surface as one service (what `axum::serve` runs).
+pub fn service(
+    state: AppState,
+) -> impl Service<Request, Response = Response, Error = Infallible, Future: Send> + Clone + Send + Sync + 'static {
     let api = Router::new()
         .merge(sync::router())
         .merge(sessions::router())
         .merge(changes::router())
         .merge(stats::router())
         .layer(cors(&state.config.cors_origins));
-    Router::new()
+    let routes = Router::new()
         .merge(api)
         .merge(webhooks::router())
         .merge(health::router())
         .merge(openapi::router())
         .fallback(|| async { crate::error::AppError::NotFound("no such route".into()) })
         .merge(dashboard::router())
-        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, state.config.request_timeout))
+        .with_state(state.clone());
+    // The shared layers wrap the router once, as one service: `Router::layer` would wrap every
+    // route on its own and clone each boxed layer per request.
+    ServiceBuilder::new()
+        .map_response(IntoResponse::into_response)
+        .layer(SetRequestIdLayer::new(REQUEST_ID.clone(), NewRequestId))
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID.clone()))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
             let id = req.headers().get(&REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("-");
             let path = req.uri().path();
@@ -71,9 +83,21 @@ pub fn router(state: AppState) -> Router {
                 tracing::info_span!("http", method = %req.method(), path, request_id = %id)
             }
         }))
-        .layer(PropagateRequestIdLayer::new(REQUEST_ID.clone()))
-        .layer(SetRequestIdLayer::new(REQUEST_ID.clone(), MakeRequestUuid))
-        .with_state(state)
+        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, state.config.request_timeout))
+        .service(routes)
+}
+
+/// A random UUID for a request that brings no `x-request-id`, written without `fmt` (tower-http's
+/// `MakeRequestUuid` formats through `to_string`).
+#[derive(Clone, Copy)]
+struct NewRequestId;
+
+impl MakeRequestId for NewRequestId {
+    fn make_request_id<B>(&mut self, _: &axum::http::Request<B>) -> Option<RequestId> {
+        let mut buf = uuid::Uuid::encode_buffer();
+        let id = uuid::Uuid::new_v4().hyphenated().encode_lower(&mut buf);
+        Some(RequestId::new(HeaderValue::from_str(id).expect("a UUID is a valid header value")))
+    }
 }
 
 /// Only configured origins get `Access-Control-Allow-Origin`.

@@ -6,14 +6,14 @@ use axum::{
     Router,
     body::{Body, Bytes},
     extract::{Request, State},
-    http::{HeaderMap, StatusCode, header},
+    http::{HeaderMap, HeaderName, StatusCode, header},
     response::{IntoResponse, Response},
     routing::post,
 };
-use serde_json::Value;
+use serde_json::value::RawValue;
 use uuid::Uuid;
 
-use super::AppState;
+use super::{AppState, REQUEST_ID};
 use crate::{
     db::webhooks::{self, Delivery},
     error::{AppError, ErrorBody},
@@ -24,6 +24,10 @@ use crate::{
 pub const MAX_BODY: usize = 256 * 1024;
 
 pub const PATH: &str = "/webhooks/employes";
+
+static WEBHOOK_ID: HeaderName = HeaderName::from_static("webhook-id");
+static WEBHOOK_TIMESTAMP: HeaderName = HeaderName::from_static("webhook-timestamp");
+static WEBHOOK_SIGNATURE: HeaderName = HeaderName::from_static("webhook-signature");
 
 pub fn router() -> Router<AppState> {
     Router::new().route(PATH, post(receive))
@@ -71,13 +75,13 @@ async fn receive(State(state): State<AppState>, request: Request) -> Response {
     // Split, not extracted: the `HeaderMap` extractor would clone every header.
     let (parts, body) = request.into_parts();
     let headers = parts.headers;
-    let webhook_id =
-        header_str(&headers, "webhook-id").filter(|id| id.len() <= 256 && id.chars().all(|c| c.is_ascii_graphic()));
     match handle(&state, &headers, body).await {
         Ok(response) => response,
         Err(r) => {
             metrics::counter!("employes_sync_webhook_deliveries_total", "outcome" => "rejected").increment(1);
-            let request_id = header_str(&headers, "x-request-id").unwrap_or("-");
+            let webhook_id = header_str(&headers, &WEBHOOK_ID)
+                .filter(|id| id.len() <= 256 && id.chars().all(|c| c.is_ascii_graphic()));
+            let request_id = header_str(&headers, &REQUEST_ID).unwrap_or("-");
             tracing::info!(reason = r.reason, request_id, "webhook rejected");
             let delivery = Delivery { webhook_id, outcome: "rejected", reason: Some(r.reason), ..Default::default() };
             if let Err(e) = webhooks::record(&state.db, &delivery).await {
@@ -94,16 +98,16 @@ async fn handle(state: &AppState, headers: &HeaderMap, body: Body) -> Result<Res
         return Err(reject(AppError::Unavailable("webhooks not configured".into()), "not_configured"));
     }
     let body = read_limited(headers, body).await?;
-    let is_json = header_str(headers, header::CONTENT_TYPE.as_str())
+    let is_json = header_str(headers, &header::CONTENT_TYPE)
         .and_then(|v| v.split(';').next())
         .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"));
     if !is_json {
         return Err(reject(AppError::UnsupportedMediaType("webhooks must be application/json".into()), "content_type"));
     }
     let signed = SignedHeaders {
-        id: header_str(headers, "webhook-id"),
-        timestamp: header_str(headers, "webhook-timestamp"),
-        signature: header_str(headers, "webhook-signature"),
+        id: header_str(headers, &WEBHOOK_ID),
+        timestamp: header_str(headers, &WEBHOOK_TIMESTAMP),
+        signature: header_str(headers, &WEBHOOK_SIGNATURE),
     };
     let now = chrono::Utc::now().timestamp();
     let id = webhook_signature::verify(&config.webhook_secrets, signed, &body, now)
@@ -167,7 +171,7 @@ fn db_unavailable(e: sqlx::Error) -> Rejection {
 
 async fn read_limited(headers: &HeaderMap, body: Body) -> Result<Bytes, Rejection> {
     let too_large = || reject(AppError::PayloadTooLarge(MAX_BODY), "too_large");
-    let declared = header_str(headers, header::CONTENT_LENGTH.as_str()).and_then(|v| v.parse::<usize>().ok());
+    let declared = header_str(headers, &header::CONTENT_LENGTH).and_then(|v| v.parse::<usize>().ok());
     if declared.is_some_and(|n| n > MAX_BODY) {
         return Err(too_large());
     }
@@ -179,21 +183,51 @@ struct WebhookEvent {
     employee_id: Option<Uuid>,
 }
 
+/// The two fields intake reads, borrowed from the body (anything else is ignored).
+#[derive(serde::Deserialize)]
+struct RawEvent<'a> {
+    #[serde(rename = "type", borrow, default)]
+    kind: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    data: Option<&'a RawValue>,
+}
+
+#[derive(serde::Deserialize)]
+struct RawData<'a> {
+    #[serde(borrow, default)]
+    employee_id: Option<&'a RawValue>,
+}
+
 fn parse_event(body: &[u8]) -> Result<WebhookEvent, Rejection> {
     let bad = |m: &str| reject(AppError::BadRequest(m.to_string()), "malformed");
-    let v: Value = serde_json::from_slice(body).map_err(|_| bad("body is not valid JSON"))?;
-    let obj = v.as_object().ok_or_else(|| bad("body must be a JSON object"))?;
-    let kind = obj
-        .get("type")
-        .and_then(Value::as_str)
+    // A struct would also accept a JSON array; only an object is an event.
+    let is_object = |text: &[u8]| text.trim_ascii_start().first() == Some(&b'{');
+    if !is_object(body) {
+        let valid = serde_json::from_slice::<&RawValue>(body).is_ok();
+        return Err(bad(if valid { "body must be a JSON object" } else { "body is not valid JSON" }));
+    }
+    // Every field is a raw value, so the only data error left is a repeated key.
+    let event: RawEvent = serde_json::from_slice(body)
+        .map_err(|e| bad(if e.is_data() { "body repeats a key" } else { "body is not valid JSON" }))?;
+    let kind = event
+        .kind
+        .and_then(|raw| serde_json::from_str::<std::borrow::Cow<str>>(raw.get()).ok())
         .filter(|t| !t.is_empty() && t.len() <= 100 && t.chars().all(|c| c.is_ascii_graphic()))
         .ok_or_else(|| bad("missing or invalid `type`"))?
-        .to_string();
-    let data = obj.get("data").and_then(Value::as_object);
-    let employee_id = match data.and_then(|d| d.get("employee_id")) {
-        None | Some(Value::Null) => None,
-        Some(Value::String(s)) => Some(Uuid::parse_str(s).map_err(|_| bad("data.employee_id is not a UUID"))?),
-        Some(_) => return Err(bad("data.employee_id must be a string")),
+        .into_owned();
+    let data = match event.data {
+        Some(raw) if is_object(raw.get().as_bytes()) => {
+            Some(serde_json::from_str::<RawData>(raw.get()).map_err(|_| bad("data repeats a key"))?)
+        }
+        _ => None,
+    };
+    let employee_id = match data.and_then(|d| d.employee_id).map(|raw| raw.get()) {
+        None | Some("null") => None,
+        Some(raw) => {
+            let id: std::borrow::Cow<str> =
+                serde_json::from_str(raw).map_err(|_| bad("data.employee_id must be a string"))?;
+            Some(Uuid::parse_str(&id).map_err(|_| bad("data.employee_id is not a UUID"))?)
+        }
     };
     if EMPLOYEE_EVENTS.contains(&kind.as_str()) && employee_id.is_none() {
         return Err(bad("missing data.employee_id"));
@@ -201,6 +235,54 @@ fn parse_event(body: &[u8]) -> Result<WebhookEvent, Rejection> {
     Ok(WebhookEvent { kind, employee_id })
 }
 
-fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+/// Looked up by `HeaderName` (a `&str` name would be parsed again on every lookup).
+fn header_str<'a>(headers: &'a HeaderMap, name: &HeaderName) -> Option<&'a str> {
     headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message(body: &str) -> Result<(String, Option<Uuid>), String> {
+        parse_event(body.as_bytes()).map(|e| (e.kind, e.employee_id)).map_err(|r| match r.error {
+            AppError::BadRequest(m) => m,
+            other => panic!("unexpected {other:?}"),
+        })
+    }
+
+    #[test]
+    fn events_parse_with_unknown_fields_escapes_and_null_ids() {
+        let id = "0b7d7c8e-1111-4222-8333-944455556666";
+        let body = format!(r#" {{"id":1,"type":"employee.upd\u0061ted","data":{{"x":[1],"employee_id":"{id}"}}}}"#);
+        assert_eq!(message(&body), Ok(("employee.updated".into(), Some(id.parse().unwrap()))));
+        assert_eq!(message(r#"{"type":"company.sync_requested","data":{"employee_id":null}}"#).unwrap().1, None);
+        assert_eq!(message(r#"{"type":"company.sync_requested","data":["not","an","object"]}"#).unwrap().1, None);
+        assert_eq!(message(r#"{"type":"something.else"}"#), Ok(("something.else".into(), None)));
+    }
+
+    #[test]
+    fn each_malformed_body_gets_its_own_message() {
+        let cases = [
+            ("", "body is not valid JSON"),
+            ("{\"type\": ", "body is not valid JSON"),
+            ("[1,2", "body is not valid JSON"),
+            (r#"{"type":"a"} x"#, "body is not valid JSON"),
+            ("[1,2,3]", "body must be a JSON object"),
+            (r#""hello""#, "body must be a JSON object"),
+            (r#"{"type":"a","type":"b"}"#, "body repeats a key"),
+            (r#"{"type":"employee.updated","data":{"employee_id":"a","employee_id":"b"}}"#, "data repeats a key"),
+            (r#"{"data":{}}"#, "missing or invalid `type`"),
+            (r#"{"type":7}"#, "missing or invalid `type`"),
+            (r#"{"type":null}"#, "missing or invalid `type`"),
+            (r#"{"type":"employee updated"}"#, "missing or invalid `type`"),
+            (r#"{"type":"employee.updated","data":{}}"#, "missing data.employee_id"),
+            (r#"{"type":"employment.created"}"#, "missing data.employee_id"),
+            (r#"{"type":"employee.updated","data":{"employee_id":12}}"#, "data.employee_id must be a string"),
+            (r#"{"type":"employee.updated","data":{"employee_id":"nope"}}"#, "data.employee_id is not a UUID"),
+        ];
+        for (body, expected) in cases {
+            assert_eq!(message(body), Err(expected.to_string()), "{body}");
+        }
+    }
 }
