@@ -58,14 +58,17 @@ pub fn service(
         .merge(changes::router())
         .merge(stats::router())
         .layer(cors(&state.config.cors_origins));
-    let routes = Router::new()
+    // Webhook intake bounds its own body read by the same timeout (a timer only when the body
+    // is not already there; its publish is bounded by JetStream's ack timeout): a timer per
+    // request is a lock on the runtime's one timer wheel, contended by every worker thread.
+    let timed = Router::new()
         .merge(api)
-        .merge(webhooks::router())
         .merge(health::router())
         .merge(openapi::router())
         .fallback(|| async { crate::error::AppError::NotFound("no such route".into()) })
         .merge(dashboard::router())
-        .with_state(state.clone());
+        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, state.config.request_timeout));
+    let routes = Router::new().merge(timed).merge(webhooks::router()).with_state(state.clone());
     // The shared layers wrap the router once, as one service: `Router::layer` would wrap every
     // route on its own and clone each boxed layer per request.
     ServiceBuilder::new()
@@ -83,7 +86,6 @@ pub fn service(
                 tracing::info_span!("http", method = %req.method(), path, request_id = %id)
             }
         }))
-        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, state.config.request_timeout))
         .service(routes)
 }
 

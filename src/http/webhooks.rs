@@ -2,6 +2,8 @@
 //! event goes on the durable sync queue. 202 only once JetStream holds it; no database work
 //! on this path (the worker admits the event into a session).
 
+use std::time::Duration;
+
 use axum::{
     Router,
     body::{Body, Bytes},
@@ -97,7 +99,7 @@ async fn handle(state: &AppState, headers: &HeaderMap, body: Body) -> Result<Res
     if config.webhook_secrets.is_empty() {
         return Err(reject(AppError::Unavailable("webhooks not configured".into()), "not_configured"));
     }
-    let body = read_limited(headers, body).await?;
+    let body = read_limited(headers, body, config.request_timeout).await?;
     let is_json = header_str(headers, &header::CONTENT_TYPE)
         .and_then(|v| v.split(';').next())
         .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"));
@@ -169,13 +171,18 @@ fn db_unavailable(e: sqlx::Error) -> Rejection {
     reject(AppError::Unavailable("storage unavailable, retry later".into()), "storage_unavailable")
 }
 
-async fn read_limited(headers: &HeaderMap, body: Body) -> Result<Bytes, Rejection> {
+/// The body, up to `MAX_BODY`, within `timeout` (a timer is registered only if it is not all
+/// there already).
+async fn read_limited(headers: &HeaderMap, body: Body, timeout: Duration) -> Result<Bytes, Rejection> {
     let too_large = || reject(AppError::PayloadTooLarge(MAX_BODY), "too_large");
     let declared = header_str(headers, &header::CONTENT_LENGTH).and_then(|v| v.parse::<usize>().ok());
     if declared.is_some_and(|n| n > MAX_BODY) {
         return Err(too_large());
     }
-    axum::body::to_bytes(body, MAX_BODY).await.map_err(|_| too_large())
+    match tokio::time::timeout(timeout, axum::body::to_bytes(body, MAX_BODY)).await {
+        Ok(read) => read.map_err(|_| too_large()),
+        Err(_) => Err(reject(AppError::BodyTimeout(timeout), "body_timeout")),
+    }
 }
 
 struct WebhookEvent {

@@ -289,8 +289,14 @@ async fn health_readiness_metrics_and_request_ids() {
     let health = app.http.get(app.url("/healthz")).header("x-request-id", "req-123").send().await.unwrap();
     assert_eq!(health.status(), 200);
     assert_eq!(health.headers()["x-request-id"], "req-123");
-    let generated = app.http.get(app.url("/healthz")).send().await.unwrap();
-    assert!(!generated.headers()["x-request-id"].is_empty());
+    // A request without one gets a fresh UUID, also on a 404 and on a webhook answer.
+    let mut ids = std::collections::HashSet::new();
+    for path in ["/healthz", "/healthz", "/no/such/route", "/webhooks/employes"] {
+        let response = app.http.get(app.url(path)).send().await.unwrap();
+        let id = response.headers()["x-request-id"].to_str().unwrap().to_string();
+        assert!(uuid::Uuid::parse_str(&id).is_ok(), "{path}: {id}");
+        assert!(ids.insert(id), "{path}: request ids repeat");
+    }
     assert_eq!(app.http.get(app.url("/readyz")).send().await.unwrap().status(), 200);
     tokio::time::sleep(Duration::from_millis(1500)).await; // one outbox sweep (every 1 s in tests)
     let metrics = app.http.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
