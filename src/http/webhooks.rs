@@ -266,6 +266,10 @@ mod tests {
         assert_eq!(message(r#"{"type":"company.sync_requested","data":{"employee_id":null}}"#).unwrap().1, None);
         assert_eq!(message(r#"{"type":"company.sync_requested","data":["not","an","object"]}"#).unwrap().1, None);
         assert_eq!(message(r#"{"type":"something.else"}"#), Ok(("something.else".into(), None)));
+        // An escape inside the id is decoded, not compared raw.
+        let escaped =
+            r#"{"type":"employee.created","data":{"employee_id":"0b7d7c8e-1111-4222-8333-94445555666\u0036"}}"#;
+        assert_eq!(message(escaped).unwrap().1, Some(id.parse().unwrap()));
     }
 
     #[test]
@@ -285,7 +289,17 @@ mod tests {
             (r#"{"type":"employee updated"}"#, "missing or invalid `type`"),
             (r#"{"type":"employee.updated","data":{}}"#, "missing data.employee_id"),
             (r#"{"type":"employment.created"}"#, "missing data.employee_id"),
+            (r#"{"type":{"employee":"updated"}}"#, "missing or invalid `type`"),
+            (r#"{"type":["employee.updated"]}"#, "missing or invalid `type`"),
+            (
+                r#"{"type":"employee.updated","data":"0b7d7c8e-1111-4222-8333-944455556666"}"#,
+                "missing data.employee_id",
+            ),
+            (r#"{"type":"employee.updated","data":7}"#, "missing data.employee_id"),
+            (r#"{"type":"employee.updated","data":{"employee_id":null}}"#, "missing data.employee_id"),
             (r#"{"type":"employee.updated","data":{"employee_id":12}}"#, "data.employee_id must be a string"),
+            (r#"{"type":"employee.updated","data":{"employee_id":{"id":"x"}}}"#, "data.employee_id must be a string"),
+            (r#"{"type":"employee.updated","data":{"employee_id":"a"#, "body is not valid JSON"),
             (r#"{"type":"employee.updated","data":{"employee_id":"nope"}}"#, "data.employee_id is not a UUID"),
         ];
         for (body, expected) in cases {
