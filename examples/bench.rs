@@ -869,7 +869,7 @@ async fn intake_scenario(report: &mut Report, nats: &Nats, total: usize, connect
     let per = |c: f64| c * 1e6 / (total * ROUNDS) as f64;
     report.note(format!(
         "intake: CPU µs per webhook (server / nats-server / load generator): service {:.0} / {:.0} / {:.0}, \
-         baseline {:.0} / {:.0} / {:.0} (clock ticks of 10 ms, so ±{:.0} µs)",
+         baseline {:.0} / {:.0} / {:.0} (clock ticks of 10 ms, so ±{:.1} µs)",
         per(cpu[1][0]),
         per(cpu[1][1]),
         per(cpu[1][2]),

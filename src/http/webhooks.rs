@@ -86,7 +86,7 @@ async fn receive(State(state): State<AppState>, request: Request) -> Response {
             let request_id = header_str(&headers, &REQUEST_ID).unwrap_or("-");
             tracing::info!(reason = r.reason, request_id, "webhook rejected");
             let delivery = Delivery { webhook_id, outcome: "rejected", reason: Some(r.reason), ..Default::default() };
-            if let Err(e) = webhooks::record(&state.db, &delivery).await {
+            if let Err(e) = record(&state, &delivery).await {
                 tracing::warn!(error = %e, "could not record a rejected webhook");
             }
             r.error.into_response()
@@ -125,7 +125,7 @@ async fn handle(state: &AppState, headers: &HeaderMap, body: Body) -> Result<Res
     };
     let targeted = EMPLOYEE_EVENTS.contains(&event.kind.as_str());
     if !targeted && event.kind != COMPANY_SYNC {
-        if !webhooks::record(&state.db, &delivery("ignored")).await.map_err(db_unavailable)? {
+        if !record(state, &delivery("ignored")).await.map_err(db_unavailable)? {
             return Ok(duplicate(state, &delivery("duplicate")).await);
         }
         metrics::counter!("employes_sync_webhook_deliveries_total", "outcome" => "ignored").increment(1);
@@ -160,10 +160,18 @@ fn accepted(event_id: &str, ignored: Option<bool>) -> Response {
 
 async fn duplicate(state: &AppState, d: &Delivery<'_>) -> Response {
     metrics::counter!("employes_sync_webhook_deliveries_total", "outcome" => "duplicate").increment(1);
-    if let Err(e) = webhooks::record(&state.db, d).await {
+    if let Err(e) = record(state, d).await {
         tracing::warn!(error = %e, "could not record a duplicate webhook");
     }
     (StatusCode::OK, axum::Json(WebhookDuplicate { duplicate: true })).into_response()
+}
+
+/// Record a delivery that is not queued (ignored, duplicate, rejected), within the request
+/// timeout: this route is outside `TimeoutLayer`, and a stalled database must not hold it.
+async fn record(state: &AppState, d: &Delivery<'_>) -> sqlx::Result<bool> {
+    tokio::time::timeout(state.config.request_timeout, webhooks::record(&state.db, d))
+        .await
+        .unwrap_or(Err(sqlx::Error::PoolTimedOut))
 }
 
 fn db_unavailable(e: sqlx::Error) -> Rejection {

@@ -182,6 +182,32 @@ impl PgCluster {
     pub fn url(&self) -> String {
         format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
     }
+
+    /// Stall the server without closing a connection: SIGSTOP to the postmaster, then to each of
+    /// its backends (they would otherwise go on answering on connections already open).
+    pub fn freeze(&self) {
+        self.signal_all(nix::sys::signal::Signal::SIGSTOP);
+    }
+
+    /// Let a frozen server go on.
+    pub fn thaw(&self) {
+        self.signal_all(nix::sys::signal::Signal::SIGCONT);
+    }
+
+    fn signal_all(&self, signal: nix::sys::signal::Signal) {
+        let pid_file = std::fs::read_to_string(self.dir.path().join("data/postmaster.pid")).unwrap();
+        let postmaster: i32 = pid_file.lines().next().unwrap().trim().parse().unwrap();
+        let children = std::fs::read_dir("/proc").unwrap().filter_map(|e| {
+            let pid: i32 = e.ok()?.file_name().to_str()?.parse().ok()?;
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+            // `pid (comm) state ppid …`; comm may hold spaces, so read after the last ')'.
+            let ppid: i32 = stat.rsplit_once(')')?.1.split_whitespace().nth(1)?.parse().ok()?;
+            (ppid == postmaster).then_some(pid)
+        });
+        for pid in std::iter::once(postmaster).chain(children.collect::<Vec<_>>()) {
+            let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), signal);
+        }
+    }
 }
 
 impl Drop for PgCluster {

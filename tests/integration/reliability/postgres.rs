@@ -49,6 +49,37 @@ async fn a_postgres_crash_mid_history_is_reported_by_readyz_and_no_session_is_le
 }
 
 #[tokio::test]
+async fn with_postgres_frozen_webhooks_are_still_queued_and_what_must_be_recorded_fails_within_the_timeout() {
+    // Arrange: the HTTP role on a Postgres of its own, which the test then stalls.
+    let Some(pg) = PgCluster::start() else {
+        panic!("Postgres server binaries (initdb, pg_ctl) are required for this test");
+    };
+    let mut env = TestEnv::new().await;
+    env.set("DATABASE_URL", &pg.url()).set("HTTP_REQUEST_TIMEOUT", "1s");
+    let app = env.spawn_app_with_roles(vec![Role::Http]).await;
+    let employee = "0b7d7c8e-1111-4222-8333-944455556666";
+
+    // Act: freeze Postgres; send an employee event (queued, no database on that path) and an
+    // unknown event type (accepted only once it is recorded as ignored).
+    pg.freeze();
+    let started = Instant::now();
+    let queued = Webhook::employee("employee.updated", employee).send(&app).await;
+    let queued_in = started.elapsed();
+    let started = Instant::now();
+    let ignored = Webhook::employee("payrun.finished", employee).send(&app).await;
+    let ignored_in = started.elapsed();
+    pg.thaw();
+
+    // Assert: the first is accepted at once; the second fails with 503 (Employes retries it)
+    // within the request timeout instead of hanging on the database.
+    assert_eq!(queued.0, 202, "{:?}", queued.1);
+    assert!(queued_in < Duration::from_secs(1), "{queued_in:?}");
+    assert_eq!(ignored.0, 503, "{:?}", ignored.1);
+    assert!(ignored_in < Duration::from_secs(3), "{ignored_in:?}");
+    app.stop().await;
+}
+
+#[tokio::test]
 async fn a_session_whose_worker_died_and_whose_request_is_gone_is_failed_by_the_reaper_with_a_reason() {
     // Arrange: worker A dies mid-history and its request message is lost with it.
     let mut env = TestEnv::with_sim(SimConfig { rate_limit: 1000, latency_ms: 5, ..SimConfig::default() }).await;
