@@ -148,6 +148,8 @@ pub struct Stats {
     pub changes_24h: i64,
     pub errors_total: i64,
     pub sessions_total: i64,
+    /// Share of finished sessions (completed, completed with errors, failed) that completed
+    /// without a single error; 0 while none has finished.
     pub success_rate: f64,
 }
 

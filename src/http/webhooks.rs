@@ -111,8 +111,8 @@ async fn handle(state: &AppState, headers: &HeaderMap, body: Body) -> Result<Res
         timestamp: header_str(headers, &WEBHOOK_TIMESTAMP),
         signature: header_str(headers, &WEBHOOK_SIGNATURE),
     };
-    let now = chrono::Utc::now().timestamp();
-    let id = webhook_signature::verify(&config.webhook_secrets, signed, &body, now)
+    let now = chrono::Utc::now();
+    let id = webhook_signature::verify(&config.webhook_secrets, signed, &body, now.timestamp())
         .map_err(|e| reject(AppError::Unauthorized(e.to_string()), "signature"))?;
     let event = parse_event(&body)?;
 
@@ -140,7 +140,7 @@ async fn handle(state: &AppState, headers: &HeaderMap, body: Body) -> Result<Res
         source: Source::Webhook.as_str().to_string(),
         triggered_by: "employes".into(),
         employee_ids: event.employee_id.filter(|_| targeted).map(|e| vec![e]),
-        requested_at: chrono::Utc::now(),
+        requested_at: now,
         event_type: Some(event.kind.clone()),
     };
     let repeated = enqueue(&state.bus, &msg, id)
