@@ -10,6 +10,8 @@ source scripts/services.sh
 ensure_postgres
 ensure_nats_binary
 export ADMIN_DATABASE_URL NATS_SERVER_BIN
+# Each scenario makes its own database; drop them when the run ends.
+trap "drop_scratch_databases 'es\_bench\_%'" EXIT
 export SQLX_OFFLINE=true
 
 echo "building (release)…" >&2
@@ -19,4 +21,4 @@ if [ -z "${BENCH_ONLY:-}" ] || [[ ",${BENCH_ONLY}," == *",detection,"* ]]; then
   echo "criterion: change detection on 100k employees…" >&2
   cargo bench --quiet --bench change_detection -- --noplot 2>&1 | grep -Ev '^(Gnuplot|WARNING: HTML)' || true
 fi
-exec cargo run --release --quiet --example bench
+cargo run --release --quiet --example bench

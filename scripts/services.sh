@@ -75,3 +75,13 @@ ensure_postgres() {
   fi
   ADMIN_DATABASE_URL="$url"; export ADMIN_DATABASE_URL
 }
+
+# Drop the throwaway databases tests and benchmarks make (one per test or scenario), e.g.
+# `drop_scratch_databases 'es\_test\_%' 'employes\_sync\_browser\_%'`. Needs ADMIN_DATABASE_URL.
+drop_scratch_databases() {
+  local pattern where=""
+  for pattern in "$@"; do where="${where:+$where or }datname like '$pattern'"; done
+  psql "$ADMIN_DATABASE_URL" -Atqc "select datname from pg_database where $where" 2>/dev/null |
+    while read -r db; do psql "$ADMIN_DATABASE_URL" -qc "drop database if exists \"$db\" with (force)" >/dev/null 2>&1 || true; done ||
+    true
+}

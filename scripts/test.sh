@@ -6,9 +6,10 @@ source scripts/services.sh
 ensure_postgres
 ensure_nats_binary
 export TEST_DATABASE_URL="$ADMIN_DATABASE_URL"
-# Every test makes its own database; drop the ones earlier runs left behind.
-psql "$ADMIN_DATABASE_URL" -Atqc "select datname from pg_database where datname like 'es\_test\_%' or datname like 'employes\_sync\_browser\_%'" |
-  while read -r db; do psql "$ADMIN_DATABASE_URL" -qc "drop database if exists \"$db\" with (force)" >/dev/null || true; done
+# Every test makes its own database: drop those an interrupted run left behind, and this run's
+# when it ends (pass or fail).
+drop_scratch_databases 'es\_test\_%' 'employes\_sync\_browser\_%'
+trap "drop_scratch_databases 'es\_test\_%' 'employes\_sync\_browser\_%'" EXIT
 export SQLX_OFFLINE=true
 if cargo nextest --version >/dev/null 2>&1; then
   cargo nextest run --workspace --no-fail-fast "$@"
