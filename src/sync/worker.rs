@@ -110,18 +110,20 @@ impl Worker {
                 m = batch.next() => m,
             };
             match next {
-                // Admissions run one at a time, in queue order, so a burst of webhooks joins one
-                // queued session instead of racing to create several.
-                Some(Ok(msg)) if needs_admission(&msg) => {
-                    self.process(msg).await;
-                    drop(permit);
-                }
                 Some(Ok(msg)) => {
-                    let worker = self.clone();
-                    in_flight.spawn(async move {
-                        worker.process(msg).await;
+                    let request = parse(&msg);
+                    // Admissions run one at a time, in queue order, so a burst of webhooks joins
+                    // one queued session instead of racing to create several.
+                    if request.as_ref().is_ok_and(SyncRequestMsg::needs_admission) {
+                        self.settle(msg, request).await;
                         drop(permit);
-                    });
+                    } else {
+                        let worker = self.clone();
+                        in_flight.spawn(async move {
+                            worker.settle(msg, request).await;
+                            drop(permit);
+                        });
+                    }
                 }
                 Some(Err(e)) => tracing::debug!(error = %e, "no sync request this round"),
                 None => {}
@@ -134,7 +136,16 @@ impl Worker {
 
     /// Handle one message and settle it with the server.
     pub async fn process(&self, msg: jetstream::Message) {
-        let outcome = self.handle(&msg).await;
+        let request = parse(&msg);
+        self.settle(msg, request).await;
+    }
+
+    /// `process` for a message whose payload is already parsed.
+    async fn settle(&self, msg: jetstream::Message, request: Result<SyncRequestMsg, String>) {
+        let outcome = match request {
+            Ok(req) => self.handle(&msg, &req).await,
+            Err(reason) => Outcome::Poison(reason),
+        };
         let ack = match &outcome {
             Outcome::Finished(_) | Outcome::AlreadyDone | Outcome::Admitted(_) => msg.double_ack().await,
             Outcome::Busy => msg.ack_with(AckKind::Nak(Some(self.cfg.heartbeat * 2))).await,
@@ -154,14 +165,10 @@ impl Worker {
 
     /// Run the session a request message points to.
     #[tracing::instrument(skip_all, fields(session_id))]
-    pub async fn handle(&self, msg: &jetstream::Message) -> Outcome {
-        let req: SyncRequestMsg = match serde_json::from_slice(&msg.payload) {
-            Ok(r) => r,
-            Err(e) => return Outcome::Poison(format!("unparseable sync request: {e}")),
-        };
+    pub async fn handle(&self, msg: &jetstream::Message, req: &SyncRequestMsg) -> Outcome {
         if req.needs_admission() {
             let first_delivery = msg.info().map_or(true, |i| i.delivered <= 1);
-            return self.admit(&req, first_delivery).await;
+            return self.admit(req, first_delivery).await;
         }
         tracing::Span::current().record("session_id", tracing::field::display(req.session_id));
         let db = &self.ctx.db;
@@ -272,8 +279,9 @@ impl WorkerConfig {
     }
 }
 
-fn needs_admission(msg: &jetstream::Message) -> bool {
-    serde_json::from_slice::<SyncRequestMsg>(&msg.payload).is_ok_and(|r| r.needs_admission())
+/// The request a message carries, or why it cannot be one.
+fn parse(msg: &jetstream::Message) -> Result<SyncRequestMsg, String> {
+    serde_json::from_slice(&msg.payload).map_err(|e| format!("unparseable sync request: {e}"))
 }
 
 async fn sleep_or_cancel(d: Duration, cancel: &CancellationToken) {

@@ -437,3 +437,25 @@ async fn a_webhook_body_that_stalls_gets_408_is_recorded_and_publishes_nothing()
     assert_eq!(d.send(&app).await.0, 202);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn an_unparseable_queued_request_is_terminated_and_the_queue_goes_on() {
+    let mut env = TestEnv::new().await;
+    let app = env.spawn_app().await;
+    // Arrange: two messages no worker can use, ahead of a real request.
+    for payload in [&b"not json"[..], br#"{"request_id":"x","session_id":"nope"}"#] {
+        app.bus.publish_durable(app.bus.requests_subject(), None, payload.to_vec().into()).await.unwrap();
+    }
+    // Act
+    let session = app.sync_and_wait(None).await;
+    // Assert: the sync behind them ran; both were taken off the queue (terminated, not
+    // redelivered forever) and made no session.
+    assert_eq!(session["status"], "completed", "{session}");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    while sync_stream_messages(&app).await != 0 {
+        assert!(std::time::Instant::now() < deadline, "unparseable requests stayed on the queue");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(count(&app, "SELECT count(*) FROM sync_sessions").await, 1);
+    app.stop().await;
+}
