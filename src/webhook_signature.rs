@@ -122,6 +122,34 @@ mod tests {
     }
 
     #[test]
+    fn only_an_exact_32_byte_tag_in_canonical_base64_passes() {
+        let k = b"0123456789abcdef0123";
+        let sig = sign(k, "m", 100, b"x");
+        let tag = STANDARD.decode(&sig[3..]).unwrap();
+        let check = |signature: &str| verify(&[key(k)], headers("m", "100", signature), b"x", 100).map(str::len);
+        assert_eq!(check(&sig), Ok(1));
+        // The right tag with a byte appended, or cut short, or without its padding: no match.
+        let mut longer = tag.clone();
+        longer.push(0);
+        assert_eq!(check(&format!("v1,{}", STANDARD.encode(&longer))), Err(SignatureError::NoMatch));
+        assert_eq!(check(&format!("v1,{}", STANDARD.encode(&tag[..31]))), Err(SignatureError::NoMatch));
+        assert_eq!(check(sig.trim_end_matches('=')), Err(SignatureError::NoMatch));
+        // Another scheme's prefix with the right tag does not count either.
+        assert_eq!(check(&sig.replacen("v1,", "v2,", 1)), Err(SignatureError::NoMatch));
+    }
+
+    #[test]
+    fn only_the_first_16_listed_signatures_are_tried() {
+        let k = b"0123456789abcdef0123";
+        let sig = sign(k, "m", 100, b"x");
+        let junk = vec!["v1,AAAA"; 15].join(" ");
+        let sixteenth = format!("{junk} {sig}");
+        assert_eq!(verify(&[key(k)], headers("m", "100", &sixteenth), b"x", 100), Ok("m"));
+        let seventeenth = format!("{junk} v1,BBBB {sig}");
+        assert_eq!(verify(&[key(k)], headers("m", "100", &seventeenth), b"x", 100), Err(SignatureError::NoMatch));
+    }
+
+    #[test]
     fn stale_or_future_timestamps_fail() {
         let k = b"0123456789abcdef";
         let sig = sign(k, "m", 1000, b"x");

@@ -2,7 +2,7 @@
 //! event goes on the durable sync queue. 202 only once JetStream holds it; no database work
 //! on this path (the worker admits the event into a session).
 
-use std::time::Duration;
+use std::borrow::Cow;
 
 use axum::{
     Router,
@@ -12,7 +12,12 @@ use axum::{
     response::{IntoResponse, Response},
     routing::post,
 };
+use serde::{
+    Deserializer,
+    de::{DeserializeSeed, IgnoredAny, MapAccess, Visitor},
+};
 use serde_json::value::RawValue;
+use tokio::time::Instant;
 use uuid::Uuid;
 
 use super::{AppState, REQUEST_ID};
@@ -77,7 +82,10 @@ async fn receive(State(state): State<AppState>, request: Request) -> Response {
     // Split, not extracted: the `HeaderMap` extractor would clone every header.
     let (parts, body) = request.into_parts();
     let headers = parts.headers;
-    match handle(&state, &headers, body).await {
+    // One deadline for the whole request (this route is outside `TimeoutLayer`): the body read
+    // and every database write below share it. The publish is bounded by JetStream's ack timeout.
+    let deadline = Instant::now() + state.config.request_timeout;
+    match handle(&state, &headers, body, deadline).await {
         Ok(response) => response,
         Err(r) => {
             metrics::counter!("employes_sync_webhook_deliveries_total", "outcome" => "rejected").increment(1);
@@ -86,7 +94,7 @@ async fn receive(State(state): State<AppState>, request: Request) -> Response {
             let request_id = header_str(&headers, &REQUEST_ID).unwrap_or("-");
             tracing::info!(reason = r.reason, request_id, "webhook rejected");
             let delivery = Delivery { webhook_id, outcome: "rejected", reason: Some(r.reason), ..Default::default() };
-            if let Err(e) = record(&state, &delivery).await {
+            if let Err(e) = record(&state, &delivery, deadline).await {
                 tracing::warn!(error = %e, "could not record a rejected webhook");
             }
             r.error.into_response()
@@ -94,12 +102,14 @@ async fn receive(State(state): State<AppState>, request: Request) -> Response {
     }
 }
 
-async fn handle(state: &AppState, headers: &HeaderMap, body: Body) -> Result<Response, Rejection> {
+async fn handle(state: &AppState, headers: &HeaderMap, body: Body, deadline: Instant) -> Result<Response, Rejection> {
     let config = &state.config;
     if config.webhook_secrets.is_empty() {
         return Err(reject(AppError::Unavailable("webhooks not configured".into()), "not_configured"));
     }
-    let body = read_limited(headers, body, config.request_timeout).await?;
+    let body = read_limited(headers, body, deadline)
+        .await?
+        .ok_or_else(|| reject(AppError::BodyTimeout(config.request_timeout), "body_timeout"))?;
     let is_json = header_str(headers, &header::CONTENT_TYPE)
         .and_then(|v| v.split(';').next())
         .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"));
@@ -125,8 +135,8 @@ async fn handle(state: &AppState, headers: &HeaderMap, body: Body) -> Result<Res
     };
     let targeted = EMPLOYEE_EVENTS.contains(&event.kind.as_str());
     if !targeted && event.kind != COMPANY_SYNC {
-        if !record(state, &delivery("ignored")).await.map_err(db_unavailable)? {
-            return Ok(duplicate(state, &delivery("duplicate")).await);
+        if !record(state, &delivery("ignored"), deadline).await.map_err(db_unavailable)? {
+            return Ok(duplicate(state, &delivery("duplicate"), deadline).await);
         }
         metrics::counter!("employes_sync_webhook_deliveries_total", "outcome" => "ignored").increment(1);
         return Ok(accepted(id, Some(true)));
@@ -147,7 +157,7 @@ async fn handle(state: &AppState, headers: &HeaderMap, body: Body) -> Result<Res
         .await
         .map_err(|e| reject(AppError::from(RequestError::from(e)), "queue_unavailable"))?;
     if repeated {
-        return Ok(duplicate(state, &delivery("duplicate")).await);
+        return Ok(duplicate(state, &delivery("duplicate"), deadline).await);
     }
     metrics::counter!("employes_sync_webhook_deliveries_total", "outcome" => "accepted").increment(1);
     Ok(accepted(id, None))
@@ -158,20 +168,21 @@ fn accepted(event_id: &str, ignored: Option<bool>) -> Response {
     (StatusCode::ACCEPTED, axum::Json(body)).into_response()
 }
 
-async fn duplicate(state: &AppState, d: &Delivery<'_>) -> Response {
+async fn duplicate(state: &AppState, d: &Delivery<'_>, deadline: Instant) -> Response {
     metrics::counter!("employes_sync_webhook_deliveries_total", "outcome" => "duplicate").increment(1);
-    if let Err(e) = record(state, d).await {
+    if let Err(e) = record(state, d, deadline).await {
         tracing::warn!(error = %e, "could not record a duplicate webhook");
     }
     (StatusCode::OK, axum::Json(WebhookDuplicate { duplicate: true })).into_response()
 }
 
-/// Record a delivery that is not queued (ignored, duplicate, rejected), within the request
-/// timeout: this route is outside `TimeoutLayer`, and a stalled database must not hold it.
-async fn record(state: &AppState, d: &Delivery<'_>) -> sqlx::Result<bool> {
-    tokio::time::timeout(state.config.request_timeout, webhooks::record(&state.db, d))
-        .await
-        .unwrap_or(Err(sqlx::Error::PoolTimedOut))
+/// Record a delivery that is not queued (ignored, duplicate, rejected) before `deadline`: a
+/// stalled database must not hold the request.
+async fn record(state: &AppState, d: &Delivery<'_>, deadline: Instant) -> sqlx::Result<bool> {
+    tokio::time::timeout_at(deadline, webhooks::record(&state.db, d)).await.unwrap_or_else(|_| {
+        let stalled = std::io::Error::new(std::io::ErrorKind::TimedOut, "the database did not answer in time");
+        Err(sqlx::Error::Io(stalled))
+    })
 }
 
 fn db_unavailable(e: sqlx::Error) -> Rejection {
@@ -179,17 +190,17 @@ fn db_unavailable(e: sqlx::Error) -> Rejection {
     reject(AppError::Unavailable("storage unavailable, retry later".into()), "storage_unavailable")
 }
 
-/// The body, up to `MAX_BODY`, within `timeout` (a timer is registered only if it is not all
-/// there already).
-async fn read_limited(headers: &HeaderMap, body: Body, timeout: Duration) -> Result<Bytes, Rejection> {
+/// The body, up to `MAX_BODY`; `None` when it has not all arrived by `deadline` (a timer is
+/// registered only if it is not all there already).
+async fn read_limited(headers: &HeaderMap, body: Body, deadline: Instant) -> Result<Option<Bytes>, Rejection> {
     let too_large = || reject(AppError::PayloadTooLarge(MAX_BODY), "too_large");
     let declared = header_str(headers, &header::CONTENT_LENGTH).and_then(|v| v.parse::<usize>().ok());
     if declared.is_some_and(|n| n > MAX_BODY) {
         return Err(too_large());
     }
-    match tokio::time::timeout(timeout, axum::body::to_bytes(body, MAX_BODY)).await {
-        Ok(read) => read.map_err(|_| too_large()),
-        Err(_) => Err(reject(AppError::BodyTimeout(timeout), "body_timeout")),
+    match tokio::time::timeout_at(deadline, axum::body::to_bytes(body, MAX_BODY)).await {
+        Ok(read) => read.map(Some).map_err(|_| too_large()),
+        Err(_) => Ok(None),
     }
 }
 
@@ -198,49 +209,73 @@ struct WebhookEvent {
     employee_id: Option<Uuid>,
 }
 
-/// The two fields intake reads, borrowed from the body (anything else is ignored).
-#[derive(serde::Deserialize)]
-struct RawEvent<'a> {
-    #[serde(rename = "type", borrow, default)]
-    kind: Option<&'a RawValue>,
-    #[serde(borrow, default)]
-    data: Option<&'a RawValue>,
+/// The raw text of the named members of a JSON object, in one pass and borrowed from the input;
+/// other members are skipped unparsed, and a repeated name keeps its last value (as with a
+/// `serde_json::Value`).
+struct Members<const N: usize>([&'static str; N]);
+
+impl<'de, const N: usize> DeserializeSeed<'de> for Members<N> {
+    type Value = [Option<&'de RawValue>; N];
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_map(self)
+    }
 }
 
-#[derive(serde::Deserialize)]
-struct RawData<'a> {
-    #[serde(borrow, default)]
-    employee_id: Option<&'a RawValue>,
+impl<'de, const N: usize> Visitor<'de> for Members<N> {
+    type Value = [Option<&'de RawValue>; N];
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut found = [None; N];
+        while let Some(key) = map.next_key::<Cow<str>>()? {
+            match self.0.iter().position(|name| *name == key) {
+                Some(i) => found[i] = Some(map.next_value()?),
+                None => map.next_value::<IgnoredAny>().map(drop)?,
+            }
+        }
+        Ok(found)
+    }
+}
+
+/// `Members` of one whole JSON text (nothing may follow it).
+fn members<'a, const N: usize>(
+    json: &'a [u8],
+    names: [&'static str; N],
+) -> serde_json::Result<[Option<&'a RawValue>; N]> {
+    let mut de = serde_json::Deserializer::from_slice(json);
+    let found = Members(names).deserialize(&mut de)?;
+    de.end()?;
+    Ok(found)
 }
 
 fn parse_event(body: &[u8]) -> Result<WebhookEvent, Rejection> {
     let bad = |m: &str| reject(AppError::BadRequest(m.to_string()), "malformed");
-    // A struct would also accept a JSON array; only an object is an event.
+    // Only an object is an event; anything else says whether it is JSON at all.
     let is_object = |text: &[u8]| text.trim_ascii_start().first() == Some(&b'{');
     if !is_object(body) {
         let valid = serde_json::from_slice::<&RawValue>(body).is_ok();
         return Err(bad(if valid { "body must be a JSON object" } else { "body is not valid JSON" }));
     }
-    // Every field is a raw value, so the only data error left is a repeated key.
-    let event: RawEvent = serde_json::from_slice(body)
-        .map_err(|e| bad(if e.is_data() { "body repeats a key" } else { "body is not valid JSON" }))?;
-    let kind = event
-        .kind
-        .and_then(|raw| serde_json::from_str::<std::borrow::Cow<str>>(raw.get()).ok())
+    let [kind, data] = members(body, ["type", "data"]).map_err(|_| bad("body is not valid JSON"))?;
+    let kind = kind
+        .and_then(|raw| serde_json::from_str::<Cow<str>>(raw.get()).ok())
         .filter(|t| !t.is_empty() && t.len() <= 100 && t.chars().all(|c| c.is_ascii_graphic()))
         .ok_or_else(|| bad("missing or invalid `type`"))?
         .into_owned();
-    let data = match event.data {
+    let [employee_id] = match data {
         Some(raw) if is_object(raw.get().as_bytes()) => {
-            Some(serde_json::from_str::<RawData>(raw.get()).map_err(|_| bad("data repeats a key"))?)
+            members(raw.get().as_bytes(), ["employee_id"]).map_err(|_| bad("body is not valid JSON"))?
         }
-        _ => None,
+        _ => [None],
     };
-    let employee_id = match data.and_then(|d| d.employee_id).map(|raw| raw.get()) {
+    let employee_id = match employee_id.map(RawValue::get) {
         None | Some("null") => None,
         Some(raw) => {
-            let id: std::borrow::Cow<str> =
-                serde_json::from_str(raw).map_err(|_| bad("data.employee_id must be a string"))?;
+            let id: Cow<str> = serde_json::from_str(raw).map_err(|_| bad("data.employee_id must be a string"))?;
             Some(Uuid::parse_str(&id).map_err(|_| bad("data.employee_id is not a UUID"))?)
         }
     };
@@ -274,6 +309,10 @@ mod tests {
         assert_eq!(message(r#"{"type":"company.sync_requested","data":{"employee_id":null}}"#).unwrap().1, None);
         assert_eq!(message(r#"{"type":"company.sync_requested","data":["not","an","object"]}"#).unwrap().1, None);
         assert_eq!(message(r#"{"type":"something.else"}"#), Ok(("something.else".into(), None)));
+        // A repeated key keeps its last value, at both levels (valid JSON, as before).
+        let repeated =
+            format!(r#"{{"type":7,"type":"employee.created","data":{{"employee_id":"x","employee_id":"{id}"}}}}"#);
+        assert_eq!(message(&repeated), Ok(("employee.created".into(), Some(id.parse().unwrap()))));
         // An escape inside the id is decoded, not compared raw.
         let escaped =
             r#"{"type":"employee.created","data":{"employee_id":"0b7d7c8e-1111-4222-8333-94445555666\u0036"}}"#;
@@ -289,8 +328,6 @@ mod tests {
             (r#"{"type":"a"} x"#, "body is not valid JSON"),
             ("[1,2,3]", "body must be a JSON object"),
             (r#""hello""#, "body must be a JSON object"),
-            (r#"{"type":"a","type":"b"}"#, "body repeats a key"),
-            (r#"{"type":"employee.updated","data":{"employee_id":"a","employee_id":"b"}}"#, "data repeats a key"),
             (r#"{"data":{}}"#, "missing or invalid `type`"),
             (r#"{"type":7}"#, "missing or invalid `type`"),
             (r#"{"type":null}"#, "missing or invalid `type`"),

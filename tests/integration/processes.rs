@@ -195,8 +195,9 @@ impl PgCluster {
     }
 
     fn signal_all(&self, signal: nix::sys::signal::Signal) {
-        let pid_file = std::fs::read_to_string(self.dir.path().join("data/postmaster.pid")).unwrap();
-        let postmaster: i32 = pid_file.lines().next().unwrap().trim().parse().unwrap();
+        // No pid file: the server is not running (stopped or crashed), nothing to signal.
+        let Ok(pid_file) = std::fs::read_to_string(self.dir.path().join("data/postmaster.pid")) else { return };
+        let Some(postmaster) = pid_file.lines().next().and_then(|l| l.trim().parse::<i32>().ok()) else { return };
         let children = std::fs::read_dir("/proc").unwrap().filter_map(|e| {
             let pid: i32 = e.ok()?.file_name().to_str()?.parse().ok()?;
             let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
@@ -212,6 +213,8 @@ impl PgCluster {
 
 impl Drop for PgCluster {
     fn drop(&mut self) {
+        // A test that failed while the server was frozen must not leave it stopped.
+        self.thaw();
         let _ = Command::new("runuser")
             .args(["-u", "postgres", "--"])
             .arg(self.bin.join("pg_ctl"))
