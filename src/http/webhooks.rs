@@ -32,6 +32,11 @@ pub const MAX_BODY: usize = 256 * 1024;
 
 pub const PATH: &str = "/webhooks/employes";
 
+const STORAGE_UNAVAILABLE: &str = "storage_unavailable";
+
+/// How long a rejection's record may take once the request's deadline has passed.
+const REJECTION_RECORD_GRACE: std::time::Duration = std::time::Duration::from_secs(1);
+
 static WEBHOOK_ID: HeaderName = HeaderName::from_static("webhook-id");
 static WEBHOOK_TIMESTAMP: HeaderName = HeaderName::from_static("webhook-timestamp");
 static WEBHOOK_SIGNATURE: HeaderName = HeaderName::from_static("webhook-signature");
@@ -93,9 +98,15 @@ async fn receive(State(state): State<AppState>, request: Request) -> Response {
                 .filter(|id| id.len() <= 256 && id.chars().all(|c| c.is_ascii_graphic()));
             let request_id = header_str(&headers, &REQUEST_ID).unwrap_or("-");
             tracing::info!(reason = r.reason, request_id, "webhook rejected");
-            let delivery = Delivery { webhook_id, outcome: "rejected", reason: Some(r.reason), ..Default::default() };
-            if let Err(e) = record(&state, &delivery, deadline).await {
-                tracing::warn!(error = %e, "could not record a rejected webhook");
+            // Recorded unless the database is what failed; a rejection that comes at the
+            // deadline (a stalled body) still gets a short moment for its record.
+            if r.reason != STORAGE_UNAVAILABLE {
+                let delivery =
+                    Delivery { webhook_id, outcome: "rejected", reason: Some(r.reason), ..Default::default() };
+                let until = deadline.max(Instant::now() + REJECTION_RECORD_GRACE);
+                if let Err(e) = record(&state, &delivery, until).await {
+                    tracing::warn!(error = %e, "could not record a rejected webhook");
+                }
             }
             r.error.into_response()
         }
@@ -187,7 +198,7 @@ async fn record(state: &AppState, d: &Delivery<'_>, deadline: Instant) -> sqlx::
 
 fn db_unavailable(e: sqlx::Error) -> Rejection {
     tracing::error!(error = %e, "database error while receiving a webhook");
-    reject(AppError::Unavailable("storage unavailable, retry later".into()), "storage_unavailable")
+    reject(AppError::Unavailable("storage unavailable, retry later".into()), STORAGE_UNAVAILABLE)
 }
 
 /// The body, up to `MAX_BODY`; `None` when it has not all arrived by `deadline` (a timer is
