@@ -397,23 +397,17 @@ async fn the_openapi_document_describes_every_route() {
 
 #[tokio::test]
 async fn an_api_request_whose_body_stalls_gets_408_from_the_request_timeout() {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let mut env = TestEnv::new().await;
     env.set("HTTP_REQUEST_TIMEOUT", "1s");
     let app = env.spawn_app_with_roles(vec![Role::Http]).await;
-    let mut stream = tokio::net::TcpStream::connect(app.addr.unwrap()).await.unwrap();
-    let head = format!(
+    let request = format!(
         "POST /api/sync HTTP/1.1\r\nhost: x\r\nauthorization: Bearer {API_TOKEN}\r\n\
          content-type: application/json\r\ncontent-length: 40\r\n\r\n{{\"employee_ids\":"
     );
-    stream.write_all(head.as_bytes()).await.unwrap();
-    let started = Instant::now();
-    let mut answer = vec![0u8; 4096];
-    let n = tokio::time::timeout(Duration::from_secs(10), stream.read(&mut answer)).await.unwrap().unwrap();
-    let answer = String::from_utf8_lossy(&answer[..n]);
+    let (answer, took) = stalled_request(&app, request.as_bytes()).await;
     assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
     assert!(answer.to_ascii_lowercase().contains("x-request-id:"), "{answer}");
-    assert!(started.elapsed() >= Duration::from_millis(900), "{:?}", started.elapsed());
+    assert!(took >= Duration::from_millis(900), "{took:?}");
     let sessions: i64 = sqlx::query_scalar("SELECT count(*) FROM sync_sessions").fetch_one(&app.db).await.unwrap();
     assert_eq!(sessions, 0);
     app.stop().await;

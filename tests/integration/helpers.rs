@@ -343,6 +343,18 @@ impl TestApp {
 }
 
 /// Collect every message currently on a subject filter of a stream (JetStream replay).
+/// Write `request` — a head and only part of the body it announces — on a raw connection, then
+/// wait (at most 10 s) for the first answer. Returns the answer and how long it took to come.
+pub async fn stalled_request(app: &TestApp, request: &[u8]) -> (String, Duration) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(app.addr.expect("app has the http role")).await.unwrap();
+    stream.write_all(request).await.unwrap();
+    let started = std::time::Instant::now();
+    let mut answer = vec![0u8; 4096];
+    let n = tokio::time::timeout(Duration::from_secs(10), stream.read(&mut answer)).await.unwrap().unwrap();
+    (String::from_utf8_lossy(&answer[..n]).into_owned(), started.elapsed())
+}
+
 pub async fn stream_messages(bus: &Bus, stream: &str, filter: &str) -> Vec<Value> {
     use async_nats::jetstream::consumer::{DeliverPolicy, pull::OrderedConfig};
     // On a cluster that just lost a node the stream may be electing a leader: retry a little.

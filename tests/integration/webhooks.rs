@@ -403,30 +403,25 @@ async fn a_webhook_repeated_after_the_duplicate_window_is_dropped_by_the_worker(
 
 #[tokio::test]
 async fn a_webhook_body_that_stalls_gets_408_is_recorded_and_publishes_nothing() {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let mut env = TestEnv::new().await;
     env.set("HTTP_REQUEST_TIMEOUT", "1s");
     let app = env.spawn_app().await;
     let d = Delivery::event("employee.updated", "0b7d7c8e-1111-4222-8333-944455556666");
     // Headers and half the body, then nothing.
-    let head = format!(
+    let mut request = format!(
         "POST /webhooks/employes HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\
          webhook-id: {}\r\nwebhook-timestamp: {}\r\nwebhook-signature: {}\r\n\r\n",
         d.body.len(),
         d.id,
         d.ts,
         d.sig.as_deref().unwrap()
-    );
-    let mut stream = tokio::net::TcpStream::connect(app.addr.unwrap()).await.unwrap();
-    stream.write_all(head.as_bytes()).await.unwrap();
-    stream.write_all(&d.body[..d.body.len() / 2]).await.unwrap();
-    let started = std::time::Instant::now();
-    let mut answer = vec![0u8; 4096];
-    let n = tokio::time::timeout(std::time::Duration::from_secs(10), stream.read(&mut answer)).await.unwrap().unwrap();
-    let answer = String::from_utf8_lossy(&answer[..n]);
+    )
+    .into_bytes();
+    request.extend_from_slice(&d.body[..d.body.len() / 2]);
+    let (answer, took) = stalled_request(&app, &request).await;
     assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
     assert!(answer.contains(r#""error":"request_timeout""#), "{answer}");
-    assert!(started.elapsed() >= std::time::Duration::from_millis(900), "{:?}", started.elapsed());
+    assert!(took >= std::time::Duration::from_millis(900), "{took:?}");
     assert_eq!(
         count(&app, "SELECT count(*) FROM webhook_deliveries WHERE outcome = 'rejected' AND reason = 'body_timeout'")
             .await,
