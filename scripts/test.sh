@@ -8,8 +8,9 @@ ensure_nats_binary
 export TEST_DATABASE_URL="$ADMIN_DATABASE_URL"
 # Every test makes its own database: drop those an interrupted run left behind, and this run's
 # when it ends (pass or fail).
-drop_scratch_databases 'es\_test\_%' 'employes\_sync\_browser\_%'
-trap "drop_scratch_databases 'es\_test\_%' 'employes\_sync\_browser\_%'" EXIT
+drop_test_databases() { drop_scratch_databases 'es\_test\_%' 'employes\_sync\_browser\_%'; }
+drop_test_databases
+trap drop_test_databases EXIT
 export SQLX_OFFLINE=true
 if cargo nextest --version >/dev/null 2>&1; then
   cargo nextest run --workspace --no-fail-fast "$@"

@@ -50,10 +50,15 @@ pub fn sign(key: &[u8], id: &str, timestamp: i64, body: &[u8]) -> String {
     format!("v1,{}", STANDARD.encode(tag))
 }
 
+/// A `webhook-id` we accept and store: at most 256 visible ASCII characters.
+pub fn is_valid_id(id: &str) -> bool {
+    id.len() <= MAX_ID_LEN && id.chars().all(|c| c.is_ascii_graphic())
+}
+
 /// Verify a delivery. Returns the webhook id on success.
 pub fn verify<'a>(keys: &[WebhookKey], h: SignedHeaders<'a>, body: &[u8], now: i64) -> Result<&'a str, SignatureError> {
     let id = h.id.map(str::trim).filter(|s| !s.is_empty()).ok_or(SignatureError::MissingHeader("webhook-id"))?;
-    if id.len() > MAX_ID_LEN || !id.chars().all(|c| c.is_ascii_graphic()) {
+    if !is_valid_id(id) {
         return Err(SignatureError::InvalidId);
     }
     let ts_raw = h

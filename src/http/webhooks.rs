@@ -94,8 +94,7 @@ async fn receive(State(state): State<AppState>, request: Request) -> Response {
         Ok(response) => response,
         Err(r) => {
             metrics::counter!("employes_sync_webhook_deliveries_total", "outcome" => "rejected").increment(1);
-            let webhook_id = header_str(&headers, &WEBHOOK_ID)
-                .filter(|id| id.len() <= 256 && id.chars().all(|c| c.is_ascii_graphic()));
+            let webhook_id = header_str(&headers, &WEBHOOK_ID).filter(|id| webhook_signature::is_valid_id(id));
             let request_id = header_str(&headers, &REQUEST_ID).unwrap_or("-");
             tracing::info!(reason = r.reason, request_id, "webhook rejected");
             // Recorded unless the database is what failed; a rejection that comes at the

@@ -115,12 +115,12 @@ impl Worker {
                     // Admissions run one at a time, in queue order, so a burst of webhooks joins
                     // one queued session instead of racing to create several.
                     if request.as_ref().is_ok_and(SyncRequestMsg::needs_admission) {
-                        self.settle(msg, request).await;
+                        self.process(msg, request).await;
                         drop(permit);
                     } else {
                         let worker = self.clone();
                         in_flight.spawn(async move {
-                            worker.settle(msg, request).await;
+                            worker.process(msg, request).await;
                             drop(permit);
                         });
                     }
@@ -134,14 +134,9 @@ impl Worker {
         Ok(())
     }
 
-    /// Handle one message and settle it with the server.
-    pub async fn process(&self, msg: jetstream::Message) {
-        let request = parse(&msg);
-        self.settle(msg, request).await;
-    }
-
-    /// `process` for a message whose payload is already parsed.
-    async fn settle(&self, msg: jetstream::Message, request: Result<SyncRequestMsg, String>) {
+    /// Handle one message and settle it with the server. `request` is its payload as [`parse`]
+    /// read it (the loop reads it first, to decide whether to admit inline or spawn).
+    pub async fn process(&self, msg: jetstream::Message, request: Result<SyncRequestMsg, String>) {
         let outcome = match request {
             Ok(req) => self.handle(&msg, &req).await,
             Err(reason) => Outcome::Poison(reason),
@@ -280,7 +275,7 @@ impl WorkerConfig {
 }
 
 /// The request a message carries, or why it cannot be one.
-fn parse(msg: &jetstream::Message) -> Result<SyncRequestMsg, String> {
+pub fn parse(msg: &jetstream::Message) -> Result<SyncRequestMsg, String> {
     serde_json::from_slice(&msg.payload).map_err(|e| format!("unparseable sync request: {e}"))
 }
 
