@@ -132,7 +132,9 @@ pub fn admin_url() -> String {
 pub async fn fresh_database() -> String {
     use sqlx::Connection;
     let admin = admin_url();
-    let name = format!("es_test_{}", Uuid::new_v4().simple());
+    // `TEST_DB_PREFIX` (set by scripts/test.sh per run) lets concurrent runs clean up only their own.
+    let prefix = std::env::var("TEST_DB_PREFIX").unwrap_or_else(|_| "es_test_".into());
+    let name = format!("{prefix}{}", Uuid::new_v4().simple());
     let mut conn = sqlx::PgConnection::connect(&admin).await.expect("Postgres must be running (see README)");
     sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await.unwrap();
     let base = admin.rsplit_once('/').map(|(b, _)| b.to_string()).unwrap();
