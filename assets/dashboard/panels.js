@@ -1,0 +1,13 @@
+/* The panels below the status card, reloaded together when a sync starts or ends. */
+
+import { loadChanges } from './changes.js';
+import { loadSessions } from './sessions.js';
+import { state } from './state.js';
+import { loadStats } from './stats.js';
+
+export function refreshData() {
+  if (!state.token) return;
+  loadChanges();
+  loadStats();
+  loadSessions();
+}

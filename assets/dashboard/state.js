@@ -1,0 +1,18 @@
+/* The page's shared state: one object the modules read and update. */
+
+export const PAGE_SIZE = 10; // changes per "Show more", sessions in the history
+
+export const state = {
+  token: null,
+  pollTimer: null,
+  statusSeq: 0,         // numbers status requests, so a late answer cannot overwrite a newer one
+  lastStatus: null,
+  lastSignature: null,  // "<session id>:<status>" of the last status: a change reloads the panels
+  starting: false,      // a POST /api/sync is in flight
+  following: null,      // session id whose event stream is being read
+  followAbort: null,    // AbortController of that stream
+  finished: new Set(),  // session ids already reported with a toast
+  changesLimit: PAGE_SIZE,
+  detailId: null,       // session shown in the detail panel
+  offline: false,       // the last status request failed
+};
