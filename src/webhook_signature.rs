@@ -1,17 +1,19 @@
 //! Standard Webhooks: `HMAC-SHA256(key, "{id}.{timestamp}.{body}")`, base64, sent as
 //! `v1,<sig>` (several, space-separated). Any listed signature matching any key passes;
-//! comparison is constant-time; the timestamp must be within ±5 minutes.
+//! comparison is constant-time; the timestamp must be within ±5 minutes. The one signer and
+//! verifier of the service (and of its simulator); keys are configured as `whsec_<base64>`.
 
 use base64::{Engine as _, engine::general_purpose::STANDARD};
 use hmac::{Hmac, Mac};
+use secrecy::zeroize::Zeroizing;
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
-
-use crate::config::WebhookKey;
 
 pub const TOLERANCE_SECS: i64 = 5 * 60;
 const MAX_ID_LEN: usize = 256;
 const MAX_SIGNATURES: usize = 16;
+/// Shortest key accepted from a `whsec_` secret.
+const MIN_KEY_LEN: usize = 16;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SignatureError {
@@ -27,6 +29,64 @@ pub enum SignatureError {
     NoMatch,
 }
 
+/// Why a `whsec_` secret is not a usable key (never shows the secret).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum KeyError {
+    #[error("each secret must start with whsec_")]
+    MissingPrefix,
+    #[error("the part after whsec_ is not valid base64")]
+    NotBase64,
+    #[error("secret is shorter than 16 bytes")]
+    TooShort,
+}
+
+/// A webhook signing key, kept as the HMAC state keyed with it: each signature clones the state
+/// instead of hashing the key again. The state is as secret as the key; it never prints
+/// (`Debug` is redacted).
+#[derive(Clone)]
+pub struct WebhookKey(Hmac<Sha256>);
+
+impl WebhookKey {
+    /// A key of raw bytes (any length).
+    pub fn new(key: &[u8]) -> WebhookKey {
+        WebhookKey(Hmac::new_from_slice(key).expect("HMAC takes keys of any length"))
+    }
+
+    /// The key of a `whsec_<base64>` secret: the prefix is required and the decoded key must
+    /// have at least 16 bytes.
+    pub fn from_whsec(secret: &str) -> Result<WebhookKey, KeyError> {
+        let encoded = secret.strip_prefix("whsec_").ok_or(KeyError::MissingPrefix)?;
+        let key = Zeroizing::new(STANDARD.decode(encoded).map_err(|_| KeyError::NotBase64)?);
+        if key.len() < MIN_KEY_LEN {
+            return Err(KeyError::TooShort);
+        }
+        Ok(WebhookKey::new(&key))
+    }
+
+    /// `v1,<base64>` for one delivery.
+    pub fn sign(&self, id: &str, timestamp: i64, body: &[u8]) -> String {
+        let tag = self.tag(id, &timestamp.to_string(), body);
+        format!("v1,{}", STANDARD.encode(tag))
+    }
+
+    /// The HMAC of `{id}.{timestamp}.{body}`, the timestamp as sent.
+    fn tag(&self, id: &str, timestamp: &str, body: &[u8]) -> [u8; 32] {
+        let mut mac = self.0.clone();
+        mac.update(id.as_bytes());
+        mac.update(b".");
+        mac.update(timestamp.as_bytes());
+        mac.update(b".");
+        mac.update(body);
+        mac.finalize().into_bytes().into()
+    }
+}
+
+impl std::fmt::Debug for WebhookKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("WebhookKey([REDACTED])")
+    }
+}
+
 /// The three Standard Webhooks headers, as received.
 #[derive(Debug, Clone, Copy)]
 pub struct SignedHeaders<'a> {
@@ -35,19 +95,9 @@ pub struct SignedHeaders<'a> {
     pub signature: Option<&'a str>,
 }
 
-fn mac(mut mac: Hmac<Sha256>, id: &str, timestamp: &str, body: &[u8]) -> Hmac<Sha256> {
-    mac.update(id.as_bytes());
-    mac.update(b".");
-    mac.update(timestamp.as_bytes());
-    mac.update(b".");
-    mac.update(body);
-    mac
-}
-
-/// `v1,<base64>` for one key.
+/// `v1,<base64>` for one key of raw bytes.
 pub fn sign(key: &[u8], id: &str, timestamp: i64, body: &[u8]) -> String {
-    let tag = mac(WebhookKey::new(key).mac(), id, &timestamp.to_string(), body).finalize().into_bytes();
-    format!("v1,{}", STANDARD.encode(tag))
+    WebhookKey::new(key).sign(id, timestamp, body)
 }
 
 /// A `webhook-id` we accept and store: at most 256 visible ASCII characters.
@@ -88,9 +138,9 @@ pub fn verify<'a>(keys: &[WebhookKey], h: SignedHeaders<'a>, body: &[u8], now: i
         }
     }
     for key in keys {
-        let expected = mac(key.mac(), id, ts_raw, body).finalize().into_bytes();
+        let expected = key.tag(id, ts_raw, body);
         // Constant-time per candidate; which candidate matched is not secret.
-        if candidates[..count].iter().any(|sig| bool::from(sig.ct_eq(expected.as_slice()))) {
+        if candidates[..count].iter().any(|sig| bool::from(sig.ct_eq(&expected))) {
             return Ok(id);
         }
     }
@@ -152,6 +202,18 @@ mod tests {
         assert_eq!(verify(&[key(k)], headers("m", "100", &sixteenth), b"x", 100), Ok("m"));
         let seventeenth = format!("{junk} v1,BBBB {sig}");
         assert_eq!(verify(&[key(k)], headers("m", "100", &seventeenth), b"x", 100), Err(SignatureError::NoMatch));
+    }
+
+    #[test]
+    fn a_whsec_secret_decodes_to_its_key_and_bad_ones_say_why() {
+        let secret = format!("whsec_{}", STANDARD.encode(b"0123456789abcdef"));
+        let sig = WebhookKey::from_whsec(&secret).unwrap().sign("m", 100, b"x");
+        assert_eq!(sig, sign(b"0123456789abcdef", "m", 100, b"x"));
+        assert_eq!(WebhookKey::from_whsec("plain").unwrap_err(), KeyError::MissingPrefix);
+        assert_eq!(WebhookKey::from_whsec("whsec_!!!").unwrap_err(), KeyError::NotBase64);
+        let short = format!("whsec_{}", STANDARD.encode(b"0123456789abcde"));
+        assert_eq!(WebhookKey::from_whsec(&short).unwrap_err(), KeyError::TooShort);
+        assert_eq!(format!("{:?}", WebhookKey::from_whsec(&secret).unwrap()), "WebhookKey([REDACTED])");
     }
 
     #[test]

@@ -5,7 +5,7 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use super::Db;
-use crate::domain::{ChangeValue, KeyedChange};
+use crate::domain::{BusinessImpact, ChangeType, ChangeValue, KeyedChange};
 
 /// A change as the API and the change events show it.
 #[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
@@ -13,14 +13,14 @@ pub struct ChangeRow {
     pub id: Uuid,
     pub employee_id: Uuid,
     pub employee_name: Option<String>,
-    pub change_type: String,
+    pub change_type: ChangeType,
     pub field: Option<String>,
     pub old_value: Option<String>,
     pub new_value: Option<String>,
     pub effective_date: Option<NaiveDate>,
     pub detected_at: DateTime<Utc>,
     pub session_id: Uuid,
-    pub business_impact: Option<String>,
+    pub business_impact: Option<BusinessImpact>,
     pub change_amount: Option<f64>,
     pub change_percent: Option<f64>,
 }
@@ -28,7 +28,7 @@ pub struct ChangeRow {
 /// Insert changes; ones already recorded (same dedup key) are skipped. Returns the types of
 /// the new ones. Keys and ids come precomputed; the key's hex text and the values' text are
 /// made here, for one batch at a time.
-pub async fn insert(db: &Db, session: Uuid, changes: &[KeyedChange]) -> sqlx::Result<Vec<String>> {
+pub async fn insert(db: &Db, session: Uuid, changes: &[KeyedChange]) -> sqlx::Result<Vec<ChangeType>> {
     if changes.is_empty() {
         return Ok(Vec::new());
     }
@@ -36,13 +36,13 @@ pub async fn insert(db: &Db, session: Uuid, changes: &[KeyedChange]) -> sqlx::Re
     let keys: Vec<String> = changes.iter().map(|c| c.key().to_hex()).collect();
     let all = || changes.iter().map(KeyedChange::change);
     let employees: Vec<Uuid> = all().map(|c| c.employee_id).collect();
-    let types: Vec<&str> = all().map(|c| c.change_type.as_str()).collect();
+    let types: Vec<ChangeType> = all().map(|c| c.change_type).collect();
     let fields: Vec<Option<&str>> = all().map(|c| c.field).collect();
     let text = |v: &Option<ChangeValue>| v.as_ref().map(ChangeValue::to_string);
     let olds: Vec<Option<String>> = all().map(|c| text(&c.old_value)).collect();
     let news: Vec<Option<String>> = all().map(|c| text(&c.new_value)).collect();
     let dates: Vec<Option<NaiveDate>> = all().map(|c| c.effective_date).collect();
-    let impacts: Vec<Option<&str>> = all().map(|c| c.business_impact).collect();
+    let impacts: Vec<Option<BusinessImpact>> = all().map(|c| c.business_impact).collect();
     let amounts: Vec<Option<f64>> = all().map(|c| c.change_amount).collect();
     let percents: Vec<Option<f64>> = all().map(|c| c.change_percent).collect();
     sqlx::query_scalar!(
@@ -52,17 +52,17 @@ pub async fn insert(db: &Db, session: Uuid, changes: &[KeyedChange]) -> sqlx::Re
            FROM UNNEST($2::uuid[], $3::text[], $4::uuid[], $5::text[], $6::text[], $7::text[], $8::text[], $9::date[],
                        $10::text[], $11::float8[], $12::float8[]) AS t(id, k, e, ty, f, o, n, d, i, a, p)
            ON CONFLICT DO NOTHING
-           RETURNING change_type"#,
+           RETURNING change_type AS "change_type: ChangeType""#,
         session,
         &ids,
         &keys,
         &employees,
-        &types as &[&str],
+        &types as &[ChangeType],
         &fields as &[Option<&str>],
         &olds as &[Option<String>],
         &news as &[Option<String>],
         &dates as &[Option<NaiveDate>],
-        &impacts as &[Option<&str>],
+        &impacts as &[Option<BusinessImpact>],
         &amounts as &[Option<f64>],
         &percents as &[Option<f64>],
     )
@@ -83,8 +83,9 @@ pub async fn unpublished(
 ) -> sqlx::Result<Vec<ChangeRow>> {
     sqlx::query_as!(
         ChangeRow,
-        r#"SELECT c.id, c.employee_id, e.display_name AS "employee_name?", c.change_type, c.field, c.old_value, c.new_value,
-                  c.effective_date, c.detected_at, c.session_id, c.business_impact, c.change_amount, c.change_percent
+        r#"SELECT c.id, c.employee_id, e.display_name AS "employee_name?", c.change_type AS "change_type: ChangeType",
+                  c.field, c.old_value, c.new_value, c.effective_date, c.detected_at, c.session_id,
+                  c.business_impact AS "business_impact: BusinessImpact", c.change_amount, c.change_percent
            FROM changes c LEFT JOIN employees e ON e.id = c.employee_id
            WHERE c.published_at IS NULL
              AND ($1::uuid IS NULL OR c.session_id = $1)
@@ -115,7 +116,7 @@ pub async fn mark_published(db: &Db, ids: &[Uuid]) -> sqlx::Result<()> {
 #[derive(Debug, Default)]
 pub struct ChangeFilter {
     pub since: Option<DateTime<Utc>>,
-    pub change_type: Option<String>,
+    pub change_type: Option<ChangeType>,
     pub employee_id: Option<Uuid>,
     pub limit: i64,
 }
@@ -123,8 +124,9 @@ pub struct ChangeFilter {
 pub async fn list(db: &Db, f: &ChangeFilter) -> sqlx::Result<Vec<ChangeRow>> {
     sqlx::query_as!(
         ChangeRow,
-        r#"SELECT c.id, c.employee_id, e.display_name AS "employee_name?", c.change_type, c.field, c.old_value, c.new_value,
-                  c.effective_date, c.detected_at, c.session_id, c.business_impact, c.change_amount, c.change_percent
+        r#"SELECT c.id, c.employee_id, e.display_name AS "employee_name?", c.change_type AS "change_type: ChangeType",
+                  c.field, c.old_value, c.new_value, c.effective_date, c.detected_at, c.session_id,
+                  c.business_impact AS "business_impact: BusinessImpact", c.change_amount, c.change_percent
            FROM changes c LEFT JOIN employees e ON e.id = c.employee_id
            WHERE ($1::timestamptz IS NULL OR c.detected_at >= $1)
              AND ($2::text IS NULL OR c.change_type = $2)
@@ -132,7 +134,7 @@ pub async fn list(db: &Db, f: &ChangeFilter) -> sqlx::Result<Vec<ChangeRow>> {
            ORDER BY c.detected_at DESC, c.effective_date DESC NULLS LAST, c.id
            LIMIT $4"#,
         f.since,
-        f.change_type,
+        f.change_type as Option<ChangeType>,
         f.employee_id,
         f.limit
     )

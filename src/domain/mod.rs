@@ -1,10 +1,13 @@
 //! Pure change detection: no I/O, no clock. Stages feed it data and store what it returns.
 
 mod changes;
-mod history;
 
 pub use changes::{
-    Change, ChangeType, ChangeValue, DedupKey, KeyedChange, RecordDiff, detect_history_changes, detect_record_changes,
-    for_each_history_change, for_each_record_change, format_number, sort_for_insert,
+    BusinessImpact, Change, ChangeType, ChangeValue, ContractPeriod, DedupKey, History, HoursPeriod, KeyedChange,
+    PERSONAL_FIELDS, RecordDiff, SalaryPeriod, detect_history_changes, detect_record_changes, for_each_history_change,
+    for_each_record_change, format_number, parse_date, sort_for_insert, text_of,
 };
-pub use history::{ContractPeriod, History, HoursPeriod, SalaryPeriod, parse_date};
+
+/// The company the built-in simulator serves, and the one synced when no `EMPLOYES_API_URL`
+/// is configured.
+pub const DEFAULT_COMPANY_ID: &str = "7e3f2a10-5b6c-4d8e-9f01-23456789abcd";

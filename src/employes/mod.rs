@@ -4,4 +4,4 @@ mod client;
 mod models;
 
 pub use client::{EmployeeList, EmployesClient, EmployesError, Endpoint, ListedPage};
-pub use models::{Employee, PERSONAL_FIELDS, text_of, unwrap_data};
+pub use models::{Employee, unwrap_data};

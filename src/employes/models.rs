@@ -4,30 +4,14 @@
 use serde_json::Value;
 use uuid::Uuid;
 
+use crate::domain::text_of;
+
 /// One employee record as Employes sent it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Employee {
     pub id: Uuid,
     pub raw: Value,
 }
-
-/// Personal fields: a change of one of these is reported by name only, never by value.
-pub const PERSONAL_FIELDS: &[&str] = &[
-    "first_name",
-    "surname",
-    "surname_prefix",
-    "initials",
-    "gender",
-    "date_of_birth",
-    "email",
-    "phone_number",
-    "street",
-    "housenumber",
-    "zipcode",
-    "city",
-    "country_code",
-    "iban",
-];
 
 impl Employee {
     /// Accepts an employee object (or `{"data": {...}}`); `None` when it has no usable id.
@@ -37,7 +21,7 @@ impl Employee {
         Some(Employee { id, raw: value })
     }
 
-    /// A field as text, whatever JSON scalar type it came as; `None` for null/missing/empty.
+    /// A field as text (see [`text_of`]); `None` when missing.
     pub fn text(&self, key: &str) -> Option<String> {
         text_of(self.raw.get(key)?)
     }
@@ -65,18 +49,6 @@ pub fn unwrap_data(value: Value) -> Value {
             map.remove("data").unwrap_or(Value::Null)
         }
         other => other,
-    }
-}
-
-/// Render a JSON scalar as text; objects/arrays as compact JSON.
-pub fn text_of(v: &Value) -> Option<String> {
-    match v {
-        Value::Null => None,
-        Value::String(s) if s.trim().is_empty() => None,
-        Value::String(s) => Some(s.trim().to_string()),
-        Value::Number(n) => Some(n.to_string()),
-        Value::Bool(b) => Some(b.to_string()),
-        other => Some(other.to_string()),
     }
 }
 

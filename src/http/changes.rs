@@ -3,6 +3,7 @@
 use axum::{Router, extract::State, response::IntoResponse, routing::get};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use strum::VariantArray as _;
 use uuid::Uuid;
 
 use super::{
@@ -52,18 +53,16 @@ async fn list(
         .map(|s| DateTime::parse_from_rfc3339(&s).map(|d| d.with_timezone(&Utc)))
         .transpose()
         .map_err(|_| AppError::BadRequest("since must be an RFC 3339 timestamp".into()))?;
-    if let Some(t) = &q.change_type {
-        if ChangeType::parse(t).is_none() {
-            let all: Vec<_> = ChangeType::ALL.iter().map(|t| t.as_str()).collect();
-            return Err(AppError::BadRequest(format!("type must be one of {}", all.join(", "))));
-        }
-    }
+    let change_type = q.change_type.map(|t| t.parse::<ChangeType>()).transpose().map_err(|_| {
+        let all: Vec<_> = ChangeType::VARIANTS.iter().map(|t| t.as_str()).collect();
+        AppError::BadRequest(format!("type must be one of {}", all.join(", ")))
+    })?;
     let employee_id = q
         .employee_id
         .map(|s| Uuid::parse_str(&s))
         .transpose()
         .map_err(|_| AppError::BadRequest("employee_id must be a UUID".into()))?;
-    let filter = ChangeFilter { since, change_type: q.change_type, employee_id, limit: limit(q.limit, 50, 500)? };
+    let filter = ChangeFilter { since, change_type, employee_id, limit: limit(q.limit, 50, 500)? };
     let rows = changes::list(&state.db, &filter).await?;
     Ok(axum::Json(ChangeList { changes: rows }))
 }

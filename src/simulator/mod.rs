@@ -24,14 +24,12 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-pub use webhook::sign_webhook;
-
 use api::Limiter;
 use control::{FaultState, Stats};
 use data::World;
 
 /// Company id served by default (also the embedded simulator's company).
-pub const DEFAULT_COMPANY_ID: &str = "7e3f2a10-5b6c-4d8e-9f01-23456789abcd";
+pub use crate::domain::DEFAULT_COMPANY_ID;
 
 /// Settings of one simulator instance.
 #[derive(Clone, Debug)]

@@ -15,7 +15,6 @@ use crate::{
         Db,
         changes::{self, ChangeRow},
     },
-    domain::ChangeType,
 };
 
 /// CloudEvents 1.0 JSON for one change.
@@ -48,17 +47,14 @@ pub async fn publish_pending(
         }
         let mut done = Vec::with_capacity(batch.len());
         for c in &batch {
-            let Some(t) = ChangeType::parse(&c.change_type) else {
-                continue;
-            };
             let payload = Bytes::from(serde_json::to_vec(&cloud_event(source, c))?);
             let id = c.id.to_string();
-            if let Err(e) = bus.publish_durable(bus.change_subject(t), Some(&id), payload).await {
+            if let Err(e) = bus.publish_durable(bus.change_subject(c.change_type), Some(&id), payload).await {
                 changes::mark_published(db, &done).await?;
                 return Err(anyhow::anyhow!("publishing change events: {e}"));
             }
             done.push(c.id);
-            metrics::counter!("employes_sync_changes_published_total", "type" => t.as_str()).increment(1);
+            metrics::counter!("employes_sync_changes_published_total", "type" => c.change_type.as_str()).increment(1);
         }
         changes::mark_published(db, &done).await?;
         total += done.len();

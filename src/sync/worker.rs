@@ -183,7 +183,7 @@ impl Worker {
             Ok(None) => return Outcome::AlreadyDone,
             Err(e) => return Outcome::Retry(format!("database: {e}")),
         };
-        if claimed.attempts > self.cfg.max_attempts() {
+        if claimed.attempts > self.cfg.max_attempts {
             let reason = format!("gave up after {} attempts", claimed.attempts - 1);
             return match pipeline::finish(&self.ctx, &claimed, "failed", Some(&reason)).await {
                 Ok(status) => Outcome::Finished(status),
@@ -264,13 +264,6 @@ impl Worker {
             return Outcome::Retry(format!("database: {e}"));
         }
         Outcome::Admitted(requested.session_id)
-    }
-}
-
-impl WorkerConfig {
-    /// Attempts (claims) before a session is given up.
-    pub fn max_attempts(&self) -> i32 {
-        self.max_deliver.clamp(1, 1000) as i32
     }
 }
 

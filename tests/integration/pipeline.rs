@@ -279,3 +279,58 @@ async fn what_a_failed_session_stored_is_diffed_by_the_next_one() {
     assert_eq!(app.sync_and_wait(None).await["changes_detected"], 0);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_stored_change_whose_type_or_impact_is_unknown_fails_to_load_instead_of_being_skipped() {
+    // Arrange: a database with one session, whose changes table takes any change type (as a
+    // later version's migration might widen it).
+    let db = employes_sync::db::pool(&fresh_database().await).unwrap();
+    employes_sync::db::migrate(&db).await.unwrap();
+    let session = uuid::Uuid::new_v4();
+    sqlx::query(
+        "INSERT INTO sync_sessions (id, source, triggered_by, scope, request_id) VALUES ($1, 'api', 'ci', 'full', 'r')",
+    )
+    .bind(session)
+    .execute(&db)
+    .await
+    .unwrap();
+    sqlx::query("ALTER TABLE changes DROP CONSTRAINT changes_change_type_check").execute(&db).await.unwrap();
+    let insert = |change_type: &'static str, impact: &'static str| {
+        sqlx::query(
+            "INSERT INTO changes (id, dedup_key, employee_id, change_type, business_impact, session_id)
+             VALUES (gen_random_uuid(), gen_random_uuid()::text, gen_random_uuid(), $1, $2, $3)",
+        )
+        .bind(change_type)
+        .bind(impact)
+        .bind(session)
+        .execute(&db)
+    };
+    for (change_type, impact, rejected_by) in
+        [("bogus", "hired", "ChangeType"), ("employee_added", "bogus", "BusinessImpact")]
+    {
+        sqlx::query("DELETE FROM changes").execute(&db).await.unwrap();
+        insert(change_type, impact).await.unwrap();
+        // Act: what the outbox and the API read.
+        let unpublished = employes_sync::db::changes::unpublished(&db, None, 0.0, 10).await;
+        let listed = employes_sync::db::changes::list(
+            &db,
+            &employes_sync::db::changes::ChangeFilter { limit: 10, ..Default::default() },
+        )
+        .await;
+        // Assert: the row does not decode (it is neither skipped nor read as something else).
+        for result in [unpublished, listed] {
+            match result {
+                Err(sqlx::Error::ColumnDecode { source, .. }) => {
+                    assert!(source.to_string().contains(rejected_by), "{source}")
+                }
+                other => panic!("{change_type}/{impact}: expected a decode error, got {other:?}"),
+            }
+        }
+    }
+    // And a known row still loads, typed.
+    sqlx::query("DELETE FROM changes").execute(&db).await.unwrap();
+    insert("employee_added", "hired").await.unwrap();
+    let rows = employes_sync::db::changes::unpublished(&db, None, 0.0, 10).await.unwrap();
+    assert_eq!(rows[0].change_type, employes_sync::domain::ChangeType::EmployeeAdded);
+    assert_eq!(rows[0].business_impact, Some(employes_sync::domain::BusinessImpact::Hired));
+}

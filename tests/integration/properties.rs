@@ -4,10 +4,9 @@
 use std::collections::BTreeSet;
 
 use employes_sync::{
-    config::WebhookKey,
     domain::{self, Change, History, RecordDiff, detect_history_changes, detect_record_changes},
     employes::Employee,
-    webhook_signature::{SignedHeaders, TOLERANCE_SECS, sign, verify},
+    webhook_signature::{SignedHeaders, TOLERANCE_SECS, WebhookKey, sign, verify},
 };
 use proptest::prelude::*;
 use serde_json::{Map, Value, json};

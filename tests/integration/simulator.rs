@@ -8,7 +8,8 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use employes_sync::simulator::{SimConfig, Simulator, sign_webhook};
+use employes_sync::simulator::{SimConfig, Simulator};
+use employes_sync::webhook_signature::WebhookKey;
 use hmac::{Hmac, Mac};
 use serde_json::{Value, json};
 use sha2::Sha256;
@@ -655,7 +656,7 @@ async fn a_mutation_sends_a_signed_webhook_that_verifies_independently() {
     assert_eq!(event["data"]["company_id"], company.to_string());
     assert!(chrono::DateTime::parse_from_rfc3339(event["timestamp"].as_str().expect("ts")).is_ok());
     let msg_id = headers["webhook-id"].to_str().expect("id");
-    let ours = sign_webhook(&secret, msg_id, ts, body).expect("sign");
+    let ours = WebhookKey::from_whsec(&secret).expect("key").sign(msg_id, ts, body);
     assert_eq!(headers["webhook-signature"].to_str().expect("sig"), ours);
     stop.cancel();
     stop_receiver.cancel();

@@ -23,7 +23,7 @@ const INSERT_BATCH: usize = 1000;
 async fn insert(ctx: &StageCtx, session: Uuid, found: &mut Vec<KeyedChange>) -> sqlx::Result<()> {
     sort_for_insert(found);
     for change_type in changes::insert(&ctx.db, session, found).await? {
-        metrics::counter!("employes_sync_changes_total", "type" => change_type).increment(1);
+        metrics::counter!("employes_sync_changes_total", "type" => change_type.as_str()).increment(1);
     }
     found.clear();
     Ok(())

@@ -2,7 +2,7 @@
 
 use std::cmp::Ordering;
 
-use chrono::NaiveDate;
+use chrono::{Datelike as _, NaiveDate};
 use serde_json::Value;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -116,8 +116,8 @@ pub fn parse_date(s: &str) -> Option<NaiveDate> {
     (date.year_ce().1 > 1).then_some(date)
 }
 
-/// Year, month and day of exactly `DDDD-DD-DD` (what Employes sends), read without chrono's
-/// format parser, which showed up in profiles. Anything else goes to that parser.
+/// Year, month and day of exactly `DDDD-DD-DD` (what Employes sends); `None` for anything else,
+/// which chrono's format parser then reads.
 fn plain_ymd(s: &[u8]) -> Option<(i32, u32, u32)> {
     let [y0, y1, y2, y3, b'-', m0, m1, b'-', d0, d1] = *s else { return None };
     let digits = [y0, y1, y2, y3, m0, m1, d0, d1];
@@ -125,8 +125,6 @@ fn plain_ymd(s: &[u8]) -> Option<(i32, u32, u32)> {
     let n = |ds: &[u8]| ds.iter().fold(0u32, |acc, d| acc * 10 + u32::from(d - b'0'));
     Some((n(&digits[..4]) as i32, n(&digits[4..6]), n(&digits[6..])))
 }
-
-use chrono::Datelike as _;
 
 fn number(v: Option<&Value>) -> Option<f64> {
     let n = match v? {

@@ -1,0 +1,261 @@
+//! Typed configuration: defaults, then an optional `KEY=VALUE` file, then the environment.
+//! Validated once at start; every problem is one line naming the key. Each section (one module
+//! each) reads and checks its own keys.
+
+mod employes;
+mod http;
+mod runtime;
+mod store;
+mod values;
+mod webhooks;
+mod worker;
+
+use std::{collections::HashMap, net::SocketAddr, time::Duration};
+
+use secrecy::{ExposeSecret, SecretString};
+
+pub use employes::EmployesConfig;
+pub use http::ApiToken;
+pub use runtime::LogFormat;
+use values::{Values, bad};
+pub use worker::WorkerConfig;
+
+use crate::webhook_signature::WebhookKey;
+
+/// A configuration problem: which key, and what is wrong with it.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid configuration: {key}: {problem}")]
+pub struct ConfigError {
+    pub key: &'static str,
+    pub problem: String,
+}
+
+#[derive(Debug)]
+pub struct Config {
+    pub database_url: SecretString,
+    pub nats_urls: String,
+    pub subject_prefix: String,
+    pub stream_replicas: usize,
+    pub http_addr: SocketAddr,
+    pub employes: EmployesConfig,
+    pub simulator_addr: SocketAddr,
+    pub webhook_secrets: Vec<WebhookKey>,
+    /// The raw first `whsec_` secret, handed to the in-process simulator so its webhooks verify.
+    pub webhook_secret_raw: Option<SecretString>,
+    pub auth_jwt_secret: Option<SecretString>,
+    pub api_tokens: Vec<ApiToken>,
+    pub cors_origins: Vec<String>,
+    /// `None` = scheduler off.
+    pub sync_schedule: Option<cron::Schedule>,
+    pub sync_outdated_after: Duration,
+    pub log_format: Option<LogFormat>,
+    pub shutdown_timeout: Duration,
+    pub request_timeout: Duration,
+    pub worker: WorkerConfig,
+}
+
+/// Every key this service reads (the README's configuration table); the environment is
+/// consulted for these only.
+pub const KEYS: &[&str] = &[
+    "DATABASE_URL",
+    "NATS_URL",
+    "NATS_SUBJECT_PREFIX",
+    "NATS_STREAM_REPLICAS",
+    "HTTP_ADDR",
+    "EMPLOYES_API_URL",
+    "EMPLOYES_API_KEY",
+    "EMPLOYES_COMPANY_ID",
+    "EMPLOYES_RATE_LIMIT",
+    "EMPLOYES_REQUEST_TIMEOUT",
+    "EMPLOYES_MAX_ATTEMPTS",
+    "SIMULATOR_ADDR",
+    "WEBHOOK_SECRET",
+    "WEBHOOK_COALESCE_WINDOW",
+    "AUTH_JWT_SECRET",
+    "API_TOKENS",
+    "CORS_ORIGINS",
+    "SYNC_SCHEDULE",
+    "SYNC_OUTDATED_AFTER",
+    "LOG_FORMAT",
+    "SHUTDOWN_TIMEOUT",
+    "HTTP_REQUEST_TIMEOUT",
+    "WORKER_ACK_WAIT",
+    "WORKER_HEARTBEAT",
+    "WORKER_REAP_AFTER",
+    "WORKER_MAX_DELIVER",
+    "WORKER_CONCURRENCY",
+    "WORKER_FETCH_CONCURRENCY",
+    "HISTORY_REFRESH_AFTER",
+];
+
+impl Config {
+    /// Defaults → optional file (`CONFIG_FILE` or `file`) → process environment.
+    pub fn load(file: Option<&std::path::Path>) -> Result<Config, ConfigError> {
+        let mut values = HashMap::new();
+        let file = file.map(|p| p.to_path_buf()).or_else(|| std::env::var_os("CONFIG_FILE").map(Into::into));
+        if let Some(path) = file {
+            let text = std::fs::read_to_string(&path)
+                .map_err(|e| bad("CONFIG_FILE", format!("cannot read {}: {e}", path.display())))?;
+            values.extend(parse_file(&text)?);
+        }
+        for key in KEYS {
+            if let Ok(v) = std::env::var(key) {
+                values.insert((*key).to_string(), v);
+            }
+        }
+        Config::from_map(&values)
+    }
+
+    /// Build from explicit key/values (unset keys take their defaults).
+    pub fn from_map(values: &HashMap<String, String>) -> Result<Config, ConfigError> {
+        Config::from_values(&Values::new(values))
+    }
+
+    fn from_values(v: &Values<'_>) -> Result<Config, ConfigError> {
+        let employes::Employes { employes, simulator_addr } = employes::parse(v)?;
+        let store::Store { database_url, nats_urls, subject_prefix, stream_replicas } = store::parse(v)?;
+        let webhooks::Webhooks { webhook_secrets, webhook_secret_raw } = webhooks::parse(v)?;
+        let runtime::Runtime { sync_schedule, sync_outdated_after, log_format, shutdown_timeout } = runtime::parse(v)?;
+        let worker = worker::parse(v)?;
+        let http::Http { http_addr, request_timeout, auth_jwt_secret, api_tokens, cors_origins } = http::parse(v)?;
+        Ok(Config {
+            database_url,
+            nats_urls,
+            subject_prefix,
+            stream_replicas,
+            http_addr,
+            employes,
+            simulator_addr,
+            webhook_secrets,
+            webhook_secret_raw,
+            auth_jwt_secret,
+            api_tokens,
+            cors_origins,
+            sync_schedule,
+            sync_outdated_after,
+            log_format,
+            shutdown_timeout,
+            request_timeout,
+            worker,
+        })
+    }
+
+    /// True when syncing against the in-process simulator.
+    pub fn uses_simulator(&self) -> bool {
+        self.employes.api_url.is_none()
+    }
+
+    /// The database URL, for connecting (never logged).
+    pub fn database_url(&self) -> &str {
+        self.database_url.expose_secret()
+    }
+}
+
+fn parse_file(text: &str) -> Result<HashMap<String, String>, ConfigError> {
+    let mut out = HashMap::new();
+    for line in text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')) {
+        let (k, v) = line.split_once('=').ok_or_else(|| bad("CONFIG_FILE", "lines must be KEY=VALUE"))?;
+        let k = k.trim();
+        if !KEYS.contains(&k) {
+            return Err(bad("CONFIG_FILE", format!("unknown key {k}")));
+        }
+        out.insert(k.to_string(), v.trim().trim_matches('"').to_string());
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn map(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn defaults_are_valid_and_use_the_simulator() {
+        let c = Config::from_map(&HashMap::new()).unwrap();
+        assert!(c.uses_simulator());
+        assert_eq!(c.employes.rate_limit, 5);
+        assert_eq!(c.subject_prefix, "employes");
+        assert!(c.sync_schedule.is_some());
+        assert_eq!(c.sync_outdated_after, Duration::from_secs(6 * 3600));
+    }
+
+    #[test]
+    fn each_bad_value_names_its_key() {
+        for (key, value) in [
+            ("EMPLOYES_RATE_LIMIT", "fast"),
+            ("EMPLOYES_RATE_LIMIT", "0"),
+            ("HTTP_ADDR", "nowhere"),
+            ("EMPLOYES_COMPANY_ID", "acme"),
+            ("WEBHOOK_SECRET", "plain"),
+            ("WEBHOOK_SECRET", "whsec_!!!"),
+            ("SYNC_SCHEDULE", "every day"),
+            ("SYNC_OUTDATED_AFTER", "soon"),
+            ("API_TOKENS", "nocolon"),
+            ("NATS_SUBJECT_PREFIX", "a.b"),
+            ("LOG_FORMAT", "xml"),
+        ] {
+            let err = Config::from_map(&map(&[(key, value)])).unwrap_err();
+            assert_eq!(err.key, key, "{key}={value}");
+            assert!(!err.to_string().contains('\n'));
+        }
+    }
+
+    #[test]
+    fn a_real_api_url_requires_key_and_company() {
+        let err = Config::from_map(&map(&[("EMPLOYES_API_URL", "https://connect.employes.nl/v4")])).unwrap_err();
+        assert_eq!(err.key, "EMPLOYES_API_KEY");
+    }
+
+    #[test]
+    fn secrets_never_print() {
+        let c = Config::from_map(&map(&[
+            ("API_TOKENS", "ci:abcdefghijklmnopqrstu"),
+            ("AUTH_JWT_SECRET", "jwt-secret-value"),
+            ("WEBHOOK_SECRET", "whsec_c2VjcmV0LXNlY3JldC1zZWNyZXQ="),
+        ]))
+        .unwrap();
+        let printed = format!("{c:?}");
+        assert!(!printed.contains("abcdefghijklmnopqrstu"));
+        assert!(!printed.contains("jwt-secret-value"));
+        assert!(!printed.contains("c2VjcmV0"));
+        assert_eq!(c.webhook_secrets.len(), 1);
+    }
+
+    #[test]
+    fn every_listed_key_is_read_and_every_key_read_is_listed() {
+        let values = HashMap::new();
+        let v = Values::new(&values);
+        Config::from_values(&v).unwrap();
+        let listed: std::collections::BTreeSet<&str> = KEYS.iter().copied().collect();
+        assert_eq!(v.read(), listed);
+    }
+
+    #[test]
+    fn a_number_that_is_not_one_names_its_key_and_says_a_number_is_expected() {
+        let err = Config::from_map(&map(&[("EMPLOYES_RATE_LIMIT", "abc")])).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            r#"invalid configuration: EMPLOYES_RATE_LIMIT: expected a whole number, got "abc""#
+        );
+        let err = Config::from_map(&map(&[("WORKER_FETCH_CONCURRENCY", "0")])).unwrap_err();
+        assert_eq!(err.key, "WORKER_FETCH_CONCURRENCY");
+    }
+
+    #[test]
+    fn worker_max_deliver_caps_claim_attempts_within_1_to_1000() {
+        for (value, attempts) in [("20", 20), ("0", 1), ("-3", 1), ("5000", 1000)] {
+            let c = Config::from_map(&map(&[("WORKER_MAX_DELIVER", value)])).unwrap();
+            assert_eq!(c.worker.max_attempts, attempts, "{value}");
+        }
+        assert_eq!(Config::from_map(&HashMap::new()).unwrap().worker.max_attempts, 20);
+    }
+
+    #[test]
+    fn schedule_off_disables_the_scheduler() {
+        let c = Config::from_map(&map(&[("SYNC_SCHEDULE", "off")])).unwrap();
+        assert!(c.sync_schedule.is_none());
+    }
+}

@@ -1,0 +1,34 @@
+//! Postgres and NATS: `DATABASE_URL`, `NATS_URL`, `NATS_SUBJECT_PREFIX`, `NATS_STREAM_REPLICAS`.
+
+use secrecy::SecretString;
+
+use super::{
+    ConfigError,
+    values::{Values, bad},
+};
+
+pub(super) struct Store {
+    pub database_url: SecretString,
+    pub nats_urls: String,
+    pub subject_prefix: String,
+    pub stream_replicas: usize,
+}
+
+pub(super) fn parse(v: &Values<'_>) -> Result<Store, ConfigError> {
+    let subject_prefix = v.text("NATS_SUBJECT_PREFIX").unwrap_or("employes").to_string();
+    if !subject_prefix.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') || subject_prefix.len() > 64 {
+        return Err(bad("NATS_SUBJECT_PREFIX", "use 1-64 letters, digits, '_' or '-'"));
+    }
+    let stream_replicas = v.whole("NATS_STREAM_REPLICAS", 1usize)?;
+    if !(1..=5).contains(&stream_replicas) {
+        return Err(bad("NATS_STREAM_REPLICAS", "must be 1 to 5"));
+    }
+    Ok(Store {
+        database_url: SecretString::from(
+            v.text("DATABASE_URL").unwrap_or("postgres://postgres@127.0.0.1:5432/employes_sync").to_string(),
+        ),
+        nats_urls: v.text("NATS_URL").unwrap_or("nats://127.0.0.1:4222").to_string(),
+        subject_prefix,
+        stream_replicas,
+    })
+}
