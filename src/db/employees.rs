@@ -7,7 +7,7 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use super::Db;
-use crate::employes::Employee;
+use crate::domain::Employee;
 
 /// Content hash of a JSON value (serde_json maps are key-sorted, so this is canonical).
 pub fn content_hash(v: &Value) -> Vec<u8> {

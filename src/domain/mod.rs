@@ -1,12 +1,15 @@
-//! Pure change detection: no I/O, no clock. Stages feed it data and store what it returns.
+//! The domain: employee records as Employes sends them, and pure change detection. No I/O, no
+//! clock: stages feed it data and store what it returns.
 
 mod changes;
+mod employee;
 
 pub use changes::{
     BusinessImpact, Change, ChangeType, ChangeValue, ContractPeriod, DedupKey, History, HoursPeriod, KeyedChange,
     PERSONAL_FIELDS, RecordDiff, SalaryPeriod, detect_history_changes, detect_record_changes, for_each_history_change,
     for_each_record_change, format_number, parse_date, sort_for_insert, text_of,
 };
+pub use employee::Employee;
 
 /// The company the built-in simulator serves, and the one synced when no `EMPLOYES_API_URL`
 /// is configured.

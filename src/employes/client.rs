@@ -11,10 +11,9 @@ use uuid::Uuid;
 
 use super::{
     error::{EmployesError, Endpoint},
-    models::Employee,
     retry::{Failure, Retries, Transient, retry_after},
 };
-use crate::config::EmployesConfig;
+use crate::{config::EmployesConfig, domain::Employee};
 
 #[derive(Clone)]
 pub struct EmployesClient {
@@ -85,7 +84,11 @@ impl EmployesClient {
                 Err(failure) => failure,
             };
             let wait = retries.wait_after(failure)?;
-            tracing::debug!(endpoint = endpoint.as_str(), wait_ms = wait.as_millis() as u64, "retrying Employes request");
+            tracing::debug!(
+                endpoint = endpoint.as_str(),
+                wait_ms = wait.as_millis() as u64,
+                "retrying Employes request"
+            );
             tokio::time::sleep(wait).await;
         }
     }

@@ -7,8 +7,8 @@ use tokio::sync::mpsc;
 use super::{
     client::EmployesClient,
     error::{EmployesError, Endpoint},
-    models::Employee,
 };
+use crate::domain::Employee;
 
 const PER_PAGE: u32 = 100;
 /// Never follow more pages than this (a million employees), whatever a page claims.

@@ -1,10 +1,10 @@
-//! Lenient views over Employes JSON. The raw value is kept as the source of truth; typed
-//! accessors tolerate missing fields, unexpected types and unknown extras.
+//! An employee record as Employes sends it, read leniently: the raw value is kept as the source
+//! of truth; typed accessors tolerate missing fields, unexpected types and unknown extras.
 
 use serde_json::Value;
 use uuid::Uuid;
 
-use crate::domain::text_of;
+use super::text_of;
 
 /// One employee record as Employes sent it.
 #[derive(Debug, Clone, PartialEq)]
@@ -43,7 +43,7 @@ impl Employee {
 }
 
 /// Employes sometimes wraps a single object as `{"data": {...}}`.
-pub fn unwrap_data(value: Value) -> Value {
+fn unwrap_data(value: Value) -> Value {
     match value {
         Value::Object(mut map) if map.get("data").is_some_and(Value::is_object) && !map.contains_key("id") => {
             map.remove("data").unwrap_or(Value::Null)
