@@ -3,6 +3,7 @@
 
 mod changes;
 mod employee;
+pub mod milestones;
 
 pub use changes::{
     BusinessImpact, Change, ChangeType, ChangeValue, ContractPeriod, DedupKey, History, HoursPeriod, KeyedChange,
