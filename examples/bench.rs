@@ -976,7 +976,7 @@ async fn dbwrite_figure(report: &mut Report) -> anyhow::Result<()> {
         &db,
         &employes_sync::db::sessions::NewSession {
             id: session,
-            source: "api",
+            source: employes_sync::domain::Source::Api,
             triggered_by: "bench",
             employee_ids: None,
             idempotency_key: None,

@@ -17,7 +17,7 @@ use uuid::Uuid;
 
 use crate::domain::ChangeType;
 
-/// How long `webhook-id`s (and other request ids) are remembered on the sync queue.
+/// How long task ids (`webhook-id`s, idempotency keys, schedule slots) are remembered on the sync queue.
 pub const SYNC_DUPLICATE_WINDOW: Duration = Duration::from_secs(24 * 3600);
 
 #[derive(Debug, thiserror::Error)]

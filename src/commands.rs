@@ -2,7 +2,6 @@
 
 use std::{process::ExitCode, time::Duration};
 
-use async_nats::jetstream::consumer::{DeliverPolicy, pull::OrderedConfig};
 use futures::StreamExt;
 use indicatif::{ProgressBar, ProgressStyle};
 use secrecy::SecretString;
@@ -13,8 +12,9 @@ use crate::{
     cli::{Cli, Command, SimulateArgs},
     config::Config,
     db::sessions,
+    domain::{SessionStatus, Source},
     simulator::{SimConfig, Simulator},
-    sync::{ProgressEvent, Source, SyncRequest, request_sync},
+    sync::{SyncTrigger, progress, request_sync},
     telemetry,
 };
 
@@ -104,26 +104,26 @@ async fn healthcheck(url: &str) -> anyhow::Result<ExitCode> {
     Ok(if resp.status().is_success() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
-/// Exit code per the contract: 0 completed, 2 completed_with_errors, 1 failed.
-pub fn exit_code_for(status: &str) -> u8 {
+/// The exit code of `sync --wait`: 0 completed, 2 completed with errors, 1 failed (or not ended).
+pub fn exit_code_for(status: SessionStatus) -> u8 {
     match status {
-        "completed" => 0,
-        "completed_with_errors" => 2,
-        _ => 1,
+        SessionStatus::Completed => 0,
+        SessionStatus::CompletedWithErrors => 2,
+        SessionStatus::Failed | SessionStatus::Queued | SessionStatus::Running => 1,
     }
 }
 
 async fn sync(config: Config, employees: Vec<uuid::Uuid>, wait: bool) -> anyhow::Result<ExitCode> {
     let (db, bus) = app::connect(&config).await?;
     let user = std::env::var("USER").unwrap_or_else(|_| "unknown".into());
-    let req = SyncRequest {
+    let trigger = SyncTrigger {
         source: Source::Api,
         triggered_by: format!("cli:{user}"),
         employee_ids: (!employees.is_empty()).then_some(employees),
         idempotency_key: None,
-        msg_id: None,
+        dedup_id: None,
     };
-    let requested = request_sync(&db, &bus, config.worker.coalesce_window, &req).await?;
+    let requested = request_sync(&db, &bus, config.worker.coalesce_window, &trigger).await?;
     eprintln!(
         "session {} {}{}",
         requested.session_id,
@@ -133,45 +133,22 @@ async fn sync(config: Config, employees: Vec<uuid::Uuid>, wait: bool) -> anyhow:
     if !wait {
         return Ok(ExitCode::SUCCESS);
     }
-    let stream = bus.js.get_stream(bus.progress_stream()).await?;
-    let consumer = stream
-        .create_consumer(OrderedConfig {
-            filter_subject: bus.progress_subject(requested.session_id),
-            deliver_policy: DeliverPolicy::All,
-            ..Default::default()
-        })
-        .await?;
-    let mut messages = consumer.messages().await?;
     let bar = ProgressBar::new(0);
     bar.set_style(ProgressStyle::with_template("{msg:>10} [{bar:40}] {pos}/{len}")?.progress_chars("=> "));
-    let status = loop {
-        let next = tokio::time::timeout(Duration::from_secs(5), messages.next()).await;
-        match next {
-            Ok(Some(Ok(msg))) => {
-                let Ok(event) = serde_json::from_slice::<ProgressEvent>(&msg.payload) else {
-                    continue;
-                };
-                if event.is_final() {
-                    break event.status;
-                }
-                bar.set_message(event.stage.clone());
-                bar.set_length(event.total.max(0) as u64);
-                bar.set_position(event.processed.max(0) as u64);
-            }
-            Ok(Some(Err(e))) => tracing::debug!(error = %e, "progress stream hiccup"),
-            Ok(None) => anyhow::bail!("the progress stream ended unexpectedly"),
-            Err(_) => {
-                // Quiet: the session may have ended before we subscribed and its events expired.
-                if let Some(s) = sessions::get(&db, requested.session_id).await? {
-                    if s.is_final() {
-                        break s.status;
-                    }
-                }
-            }
+    let mut events = std::pin::pin!(progress::follow(&bus, &db, requested.session_id).await?);
+    while let Some(event) = events.next().await {
+        if event.is_final() {
+            break;
         }
-    };
+        bar.set_message(event.step.name());
+        bar.set_length(event.total.max(0) as u64);
+        bar.set_position(event.processed.max(0) as u64);
+    }
     bar.finish_and_clear();
     let s = sessions::get(&db, requested.session_id).await?.ok_or_else(|| anyhow::anyhow!("session vanished"))?;
+    if !s.is_final() {
+        anyhow::bail!("the progress stream ended unexpectedly");
+    }
     println!(
         "{}: {} employees, {} with history, {} changes, {} errors{}",
         s.status,
@@ -181,5 +158,5 @@ async fn sync(config: Config, employees: Vec<uuid::Uuid>, wait: bool) -> anyhow:
         s.errors_count,
         s.failure_reason.map(|r| format!(" — {r}")).unwrap_or_default()
     );
-    Ok(ExitCode::from(exit_code_for(&status)))
+    Ok(ExitCode::from(exit_code_for(s.status)))
 }

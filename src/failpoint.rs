@@ -1,22 +1,52 @@
 //! Named pause points for fault-injection tests. With `EMPLOYES_SYNC_PAUSE_AT=<name>` the
 //! worker prints `failpoint reached: <name>` on stderr and stops there, so a test can kill the
-//! process at an exact moment of a sync. Without the variable every point is a no-op.
+//! process at an exact moment of a sync. Without the variable (or with an unknown name) every
+//! point is a no-op.
 
 use std::sync::OnceLock;
 
 /// The points, in the order a session passes them.
-pub const POINTS: [&str; 5] =
-    ["snapshot_stored", "history_progress", "changes_committed", "changes_published", "session_finishing"];
+#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::Display, strum::EnumString, strum::VariantArray)]
+#[strum(serialize_all = "snake_case")]
+pub enum Failpoint {
+    /// The snapshot stage stored its first page (or batch).
+    SnapshotStored,
+    /// The history stage processed its 20th employee.
+    HistoryProgress,
+    /// The changes stage committed the changes it found, before publishing them.
+    ChangesCommitted,
+    /// The changes stage published them, before closing the stage.
+    ChangesPublished,
+    /// Every stage ended; the final status is not stored yet.
+    SessionFinishing,
+}
 
-fn armed() -> Option<&'static str> {
-    static AT: OnceLock<Option<String>> = OnceLock::new();
-    AT.get_or_init(|| std::env::var("EMPLOYES_SYNC_PAUSE_AT").ok().filter(|p| POINTS.contains(&p.as_str()))).as_deref()
+fn armed() -> Option<Failpoint> {
+    static AT: OnceLock<Option<Failpoint>> = OnceLock::new();
+    *AT.get_or_init(|| std::env::var("EMPLOYES_SYNC_PAUSE_AT").ok().and_then(|p| p.parse().ok()))
 }
 
 /// Stop here forever when this point is armed.
-pub async fn pause(name: &'static str) {
-    if armed() == Some(name) {
-        eprintln!("failpoint reached: {name}");
+pub async fn pause(point: Failpoint) {
+    if armed() == Some(point) {
+        eprintln!("failpoint reached: {point}");
         std::future::pending::<()>().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use strum::VariantArray;
+
+    use super::*;
+
+    #[test]
+    fn the_names_tests_arm_are_the_points_in_session_order() {
+        let names: Vec<String> = Failpoint::VARIANTS.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            names,
+            ["snapshot_stored", "history_progress", "changes_committed", "changes_published", "session_finishing"]
+        );
+        assert!(names.iter().all(|n| n.parse::<Failpoint>().is_ok()));
     }
 }

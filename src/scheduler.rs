@@ -1,5 +1,6 @@
 //! The built-in scheduler: a full sync per cron slot. Every replica runs it; the slot row in
-//! Postgres (and the slot as `Nats-Msg-Id`) make each slot produce exactly one request.
+//! Postgres (and the slot as the task's `Nats-Msg-Id`) make each slot produce exactly one
+//! queue task.
 
 use std::time::Duration;
 
@@ -9,7 +10,8 @@ use tokio_util::sync::CancellationToken;
 use crate::{
     bus::Bus,
     db::{Db, sessions},
-    sync::{Source, SyncRequest, request_sync},
+    domain::Source,
+    sync::{SyncTrigger, request_sync},
 };
 
 /// Fire at each upcoming slot of `schedule` until cancelled.
@@ -35,14 +37,14 @@ pub async fn fire(db: &Db, bus: &Bus, slot: DateTime<Utc>, window: Duration) -> 
     if !sessions::claim_slot(db, slot).await? {
         return Ok(false);
     }
-    let req = SyncRequest {
+    let trigger = SyncTrigger {
         source: Source::Scheduler,
         triggered_by: "system".into(),
         employee_ids: None,
         idempotency_key: None,
-        msg_id: Some(format!("schedule-{}", slot.timestamp())),
+        dedup_id: Some(format!("schedule-{}", slot.timestamp())),
     };
-    let requested = request_sync(db, bus, window, &req).await?;
+    let requested = request_sync(db, bus, window, &trigger).await?;
     sessions::set_slot_session(db, slot, requested.session_id).await?;
     tracing::info!(%slot, session_id = %requested.session_id, coalesced = requested.coalesced, "scheduled sync requested");
     Ok(true)

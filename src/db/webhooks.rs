@@ -3,19 +3,27 @@
 use uuid::Uuid;
 
 use super::Db;
+use crate::domain::WebhookOutcome;
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Delivery<'a> {
     pub webhook_id: Option<&'a str>,
     pub event_type: Option<&'a str>,
     pub employee_id: Option<Uuid>,
-    pub outcome: &'a str,
+    pub outcome: WebhookOutcome,
     pub reason: Option<&'a str>,
     pub session_id: Option<Uuid>,
 }
 
+impl Delivery<'_> {
+    /// A delivery with this outcome and nothing else known yet.
+    pub fn new(outcome: WebhookOutcome) -> Self {
+        Delivery { webhook_id: None, event_type: None, employee_id: None, outcome, reason: None, session_id: None }
+    }
+}
+
 /// Record a delivery. For `accepted`/`ignored`, `false` means that webhook id was already
-/// accepted: the caller answers "duplicate".
+/// accepted or ignored: the caller answers "duplicate".
 pub async fn record(db: &Db, d: &Delivery<'_>) -> sqlx::Result<bool> {
     let rows = sqlx::query!(
         r#"INSERT INTO webhook_deliveries (webhook_id, event_type, employee_id, outcome, reason, session_id)
@@ -24,7 +32,7 @@ pub async fn record(db: &Db, d: &Delivery<'_>) -> sqlx::Result<bool> {
         d.webhook_id,
         d.event_type,
         d.employee_id,
-        d.outcome,
+        d.outcome.as_str(),
         d.reason,
         d.session_id,
     )
@@ -38,7 +46,7 @@ pub async fn record(db: &Db, d: &Delivery<'_>) -> sqlx::Result<bool> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Admission {
     /// Recorded as accepted just now (or an earlier attempt stopped before a session was
-    /// linked): join or create a session.
+    /// linked): join or open a session.
     Open,
     /// Already admitted into this session (or recorded as ignored): nothing left to do.
     Done(Option<Uuid>),
@@ -50,14 +58,14 @@ pub async fn begin_admission(db: &Db, d: &Delivery<'_>) -> sqlx::Result<Admissio
         return Ok(Admission::Open);
     }
     let earlier = sqlx::query!(
-        r#"SELECT outcome, session_id FROM webhook_deliveries
+        r#"SELECT outcome AS "outcome: WebhookOutcome", session_id FROM webhook_deliveries
            WHERE webhook_id = $1 AND outcome IN ('accepted', 'ignored')"#,
         d.webhook_id
     )
     .fetch_optional(db)
     .await?;
     Ok(match earlier {
-        Some(e) if e.outcome == "accepted" && e.session_id.is_none() => Admission::Open,
+        Some(e) if e.outcome == WebhookOutcome::Accepted && e.session_id.is_none() => Admission::Open,
         Some(e) => Admission::Done(e.session_id),
         None => Admission::Open,
     })

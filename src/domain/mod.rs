@@ -1,9 +1,11 @@
-//! The domain: employee records as Employes sends them, and pure change detection. No I/O, no
-//! clock: stages feed it data and store what it returns.
+//! The domain: employee records as Employes sends them, pure change detection, and the typed
+//! states of sessions and webhook deliveries. No I/O, no clock: stages feed it data and store
+//! what it returns.
 
 mod changes;
 mod employee;
 pub mod milestones;
+mod states;
 
 pub use changes::{
     BusinessImpact, Change, ChangeType, ChangeValue, ContractPeriod, DedupKey, History, HoursPeriod, KeyedChange,
@@ -11,6 +13,7 @@ pub use changes::{
     for_each_record_change, format_number, parse_date, sort_for_insert, text_of,
 };
 pub use employee::Employee;
+pub use states::{Scope, SessionStatus, Source, Stage, StageStatus, WebhookOutcome};
 
 /// The company the built-in simulator serves, and the one synced when no `EMPLOYES_API_URL`
 /// is configured.

@@ -12,7 +12,7 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use super::AppState;
-use crate::{error::AppError, sync::Source};
+use crate::{domain::Source, error::AppError};
 
 /// Who is calling.
 #[derive(Debug, Clone)]

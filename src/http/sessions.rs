@@ -2,7 +2,6 @@
 
 use std::{convert::Infallible, time::Duration};
 
-use async_nats::jetstream::consumer::{DeliverPolicy, pull::OrderedConfig};
 use axum::{
     Router,
     extract::State,
@@ -12,7 +11,7 @@ use axum::{
     },
     routing::get,
 };
-use futures::{Stream, StreamExt};
+use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -25,8 +24,9 @@ use crate::{
         Db,
         sessions::{self, ErrorRow, SessionRow, StageRow},
     },
+    domain::{SessionStatus, Source},
     error::{AppError, AppResult, ErrorBody},
-    sync::ProgressEvent,
+    sync::{ProgressEvent, progress},
 };
 
 pub fn router() -> Router<AppState> {
@@ -63,12 +63,9 @@ pub async fn session_view(db: &Db, session: SessionRow, with_errors: bool) -> Ap
 struct ListQuery {
     /// 1–100, default 20.
     limit: Option<i64>,
-    source: Option<String>,
-    status: Option<String>,
+    source: Option<Source>,
+    status: Option<SessionStatus>,
 }
-
-const SOURCES: [&str; 4] = ["manual", "scheduler", "api", "webhook"];
-const STATUSES: [&str; 5] = ["queued", "running", "completed", "completed_with_errors", "failed"];
 
 #[utoipa::path(get, path = "/api/sync/sessions", tag = "sessions", params(ListQuery), security(("bearer" = [])),
     responses((status = 200, body = SessionList), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
@@ -78,18 +75,14 @@ async fn list(
     Query(q): Query<ListQuery>,
 ) -> AppResult<impl IntoResponse> {
     let limit = limit(q.limit, 20, 100)?;
-    if q.source.as_deref().is_some_and(|s| !SOURCES.contains(&s)) {
-        return Err(AppError::BadRequest(format!("source must be one of {}", SOURCES.join(", "))));
-    }
-    if q.status.as_deref().is_some_and(|s| !STATUSES.contains(&s)) {
-        return Err(AppError::BadRequest(format!("status must be one of {}", STATUSES.join(", "))));
-    }
-    let rows = sessions::list(&state.db, q.source.as_deref(), q.status.as_deref(), limit).await?;
-    let mut out = Vec::with_capacity(rows.len());
-    for s in rows {
-        out.push(session_view(&state.db, s, false).await?);
-    }
-    Ok(axum::Json(SessionList { sessions: out }))
+    let rows = sessions::list(&state.db, q.source, q.status, limit).await?;
+    let ids: Vec<Uuid> = rows.iter().map(|s| s.id).collect();
+    let mut stages = sessions::stages_for(&state.db, &ids).await?;
+    let sessions = rows
+        .into_iter()
+        .map(|session| SessionView { stages: stages.remove(&session.id).unwrap_or_default(), session, errors: None })
+        .collect();
+    Ok(axum::Json(SessionList { sessions }))
 }
 
 #[utoipa::path(get, path = "/api/sync/sessions/{id}", tag = "sessions", params(("id" = Uuid, Path)), security(("bearer" = [])),
@@ -107,90 +100,14 @@ async fn detail(State(state): State<AppState>, _who: Identity, Path(id): Path<Uu
               (status = 404, body = ErrorBody)))]
 async fn events(State(state): State<AppState>, _who: Identity, Path(id): Path<Uuid>) -> AppResult<impl IntoResponse> {
     sessions::get(&state.db, id).await?.ok_or_else(|| AppError::NotFound("no such session".into()))?;
-    let stream = state
-        .bus
-        .js
-        .get_stream(state.bus.progress_stream())
+    let events = progress::follow(&state.bus, &state.db, id)
         .await
-        .map_err(|e| AppError::Unavailable(format!("progress stream unavailable: {e}")))?;
-    let consumer = stream
-        .create_consumer(OrderedConfig {
-            filter_subject: state.bus.progress_subject(id),
-            deliver_policy: DeliverPolicy::All,
-            ..Default::default()
-        })
-        .await
-        .map_err(|e| AppError::Unavailable(format!("cannot follow progress: {e}")))?;
-    let messages =
-        consumer.messages().await.map_err(|e| AppError::Unavailable(format!("cannot follow progress: {e}")))?;
-    Ok(Sse::new(progress_stream(state, id, messages)).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
-}
-
-fn progress_stream(
-    state: AppState,
-    id: Uuid,
-    messages: async_nats::jetstream::consumer::pull::Ordered,
-) -> impl Stream<Item = Result<Event, Infallible>> {
-    async_stream(move |tx| async move {
-        let mut messages = Box::pin(messages);
-        loop {
-            let next = tokio::select! {
-                _ = state.shutdown.cancelled() => return,
-                m = tokio::time::timeout(Duration::from_secs(2), messages.next()) => m,
-            };
-            match next {
-                Ok(Some(Ok(msg))) => {
-                    let Ok(event) = serde_json::from_slice::<ProgressEvent>(&msg.payload) else {
-                        continue;
-                    };
-                    let last = event.is_final();
-                    if tx.send(sse(&event)).await.is_err() || last {
-                        return;
-                    }
-                }
-                Ok(Some(Err(e))) => tracing::debug!(error = %e, "progress stream hiccup"),
-                Ok(None) => return,
-                // Quiet for a while: if the session already ended (events expired), say so and stop.
-                Err(_) => {
-                    if let Ok(Some(s)) = sessions::get(&state.db, id).await {
-                        if s.is_final() && idle_final(&s) {
-                            let _ = tx.send(sse(&final_event(&s))).await;
-                            return;
-                        }
-                    }
-                }
-            }
-        }
-    })
-}
-
-/// Ended more than a few seconds ago: its final event would have arrived by now.
-fn idle_final(s: &SessionRow) -> bool {
-    s.completed_at.is_none_or(|at| chrono::Utc::now() - at > chrono::Duration::seconds(3))
-}
-
-fn final_event(s: &SessionRow) -> ProgressEvent {
-    ProgressEvent {
-        session_id: s.id,
-        stage: "session".into(),
-        status: s.status.clone(),
-        processed: s.employees_processed.into(),
-        total: s.changes_detected.into(),
-        at: s.completed_at.unwrap_or_else(chrono::Utc::now),
-    }
+        .map_err(|e| AppError::Unavailable(format!("{e:#}")))?
+        .take_until(state.shutdown.clone().cancelled_owned())
+        .map(|e| sse(&e));
+    Ok(Sse::new(events).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
 }
 
 fn sse(e: &ProgressEvent) -> Result<Event, Infallible> {
     Ok(Event::default().event("progress").json_data(e).unwrap_or_else(|_| Event::default().comment("unserializable")))
-}
-
-/// A stream fed by a task through a small channel.
-fn async_stream<F, Fut>(f: F) -> impl Stream<Item = Result<Event, Infallible>>
-where
-    F: FnOnce(tokio::sync::mpsc::Sender<Result<Event, Infallible>>) -> Fut,
-    Fut: std::future::Future<Output = ()> + Send + 'static,
-{
-    let (tx, rx) = tokio::sync::mpsc::channel(16);
-    tokio::spawn(f(tx));
-    tokio_stream::wrappers::ReceiverStream::new(rx)
 }

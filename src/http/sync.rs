@@ -18,8 +18,9 @@ use super::{
 };
 use crate::{
     db::sessions,
+    domain::SessionStatus,
     error::{AppError, AppResult, ErrorBody},
-    sync::{Requested, SyncRequest, request::MAX_EMPLOYEE_IDS, request_sync},
+    sync::{Requested, SyncTrigger, TriggerError, request_sync, trigger::MAX_EMPLOYEE_IDS},
 };
 
 /// Largest accepted `POST /api/sync` body.
@@ -70,14 +71,14 @@ async fn start_sync(
             ))
         }
     };
-    let req = SyncRequest {
+    let trigger = SyncTrigger {
         source: who.source,
         triggered_by: who.name,
         employee_ids,
-        msg_id: idempotency_key.clone(),
+        dedup_id: idempotency_key.clone(),
         idempotency_key,
     };
-    let requested = request_sync(&state.db, &state.bus, state.config.worker.coalesce_window, &req).await?;
+    let requested = request_sync(&state.db, &state.bus, state.config.worker.coalesce_window, &trigger).await?;
     Ok((StatusCode::ACCEPTED, axum::Json(requested)))
 }
 
@@ -114,10 +115,11 @@ fn parse_body(headers: &HeaderMap, body: &Bytes) -> AppResult<Option<Vec<Uuid>>>
 #[utoipa::path(get, path = "/api/sync/status", tag = "sync", security(("bearer" = [])),
     responses((status = 200, body = StatusView), (status = 401, body = ErrorBody)))]
 async fn status(State(state): State<AppState>, _who: Identity) -> AppResult<impl IntoResponse> {
-    let (last, last_success) = sessions::last_finished(&state.db).await?;
+    let last = sessions::latest(&state.db).await?;
+    let last_success = sessions::last_full_success_at(&state.db).await?;
     let active = sessions::any_active(&state.db).await?;
     let outdated_after = chrono::Duration::from_std(state.config.sync_outdated_after).unwrap_or(chrono::Duration::MAX);
-    let last_failed = last.as_ref().is_some_and(|s| s.status == "failed");
+    let last_failed = last.as_ref().is_some_and(|s| s.status == SessionStatus::Failed);
     let status = if active {
         "syncing"
     } else if last_failed {
@@ -135,4 +137,13 @@ async fn status(State(state): State<AppState>, _who: Identity) -> AppResult<impl
     };
     let next_scheduled_at = state.config.sync_schedule.as_ref().and_then(|s| s.upcoming(Utc).next());
     Ok(axum::Json(StatusView { status, last_session, last_success_at: last_success, next_scheduled_at }))
+}
+
+impl From<TriggerError> for AppError {
+    fn from(e: TriggerError) -> Self {
+        match e {
+            TriggerError::Unavailable(e) => AppError::Unavailable(format!("the sync queue is unavailable ({e})")),
+            TriggerError::Database(e) => AppError::Database(e),
+        }
+    }
 }

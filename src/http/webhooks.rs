@@ -23,8 +23,9 @@ use uuid::Uuid;
 use super::{AppState, REQUEST_ID};
 use crate::{
     db::webhooks::{self, Delivery},
+    domain::WebhookOutcome,
     error::{AppError, ErrorBody},
-    sync::{RequestError, Source, SyncRequestMsg, request::enqueue},
+    sync::{AdmitWebhook, QueueTask, TriggerError, trigger},
     webhook_signature::{self, SignedHeaders},
 };
 
@@ -101,7 +102,7 @@ async fn receive(State(state): State<AppState>, request: Request) -> Response {
             // deadline (a stalled body) still gets a short moment for its record.
             if r.reason != STORAGE_UNAVAILABLE {
                 let delivery =
-                    Delivery { webhook_id, outcome: "rejected", reason: Some(r.reason), ..Default::default() };
+                    Delivery { webhook_id, reason: Some(r.reason), ..Delivery::new(WebhookOutcome::Rejected) };
                 let until = deadline.max(Instant::now() + REJECTION_RECORD_GRACE);
                 if let Err(e) = record(&state, &delivery, until).await {
                     tracing::warn!(error = %e, "could not record a rejected webhook");
@@ -140,13 +141,12 @@ async fn handle(state: &AppState, headers: &HeaderMap, body: Body, deadline: Ins
         webhook_id: Some(id),
         event_type: Some(event.kind.as_str()),
         employee_id: event.employee_id,
-        outcome,
-        ..Default::default()
+        ..Delivery::new(outcome)
     };
     let targeted = EMPLOYEE_EVENTS.contains(&event.kind.as_str());
     if !targeted && event.kind != COMPANY_SYNC {
-        if !record(state, &delivery("ignored"), deadline).await.map_err(db_unavailable)? {
-            return Ok(duplicate(state, &delivery("duplicate"), deadline).await);
+        if !record(state, &delivery(WebhookOutcome::Ignored), deadline).await.map_err(db_unavailable)? {
+            return Ok(duplicate(state, &delivery(WebhookOutcome::Duplicate), deadline).await);
         }
         metrics::counter!("employes_sync_webhook_deliveries_total", "outcome" => "ignored").increment(1);
         return Ok(accepted(id, Some(true)));
@@ -154,20 +154,18 @@ async fn handle(state: &AppState, headers: &HeaderMap, body: Body, deadline: Ins
     // Intake only puts the verified event on the durable queue: `Nats-Msg-Id` = webhook-id
     // deduplicates repeats within the stream's window, and the worker admits the event
     // (records the delivery, joins or creates a session; repeats after the window are dropped).
-    let msg = SyncRequestMsg {
-        request_id: id.to_string(),
-        session_id: Uuid::nil(),
-        source: Source::Webhook.as_str().to_string(),
-        triggered_by: "employes".into(),
+    let task = QueueTask::AdmitWebhook(AdmitWebhook {
+        webhook_id: id.to_string(),
+        event_type: event.kind.clone(),
         employee_ids: event.employee_id.filter(|_| targeted).map(|e| vec![e]),
+        triggered_by: "employes".into(),
         requested_at: now,
-        event_type: Some(event.kind.clone()),
-    };
-    let repeated = enqueue(&state.bus, &msg, id)
+    });
+    let repeated = trigger::publish(&state.bus, &task, id)
         .await
-        .map_err(|e| reject(AppError::from(RequestError::from(e)), "queue_unavailable"))?;
+        .map_err(|e| reject(AppError::from(TriggerError::from(e)), "queue_unavailable"))?;
     if repeated {
-        return Ok(duplicate(state, &delivery("duplicate"), deadline).await);
+        return Ok(duplicate(state, &delivery(WebhookOutcome::Duplicate), deadline).await);
     }
     metrics::counter!("employes_sync_webhook_deliveries_total", "outcome" => "accepted").increment(1);
     Ok(accepted(id, None))

@@ -1,31 +1,130 @@
-//! Messages on the wire (contract: NATS section).
+//! The messages on NATS: [`QueueTask`]s on `<p>.sync.requests` and [`ProgressEvent`]s on
+//! `<p>.sync.progress.<session_id>`.
 
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize, Serializer, de::Error as _};
 use uuid::Uuid;
 
-/// `<p>.sync.requests`: one request to run (or join) a session.
+use crate::{
+    db::sessions::SessionRow,
+    domain::{SessionStatus, Source, Stage, StageStatus},
+};
+
+/// One task on the sync queue, tagged by `kind`.
 ///
-/// A verified webhook is put on the queue before any session exists (intake does no database
-/// work): its `session_id` is nil, `request_id` is the `webhook-id` and `event_type` names the
-/// event. The worker admits it (records the delivery, joins or creates a session).
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct SyncRequestMsg {
+/// A verified webhook is queued before any session exists (intake does no database work), as
+/// [`QueueTask::AdmitWebhook`]; the worker admits it into a session, whose own
+/// [`QueueTask::RunSession`] then runs it. Tasks of the first version (no `kind`; a nil
+/// `session_id` for a webhook) are still read, so a queue filled before an upgrade drains.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(remote = "Self", tag = "kind", rename_all = "snake_case")]
+pub enum QueueTask {
+    AdmitWebhook(AdmitWebhook),
+    RunSession(RunSession),
+}
+
+/// `{"kind":"admit_webhook","webhook_id","event_type","employee_ids","triggered_by","requested_at"}`:
+/// record the delivery, then join or open a session for it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AdmitWebhook {
+    /// The `webhook-id` (also the task's `Nats-Msg-Id`).
+    pub webhook_id: String,
+    pub event_type: String,
+    /// The event's employee for an employee event; `None` for a company-wide sync request.
+    pub employee_ids: Option<Vec<Uuid>>,
+    pub triggered_by: String,
+    #[serde(serialize_with = "rfc3339")]
+    pub requested_at: DateTime<Utc>,
+}
+
+/// `{"kind":"run_session","request_id","session_id","source","triggered_by","employee_ids","requested_at"}`:
+/// run (or resume) the session.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunSession {
+    /// This task's `Nats-Msg-Id`. Equal to the session's own `request_id` for the task that
+    /// opened the session (it keeps the session alive until it ends); another value for a
+    /// trigger that joined it.
     pub request_id: String,
     pub session_id: Uuid,
-    pub source: String,
+    pub source: Source,
     pub triggered_by: String,
     pub employee_ids: Option<Vec<Uuid>>,
     #[serde(serialize_with = "rfc3339")]
     pub requested_at: DateTime<Utc>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub event_type: Option<String>,
 }
 
-/// RFC 3339 with nanoseconds, as chrono writes it, but formatted in one piece: chrono's
-/// `Serialize` writes character by character and was a tenth of the webhook intake's own work.
-/// Outside humantime's range (before 1970, after 9999) chrono formats it.
-fn rfc3339<S: serde::Serializer>(at: &DateTime<Utc>, serializer: S) -> Result<S::Ok, S::Error> {
+impl Serialize for QueueTask {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        QueueTask::serialize(self, serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for QueueTask {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let value = serde_json::Value::deserialize(deserializer)?;
+        let task = if value.get("kind").is_some() {
+            QueueTask::deserialize(value)
+        } else {
+            V1Task::deserialize(value).and_then(QueueTask::try_from)
+        };
+        task.map_err(D::Error::custom)
+    }
+}
+
+impl QueueTask {
+    /// The task a queue message carries, or why it cannot be one.
+    pub fn parse(payload: &[u8]) -> Result<QueueTask, String> {
+        serde_json::from_slice(payload).map_err(|e| format!("unparseable sync task: {e}"))
+    }
+
+    pub fn to_payload(&self) -> bytes::Bytes {
+        bytes::Bytes::from(serde_json::to_vec(self).expect("a queue task serializes"))
+    }
+}
+
+/// The first version's task: a webhook (nil `session_id`, `request_id` = webhook id) or a session.
+#[derive(Deserialize)]
+struct V1Task {
+    request_id: String,
+    session_id: Uuid,
+    source: Source,
+    triggered_by: String,
+    employee_ids: Option<Vec<Uuid>>,
+    requested_at: DateTime<Utc>,
+    #[serde(default)]
+    event_type: Option<String>,
+}
+
+impl TryFrom<V1Task> for QueueTask {
+    type Error = serde_json::Error;
+
+    fn try_from(v1: V1Task) -> Result<QueueTask, serde_json::Error> {
+        let V1Task { request_id, session_id, source, triggered_by, employee_ids, requested_at, event_type } = v1;
+        Ok(if session_id.is_nil() {
+            let event_type = event_type.ok_or_else(|| serde_json::Error::missing_field("event_type"))?;
+            QueueTask::AdmitWebhook(AdmitWebhook {
+                webhook_id: request_id,
+                event_type,
+                employee_ids,
+                triggered_by,
+                requested_at,
+            })
+        } else {
+            QueueTask::RunSession(RunSession {
+                request_id,
+                session_id,
+                source,
+                triggered_by,
+                employee_ids,
+                requested_at,
+            })
+        })
+    }
+}
+
+/// RFC 3339 with nanoseconds, as chrono writes it, formatted in one piece (chrono's `Serialize`
+/// writes it piecewise). Outside humantime's range (before 1970, after 9999) chrono formats it.
+fn rfc3339<S: Serializer>(at: &DateTime<Utc>, serializer: S) -> Result<S::Ok, S::Error> {
     if (1970..=9999).contains(&chrono::Datelike::year(at)) {
         serializer.collect_str(&humantime::format_rfc3339_nanos(std::time::SystemTime::from(*at)))
     } else {
@@ -33,62 +132,79 @@ fn rfc3339<S: serde::Serializer>(at: &DateTime<Utc>, serializer: S) -> Result<S:
     }
 }
 
-impl SyncRequestMsg {
-    /// A webhook event that no session carries yet.
-    pub fn needs_admission(&self) -> bool {
-        self.session_id.is_nil()
-    }
-}
-
-/// `<p>.sync.progress.<session_id>`; the last one of a session has `stage == "session"`.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
+/// One progress event: `{"session_id","stage","status","processed","total","at"}`. The last
+/// event of a session has `"stage":"session"` and the session's final status.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ProgressEvent {
     pub session_id: Uuid,
-    pub stage: String,
-    pub status: String,
+    #[serde(flatten)]
+    pub step: Step,
+    /// Items done in the stage; in the session's last event, employees processed.
     pub processed: i64,
+    /// Items in the stage (as far as known); in the session's last event, changes detected.
     pub total: i64,
     pub at: DateTime<Utc>,
 }
 
+/// What an event reports on: a stage and its status, or the session and its final status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(tag = "stage", content = "status", rename_all = "snake_case")]
+pub enum Step {
+    Snapshot(StageStatus),
+    History(StageStatus),
+    Changes(StageStatus),
+    Session(SessionStatus),
+}
+
+impl Step {
+    pub fn of(stage: Stage, status: StageStatus) -> Step {
+        match stage {
+            Stage::Snapshot => Step::Snapshot(status),
+            Stage::History => Step::History(status),
+            Stage::Changes => Step::Changes(status),
+        }
+    }
+
+    /// The stage, or `None` for the session's last event.
+    pub fn stage(self) -> Option<Stage> {
+        match self {
+            Step::Snapshot(_) => Some(Stage::Snapshot),
+            Step::History(_) => Some(Stage::History),
+            Step::Changes(_) => Some(Stage::Changes),
+            Step::Session(_) => None,
+        }
+    }
+
+    /// The stage's name, or `session`.
+    pub fn name(self) -> &'static str {
+        self.stage().map_or("session", Stage::as_str)
+    }
+}
+
 impl ProgressEvent {
+    /// The session's last event, from its final row.
+    pub fn session_ended(s: &SessionRow) -> ProgressEvent {
+        ProgressEvent {
+            session_id: s.id,
+            step: Step::Session(s.status),
+            processed: s.employees_processed.into(),
+            total: s.changes_detected.into(),
+            at: s.completed_at.unwrap_or_else(Utc::now),
+        }
+    }
+
+    /// The final status, when this is the session's last event.
+    pub fn final_status(&self) -> Option<SessionStatus> {
+        match self.step {
+            Step::Session(status) => Some(status),
+            Step::Snapshot(_) | Step::History(_) | Step::Changes(_) => None,
+        }
+    }
+
     pub fn is_final(&self) -> bool {
-        self.stage == "session"
+        self.final_status().is_some()
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn request_at(at: DateTime<Utc>) -> SyncRequestMsg {
-        SyncRequestMsg {
-            request_id: "msg_1".into(),
-            session_id: Uuid::nil(),
-            source: "webhook".into(),
-            triggered_by: "employes".into(),
-            employee_ids: Some(vec![Uuid::from_u128(7)]),
-            requested_at: at,
-            event_type: Some("employee.updated".into()),
-        }
-    }
-
-    #[test]
-    fn requested_at_round_trips_to_the_nanosecond_in_and_out_of_the_fast_range() {
-        let times = [
-            "2026-11-25T22:11:24.792151123Z",
-            "2026-11-25T22:11:24Z",
-            "1970-01-01T00:00:00.000000001Z",
-            "1969-12-31T23:59:59.5Z",
-            "9999-12-31T23:59:59.999999999Z",
-            "0001-01-01T00:00:00Z",
-        ];
-        for t in times {
-            let msg = request_at(t.parse().unwrap());
-            let json = serde_json::to_string(&msg).unwrap();
-            assert_eq!(serde_json::from_str::<SyncRequestMsg>(&json).unwrap(), msg, "{json}");
-        }
-        let json = serde_json::to_value(request_at("2026-11-25T22:11:24.5Z".parse().unwrap())).unwrap();
-        assert_eq!(json["requested_at"], "2026-11-25T22:11:24.500000000Z");
-    }
-}
+mod tests;

@@ -1,13 +1,25 @@
-//! Sync sessions end to end: requesting one (every trigger goes through [`request::request_sync`]),
-//! the JetStream worker that runs it, its three stages, progress events and the change outbox.
+//! Sync sessions end to end: opening and queueing one ([`trigger`]), the JetStream worker that
+//! runs it, its three stages, progress and the change outbox.
+//!
+//! Five different things are called a "request" around here, and each has its own name:
+//! - a **trigger** ([`SyncTrigger`]): what a webhook event, an API call, the scheduler or the
+//!   CLI asks for, turned into a session by [`request_sync`] (or, for a webhook, by the worker's
+//!   admission);
+//! - a **queue task** ([`QueueTask`]): one message on `<p>.sync.requests` (the stream is still
+//!   named for requests), either [`AdmitWebhook`] or [`RunSession`];
+//! - a session's **request id** (`sync_sessions.request_id`, [`RunSession::request_id`]): the
+//!   `Nats-Msg-Id` of the task that opened the session, which keeps it alive until it ends;
+//! - an **idempotency key** ([`SyncTrigger::idempotency_key`]): the caller-scoped
+//!   `Idempotency-Key` header that makes a repeated `POST /api/sync` get the same session;
+//! - an **HTTP request**, whose `x-request-id` only the logs use.
 
 pub mod message;
 pub mod outbox;
 pub mod pipeline;
 pub mod progress;
-pub mod request;
 pub mod stages;
+pub mod trigger;
 pub mod worker;
 
-pub use message::{ProgressEvent, SyncRequestMsg};
-pub use request::{RequestError, Requested, Source, SyncRequest, request_sync};
+pub use message::{AdmitWebhook, ProgressEvent, QueueTask, RunSession, Step};
+pub use trigger::{Opened, Requested, SyncTrigger, TriggerError, request_sync};

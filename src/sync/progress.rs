@@ -1,49 +1,47 @@
-//! Stage progress: events on `<p>.sync.progress.<session>` and the stage row in Postgres,
-//! at stage start, at least every 10 items or 500 ms, and at stage end (items stored together,
-//! like a listed page, are reported together).
+//! A session's progress, written and read here only: each stage row in Postgres and each event
+//! on `<p>.sync.progress.<session>` (at stage start, at least every 10 items or 500 ms, at stage
+//! end; items stored together, like a listed page, are reported together), the session's final
+//! status and its last event, and [`follow`] for readers (the CLI, the SSE route).
 
 use std::time::{Duration, Instant};
 
+use anyhow::Context as _;
+use async_nats::jetstream::consumer::{DeliverPolicy, pull::OrderedConfig};
 use bytes::Bytes;
 use chrono::Utc;
+use futures::{Stream, StreamExt};
 use uuid::Uuid;
 
-use super::ProgressEvent;
+use super::{ProgressEvent, Step};
 use crate::{
     bus::Bus,
-    db::{Db, sessions},
+    db::{
+        Db,
+        sessions::{self, SessionRow, StageEnd},
+    },
+    domain::{SessionStatus, Stage, StageStatus},
 };
 
 const EVERY_ITEMS: i64 = 10;
 const EVERY: Duration = Duration::from_millis(500);
 
-/// A progress event on the wire.
-fn payload(session: Uuid, stage: &str, status: &str, processed: i64, total: i64) -> Bytes {
-    let event = ProgressEvent {
-        session_id: session,
-        stage: stage.to_string(),
-        status: status.to_string(),
-        processed,
-        total,
-        at: Utc::now(),
-    };
-    Bytes::from(serde_json::to_vec(&event).expect("progress serializes"))
+fn payload(event: &ProgressEvent) -> Bytes {
+    Bytes::from(serde_json::to_vec(event).expect("a progress event serializes"))
 }
 
 /// Publish a running-stage event without waiting for JetStream's acknowledgement (it is
 /// still stored by the stream, and ordered on the connection before the awaited stage end).
-async fn emit_running(bus: &Bus, session: Uuid, stage: &str, processed: i64, total: i64) {
-    let payload = payload(session, stage, "running", processed, total);
-    if let Err(e) = bus.client.publish(bus.progress_subject(session), payload).await {
-        tracing::debug!(%session, stage, error = %e, "progress event dropped");
+async fn emit_running(bus: &Bus, event: &ProgressEvent) {
+    if let Err(e) = bus.client.publish(bus.progress_subject(event.session_id), payload(event)).await {
+        tracing::debug!(session = %event.session_id, stage = event.step.name(), error = %e, "progress event dropped");
     }
 }
 
-/// Publish one progress event. Progress is advisory: a NATS hiccup is logged, never fatal.
-pub async fn emit(bus: &Bus, session: Uuid, stage: &str, status: &str, processed: i64, total: i64) {
-    let payload = payload(session, stage, status, processed, total);
-    if let Err(e) = bus.publish_durable(bus.progress_subject(session), None, payload).await {
-        tracing::warn!(%session, stage, error = %e, "could not publish a progress event");
+/// Publish one progress event and wait until it is stored. Progress is advisory: a NATS
+/// hiccup is logged, never fatal.
+async fn emit(bus: &Bus, event: &ProgressEvent) {
+    if let Err(e) = bus.publish_durable(bus.progress_subject(event.session_id), None, payload(event)).await {
+        tracing::warn!(session = %event.session_id, stage = event.step.name(), error = %e, "could not publish a progress event");
     }
 }
 
@@ -52,7 +50,7 @@ pub struct StageProgress<'a> {
     db: &'a Db,
     bus: &'a Bus,
     session: Uuid,
-    stage: &'static str,
+    stage: Stage,
     pub processed: i64,
     pub total: i64,
     last_items: i64,
@@ -61,10 +59,12 @@ pub struct StageProgress<'a> {
 
 impl<'a> StageProgress<'a> {
     /// Marks the stage running (row and event).
-    pub async fn start(db: &'a Db, bus: &'a Bus, session: Uuid, stage: &'static str, total: i64) -> sqlx::Result<Self> {
+    pub async fn start(db: &'a Db, bus: &'a Bus, session: Uuid, stage: Stage, total: i64) -> sqlx::Result<Self> {
         sessions::stage_started(db, session, stage, total as i32).await?;
-        emit(bus, session, stage, "running", 0, total).await;
-        Ok(StageProgress { db, bus, session, stage, processed: 0, total, last_items: 0, last_at: Instant::now() })
+        let progress =
+            StageProgress { db, bus, session, stage, processed: 0, total, last_items: 0, last_at: Instant::now() };
+        emit(bus, &progress.event(StageStatus::Running)).await;
+        Ok(progress)
     }
 
     pub fn set_total(&mut self, total: i64) {
@@ -80,6 +80,16 @@ impl<'a> StageProgress<'a> {
         Ok(())
     }
 
+    fn event(&self, status: StageStatus) -> ProgressEvent {
+        ProgressEvent {
+            session_id: self.session,
+            step: Step::of(self.stage, status),
+            processed: self.processed,
+            total: self.total,
+            at: Utc::now(),
+        }
+    }
+
     async fn report(&mut self) -> sqlx::Result<()> {
         self.last_items = self.processed;
         // The row is for readers polling the API: every 500 ms is plenty and keeps the stage off
@@ -89,23 +99,103 @@ impl<'a> StageProgress<'a> {
                 .await?;
             self.last_at = Instant::now();
         }
-        emit_running(self.bus, self.session, self.stage, self.processed, self.total).await;
+        emit_running(self.bus, &self.event(StageStatus::Running)).await;
         Ok(())
     }
 
     /// Stage end: the row (with the session count) is committed, then the event is sent.
-    pub async fn finish(self, status: &str, count: i64) -> sqlx::Result<()> {
-        sessions::stage_finished(
-            self.db,
-            self.session,
-            self.stage,
+    pub async fn finish(self, status: StageStatus, count: i64) -> sqlx::Result<()> {
+        let end = StageEnd {
+            stage: self.stage,
             status,
-            self.processed as i32,
-            self.total as i32,
-            count as i32,
-        )
-        .await?;
-        emit(self.bus, self.session, self.stage, status, self.processed, self.total).await;
+            processed: self.processed as i32,
+            total: self.total as i32,
+            count: count as i32,
+        };
+        sessions::stage_finished(self.db, self.session, &end).await?;
+        emit(self.bus, &self.event(status)).await;
         Ok(())
     }
+}
+
+/// A stage stopped by a fatal error: its row is marked failed, then the event is sent.
+pub async fn fail_stage(db: &Db, bus: &Bus, session: Uuid, stage: Stage) -> sqlx::Result<()> {
+    let status = StageStatus::Failed;
+    sessions::stage_finished(db, session, &StageEnd { stage, status, processed: 0, total: 0, count: 0 }).await?;
+    let event =
+        ProgressEvent { session_id: session, step: Step::of(stage, status), processed: 0, total: 0, at: Utc::now() };
+    emit(bus, &event).await;
+    Ok(())
+}
+
+/// End a session: its final status is committed, then its last event is sent. Returns the
+/// final row (the stored one, when the session had already been ended elsewhere).
+pub async fn end_session(
+    db: &Db,
+    bus: &Bus,
+    session: Uuid,
+    status: SessionStatus,
+    reason: Option<&str>,
+) -> sqlx::Result<SessionRow> {
+    let row = match sessions::finish(db, session, status, reason).await? {
+        Some(row) => row,
+        None => sessions::get(db, session).await?.ok_or(sqlx::Error::RowNotFound)?,
+    };
+    emit(bus, &ProgressEvent::session_ended(&row)).await;
+    Ok(row)
+}
+
+/// How long a followed session may stay quiet before its row is looked at.
+const QUIET: Duration = Duration::from_secs(2);
+
+/// A session that ended longer ago than this would have delivered its last event by now.
+const LAST_EVENT_DUE: chrono::TimeDelta = chrono::TimeDelta::seconds(3);
+
+/// A session's progress: its events so far replayed from JetStream, then live ones, ending
+/// after its last event. A session that ended long enough ago that its events expired gets its
+/// last event made from its row.
+pub async fn follow(
+    bus: &Bus,
+    db: &Db,
+    session: Uuid,
+) -> anyhow::Result<impl Stream<Item = ProgressEvent> + Send + use<>> {
+    let stream = bus.js.get_stream(bus.progress_stream()).await.context("progress stream unavailable")?;
+    let consumer = stream
+        .create_consumer(OrderedConfig {
+            filter_subject: bus.progress_subject(session),
+            deliver_policy: DeliverPolicy::All,
+            ..Default::default()
+        })
+        .await
+        .context("cannot follow progress")?;
+    let messages = consumer.messages().await.context("cannot follow progress")?;
+    let db = db.clone();
+    Ok(async_stream::stream! {
+        let mut messages = Box::pin(messages);
+        loop {
+            match tokio::time::timeout(QUIET, messages.next()).await {
+                Ok(Some(Ok(msg))) => {
+                    let Ok(event) = serde_json::from_slice::<ProgressEvent>(&msg.payload) else {
+                        tracing::debug!(%session, "skipping an unreadable progress event");
+                        continue;
+                    };
+                    let last = event.is_final();
+                    yield event;
+                    if last {
+                        break;
+                    }
+                }
+                Ok(Some(Err(e))) => tracing::debug!(error = %e, "progress stream hiccup"),
+                Ok(None) => break,
+                Err(_) => {
+                    if let Ok(Some(s)) = sessions::get(&db, session).await {
+                        if s.is_final() && s.completed_at.is_none_or(|at| Utc::now() - at > LAST_EVENT_DUE) {
+                            yield ProgressEvent::session_ended(&s);
+                            break;
+                        }
+                    }
+                }
+            }
+        }
+    })
 }

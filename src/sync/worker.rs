@@ -1,4 +1,4 @@
-//! The durable JetStream consumer. [`Worker::handle`] runs one request message; the loop
+//! The durable JetStream consumer. [`Worker::handle`] carries out one queue task; the loop
 //! around it pulls only when it has a free slot and acks only after the session's final
 //! state is committed.
 
@@ -13,29 +13,31 @@ use tokio::{sync::Semaphore, task::JoinSet};
 use tokio_util::sync::CancellationToken;
 
 use super::{
-    Source, SyncRequest, SyncRequestMsg, pipeline, request_sync,
+    AdmitWebhook, QueueTask, RunSession, SyncTrigger, pipeline,
     stages::{Abort, StageCtx},
+    trigger,
 };
 use crate::{
     config::WorkerConfig,
     db::{
-        sessions,
+        sessions::{self, Claim},
         webhooks::{self, Admission, Delivery},
     },
+    domain::{SessionStatus, Source, WebhookOutcome},
 };
 
 /// What became of one message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
     /// The session ended here with this status: ack.
-    Finished(String),
+    Finished(SessionStatus),
     /// The session had already ended (or another delivery carries it): ack.
     AlreadyDone,
-    /// Another worker is running the session and this is its request: redeliver later.
+    /// Another worker is running the session and this is the task that opened it: redeliver later.
     Busy,
     /// Shutdown or a transient failure: the session is left for redelivery.
     Retry(String),
-    /// A webhook event joined (or created) this session, whose own request runs it: ack.
+    /// A webhook event joined (or opened) this session, whose own task runs it: ack.
     Admitted(uuid::Uuid),
     /// Unusable message: terminate it.
     Poison(String),
@@ -111,21 +113,21 @@ impl Worker {
             };
             match next {
                 Some(Ok(msg)) => {
-                    let request = parse(&msg);
+                    let task = QueueTask::parse(&msg.payload);
                     // Admissions run one at a time, in queue order, so a burst of webhooks joins
                     // one queued session instead of racing to create several.
-                    if request.as_ref().is_ok_and(SyncRequestMsg::needs_admission) {
-                        self.process(msg, request).await;
+                    if matches!(task, Ok(QueueTask::AdmitWebhook(_))) {
+                        self.process(msg, task).await;
                         drop(permit);
                     } else {
                         let worker = self.clone();
                         in_flight.spawn(async move {
-                            worker.process(msg, request).await;
+                            worker.process(msg, task).await;
                             drop(permit);
                         });
                     }
                 }
-                Some(Err(e)) => tracing::debug!(error = %e, "no sync request this round"),
+                Some(Err(e)) => tracing::debug!(error = %e, "no sync task this round"),
                 None => {}
             }
         }
@@ -134,62 +136,70 @@ impl Worker {
         Ok(())
     }
 
-    /// Handle one message and settle it with the server. `request` is its payload as [`parse`]
-    /// read it (the loop reads it first, to decide whether to admit inline or spawn).
-    pub async fn process(&self, msg: jetstream::Message, request: Result<SyncRequestMsg, String>) {
-        let outcome = match request {
-            Ok(req) => self.handle(&msg, &req).await,
+    /// Handle one message and settle it with the server. `task` is its payload as
+    /// [`QueueTask::parse`] read it (the loop reads it first, to decide whether to admit inline
+    /// or spawn).
+    pub async fn process(&self, msg: jetstream::Message, task: Result<QueueTask, String>) {
+        let outcome = match task {
+            Ok(task) => self.handle(&msg, &task).await,
             Err(reason) => Outcome::Poison(reason),
         };
         let ack = match &outcome {
             Outcome::Finished(_) | Outcome::AlreadyDone | Outcome::Admitted(_) => msg.double_ack().await,
             Outcome::Busy => msg.ack_with(AckKind::Nak(Some(self.cfg.heartbeat * 2))).await,
             Outcome::Retry(reason) => {
-                tracing::warn!(reason, "sync request left for redelivery");
+                tracing::warn!(reason, "sync task left for redelivery");
                 msg.ack_with(AckKind::Nak(Some(Duration::from_secs(1)))).await
             }
             Outcome::Poison(reason) => {
-                tracing::error!(reason, "terminating an unusable sync request");
+                tracing::error!(reason, "terminating an unusable sync task");
                 msg.ack_with(AckKind::Term).await
             }
         };
         if let Err(e) = ack {
-            tracing::warn!(error = %e, ?outcome, "could not settle a sync request; it will be redelivered");
+            tracing::warn!(error = %e, ?outcome, "could not settle a sync task; it will be redelivered");
         }
     }
 
-    /// Run the session a request message points to.
-    #[tracing::instrument(skip_all, fields(session_id))]
-    pub async fn handle(&self, msg: &jetstream::Message, req: &SyncRequestMsg) -> Outcome {
-        if req.needs_admission() {
-            let first_delivery = msg.info().map_or(true, |i| i.delivered <= 1);
-            return self.admit(req, first_delivery).await;
+    /// Carry out one task.
+    pub async fn handle(&self, msg: &jetstream::Message, task: &QueueTask) -> Outcome {
+        match task {
+            QueueTask::AdmitWebhook(event) => {
+                let first_delivery = msg.info().map_or(true, |i| i.delivered <= 1);
+                self.admit(event, first_delivery).await
+            }
+            QueueTask::RunSession(run) => self.run_session(msg, run).await,
         }
-        tracing::Span::current().record("session_id", tracing::field::display(req.session_id));
+    }
+
+    /// Run (or resume) the session a task points to.
+    #[tracing::instrument(skip_all, fields(session_id = %run.session_id))]
+    pub async fn run_session(&self, msg: &jetstream::Message, run: &RunSession) -> Outcome {
         let db = &self.ctx.db;
-        let session = match sessions::get(db, req.session_id).await {
+        let session = match sessions::get(db, run.session_id).await {
             Ok(Some(s)) => s,
-            Ok(None) => return Outcome::Poison(format!("unknown session {}", req.session_id)),
+            Ok(None) => return Outcome::Poison(format!("unknown session {}", run.session_id)),
             Err(e) => return Outcome::Retry(format!("database: {e}")),
         };
         if session.is_final() {
             return Outcome::AlreadyDone;
         }
-        let primary = session.request_id == req.request_id;
-        let claimed = match sessions::claim(db, session.id, &self.worker_id, self.cfg.takeover_after).await {
-            Ok(Some(s)) => s,
-            // The request that created the session keeps it alive until it ends; joiners can go.
-            Ok(None) if primary => return Outcome::Busy,
-            Ok(None) => return Outcome::AlreadyDone,
+        let opener = session.request_id == run.request_id;
+        let cap = self.cfg.max_attempts;
+        let claimed = match sessions::claim(db, session.id, &self.worker_id, self.cfg.takeover_after, cap).await {
+            Ok(Claim::Held(s)) => s,
+            Ok(Claim::Exhausted(s)) => {
+                let reason = format!("gave up after {} attempts", s.attempts - 1);
+                return match pipeline::finish(&self.ctx, &s, SessionStatus::Failed, Some(&reason)).await {
+                    Ok(status) => Outcome::Finished(status),
+                    Err(e) => Outcome::Retry(e.to_string()),
+                };
+            }
+            // The task that opened the session keeps it alive until it ends; joiners can go.
+            Ok(Claim::Unavailable) if opener => return Outcome::Busy,
+            Ok(Claim::Unavailable) => return Outcome::AlreadyDone,
             Err(e) => return Outcome::Retry(format!("database: {e}")),
         };
-        if claimed.attempts > self.cfg.max_attempts {
-            let reason = format!("gave up after {} attempts", claimed.attempts - 1);
-            return match pipeline::finish(&self.ctx, &claimed, "failed", Some(&reason)).await {
-                Ok(status) => Outcome::Finished(status),
-                Err(e) => Outcome::Retry(e.to_string()),
-            };
-        }
         // The heartbeat is a future of its own, polled alongside the work: awaited in a
         // `select!` arm it would stop polling the work, and a heartbeat waiting for the session
         // row that the work's open transaction holds would then wait forever.
@@ -222,25 +232,26 @@ impl Worker {
 
 impl Worker {
     /// Admit a webhook event that intake queued without touching the database: record the
-    /// delivery, join a queued session or create one (its own request goes on the queue),
-    /// then link the two. A redelivery after a crash in between admits it again; a repeat of
-    /// an admitted webhook id (after the stream's duplicate window) is recorded and dropped.
-    #[tracing::instrument(skip_all, fields(event_type = req.event_type.as_deref()))]
-    pub async fn admit(&self, req: &SyncRequestMsg, first_delivery: bool) -> Outcome {
+    /// delivery, join a queued session or open one (and queue its task), then link the two. A
+    /// redelivery after a crash in between admits it again; a repeat of an admitted webhook id
+    /// (after the stream's duplicate window) is recorded and dropped.
+    #[tracing::instrument(skip_all, fields(event_type = %event.event_type))]
+    pub async fn admit(&self, event: &AdmitWebhook, first_delivery: bool) -> Outcome {
         let db = &self.ctx.db;
         let delivery = |outcome| Delivery {
-            webhook_id: Some(&req.request_id),
-            event_type: req.event_type.as_deref(),
-            employee_id: req.employee_ids.as_ref().and_then(|ids| ids.first().copied()),
-            outcome,
-            ..Default::default()
+            webhook_id: Some(&event.webhook_id),
+            event_type: Some(&event.event_type),
+            employee_id: event.employee_ids.as_ref().and_then(|ids| ids.first().copied()),
+            ..Delivery::new(outcome)
         };
-        match webhooks::begin_admission(db, &delivery("accepted")).await {
+        match webhooks::begin_admission(db, &delivery(WebhookOutcome::Accepted)).await {
             Ok(Admission::Open) => {}
             Ok(Admission::Done(session)) => {
                 if first_delivery {
-                    metrics::counter!("employes_sync_webhook_deliveries_total", "outcome" => "duplicate").increment(1);
-                    if let Err(e) = webhooks::record(db, &delivery("duplicate")).await {
+                    let duplicate = WebhookOutcome::Duplicate;
+                    metrics::counter!("employes_sync_webhook_deliveries_total", "outcome" => duplicate.as_str())
+                        .increment(1);
+                    if let Err(e) = webhooks::record(db, &delivery(duplicate)).await {
                         tracing::warn!(error = %e, "could not record a duplicate webhook");
                     }
                 }
@@ -249,27 +260,26 @@ impl Worker {
             }
             Err(e) => return Outcome::Retry(format!("database: {e}")),
         }
-        let request = SyncRequest {
+        let trigger = SyncTrigger {
             source: Source::Webhook,
-            triggered_by: req.triggered_by.clone(),
-            employee_ids: req.employee_ids.clone(),
+            triggered_by: event.triggered_by.clone(),
+            employee_ids: event.employee_ids.clone(),
             idempotency_key: None,
-            msg_id: None,
+            dedup_id: None,
         };
-        let requested = match request_sync(db, &self.ctx.bus, self.cfg.coalesce_window, &request).await {
-            Ok(r) => r,
-            Err(e) => return Outcome::Retry(e.to_string()),
+        let opened = match trigger::open(db, self.cfg.coalesce_window, &trigger).await {
+            Ok(opened) => opened,
+            Err(e) => return Outcome::Retry(format!("database: {e}")),
         };
-        if let Err(e) = webhooks::link_session(db, &req.request_id, requested.session_id).await {
+        if let Err(e) = trigger::enqueue(db, &self.ctx.bus, &trigger, &opened).await {
+            return Outcome::Retry(e.to_string());
+        }
+        let session = opened.session().id;
+        if let Err(e) = webhooks::link_session(db, &event.webhook_id, session).await {
             return Outcome::Retry(format!("database: {e}"));
         }
-        Outcome::Admitted(requested.session_id)
+        Outcome::Admitted(session)
     }
-}
-
-/// The request a message carries, or why it cannot be one.
-pub fn parse(msg: &jetstream::Message) -> Result<SyncRequestMsg, String> {
-    serde_json::from_slice(&msg.payload).map_err(|e| format!("unparseable sync request: {e}"))
 }
 
 async fn sleep_or_cancel(d: Duration, cancel: &CancellationToken) {

@@ -12,4 +12,5 @@ mod processes;
 mod properties;
 mod reliability;
 mod simulator;
+mod states;
 mod webhooks;

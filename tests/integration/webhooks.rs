@@ -377,15 +377,13 @@ async fn a_webhook_repeated_after_the_duplicate_window_is_dropped_by_the_worker(
     assert_eq!(delivery.send(&app).await.0, 202);
     let first = app.wait_for_session(&app.webhook_session(&delivery.id).await).await;
     // Act: the same webhook id reaches the queue again, as if JetStream's window had passed.
-    let repeat = employes_sync::sync::SyncRequestMsg {
-        request_id: delivery.id.clone(),
-        session_id: uuid::Uuid::nil(),
-        source: "webhook".into(),
-        triggered_by: "employes".into(),
+    let repeat = employes_sync::sync::QueueTask::AdmitWebhook(employes_sync::sync::AdmitWebhook {
+        webhook_id: delivery.id.clone(),
+        event_type: "employee.updated".into(),
         employee_ids: Some(vec![employee.parse().unwrap()]),
+        triggered_by: "employes".into(),
         requested_at: chrono::Utc::now(),
-        event_type: Some("employee.updated".into()),
-    };
+    });
     app.bus
         .publish_durable(app.bus.requests_subject(), None, serde_json::to_vec(&repeat).unwrap().into())
         .await

@@ -14,7 +14,7 @@ use crate::{
     sync::{outbox, progress::StageProgress},
 };
 
-const STAGE: &str = "changes";
+const STAGE: crate::domain::Stage = crate::domain::Stage::Changes;
 const INSERT_BATCH: usize = 1000;
 
 /// Record a batch of changes (ones already recorded are skipped) and empty it. Ordered by
@@ -71,12 +71,12 @@ pub async fn run(ctx: &StageCtx, session: Uuid) -> Result<StageReport, Abort> {
     }
     // Counted from the table, so a resumed session reports what it recorded in every attempt.
     let recorded = changes::count_for_session(&ctx.db, session).await?;
-    crate::failpoint::pause("changes_committed").await;
+    crate::failpoint::pause(crate::failpoint::Failpoint::ChangesCommitted).await;
     // Publish now; if NATS is down the outbox sweeper publishes them later.
     if let Err(e) = outbox::publish_pending(&ctx.db, &ctx.bus, &ctx.event_source, Some(session), Duration::ZERO).await {
         tracing::warn!(error = format!("{e:#}"), "change events not published yet; the outbox will retry");
     }
-    crate::failpoint::pause("changes_published").await;
-    progress.finish(StageStatus::Completed.as_str(), recorded).await?;
+    crate::failpoint::pause(crate::failpoint::Failpoint::ChangesPublished).await;
+    progress.finish(StageStatus::Completed, recorded).await?;
     Ok(StageReport { status: StageStatus::Completed, count: recorded })
 }

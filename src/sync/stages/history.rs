@@ -12,10 +12,12 @@ use crate::{
         employees::{self, HistoryItem},
         sessions,
     },
+    domain::Stage,
+    failpoint::{self, Failpoint},
     sync::progress::StageProgress,
 };
 
-const STAGE: &str = "history";
+const STAGE: Stage = Stage::History;
 
 const BATCH: usize = 10;
 
@@ -71,7 +73,7 @@ pub async fn run(ctx: &StageCtx, session: Uuid, targets: Option<&[Uuid]>) -> Res
         }
         progress.advance(1).await?;
         if progress.processed == 20 {
-            crate::failpoint::pause("history_progress").await;
+            failpoint::pause(Failpoint::HistoryProgress).await;
         }
     }
     employees::store_histories(&ctx.db, session, &batch).await?;
@@ -79,6 +81,6 @@ pub async fn run(ctx: &StageCtx, session: Uuid, targets: Option<&[Uuid]>) -> Res
     let status = if ids.is_empty() { StageStatus::Completed } else { StageStatus::from_counts(ok, errors.len()) };
     // Counted over every employee in scope, including those whose history was still fresh.
     let with_history = employees::count_with_history(&ctx.db, targets).await?;
-    progress.finish(status.as_str(), with_history).await?;
+    progress.finish(status, with_history).await?;
     Ok(StageReport { status, count: with_history })
 }

@@ -8,6 +8,7 @@ pub mod snapshot;
 
 use tokio_util::sync::CancellationToken;
 
+pub use crate::domain::StageStatus;
 use crate::{
     bus::Bus,
     db::{Db, sessions::NewError},
@@ -45,33 +46,6 @@ pub enum Abort {
 impl From<sqlx::Error> for Abort {
     fn from(e: sqlx::Error) -> Self {
         Abort::Transient(anyhow::Error::new(e).context("database"))
-    }
-}
-
-/// How a stage ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum StageStatus {
-    Completed,
-    CompletedWithErrors,
-    Failed,
-}
-
-impl StageStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            StageStatus::Completed => "completed",
-            StageStatus::CompletedWithErrors => "completed_with_errors",
-            StageStatus::Failed => "failed",
-        }
-    }
-
-    /// From per-item results: no errors, some, or nothing but errors.
-    pub fn from_counts(ok: usize, errors: usize) -> StageStatus {
-        match (ok, errors) {
-            (_, 0) => StageStatus::Completed,
-            (0, _) => StageStatus::Failed,
-            _ => StageStatus::CompletedWithErrors,
-        }
     }
 }
 

@@ -11,11 +11,13 @@ use crate::{
         employees,
         sessions::{self, NewError},
     },
+    domain::Stage,
     employes::{Employee, ListedPage},
+    failpoint::{self, Failpoint},
     sync::progress::StageProgress,
 };
 
-const STAGE: &str = "snapshot";
+const STAGE: Stage = Stage::Snapshot;
 /// Targeted records stored per statement.
 const BATCH: usize = 10;
 /// Pages fetched ahead of the one being stored.
@@ -47,7 +49,7 @@ pub async fn run(ctx: &StageCtx, session: Uuid, targets: Option<&[Uuid]>) -> Res
     if status == StageStatus::Failed && targets.is_some() {
         return Err(Abort::Fatal("could not fetch any of the requested employees from Employes".into()));
     }
-    progress.finish(status.as_str(), stored as i64).await?;
+    progress.finish(status, stored as i64).await?;
     Ok(StageReport { status, count: stored as i64 })
 }
 
@@ -79,7 +81,7 @@ async fn store_all_pages(
                 progress.set_total(expected.max(progress.total));
                 employees::store_snapshots(&ctx.db, session, &fresh).await?;
                 progress.advance(fresh.len() as i64).await?;
-                crate::failpoint::pause("snapshot_stored").await;
+                failpoint::pause(Failpoint::SnapshotStored).await;
             }
             Some(ListedPage::Failed(e)) => {
                 incomplete = true;

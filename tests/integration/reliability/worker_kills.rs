@@ -58,3 +58,33 @@ async fn a_worker_killed_right_after_publishing_the_changes_is_replaced_and_noth
 async fn a_worker_killed_just_before_finishing_the_session_is_replaced_and_the_session_completes() {
     a_worker_killed_at("session_finishing").await;
 }
+
+#[tokio::test]
+async fn a_session_whose_worker_dies_once_too_often_is_failed_when_it_is_claimed_past_worker_max_deliver() {
+    // Arrange: one claim allowed (WORKER_MAX_DELIVER=1); worker A claims the session and stops mid-history.
+    let mut env = TestEnv::with_sim(SimConfig { rate_limit: 1000, latency_ms: 5, ..SimConfig::default() }).await;
+    quick_takeover(&mut env);
+    env.set("WORKER_MAX_DELIVER", "1");
+    let api = env.spawn_app_with_roles(vec![Role::Http]).await;
+    let mut a = spawn_binary(&env, "worker", &[("EMPLOYES_SYNC_PAUSE_AT", "history_progress")]);
+    let (status, requested) = api.request_sync(None).await;
+    assert_eq!(status, 202, "{requested}");
+    let id = requested["session_id"].as_str().unwrap().to_string();
+    a.wait_for_line("failpoint reached: history_progress", Duration::from_secs(30)).await;
+
+    // Act: A is killed; B's claim is the second one.
+    a.kill();
+    let _b = spawn_binary(&env, "worker", &[]);
+    let s = api.wait_for_session(&id).await;
+
+    // Assert: B fails the session instead of running it, and announces it.
+    assert_eq!(
+        (s["status"].as_str(), s["failure_reason"].as_str()),
+        (Some("failed"), Some("gave up after 1 attempts"))
+    );
+    assert_eq!(attempts(&api, &id).await, 2);
+    let events = progress_events(&api, &id).await;
+    let last = events.last().unwrap();
+    assert_eq!((last["stage"].as_str(), last["status"].as_str()), (Some("session"), Some("failed")), "{last}");
+    api.stop().await;
+}

@@ -1,0 +1,244 @@
+//! Sync sessions: the row, opening and joining sessions, and reads. Claims and heartbeats,
+//! stage rows and errors, and schedule slots have a file each; their functions are re-exported
+//! here, so callers write `sessions::claim`, `sessions::stages_for`, `sessions::claim_slot`.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use uuid::Uuid;
+
+use super::Db;
+use crate::domain::{Scope, SessionStatus, Source, Stage};
+
+/// `query_as!` into [`SessionRow`]: `$head`, then the one list of its columns (with their
+/// types), then `$tail` — for a `SELECT … FROM` as for an `UPDATE … RETURNING`.
+macro_rules! session_query {
+    ($head:literal, $tail:literal $(, $arg:expr)* $(,)?) => {
+        sqlx::query_as!(
+            $crate::db::sessions::SessionRow,
+            $head
+                + r#" id, source AS "source: crate::domain::Source", triggered_by, scope AS "scope: crate::domain::Scope",
+                      employee_ids, status AS "status: crate::domain::SessionStatus", requested_at, started_at,
+                      completed_at, employees_processed, history_collected, changes_detected, errors_count,
+                      failure_reason, request_id, attempts "#
+                + $tail
+            $(, $arg)*
+        )
+    };
+}
+
+mod claims;
+mod slots;
+mod stages;
+
+pub use claims::{Claim, claim, finish, heartbeat, reap, release};
+pub use slots::{claim_slot, set_slot_session};
+pub use stages::{
+    ErrorRow, NewError, StageEnd, StageRow, add_errors, clear_stage_errors, errors, stage_finished, stage_progress,
+    stage_started, stages, stages_for,
+};
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct SessionRow {
+    pub id: Uuid,
+    pub source: Source,
+    pub triggered_by: String,
+    pub scope: Scope,
+    pub employee_ids: Option<Vec<Uuid>>,
+    pub status: SessionStatus,
+    pub requested_at: DateTime<Utc>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub completed_at: Option<DateTime<Utc>>,
+    pub employees_processed: i32,
+    pub history_collected: i32,
+    pub changes_detected: i32,
+    pub errors_count: i32,
+    pub failure_reason: Option<String>,
+    /// The `Nats-Msg-Id` of the queue task that opened the session: the task that keeps it
+    /// alive until it ends (tasks of triggers that joined it carry other ids).
+    #[serde(skip)]
+    pub request_id: String,
+    /// Claims so far (each worker that took the session counts one).
+    #[serde(skip)]
+    pub attempts: i32,
+}
+
+impl SessionRow {
+    pub fn is_final(&self) -> bool {
+        self.status.is_final()
+    }
+}
+
+/// What a new session row needs.
+#[derive(Debug, Clone)]
+pub struct NewSession<'a> {
+    pub id: Uuid,
+    pub source: Source,
+    pub triggered_by: &'a str,
+    /// `None` = a full sync.
+    pub employee_ids: Option<&'a [Uuid]>,
+    pub idempotency_key: Option<&'a str>,
+    /// See [`SessionRow::request_id`].
+    pub request_id: &'a str,
+}
+
+/// Insert a queued session with its pending stages. `None` when a unique rule refused it (an
+/// active full sync exists, or the idempotency key was used).
+pub async fn insert(db: &Db, s: &NewSession<'_>) -> sqlx::Result<Option<SessionRow>> {
+    let mut tx = db.begin().await?;
+    let row = session_query!(
+        r#"INSERT INTO sync_sessions (id, source, triggered_by, scope, employee_ids, idempotency_key, request_id)
+           VALUES ($1, $2, $3, $4, $5, $6, $7)
+           ON CONFLICT DO NOTHING
+           RETURNING"#,
+        "",
+        s.id,
+        s.source.as_str(),
+        s.triggered_by,
+        Scope::of(s.employee_ids).as_str(),
+        s.employee_ids as Option<&[Uuid]>,
+        s.idempotency_key,
+        s.request_id,
+    )
+    .fetch_optional(&mut *tx)
+    .await?;
+    if row.is_some() {
+        let names: Vec<&str> = Stage::ORDER.iter().map(|s| s.as_str()).collect();
+        sqlx::query!(
+            r#"INSERT INTO sync_stages (session_id, stage, position)
+               SELECT $1, stage, position::smallint FROM UNNEST($2::text[]) WITH ORDINALITY AS t(stage, position)"#,
+            s.id,
+            &names as &[&str],
+        )
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(row)
+}
+
+pub async fn find_by_idempotency_key(db: &Db, key: &str) -> sqlx::Result<Option<SessionRow>> {
+    session_query!("SELECT", "FROM sync_sessions WHERE idempotency_key = $1", key).fetch_optional(db).await
+}
+
+pub async fn active_full(db: &Db) -> sqlx::Result<Option<SessionRow>> {
+    session_query!("SELECT", "FROM sync_sessions WHERE scope = 'full' AND status IN ('queued', 'running')")
+        .fetch_optional(db)
+        .await
+}
+
+/// Fold employees into a recent queued session of the same source (webhook bursts), or into a
+/// queued full sync. Only a `queued` session qualifies: once a worker claimed it, it is too late.
+pub async fn coalesce_targeted(
+    db: &Db,
+    source: Source,
+    ids: &[Uuid],
+    window: Duration,
+    max_ids: usize,
+) -> sqlx::Result<Option<SessionRow>> {
+    session_query!(
+        r#"UPDATE sync_sessions s
+           SET employee_ids = CASE WHEN s.scope = 'full' THEN NULL
+                                   ELSE ARRAY(SELECT DISTINCT x FROM UNNEST(s.employee_ids || $2::uuid[]) AS x) END
+           WHERE s.id = (
+               SELECT id FROM sync_sessions
+               WHERE status = 'queued'
+                 AND ((scope = 'full') OR (scope = 'employees' AND source = $1
+                      AND requested_at > now() - make_interval(secs => $3::float8)
+                      AND cardinality(employee_ids) + cardinality($2::uuid[]) <= $4))
+               ORDER BY scope = 'full' DESC, requested_at DESC
+               LIMIT 1
+               FOR UPDATE SKIP LOCKED)
+             AND s.status = 'queued'
+           RETURNING"#,
+        "",
+        source.as_str(),
+        ids,
+        window.as_secs_f64(),
+        max_ids as i32,
+    )
+    .fetch_optional(db)
+    .await
+}
+
+pub async fn get(db: &Db, id: Uuid) -> sqlx::Result<Option<SessionRow>> {
+    session_query!("SELECT", "FROM sync_sessions WHERE id = $1", id).fetch_optional(db).await
+}
+
+/// Newest first, optionally filtered.
+pub async fn list(
+    db: &Db,
+    source: Option<Source>,
+    status: Option<SessionStatus>,
+    limit: i64,
+) -> sqlx::Result<Vec<SessionRow>> {
+    session_query!(
+        "SELECT",
+        r#"FROM sync_sessions
+           WHERE ($1::text IS NULL OR source = $1) AND ($2::text IS NULL OR status = $2)
+           ORDER BY requested_at DESC, id
+           LIMIT $3"#,
+        source.map(Source::as_str),
+        status.map(SessionStatus::as_str),
+        limit,
+    )
+    .fetch_all(db)
+    .await
+}
+
+/// The most recently requested session, whatever its state.
+pub async fn latest(db: &Db) -> sqlx::Result<Option<SessionRow>> {
+    session_query!("SELECT", "FROM sync_sessions ORDER BY requested_at DESC LIMIT 1").fetch_optional(db).await
+}
+
+/// When the most recent successful full sync ended.
+pub async fn last_full_success_at(db: &Db) -> sqlx::Result<Option<DateTime<Utc>>> {
+    sqlx::query_scalar!(
+        "SELECT max(completed_at) FROM sync_sessions WHERE scope = 'full' AND status IN ('completed', 'completed_with_errors')"
+    )
+    .fetch_one(db)
+    .await
+}
+
+pub async fn any_active(db: &Db) -> sqlx::Result<bool> {
+    sqlx::query_scalar!(
+        r#"SELECT EXISTS (SELECT 1 FROM sync_sessions WHERE status IN ('queued', 'running')) AS "active!""#
+    )
+    .fetch_one(db)
+    .await
+}
+
+/// A queued session whose queue task never reached the queue.
+pub async fn fail_queued(db: &Db, id: Uuid, reason: &str) -> sqlx::Result<()> {
+    sqlx::query!(
+        "UPDATE sync_sessions SET status = 'failed', failure_reason = $2, completed_at = now() WHERE id = $1 AND status = 'queued'",
+        id,
+        reason
+    )
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// Failed sessions requested before `session` whose stored versions no changes stage has diffed.
+pub async fn undiffed_failed(db: &Db, session: Uuid) -> sqlx::Result<Vec<Uuid>> {
+    sqlx::query_scalar!(
+        r#"SELECT id FROM sync_sessions
+           WHERE status = 'failed' AND diffed_by IS NULL
+             AND requested_at < (SELECT requested_at FROM sync_sessions WHERE id = $1)
+           ORDER BY requested_at
+           LIMIT 1000"#,
+        session
+    )
+    .fetch_all(db)
+    .await
+}
+
+/// Record that `session` diffed what the failed sessions `adopted` stored.
+pub async fn mark_diffed(db: &Db, adopted: &[Uuid], session: Uuid) -> sqlx::Result<()> {
+    sqlx::query!("UPDATE sync_sessions SET diffed_by = $2 WHERE id = ANY($1) AND diffed_by IS NULL", adopted, session)
+        .execute(db)
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,210 @@
+//! The states of a sync session and of a webhook delivery, typed end to end: the same
+//! `snake_case` names in Postgres (`text` columns with CHECK constraints), JSON, NATS messages,
+//! query parameters and metrics labels. The names come from the derives (strum for
+//! `as_str`/`FromStr`/`Display`, serde, sqlx), so no hand-written string table can drift.
+
+use strum::VariantArray;
+
+/// A state enum: the derives that name it the same everywhere, and `as_str` (a `&'static str`,
+/// as metrics labels and SQL parameters want).
+macro_rules! state {
+    ($(#[$attr:meta])* pub enum $name:ident { $($(#[$vattr:meta])* $variant:ident,)* }) => {
+        $(#[$attr])*
+        #[derive(
+            Debug, Clone, Copy, PartialEq, Eq, Hash,
+            serde::Serialize, serde::Deserialize, sqlx::Type, utoipa::ToSchema,
+            strum::Display, strum::EnumString, strum::IntoStaticStr, strum::VariantArray,
+        )]
+        #[serde(rename_all = "snake_case")]
+        #[sqlx(type_name = "text", rename_all = "snake_case")]
+        #[strum(serialize_all = "snake_case")]
+        pub enum $name {
+            $($(#[$vattr])* $variant,)*
+        }
+
+        impl $name {
+            pub fn as_str(self) -> &'static str {
+                self.into()
+            }
+        }
+    };
+}
+
+state! {
+    /// Who asked for a session.
+    pub enum Source {
+        /// A signed-in user (JWT), e.g. the dashboard's Sync Now.
+        Manual,
+        /// The built-in cron scheduler.
+        Scheduler,
+        /// An API token, or the CLI.
+        Api,
+        /// A verified Employes webhook.
+        Webhook,
+    }
+}
+
+state! {
+    /// What a session syncs: the whole company, or the listed employees.
+    pub enum Scope {
+        Full,
+        Employees,
+    }
+}
+
+impl Scope {
+    /// `None` employee ids = a full sync.
+    pub fn of(employee_ids: Option<&[uuid::Uuid]>) -> Scope {
+        match employee_ids {
+            None => Scope::Full,
+            Some(_) => Scope::Employees,
+        }
+    }
+}
+
+state! {
+    /// Where a session stands. `queued → running → completed | completed_with_errors | failed`.
+    pub enum SessionStatus {
+        Queued,
+        Running,
+        Completed,
+        CompletedWithErrors,
+        Failed,
+    }
+}
+
+impl SessionStatus {
+    /// The session has ended; nothing changes it any more.
+    pub fn is_final(self) -> bool {
+        match self {
+            SessionStatus::Queued | SessionStatus::Running => false,
+            SessionStatus::Completed | SessionStatus::CompletedWithErrors | SessionStatus::Failed => true,
+        }
+    }
+}
+
+state! {
+    /// The stages of a session, run in [`Stage::ORDER`].
+    pub enum Stage {
+        /// Fetch employee records and version them.
+        Snapshot,
+        /// Fetch employments and version them.
+        History,
+        /// Detect, record and publish changes.
+        Changes,
+    }
+}
+
+impl Stage {
+    /// The order a session runs its stages in (the declaration order).
+    pub const ORDER: &'static [Stage] = Stage::VARIANTS;
+}
+
+state! {
+    /// Where one stage of a session stands.
+    pub enum StageStatus {
+        Pending,
+        Running,
+        Completed,
+        CompletedWithErrors,
+        Failed,
+    }
+}
+
+impl StageStatus {
+    /// From per-item results: no errors, some, or nothing but errors.
+    pub fn from_counts(ok: usize, errors: usize) -> StageStatus {
+        match (ok, errors) {
+            (_, 0) => StageStatus::Completed,
+            (0, _) => StageStatus::Failed,
+            _ => StageStatus::CompletedWithErrors,
+        }
+    }
+
+    /// A stage in this state is not run again when its session resumes.
+    pub fn is_done(self) -> bool {
+        match self {
+            StageStatus::Completed | StageStatus::CompletedWithErrors => true,
+            StageStatus::Pending | StageStatus::Running | StageStatus::Failed => false,
+        }
+    }
+}
+
+state! {
+    /// What became of one webhook delivery (`webhook_deliveries.outcome`).
+    pub enum WebhookOutcome {
+        /// Verified and put on the queue (later linked to the session that carries it).
+        Accepted,
+        /// Verified, of a type we do not act on.
+        Ignored,
+        /// A repeat of an accepted or ignored `webhook-id`.
+        Duplicate,
+        /// Not verified or malformed (recorded without its body).
+        Rejected,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::{fmt::Debug, str::FromStr};
+
+    use serde::{Serialize, de::DeserializeOwned};
+
+    use super::*;
+
+    /// Every variant's name is the same for strum, serde (JSON) and the names listed here, which
+    /// are the ones the migrations' CHECK constraints allow; and each parses back to itself.
+    fn round_trips<T>(names: &[&str])
+    where
+        T: VariantArray + Copy + Eq + Debug + Serialize + DeserializeOwned + FromStr + Into<&'static str>,
+        <T as FromStr>::Err: Debug,
+    {
+        let ours: Vec<&str> = T::VARIANTS.iter().map(|v| (*v).into()).collect();
+        assert_eq!(ours, names);
+        for v in T::VARIANTS {
+            let name: &'static str = (*v).into();
+            assert_eq!(serde_json::to_value(v).unwrap(), serde_json::json!(name));
+            assert_eq!(serde_json::from_value::<T>(serde_json::json!(name)).unwrap(), *v);
+            assert_eq!(name.parse::<T>().unwrap(), *v);
+        }
+        assert!("bogus".parse::<T>().is_err());
+        assert!(serde_json::from_str::<T>(r#""bogus""#).is_err());
+    }
+
+    #[test]
+    fn source_names_round_trip() {
+        round_trips::<Source>(&["manual", "scheduler", "api", "webhook"]);
+    }
+
+    #[test]
+    fn scope_names_round_trip() {
+        round_trips::<Scope>(&["full", "employees"]);
+    }
+
+    #[test]
+    fn session_status_names_round_trip_and_only_the_last_three_are_final() {
+        round_trips::<SessionStatus>(&["queued", "running", "completed", "completed_with_errors", "failed"]);
+        let finals: Vec<_> = SessionStatus::VARIANTS.iter().filter(|s| s.is_final()).map(|s| s.as_str()).collect();
+        assert_eq!(finals, ["completed", "completed_with_errors", "failed"]);
+    }
+
+    #[test]
+    fn stage_names_round_trip_in_run_order_and_an_unknown_stage_does_not_parse() {
+        round_trips::<Stage>(&["snapshot", "history", "changes"]);
+        assert_eq!(Stage::ORDER, [Stage::Snapshot, Stage::History, Stage::Changes]);
+        assert!("session".parse::<Stage>().is_err(), "the final event's `session` is not a stage");
+    }
+
+    #[test]
+    fn stage_status_names_round_trip() {
+        round_trips::<StageStatus>(&["pending", "running", "completed", "completed_with_errors", "failed"]);
+        assert_eq!(StageStatus::from_counts(3, 0), StageStatus::Completed);
+        assert_eq!(StageStatus::from_counts(3, 1), StageStatus::CompletedWithErrors);
+        assert_eq!(StageStatus::from_counts(0, 1), StageStatus::Failed);
+    }
+
+    #[test]
+    fn webhook_outcome_names_round_trip() {
+        round_trips::<WebhookOutcome>(&["accepted", "ignored", "duplicate", "rejected"]);
+    }
+}
