@@ -3,19 +3,19 @@
 //! Keeps a copy of a company's employees in step with Employes (Dutch payroll SaaS) and
 //! tells the rest of the company what changed.
 //!
-//! Verified Employes webhooks, dashboard clicks, the scheduler and the CLI all call
-//! [`sync::request_sync`], which records a session in Postgres and publishes a request on
-//! NATS JetStream. A durable consumer ([`sync::worker`]) runs the session's stages —
-//! snapshot, history, changes — emitting progress events, and publishes each newly
-//! recorded change as a CloudEvent.
+//! Dashboard clicks, API clients, the scheduler and the CLI call [`sync::request_sync`], which
+//! opens a session in Postgres and queues its task on NATS JetStream; a verified Employes
+//! webhook is queued as it is and the worker admits it into a session. A durable consumer
+//! ([`sync::worker`]) runs the session's stages — snapshot, history, changes — emitting
+//! progress events, and publishes each newly recorded change as a CloudEvent.
 //!
 //! ## Layout
 //! - [`app`]: `App::build` / `run_until_stopped`, shared by `main` and the tests.
 //! - [`cli`], [`commands`], [`config`], [`telemetry`], [`error`]: start-up, typed configuration, logs, the one error type.
 //! - [`http`]: one router per resource (webhooks, sync, changes, stats, health, dashboard).
 //! - [`webhook_signature`]: Standard Webhooks verification.
-//! - [`sync`]: requesting a sync, the worker, the stages, progress and the change outbox.
-//! - [`domain`]: pure change detection.
+//! - [`sync`]: opening and queueing sessions, the worker, the stages, progress and the change outbox.
+//! - [`domain`]: pure change detection, and the typed states of sessions and deliveries.
 //! - [`db`]: small compile-time-checked queries per table family; [`bus`]: NATS streams and subjects.
 //! - [`employes`]: the Employes API client; [`simulator`]: a stand-in Employes for demos and tests.
 //! - [`scheduler`]: the cron-driven full sync, once per slot across replicas.

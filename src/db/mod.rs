@@ -1,5 +1,5 @@
 //! Postgres access: small named query functions, compile-time checked (`.sqlx/` holds the
-//! offline data). One file per table family.
+//! offline data). One module per table family.
 
 pub mod changes;
 pub mod employees;

@@ -25,7 +25,7 @@ pub enum QueueTask {
 
 /// `{"kind":"admit_webhook","webhook_id","event_type","employee_ids","triggered_by","requested_at"}`:
 /// record the delivery, then join or open a session for it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct AdmitWebhook {
     /// The `webhook-id` (also the task's `Nats-Msg-Id`).
     pub webhook_id: String,
@@ -33,8 +33,26 @@ pub struct AdmitWebhook {
     /// The event's employee for an employee event; `None` for a company-wide sync request.
     pub employee_ids: Option<Vec<Uuid>>,
     pub triggered_by: String,
-    #[serde(serialize_with = "rfc3339")]
     pub requested_at: DateTime<Utc>,
+}
+
+impl Serialize for AdmitWebhook {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut task = serializer.serialize_struct("AdmitWebhook", 8)?;
+        task.serialize_field("webhook_id", &self.webhook_id)?;
+        task.serialize_field("event_type", &self.event_type)?;
+        task.serialize_field("employee_ids", &self.employee_ids)?;
+        task.serialize_field("triggered_by", &self.triggered_by)?;
+        task.serialize_field("requested_at", &Rfc3339(&self.requested_at))?;
+        // Transitional, for workers of the previous release during a rolling update: they read
+        // a webhook as a first-version task (these three fields, a nil session id) and would
+        // terminate it otherwise. Nothing here reads them; drop them one release later.
+        task.serialize_field("request_id", &self.webhook_id)?;
+        task.serialize_field("session_id", &Uuid::nil())?;
+        task.serialize_field("source", &Source::Webhook)?;
+        task.end()
+    }
 }
 
 /// `{"kind":"run_session","request_id","session_id","source","triggered_by","employee_ids","requested_at"}`:
@@ -129,6 +147,15 @@ fn rfc3339<S: Serializer>(at: &DateTime<Utc>, serializer: S) -> Result<S::Ok, S:
         serializer.collect_str(&humantime::format_rfc3339_nanos(std::time::SystemTime::from(*at)))
     } else {
         at.serialize(serializer)
+    }
+}
+
+/// A timestamp that serializes with [`rfc3339`].
+struct Rfc3339<'a>(&'a DateTime<Utc>);
+
+impl Serialize for Rfc3339<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        rfc3339(self.0, serializer)
     }
 }
 

@@ -49,7 +49,16 @@ fn each_task_is_tagged_by_kind_and_a_session_task_keeps_every_field_of_the_first
         admit,
         json!({"kind": "admit_webhook", "webhook_id": "msg_1", "event_type": "employee.updated",
                "employee_ids": [Uuid::from_u128(7)], "triggered_by": "employes",
-               "requested_at": "2026-11-25T22:11:24.500000000Z"})
+               "requested_at": "2026-11-25T22:11:24.500000000Z",
+               // Transitional: what a worker of the previous release reads it by.
+               "request_id": "msg_1", "session_id": Uuid::nil(), "source": "webhook"})
+    );
+    // A worker of the previous release reads it as the webhook it is (as the first-version shape).
+    let mut v1 = admit.as_object().unwrap().clone();
+    v1.remove("kind");
+    assert_eq!(
+        QueueTask::parse(serde_json::Value::Object(v1).to_string().as_bytes()).unwrap(),
+        admit_at("2026-11-25T22:11:24.5Z".parse().unwrap())
     );
     let session = serde_json::to_value(run(9)).unwrap();
     assert_eq!(
