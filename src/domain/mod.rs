@@ -1,6 +1,6 @@
-//! The domain: employee records as Employes sends them, pure change detection, and the typed
-//! states of sessions and webhook deliveries. No I/O, no clock: stages feed it data and store
-//! what it returns.
+//! The domain: employee records as Employes sends them, pure change detection, milestones, and
+//! the typed states of sessions and webhook deliveries. No I/O, no clock: stages feed it data
+//! and store what it returns.
 
 mod changes;
 mod employee;
