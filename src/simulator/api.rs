@@ -1,7 +1,6 @@
 //! The Employes API routes: `/v4/{company_id}/…`.
 
 use std::collections::HashMap;
-use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -11,56 +10,15 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use governor::clock::Clock as _;
-use governor::{DefaultDirectRateLimiter, Quota};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use super::control::Injected;
 use super::data::History;
-use super::{Shared, lock};
-
-pub(crate) type Limiter = DefaultDirectRateLimiter;
-
-/// A token bucket of `rate` requests per second with a burst of `rate`.
-pub(crate) fn new_limiter(rate: u32) -> Limiter {
-    let rate = NonZeroU32::new(rate).unwrap_or(NonZeroU32::MIN);
-    Limiter::direct(Quota::per_second(rate))
-}
-
-/// The API endpoints the simulator serves (names used by faults and stats).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Endpoint {
-    List,
-    Detail,
-    Employments,
-    Payruns,
-}
-
-impl Endpoint {
-    pub const ALL: [Endpoint; 4] = [Endpoint::List, Endpoint::Detail, Endpoint::Employments, Endpoint::Payruns];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Endpoint::List => "list",
-            Endpoint::Detail => "detail",
-            Endpoint::Employments => "employments",
-            Endpoint::Payruns => "payruns",
-        }
-    }
-
-    pub fn parse(name: &str) -> Option<Endpoint> {
-        Endpoint::ALL.into_iter().find(|e| e.name() == name)
-    }
-}
+use super::faults::{Endpoint, Injected};
+use super::{Shared, error, lock};
 
 pub(crate) fn router() -> Router<Arc<Shared>> {
     Router::new().route("/v4", any(v4)).route("/v4/{*rest}", any(v4))
-}
-
-/// JSON error answer `{"error":code,"message":text}`.
-pub(crate) fn error(status: StatusCode, code: &str, message: impl Into<String>) -> Response {
-    let body = json!({ "error": code, "message": message.into() });
-    (status, axum::Json(body)).into_response()
 }
 
 fn with_retry_after(mut resp: Response, secs: u64) -> Response {

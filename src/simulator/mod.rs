@@ -8,8 +8,10 @@ mod api;
 mod control;
 mod data;
 mod dataset;
+mod faults;
 mod mutate;
 mod names;
+mod stats;
 mod webhook;
 
 use std::net::SocketAddr;
@@ -17,16 +19,19 @@ use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
 use anyhow::Context as _;
 use axum::Router;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse as _, Response};
 use rand::SeedableRng as _;
 use rand::rngs::StdRng;
 use secrecy::SecretString;
+use serde_json::json;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use api::Limiter;
-use control::{FaultState, Stats};
 use data::World;
+use faults::{FaultState, Limiter};
+use stats::Stats;
 
 /// Company id served by default (also the embedded simulator's company).
 pub use crate::domain::DEFAULT_COMPANY_ID;
@@ -100,6 +105,12 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
+/// JSON error answer `{"error":code,"message":text}`.
+pub(crate) fn error(status: StatusCode, code: &str, message: impl Into<String>) -> Response {
+    let body = json!({ "error": code, "message": message.into() });
+    (status, axum::Json(body)).into_response()
+}
+
 /// A bound, not yet running simulator.
 pub struct Simulator {
     listener: TcpListener,
@@ -129,7 +140,7 @@ impl Simulator {
             company_id: cfg.company_id,
             world: Mutex::new(world),
             faults: Mutex::new(FaultState::new(cfg.rate_limit, cfg.latency_ms)),
-            limiter: Mutex::new(Arc::new(api::new_limiter(cfg.rate_limit))),
+            limiter: Mutex::new(Arc::new(faults::new_limiter(cfg.rate_limit))),
             stats: Mutex::new(Stats::default()),
             fault_rng: Mutex::new(StdRng::seed_from_u64(cfg.seed ^ 0x5eed_fa17)),
             webhook: RwLock::new(webhook),
