@@ -22,8 +22,8 @@ rm -f "$OUT"/*.out*
 cargo build --release --quiet
 cargo build --release --quiet --example bench
 BENCH=target/release/examples/bench
-# The key examples/bench.rs signs with (its WEBHOOK_SECRET) and the company it names.
-SECRET="$(grep -o 'WEBHOOK_SECRET: &str = "[^"]*"' examples/bench.rs | cut -d'"' -f2)"
+# The key `bench load` signs with (the testkit's WEBHOOK_SECRET) and the company it names.
+SECRET="$(grep -o 'WEBHOOK_SECRET: &str = "[^"]*"' testkit/src/lib.rs | cut -d'"' -f2)"
 COMPANY=7e3f2a10-5b6c-4d8e-9f01-23456789abcd
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
@@ -67,7 +67,7 @@ wait_http() {
 }
 wait_http "127.0.0.1:$HTTP_PORT"
 for _ in $(seq 600); do [ -s "$WORK/baseline.addr" ] && break; sleep 0.1; done
-BASELINE_ADDR="$(head -1 "$WORK/baseline.addr")"
+BASELINE_ADDR="$(head -1 "$WORK/baseline.addr" | sed 's|^listening on http://||')"
 wait_http "$BASELINE_ADDR"
 
 count() { # name pid url -> "total sha"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The benchmarks of issue 9 in one command: ensures Postgres and nats-server, builds the release
-# binary, runs the criterion change-detection bench and every scenario of examples/bench.rs,
+# binary, runs the criterion change-detection bench and every scenario of examples/bench/,
 # prints a table and writes BENCHMARKS.md. Takes ~10-15 minutes on 2 cores.
 # BENCH_ONLY=sync110,sync1k,sync10k,latency,intake,detection,dbwrite runs a subset
 # (the criterion bench runs when "detection" is selected).

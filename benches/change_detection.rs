@@ -12,9 +12,7 @@ use std::{
 };
 
 use criterion::{BatchSize, Criterion};
-
-#[path = "support/data.rs"]
-mod data;
+use testkit::synthetic as data;
 
 /// Counts live heap bytes and their peak, to show memory grows linearly with employees.
 struct Counting;
@@ -85,7 +83,7 @@ fn benches(c: &mut Criterion) {
 
 fn main() {
     let scaling = memory_scaling();
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench-results");
+    let dir = testkit::repo_root().join("target/bench-results");
     std::fs::create_dir_all(&dir).expect("target/bench-results");
     let rows: Vec<serde_json::Value> = scaling
         .iter()

@@ -90,7 +90,7 @@ async fn bad_credentials_and_bad_bodies_are_refused_and_create_nothing() {
         assert_eq!(status, expected, "{name}: {resp}");
         assert!(resp["error"].is_string() && resp["message"].is_string(), "{name}: {resp}");
     }
-    let sessions: i64 = sqlx::query_scalar("SELECT count(*) FROM sync_sessions").fetch_one(&app.db).await.unwrap();
+    let sessions = count(&app, "SELECT count(*) FROM sync_sessions").await;
     assert_eq!(sessions, 0);
     app.stop().await;
 }
@@ -110,7 +110,7 @@ async fn an_idempotency_key_returns_the_same_session() {
     let a: Value = send().await.unwrap().json().await.unwrap();
     let b: Value = send().await.unwrap().json().await.unwrap();
     assert_eq!(a["session_id"], b["session_id"]);
-    let sessions: i64 = sqlx::query_scalar("SELECT count(*) FROM sync_sessions").fetch_one(&app.db).await.unwrap();
+    let sessions = count(&app, "SELECT count(*) FROM sync_sessions").await;
     assert_eq!(sessions, 1);
     app.stop().await;
 }
@@ -225,11 +225,10 @@ async fn sse_replays_earlier_progress_then_streams_live_and_ends_with_the_sessio
     let app = env.spawn_app().await;
     let (_, requested) = app.request_sync(None).await;
     let id = requested["session_id"].as_str().unwrap().to_string();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while app.get_json(&format!("/api/sync/sessions/{id}")).await["stages"][1]["status"] != "running" {
-        assert!(Instant::now() < deadline);
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    poll_json(&app, &format!("/api/sync/sessions/{id}"), Duration::from_secs(30), |s| {
+        s["stages"][1]["status"] == "running"
+    })
+    .await;
     // Act: connect mid-sync.
     let resp = app.get(&format!("/api/sync/sessions/{id}/events")).await;
     assert_eq!(resp.headers()["content-type"], "text/event-stream");
@@ -281,7 +280,7 @@ async fn cors_allows_only_configured_origins_and_preflight_triggers_nothing() {
         let r = app.http.get(app.url(path)).header("origin", "https://hr.example.nl").send().await.unwrap();
         assert!(r.headers().get("access-control-allow-origin").is_none(), "{path}");
     }
-    let sessions: i64 = sqlx::query_scalar("SELECT count(*) FROM sync_sessions").fetch_one(&app.db).await.unwrap();
+    let sessions = count(&app, "SELECT count(*) FROM sync_sessions").await;
     assert_eq!(sessions, 0);
     app.stop().await;
 }
@@ -404,11 +403,11 @@ async fn an_api_request_whose_body_stalls_gets_408_from_the_request_timeout() {
         "POST /api/sync HTTP/1.1\r\nhost: x\r\nauthorization: Bearer {API_TOKEN}\r\n\
          content-type: application/json\r\ncontent-length: 40\r\n\r\n{{\"employee_ids\":"
     );
-    let (answer, took) = stalled_request(&app, request.as_bytes()).await;
+    let (answer, took) = stalled_request(app.addr.unwrap(), request.as_bytes()).await;
     assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
     assert!(answer.to_ascii_lowercase().contains("x-request-id:"), "{answer}");
     assert!(took >= Duration::from_millis(900), "{took:?}");
-    let sessions: i64 = sqlx::query_scalar("SELECT count(*) FROM sync_sessions").fetch_one(&app.db).await.unwrap();
+    let sessions = count(&app, "SELECT count(*) FROM sync_sessions").await;
     assert_eq!(sessions, 0);
     app.stop().await;
 }

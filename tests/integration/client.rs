@@ -5,46 +5,42 @@ use std::time::{Duration, Instant};
 use employes_sync::{
     config::EmployesConfig,
     employes::{EmployesClient, EmployesError, Endpoint},
-    simulator::{SimConfig, Simulator},
+    simulator::SimConfig,
 };
 use secrecy::SecretString;
 use serde_json::{Value, json};
-use tokio_util::sync::CancellationToken;
+use testkit::sim::SimServer;
 
+/// A simulator and an Employes client of it.
 struct Sim {
-    root: String,
+    server: SimServer,
     client: EmployesClient,
-    http: reqwest::Client,
-    _stop: tokio_util::sync::DropGuard,
 }
 
 async fn sim(cfg: SimConfig, client_rate: u32) -> Sim {
-    let sim = Simulator::bind(SimConfig { addr: "127.0.0.1:0".parse().unwrap(), ..cfg }).await.unwrap();
-    let (root, base, company) = (sim.root_url(), sim.base_url(), sim.company_id());
-    let stop = CancellationToken::new();
-    tokio::spawn(sim.run_until_stopped(stop.clone()));
+    let server = SimServer::start(cfg).await;
     let client = EmployesClient::new(
-        &base,
+        &server.base,
         &EmployesConfig {
-            api_url: Some(base.clone()),
+            api_url: Some(server.base.clone()),
             api_key: SecretString::from("test-key".to_string()),
-            company_id: company,
+            company_id: server.company,
             rate_limit: client_rate,
             request_timeout: Duration::from_secs(1),
             max_attempts: 5,
         },
     )
     .unwrap();
-    Sim { root, client, http: reqwest::Client::new(), _stop: stop.drop_guard() }
+    Sim { server, client }
 }
 
 impl Sim {
     async fn faults(&self, body: Value) {
-        let r = self.http.post(format!("{}/_sim/faults", self.root)).json(&body).send().await.unwrap();
-        assert!(r.status().is_success());
+        self.server.control.post("/_sim/faults", body).await;
     }
+
     async fn stats(&self) -> Value {
-        self.http.get(format!("{}/_sim/stats", self.root)).send().await.unwrap().json().await.unwrap()
+        self.server.control.get("/_sim/stats").await
     }
 }
 

@@ -4,61 +4,13 @@
 
 use std::{
     collections::{BTreeSet, HashMap},
-    path::PathBuf,
-    process::Command,
-    time::{Duration, Instant},
+    time::Duration,
 };
 
 use employes_sync::simulator::SimConfig;
 use serde_json::{Value, json};
 
-use crate::{helpers::*, processes::*};
-
-/// The local 3-node cluster of `deploy/nats/local-cluster.sh`, on free ports, stopped on drop.
-struct Cluster {
-    dir: tempfile::TempDir,
-    client_ports: Vec<u16>,
-}
-
-fn script() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("deploy/nats/local-cluster.sh")
-}
-
-impl Cluster {
-    fn start() -> Cluster {
-        let dir = tempfile::tempdir().unwrap();
-        let ports: Vec<u16> = (0..9).map(|_| free_port()).collect();
-        let list = |p: &[u16]| p.iter().map(u16::to_string).collect::<Vec<_>>().join(",");
-        let status = Command::new("bash")
-            .arg(script())
-            .arg("start")
-            .arg("--dir")
-            .arg(dir.path())
-            .args(["--client-ports", &list(&ports[0..3]), "--cluster-ports", &list(&ports[3..6])])
-            .args(["--http-ports", &list(&ports[6..9])])
-            .status()
-            .unwrap();
-        assert!(status.success(), "the local NATS cluster did not start");
-        Cluster { dir, client_ports: ports[0..3].to_vec() }
-    }
-
-    fn urls(&self) -> String {
-        self.client_ports.iter().map(|p| format!("nats://127.0.0.1:{p}")).collect::<Vec<_>>().join(",")
-    }
-
-    /// SIGKILL one node (1-based).
-    fn kill_node(&self, n: usize) {
-        let pid = std::fs::read_to_string(self.dir.path().join(format!("pids/nats-{n}.pid"))).unwrap();
-        let pid = nix::unistd::Pid::from_raw(pid.trim().parse().unwrap());
-        nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL).unwrap();
-    }
-}
-
-impl Drop for Cluster {
-    fn drop(&mut self) {
-        let _ = Command::new("bash").arg(script()).arg("stop").arg("--dir").arg(self.dir.path()).output();
-    }
-}
+use crate::helpers::*;
 
 fn worker_id(p: &ServiceProcess) -> String {
     let line = p.output().lines().find(|l| l.contains("worker started")).unwrap().to_string();
@@ -81,38 +33,18 @@ async fn raise(app: &TestApp, employee: &str, wage: f64, start: &str) {
     .await;
 }
 
-/// Post a signed webhook to one replica, retrying 503s (what Employes does) until 202/200.
+/// Deliver a signed webhook to one replica as Employes does (503s retried); its final status.
 async fn deliver(app: &TestApp, id: &str, employee: &str) -> u16 {
-    let body = serde_json::to_vec(
-        &json!({"type": "employment.updated", "timestamp": "2026-11-25T10:00:00Z", "data": {"employee_id": employee}}),
-    )
-    .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let ts = chrono::Utc::now().timestamp();
-        let sig = reference_sign(WEBHOOK_KEY, id, ts, &body);
-        let resp = app
-            .http
-            .post(app.url("/webhooks/employes"))
-            .header("content-type", "application/json")
-            .header("webhook-id", id)
-            .header("webhook-timestamp", ts.to_string())
-            .header("webhook-signature", sig)
-            .body(body.clone())
-            .send()
-            .await;
-        match resp.map(|r| r.status().as_u16()) {
-            Ok(s @ (200 | 202)) => return s,
-            Ok(503) | Err(_) if Instant::now() < deadline => tokio::time::sleep(Duration::from_millis(200)).await,
-            other => panic!("webhook {id}: {other:?}"),
-        }
-    }
+    let body =
+        json!({"type": "employment.updated", "timestamp": "2026-11-25T10:00:00Z", "data": {"employee_id": employee}});
+    let webhook = Webhook::with_id(id.to_string(), serde_json::to_vec(&body).unwrap());
+    webhook.deliver(app, Duration::from_secs(30)).await.status
 }
 
 #[tokio::test]
 async fn two_replicas_on_a_three_node_cluster_coalesce_survive_failures_and_publish_each_change_once() {
     // Arrange: cluster, simulator (some latency so syncs overlap the faults), two replicas.
-    let cluster = Cluster::start();
+    let cluster = NatsCluster::start();
     let mut env = TestEnv::with_sim(SimConfig { rate_limit: 1000, latency_ms: 15, ..SimConfig::default() }).await;
     env.set("NATS_URL", &cluster.urls()).set("NATS_STREAM_REPLICAS", "3").set("WEBHOOK_COALESCE_WINDOW", "100ms");
     env.set("WORKER_ACK_WAIT", "3s").set("WORKER_FETCH_CONCURRENCY", "2");
@@ -226,7 +158,7 @@ async fn two_replicas_on_a_three_node_cluster_coalesce_survive_failures_and_publ
 
 #[tokio::test]
 async fn the_scheduler_on_two_replicas_makes_one_session_per_slot_on_the_cluster() {
-    let cluster = Cluster::start();
+    let cluster = NatsCluster::start();
     let mut env = TestEnv::new().await;
     env.set("NATS_URL", &cluster.urls()).set("NATS_STREAM_REPLICAS", "3").set("SYNC_SCHEDULE", "*/2 * * * * *");
     env.start_simulator();

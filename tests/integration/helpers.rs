@@ -1,13 +1,13 @@
-//! Test harness: a real `nats-server -js` per test (free port, temp store), a fresh Postgres
-//! database per test, the simulator in-process, and the real app on `127.0.0.1:0`.
+//! Test harness: the real app on `127.0.0.1:0` against a fresh Postgres database, a real
+//! `nats-server -js` (free port, temp store) and the simulator in-process — the pieces come
+//! from `testkit`; what is here is the app these tests drive and what they ask of it.
 
 use std::{
-    collections::HashMap,
-    net::{SocketAddr, TcpListener, TcpStream},
-    path::PathBuf,
-    process::{Child, Command, Stdio},
+    collections::{BTreeSet, HashMap},
+    net::SocketAddr,
+    path::Path,
     sync::Once,
-    time::{Duration, Instant},
+    time::Duration,
 };
 
 use employes_sync::{
@@ -18,16 +18,24 @@ use employes_sync::{
     db::Db,
     simulator::{SimConfig, Simulator},
 };
-use futures::StreamExt;
 use serde_json::Value;
+use testkit::{
+    process::serve_command,
+    settings::{service_settings, subject_prefix},
+    sim::{SimControl, SimServer},
+};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-pub const API_TOKEN: &str = "ci-token-0123456789abcdef";
-pub const JWT_SECRET: &str = "jwt-test-secret-0123456789";
-/// `whsec_` + base64("test-webhook-secret-0123456789")
-pub const WEBHOOK_SECRET: &str = "whsec_dGVzdC13ZWJob29rLXNlY3JldC0wMTIzNDU2Nzg5";
-pub const WEBHOOK_KEY: &[u8] = b"test-webhook-secret-0123456789";
+pub use testkit::{
+    API_TOKEN, JWT_SECRET, WEBHOOK_KEY, WEBHOOK_SECRET, Webhook, eventually, free_port,
+    http::{json_ids, read_response, stalled_request},
+    nats::{Nats, NatsCluster},
+    postgres::{PgCluster, fresh_database},
+    process::ServiceProcess,
+    reply,
+    webhook::{Delivered, Receiver},
+};
 
 fn init_tracing() {
     static ONCE: Once = Once::new();
@@ -38,116 +46,15 @@ fn init_tracing() {
     });
 }
 
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-/// A throwaway `nats-server -js`, killed on drop.
-pub struct Nats {
-    pub port: u16,
-    pub store: tempfile::TempDir,
-    child: Option<Child>,
-}
-
-fn nats_binary() -> PathBuf {
-    if let Some(p) = std::env::var_os("NATS_SERVER_BIN") {
-        return p.into();
-    }
-    for p in ["/usr/sbin/nats-server", "/usr/bin/nats-server", "/usr/local/bin/nats-server"] {
-        if std::path::Path::new(p).exists() {
-            return p.into();
-        }
-    }
-    "nats-server".into()
-}
-
-impl Nats {
-    pub fn start() -> Nats {
-        let mut n = Nats { port: free_port(), store: tempfile::tempdir().unwrap(), child: None };
-        n.restart();
-        n
-    }
-
-    pub fn url(&self) -> String {
-        format!("nats://127.0.0.1:{}", self.port)
-    }
-
-    /// (Re)start on the same port and store.
-    pub fn restart(&mut self) {
-        self.stop();
-        let child = Command::new(nats_binary())
-            .args(["-a", "127.0.0.1", "-p", &self.port.to_string(), "-js", "-sd"])
-            .arg(self.store.path())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("nats-server must be installed (apt-get install nats-server)");
-        self.child = Some(child);
-        wait_for_port(self.port);
-    }
-
-    pub fn stop(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-
-    /// Freeze the server (SIGSTOP): connections stay open but nothing is answered.
-    pub fn freeze(&self) {
-        self.signal(nix::sys::signal::Signal::SIGSTOP);
-    }
-
-    /// Let a frozen server go on (SIGCONT); it then handles what it was sent meanwhile.
-    pub fn thaw(&self) {
-        self.signal(nix::sys::signal::Signal::SIGCONT);
-    }
-
-    fn signal(&self, signal: nix::sys::signal::Signal) {
-        let child = self.child.as_ref().expect("nats-server is running");
-        nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), signal).unwrap();
-    }
-}
-
-impl Drop for Nats {
-    fn drop(&mut self) {
-        self.stop();
-    }
-}
-
-pub fn wait_for_port(port: u16) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "port {port} never opened");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-/// Admin connection string of the test Postgres server.
-pub fn admin_url() -> String {
-    std::env::var("TEST_DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
-}
-
-/// A fresh, empty database; returns its URL.
-pub async fn fresh_database() -> String {
-    use sqlx::Connection;
-    let admin = admin_url();
-    // `TEST_DB_PREFIX` (set by scripts/test.sh per run) lets concurrent runs clean up only their own.
-    let prefix = std::env::var("TEST_DB_PREFIX").unwrap_or_else(|_| "es_test_".into());
-    let name = format!("{prefix}{}", Uuid::new_v4().simple());
-    let mut conn = sqlx::PgConnection::connect(&admin).await.expect("Postgres must be running (see README)");
-    sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await.unwrap();
-    let base = admin.rsplit_once('/').map(|(b, _)| b.to_string()).unwrap();
-    format!("{base}/{name}")
-}
-
 /// Everything a test needs: NATS, a database, a simulator, and settings for the app.
 pub struct TestEnv {
     pub nats: Nats,
-    pub sim_url: String,
     pub settings: HashMap<String, String>,
-    sim_stop: CancellationToken,
-    pub sim: Option<Simulator>,
+    /// The simulator's control API.
+    pub sim_control: SimControl,
+    /// Bound, not yet served: the first app with HTTP serves it (as its webhook target).
+    sim: Option<Simulator>,
+    served: Option<SimServer>,
     /// Whether the simulator posts webhooks to the first HTTP app after mutations.
     pub sim_webhooks: bool,
 }
@@ -163,32 +70,20 @@ impl TestEnv {
         let nats = Nats::start();
         let database_url = fresh_database().await;
         let sim = Simulator::bind(SimConfig { addr: "127.0.0.1:0".parse().unwrap(), ..sim }).await.unwrap();
-        let sim_url = sim.root_url();
-        let company_id = sim.company_id();
-        let prefix = format!("t{}", &Uuid::new_v4().simple().to_string()[..10]);
-        let settings: HashMap<String, String> = [
-            ("DATABASE_URL", database_url.clone()),
-            ("NATS_URL", nats.url()),
-            ("NATS_SUBJECT_PREFIX", prefix.clone()),
-            ("HTTP_ADDR", "127.0.0.1:0".into()),
-            ("EMPLOYES_API_URL", sim.base_url()),
-            ("EMPLOYES_API_KEY", "test-api-key-secret-value".into()),
-            ("EMPLOYES_COMPANY_ID", company_id.to_string()),
-            ("EMPLOYES_RATE_LIMIT", "1000".into()),
-            ("EMPLOYES_REQUEST_TIMEOUT", "2s".into()),
-            ("API_TOKENS", format!("ci:{API_TOKEN}")),
-            ("AUTH_JWT_SECRET", JWT_SECRET.into()),
-            ("WEBHOOK_SECRET", WEBHOOK_SECRET.into()),
-            ("WEBHOOK_COALESCE_WINDOW", "300ms".into()),
-            ("SYNC_SCHEDULE", "off".into()),
-            ("WORKER_ACK_WAIT", "5s".into()),
-            ("WORKER_HEARTBEAT", "1s".into()),
-            ("SHUTDOWN_TIMEOUT", "10s".into()),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), v))
-        .collect();
-        TestEnv { sim_webhooks: true, nats, sim_url, settings, sim_stop: CancellationToken::new(), sim: Some(sim) }
+        let mut settings =
+            service_settings(&database_url, &nats.url(), &subject_prefix('t'), &sim.base_url(), sim.company_id());
+        for (key, value) in [
+            ("EMPLOYES_REQUEST_TIMEOUT", "2s"),
+            ("AUTH_JWT_SECRET", JWT_SECRET),
+            ("WEBHOOK_COALESCE_WINDOW", "300ms"),
+            ("WORKER_ACK_WAIT", "5s"),
+            ("WORKER_HEARTBEAT", "1s"),
+            ("SHUTDOWN_TIMEOUT", "10s"),
+        ] {
+            settings.insert(key.to_string(), value.to_string());
+        }
+        let sim_control = SimControl::new(sim.root_url());
+        TestEnv { nats, settings, sim_control, sim: Some(sim), served: None, sim_webhooks: true }
     }
 
     pub fn set(&mut self, key: &str, value: &str) -> &mut Self {
@@ -216,39 +111,36 @@ impl TestEnv {
             if self.sim_webhooks {
                 sim.set_webhook_target(format!("http://{addr}/webhooks/employes"), WEBHOOK_SECRET.to_string().into());
             }
-            let stop = self.sim_stop.clone();
-            tokio::spawn(async move { sim.run_until_stopped(stop).await });
+            self.served = Some(SimServer::serve(sim));
         }
-        let db = app.db().clone();
-        let bus = app.bus().clone();
+        let (db, bus) = (app.db().clone(), app.bus().clone());
         let shutdown = CancellationToken::new();
         let handle = tokio::spawn(app.run_until_stopped(shutdown.clone()));
-        TestApp {
-            addr,
-            db,
-            bus,
-            shutdown,
-            handle: Some(handle),
-            http: reqwest::Client::new(),
-            sim_url: self.sim_url.clone(),
-        }
+        TestApp::new(addr, db, bus, shutdown, Some(handle), self.sim_control.clone())
     }
-}
 
-impl TestEnv {
     /// Serve the simulator without a webhook target.
     pub fn start_simulator(&mut self) {
         if let Some(sim) = self.sim.take() {
-            let stop = self.sim_stop.clone();
-            tokio::spawn(async move { sim.run_until_stopped(stop).await });
+            self.served = Some(SimServer::serve(sim));
         }
+    }
+
+    /// A client for an app that runs elsewhere (a child process) against this environment.
+    pub async fn attach(&self, addr: SocketAddr) -> TestApp {
+        let config = self.config();
+        let db = employes_sync::db::pool(config.database_url()).unwrap();
+        let bus = Bus::connect(&config.nats_urls, &config.subject_prefix).await.unwrap();
+        TestApp::new(Some(addr), db, bus, CancellationToken::new(), None, self.sim_control.clone())
     }
 }
 
-impl Drop for TestEnv {
-    fn drop(&mut self) {
-        self.sim_stop.cancel();
-    }
+/// Start the binary with `roles` (e.g. `"worker"`, `"http,worker"`) and the environment's settings;
+/// `extra_env` adds or overrides variables. Nothing else leaks in from the test's environment.
+pub fn spawn_binary(env: &TestEnv, roles: &str, extra_env: &[(&str, &str)]) -> ServiceProcess {
+    let settings = env.settings.iter().map(|(k, v)| (k.as_str(), v.as_str()));
+    let binary = Path::new(env!("CARGO_BIN_EXE_employes-sync"));
+    ServiceProcess::spawn(serve_command(binary, roles, settings.chain(extra_env.iter().copied())))
 }
 
 pub struct TestApp {
@@ -258,10 +150,31 @@ pub struct TestApp {
     pub shutdown: CancellationToken,
     pub handle: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
     pub http: reqwest::Client,
-    pub sim_url: String,
+    pub sim: SimControl,
+}
+
+impl Receiver for TestApp {
+    fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+
+    fn webhook_url(&self) -> String {
+        self.url("/webhooks/employes")
+    }
 }
 
 impl TestApp {
+    fn new(
+        addr: Option<SocketAddr>,
+        db: Db,
+        bus: Bus,
+        shutdown: CancellationToken,
+        handle: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+        sim: SimControl,
+    ) -> TestApp {
+        TestApp { addr, db, bus, shutdown, handle, http: reqwest::Client::new(), sim }
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.addr.expect("app has the http role"))
     }
@@ -271,9 +184,7 @@ impl TestApp {
     }
 
     pub async fn get_json(&self, path: &str) -> Value {
-        let resp = self.get(path).await;
-        assert!(resp.status().is_success(), "GET {path}: {}", resp.status());
-        resp.json().await.unwrap()
+        testkit::http::json_ok(self.get(path).await, &format!("GET {path}")).await
     }
 
     /// `POST /api/sync` with an optional body; returns (status, json).
@@ -282,8 +193,7 @@ impl TestApp {
         if let Some(b) = body {
             req = req.json(&b);
         }
-        let resp = req.send().await.unwrap();
-        (resp.status().as_u16(), resp.json().await.unwrap_or(Value::Null))
+        reply(req.send().await.unwrap()).await
     }
 
     /// Request a sync and wait for it to end; returns the session JSON.
@@ -295,45 +205,34 @@ impl TestApp {
 
     /// The session a webhook was admitted into (the worker admits queued webhook events).
     pub async fn webhook_session(&self, webhook_id: &str) -> String {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            let linked: Option<String> = sqlx::query_scalar(
+        eventually(&format!("webhook {webhook_id} admitted into a session"), Duration::from_secs(30), async || {
+            sqlx::query_scalar::<_, String>(
                 "SELECT session_id::text FROM webhook_deliveries
                  WHERE webhook_id = $1 AND outcome = 'accepted' AND session_id IS NOT NULL",
             )
             .bind(webhook_id)
             .fetch_optional(&self.db)
             .await
-            .unwrap();
-            if let Some(id) = linked {
-                return id;
-            }
-            assert!(Instant::now() < deadline, "webhook {webhook_id} was never admitted into a session");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+            .unwrap()
+        })
+        .await
     }
 
+    /// The session once it has ended (completed, completed with errors, or failed).
     pub async fn wait_for_session(&self, id: &str) -> Value {
-        let deadline = Instant::now() + Duration::from_secs(90);
-        loop {
+        eventually(&format!("session {id} ends"), Duration::from_secs(90), async || {
             let s = self.get_json(&format!("/api/sync/sessions/{id}")).await;
-            let status = s["status"].as_str().unwrap_or_default();
-            if matches!(status, "completed" | "completed_with_errors" | "failed") {
-                return s;
-            }
-            assert!(Instant::now() < deadline, "session {id} still {status}");
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+            if is_final(&s) { Ok(s) } else { Err(s["status"].to_string()) }
+        })
+        .await
     }
 
     pub async fn sim_post(&self, path: &str, body: Value) -> Value {
-        let resp = self.http.post(format!("{}{path}", self.sim_url)).json(&body).send().await.unwrap();
-        assert!(resp.status().is_success(), "sim {path}: {}", resp.status());
-        resp.json().await.unwrap()
+        self.sim.post(path, body).await
     }
 
     pub async fn sim_get(&self, path: &str) -> Value {
-        self.http.get(format!("{}{path}", self.sim_url)).send().await.unwrap().json().await.unwrap()
+        self.sim.get(path).await
     }
 
     pub async fn stop(mut self) {
@@ -344,96 +243,61 @@ impl TestApp {
     }
 }
 
-/// Collect every message currently on a subject filter of a stream (JetStream replay).
-/// Write `request` — a head and only part of the body it announces — on a raw connection, then
-/// wait (at most 10 s) for the first answer. Returns the answer and how long it took to come.
-pub async fn stalled_request(app: &TestApp, request: &[u8]) -> (String, Duration) {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut stream = tokio::net::TcpStream::connect(app.addr.expect("app has the http role")).await.unwrap();
-    stream.write_all(request).await.unwrap();
-    let started = std::time::Instant::now();
-    let mut answer = vec![0u8; 4096];
-    let n = tokio::time::timeout(Duration::from_secs(10), stream.read(&mut answer)).await.unwrap().unwrap();
-    (String::from_utf8_lossy(&answer[..n]).into_owned(), started.elapsed())
+/// Poll `GET path` until `done` holds for its JSON (errors and non-2xx answers count as
+/// "not yet", e.g. while a dependency is down); panics after `timeout`.
+pub async fn poll_json(app: &TestApp, path: &str, timeout: Duration, done: impl Fn(&Value) -> bool) -> Value {
+    eventually(&format!("GET {path} gets there"), timeout, async || {
+        let resp = app.http.get(app.url(path)).bearer_auth(API_TOKEN).send().await;
+        match resp.map_err(|e| e.to_string()) {
+            Ok(resp) => match reply(resp).await {
+                (200..300, v) if done(&v) => Ok(v),
+                (status, v) => Err(format!("{status} {v}")),
+            },
+            Err(e) => Err(e),
+        }
+    })
+    .await
 }
 
-pub async fn stream_messages(bus: &Bus, stream: &str, filter: &str) -> Vec<Value> {
-    use async_nats::jetstream::consumer::{DeliverPolicy, pull::OrderedConfig};
-    // On a cluster that just lost a node the stream may be electing a leader: retry a little.
-    let mut attempt = 0;
-    let stream = loop {
-        attempt += 1;
-        match bus.js.get_stream(stream).await {
-            Ok(s) => break s,
-            Err(e) if attempt < 10 => {
-                eprintln!("get_stream {stream}: {e}; retrying");
-                tokio::time::sleep(Duration::from_millis(500)).await;
-            }
-            Err(e) => panic!("get_stream {stream}: {e}"),
-        }
-    };
-    let info = stream.cached_info().state.messages;
-    if info == 0 {
-        return Vec::new();
-    }
-    let config =
-        OrderedConfig { filter_subject: filter.to_string(), deliver_policy: DeliverPolicy::All, ..Default::default() };
-    attempt = 0;
-    let consumer = loop {
-        attempt += 1;
-        match stream.create_consumer(config.clone()).await {
-            Ok(c) => break c,
-            Err(e) if attempt < 10 => {
-                eprintln!("creating a replay consumer failed ({e}); retrying");
-                tokio::time::sleep(Duration::from_millis(500)).await;
-            }
-            Err(e) => panic!("cannot replay {filter}: {e}"),
-        }
-    };
-    let mut messages = consumer.messages().await.unwrap();
-    let mut out = Vec::new();
-    while let Ok(Some(Ok(m))) = tokio::time::timeout(Duration::from_millis(500), messages.next()).await {
-        out.push(serde_json::from_slice(&m.payload).unwrap());
-    }
-    out
+/// The `SELECT count(*) …` (or any one bigint) of `sql`.
+pub async fn count(app: &TestApp, sql: &str) -> i64 {
+    sqlx::query_scalar(sql).fetch_one(&app.db).await.unwrap()
+}
+
+/// How many times a worker has claimed the session.
+pub async fn attempts(app: &TestApp, session: &str) -> i32 {
+    sqlx::query_scalar("SELECT attempts FROM sync_sessions WHERE id = $1::uuid")
+        .bind(session)
+        .fetch_one(&app.db)
+        .await
+        .unwrap()
+}
+
+/// Messages on the sync queue (requests and webhook events not yet taken off it).
+pub async fn queued_requests(app: &TestApp) -> u64 {
+    let mut stream = app.bus.js.get_stream(app.bus.sync_stream()).await.unwrap();
+    stream.info().await.unwrap().state.messages
+}
+
+/// Whether a session has ended.
+pub fn is_final(s: &Value) -> bool {
+    matches!(s["status"].as_str(), Some("completed" | "completed_with_errors" | "failed"))
 }
 
 /// Every change CloudEvent on the changes stream.
 pub async fn change_events(app: &TestApp) -> Vec<Value> {
-    let prefix = app.bus.prefix().to_string();
-    stream_messages(&app.bus, &app.bus.changes_stream(), &format!("{prefix}.changes.>")).await
+    let filter = format!("{}.changes.>", app.bus.prefix());
+    testkit::nats::replay(&app.bus.js, &app.bus.changes_stream(), &filter).await
 }
 
 pub async fn progress_events(app: &TestApp, session: &str) -> Vec<Value> {
     let subject = format!("{}.sync.progress.{session}", app.bus.prefix());
-    stream_messages(&app.bus, &app.bus.progress_stream(), &subject).await
-}
-
-pub fn json_ids(v: &Value, key: &str) -> Vec<String> {
-    v[key].as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap().to_string()).collect()
-}
-
-impl TestEnv {
-    /// A client for an app that runs elsewhere (a child process) against this environment.
-    pub async fn attach(&self, addr: SocketAddr) -> TestApp {
-        let config = self.config();
-        let db = employes_sync::db::pool(config.database_url()).unwrap();
-        let bus = Bus::connect(&config.nats_urls, &config.subject_prefix).await.unwrap();
-        TestApp {
-            addr: Some(addr),
-            db,
-            bus,
-            shutdown: CancellationToken::new(),
-            handle: None,
-            http: reqwest::Client::new(),
-            sim_url: self.sim_url.clone(),
-        }
-    }
+    testkit::nats::replay(&app.bus.js, &app.bus.progress_stream(), &subject).await
 }
 
 /// The change ids an uninterrupted first full sync records: every transition in the
 /// simulator's ground-truth employment history.
-pub async fn expected_history_change_ids(app: &TestApp) -> std::collections::BTreeSet<String> {
+pub async fn expected_history_change_ids(app: &TestApp) -> BTreeSet<String> {
     use employes_sync::domain::{History, detect_history_changes};
     let truth = app.sim_get("/_sim/employees").await;
     truth["employees"]
@@ -447,36 +311,4 @@ pub async fn expected_history_change_ids(app: &TestApp) -> std::collections::BTr
         })
         .map(|c| c.id().to_string())
         .collect()
-}
-
-/// Poll `GET path` until `done` holds for its JSON (errors and non-2xx answers count as
-/// "not yet", e.g. while a dependency is down); panics after `timeout`.
-pub async fn poll_json(app: &TestApp, path: &str, timeout: Duration, done: impl Fn(&Value) -> bool) -> Value {
-    let deadline = Instant::now() + timeout;
-    let mut last = Value::Null;
-    loop {
-        if let Ok(resp) = app.http.get(app.url(path)).bearer_auth(API_TOKEN).send().await {
-            if resp.status().is_success() {
-                if let Ok(v) = resp.json::<Value>().await {
-                    if done(&v) {
-                        return v;
-                    }
-                    last = v;
-                }
-            }
-        }
-        assert!(Instant::now() < deadline, "GET {path} never got there: {last}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-/// Standard Webhooks signature written from the spec, independent of the production verifier:
-/// `v1,base64(HMAC-SHA256(key, "{id}.{timestamp}.{body}"))`.
-pub fn reference_sign(key: &[u8], id: &str, ts: i64, body: &[u8]) -> String {
-    use base64::{Engine as _, engine::general_purpose::STANDARD};
-    use hmac::{Hmac, Mac};
-    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(key).unwrap();
-    mac.update(format!("{id}.{ts}.").as_bytes());
-    mac.update(body);
-    format!("v1,{}", STANDARD.encode(mac.finalize().into_bytes()))
 }

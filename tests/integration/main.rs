@@ -8,7 +8,6 @@ mod client;
 mod cluster;
 mod incremental;
 mod pipeline;
-mod processes;
 mod properties;
 mod reliability;
 mod simulator;

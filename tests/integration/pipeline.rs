@@ -58,18 +58,15 @@ async fn an_immediate_second_full_sync_records_nothing_new() {
     let mut env = TestEnv::new().await;
     let app = env.spawn_app().await;
     app.sync_and_wait(None).await;
-    let versions_before: i64 =
-        sqlx::query_scalar("SELECT count(*) FROM employee_versions").fetch_one(&app.db).await.unwrap();
+    let versions_before: i64 = count(&app, "SELECT count(*) FROM employee_versions").await;
     // Act
     let s = app.sync_and_wait(None).await;
     // Assert
     assert_eq!(s["status"], "completed");
     assert_eq!(s["changes_detected"], 0);
     assert_eq!(s["employees_processed"], 110);
-    let versions_after: i64 =
-        sqlx::query_scalar("SELECT count(*) FROM employee_versions").fetch_one(&app.db).await.unwrap();
-    let history_versions: i64 =
-        sqlx::query_scalar("SELECT count(*) FROM employment_versions").fetch_one(&app.db).await.unwrap();
+    let versions_after: i64 = count(&app, "SELECT count(*) FROM employee_versions").await;
+    let history_versions: i64 = count(&app, "SELECT count(*) FROM employment_versions").await;
     assert_eq!(versions_before, versions_after);
     assert_eq!(history_versions, 110);
     assert_eq!(change_events(&app).await.len(), 3);
@@ -221,16 +218,10 @@ async fn a_worker_killed_mid_history_is_resumed_and_records_the_same_changes() {
     let (_, requested) = api.request_sync(None).await;
     let id = requested["session_id"].as_str().unwrap().to_string();
     // Act: abort the worker task once history is under way (no graceful release).
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    loop {
-        let s = api.get_json(&format!("/api/sync/sessions/{id}")).await;
-        let history = &s["stages"][1];
-        if history["status"] == "running" && history["processed"].as_i64().unwrap_or(0) >= 20 {
-            break;
-        }
-        assert!(std::time::Instant::now() < deadline, "history never started: {s}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    poll_json(&api, &format!("/api/sync/sessions/{id}"), Duration::from_secs(30), |s| {
+        s["stages"][1]["status"] == "running" && s["stages"][1]["processed"].as_i64().unwrap_or(0) >= 20
+    })
+    .await;
     worker.handle.as_ref().unwrap().abort();
     let replacement = env.spawn_app_with_roles(vec![Role::Worker]).await;
     let s = api.wait_for_session(&id).await;
@@ -242,12 +233,7 @@ async fn a_worker_killed_mid_history_is_resumed_and_records_the_same_changes() {
     );
     let events = change_events(&api).await;
     assert_eq!(events.len(), 3);
-    let attempts: i32 = sqlx::query_scalar("SELECT attempts FROM sync_sessions WHERE id = $1::uuid")
-        .bind(&id)
-        .fetch_one(&api.db)
-        .await
-        .unwrap();
-    assert_eq!(attempts, 2);
+    assert_eq!(attempts(&api, &id).await, 2);
     replacement.stop().await;
     api.stop().await;
 }

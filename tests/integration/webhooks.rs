@@ -1,8 +1,11 @@
 //! `POST /webhooks/employes`: verification, intake, duplicates and the bad-input table.
-//! Signatures here come from an independent implementation of Standard Webhooks.
+//! Deliveries are signed by the service's own signer (testkit's `Webhook`); the signer is pinned
+//! independently by the known-answer test of the Standard Webhooks example below.
 
-use base64::{Engine as _, engine::general_purpose::STANDARD};
-use serde_json::{Value, json};
+use std::time::Duration;
+
+use employes_sync::webhook_signature::{self, SignedHeaders, WebhookKey};
+use serde_json::json;
 
 use crate::helpers::*;
 
@@ -10,65 +13,20 @@ fn now() -> i64 {
     chrono::Utc::now().timestamp()
 }
 
-struct Delivery {
-    id: String,
-    ts: String,
-    sig: Option<String>,
-    content_type: Option<&'static str>,
-    body: Vec<u8>,
-    drop_header: Option<&'static str>,
-}
-
-impl Delivery {
-    fn signed(body: Vec<u8>) -> Delivery {
-        let id = format!("msg_{}", uuid::Uuid::new_v4().simple());
-        let ts = now();
-        let sig = reference_sign(WEBHOOK_KEY, &id, ts, &body);
-        Delivery {
-            id,
-            ts: ts.to_string(),
-            sig: Some(sig),
-            content_type: Some("application/json"),
-            body,
-            drop_header: None,
-        }
-    }
-
-    fn event(kind: &str, employee: &str) -> Delivery {
-        Delivery::signed(
-            serde_json::to_vec(&json!({"type": kind, "timestamp": "2026-11-25T10:00:00Z", "data": {"company_id": "x", "employee_id": employee}}))
-                .unwrap(),
-        )
-    }
-
-    async fn send(&self, app: &TestApp) -> (u16, Value) {
-        let mut req = app.http.post(app.url("/webhooks/employes")).body(self.body.clone());
-        for (name, value) in [
-            ("webhook-id", Some(self.id.clone())),
-            ("webhook-timestamp", Some(self.ts.clone())),
-            ("webhook-signature", self.sig.clone()),
-        ] {
-            if self.drop_header != Some(name) {
-                if let Some(v) = value {
-                    req = req.header(name, v);
-                }
-            }
-        }
-        if let Some(ct) = self.content_type {
-            req = req.header("content-type", ct);
-        }
-        let resp = req.send().await.unwrap();
-        (resp.status().as_u16(), resp.json().await.unwrap_or(Value::Null))
-    }
-}
-
-async fn count(app: &TestApp, sql: &str) -> i64 {
-    sqlx::query_scalar(sql).fetch_one(&app.db).await.unwrap()
-}
-
-async fn sync_stream_messages(app: &TestApp) -> u64 {
-    let mut s = app.bus.js.get_stream(app.bus.sync_stream()).await.unwrap();
-    s.info().await.unwrap().state.messages
+#[test]
+fn the_signer_and_the_verifier_agree_with_the_standard_webhooks_example() {
+    // Arrange: the worked example of the Standard Webhooks specification, its secret, message
+    // and signature as published (nothing of ours computed them).
+    let key = WebhookKey::from_whsec("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").unwrap();
+    let (id, ts, body) = ("msg_p5jXN8AQM9LWM0D4loKWxJek", 1_614_265_330, br#"{"test": 2432232314}"#);
+    let expected = "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=";
+    // Act
+    let signature = key.sign(id, ts, body);
+    let headers = SignedHeaders { id: Some(id), timestamp: Some("1614265330"), signature: Some(expected) };
+    let verified = webhook_signature::verify(&[key], headers, body, ts);
+    // Assert
+    assert_eq!(signature, expected);
+    assert_eq!(verified, Ok(id));
 }
 
 #[tokio::test]
@@ -86,7 +44,7 @@ async fn a_signed_webhook_leads_to_a_targeted_sync_and_a_recorded_change_and_its
     )
     .await;
     // Act
-    let delivery = Delivery::event("employment.updated", &employee);
+    let delivery = Webhook::event("employment.updated", &employee);
     let (status, body) = delivery.send(&app).await;
     // Assert
     assert_eq!(status, 202, "{body}");
@@ -101,11 +59,11 @@ async fn a_signed_webhook_leads_to_a_targeted_sync_and_a_recorded_change_and_its
     assert_eq!(changes["changes"].as_array().unwrap().len(), 1);
     // The same delivery again: 200 duplicate, no new session, nothing published.
     let sessions_before = count(&app, "SELECT count(*) FROM sync_sessions").await;
-    let messages_before = sync_stream_messages(&app).await;
+    let messages_before = queued_requests(&app).await;
     let (status, body) = delivery.send(&app).await;
     assert_eq!((status, body), (200, json!({"duplicate": true})));
     assert_eq!(count(&app, "SELECT count(*) FROM sync_sessions").await, sessions_before);
-    assert_eq!(sync_stream_messages(&app).await, messages_before);
+    assert_eq!(queued_requests(&app).await, messages_before);
     app.stop().await;
 }
 
@@ -120,17 +78,13 @@ async fn a_simulator_mutation_sends_a_webhook_that_the_service_verifies_and_sync
     // Act
     app.sim_post("/_sim/mutations", json!({"kind": "contract", "employee_id": employee, "contract_duration": "fixed", "start_date": "2027-01-01", "end_date": "2027-12-31"})).await;
     // Assert: a webhook session appears and records the contract change.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    loop {
+    let change = eventually("a webhook-driven change recorded", Duration::from_secs(20), async || {
         let changes = app.get_json(&format!("/api/changes?employee_id={employee}&type=contract_change")).await;
-        if let Some(c) = changes["changes"].as_array().unwrap().first() {
-            let s = app.get_json(&format!("/api/sync/sessions/{}", c["session_id"].as_str().unwrap())).await;
-            assert_eq!(s["source"], "webhook");
-            break;
-        }
-        assert!(std::time::Instant::now() < deadline, "no webhook-driven change recorded");
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+        changes["changes"].as_array().unwrap().first().cloned()
+    })
+    .await;
+    let s = app.get_json(&format!("/api/sync/sessions/{}", change["session_id"].as_str().unwrap())).await;
+    assert_eq!(s["source"], "webhook");
     assert_eq!(count(&app, "SELECT count(*) FROM webhook_deliveries WHERE outcome = 'accepted'").await, 1);
     app.stop().await;
 }
@@ -139,12 +93,12 @@ async fn a_simulator_mutation_sends_a_webhook_that_the_service_verifies_and_sync
 async fn unknown_event_types_are_accepted_ignored_and_recorded() {
     let mut env = TestEnv::new().await;
     let app = env.spawn_app().await;
-    let (status, body) = Delivery::event("payrun.finished", "0b7d7c8e-1111-4222-8333-944455556666").send(&app).await;
+    let (status, body) = Webhook::event("payrun.finished", "0b7d7c8e-1111-4222-8333-944455556666").send(&app).await;
     assert_eq!(status, 202);
     assert_eq!(body["ignored"], true);
     assert_eq!(count(&app, "SELECT count(*) FROM webhook_deliveries WHERE outcome = 'ignored'").await, 1);
     assert_eq!(count(&app, "SELECT count(*) FROM sync_sessions").await, 0);
-    assert_eq!(sync_stream_messages(&app).await, 0);
+    assert_eq!(queued_requests(&app).await, 0);
     app.stop().await;
 }
 
@@ -152,7 +106,7 @@ async fn unknown_event_types_are_accepted_ignored_and_recorded() {
 async fn a_company_sync_request_starts_a_full_sync() {
     let mut env = TestEnv::new().await;
     let app = env.spawn_app().await;
-    let d = Delivery::signed(serde_json::to_vec(&json!({"type": "company.sync_requested", "timestamp": "2026-11-25T10:00:00Z", "data": {"company_id": "x"}})).unwrap());
+    let d = Webhook::signed(serde_json::to_vec(&json!({"type": "company.sync_requested", "timestamp": "2026-11-25T10:00:00Z", "data": {"company_id": "x"}})).unwrap());
     let (status, body) = d.send(&app).await;
     assert_eq!(status, 202, "{body}");
     let s = app.wait_for_session(&app.webhook_session(&d.id).await).await;
@@ -167,11 +121,10 @@ async fn both_the_old_and_the_new_secret_pass_during_rotation() {
     env.set("WEBHOOK_SECRET", &format!("{WEBHOOK_SECRET} {new_secret}"));
     let app = env.spawn_app().await;
     let employee = "0b7d7c8e-1111-4222-8333-944455556666";
-    let old = Delivery::event("employee.updated", employee);
+    let old = Webhook::event("employee.updated", employee);
     assert_eq!(old.send(&app).await.0, 202);
-    let mut new = Delivery::event("employee.updated", employee);
-    let key = STANDARD.decode(new_secret.trim_start_matches("whsec_")).unwrap();
-    new.sig = Some(reference_sign(&key, &new.id, new.ts.parse().unwrap(), &new.body));
+    let mut new = Webhook::event("employee.updated", employee);
+    new.sign_with(&WebhookKey::from_whsec(new_secret).unwrap());
     assert_eq!(new.send(&app).await.0, 202);
     app.stop().await;
 }
@@ -181,7 +134,7 @@ async fn webhooks_answer_503_when_no_secret_is_configured() {
     let mut env = TestEnv::new().await;
     env.settings.remove("WEBHOOK_SECRET");
     let app = env.spawn_app().await;
-    let (status, body) = Delivery::event("employee.updated", "0b7d7c8e-1111-4222-8333-944455556666").send(&app).await;
+    let (status, body) = Webhook::event("employee.updated", "0b7d7c8e-1111-4222-8333-944455556666").send(&app).await;
     assert_eq!(status, 503);
     assert_eq!(body["message"], "webhooks not configured");
     app.stop().await;
@@ -195,91 +148,86 @@ async fn every_bad_delivery_is_rejected_recorded_and_publishes_nothing() {
     let valid = || {
         serde_json::to_vec(&json!({"type": "employee.updated", "timestamp": "2026-11-25T10:00:00Z", "data": {"employee_id": employee}})).unwrap()
     };
-    let resign = |mut d: Delivery| {
-        d.sig = Some(reference_sign(WEBHOOK_KEY, &d.id, d.ts.parse().unwrap_or(0), &d.body));
-        d
-    };
-    let with_body = |body: Vec<u8>| Delivery::signed(body);
-    let mut cases: Vec<(&str, Delivery, u16)> = Vec::new();
+    let mut cases: Vec<(&str, Webhook, u16)> = Vec::new();
     for h in ["webhook-id", "webhook-timestamp", "webhook-signature"] {
-        let mut d = Delivery::signed(valid());
-        d.drop_header = Some(h);
+        let mut d = Webhook::signed(valid());
+        d.omit = Some(h);
         cases.push((h, d, 401));
     }
-    let mut d = Delivery::signed(valid());
-    d.sig = Some(String::new());
+    let mut d = Webhook::signed(valid());
+    d.signature = String::new();
     cases.push(("empty signature", d, 401));
-    let mut d = Delivery::signed(valid());
-    d.sig = Some("v1,@@not-base64@@".into());
+    let mut d = Webhook::signed(valid());
+    d.signature = "v1,@@not-base64@@".into();
     cases.push(("bad base64", d, 401));
-    let mut d = Delivery::signed(valid());
-    d.sig = Some(reference_sign(b"some-other-secret-key", &d.id, d.ts.parse().unwrap(), &d.body));
+    let mut d = Webhook::signed(valid());
+    d.sign_with(&WebhookKey::new(b"some-other-secret-key"));
     cases.push(("wrong secret", d, 401));
-    let mut d = Delivery::signed(valid());
-    d.sig = Some(d.sig.unwrap().replacen("v1,", "v2,", 1));
+    let mut d = Webhook::signed(valid());
+    d.signature = d.signature.replacen("v1,", "v2,", 1);
     cases.push(("v2 only", d, 401));
-    let mut d = Delivery::signed(valid());
+    let mut d = Webhook::signed(valid());
     d.body = br#"{"type":"employee.updated","data":{"employee_id":"11111111-1111-4111-8111-111111111111"}}"#.to_vec();
     cases.push(("signature over a different body", d, 401));
-    let mut d = Delivery::signed(valid());
+    let mut d = Webhook::signed(valid());
     d.ts = (now() - 360).to_string();
-    cases.push(("timestamp 6 min old", resign(d), 401));
-    let mut d = Delivery::signed(valid());
+    cases.push(("timestamp 6 min old", d.resigned(), 401));
+    let mut d = Webhook::signed(valid());
     d.ts = (now() + 360).to_string();
-    cases.push(("timestamp 6 min ahead", resign(d), 401));
-    let mut d = Delivery::signed(valid());
+    cases.push(("timestamp 6 min ahead", d.resigned(), 401));
+    let mut d = Webhook::signed(valid());
     d.ts = "yesterday".into();
-    cases.push(("timestamp not a number", resign(d), 401));
-    let mut d = Delivery::signed(valid());
-    d.sig = Some(format!("{} v1,AAAA", &d.sig.clone().unwrap()[..20]));
+    cases.push(("timestamp not a number", d.resigned(), 401));
+    let mut d = Webhook::signed(valid());
+    d.signature = format!("{} v1,AAAA", &d.signature[..20]);
     cases.push(("truncated signature", d, 401));
-    let mut d = Delivery::signed(valid());
+    let mut d = Webhook::signed(valid());
     d.id = "x".repeat(300);
-    cases.push(("overlong webhook-id", resign(d), 401));
-    cases.push(("empty body", with_body(Vec::new()), 400));
+    cases.push(("overlong webhook-id", d.resigned(), 401));
+    cases.push(("empty body", Webhook::signed(Vec::new()), 400));
     let mut big = valid();
     big.extend(std::iter::repeat_n(b' ', 300 * 1024));
-    cases.push(("300 KiB body", with_body(big), 413));
-    let mut d = Delivery::signed(valid());
+    cases.push(("300 KiB body", Webhook::signed(big), 413));
+    let mut d = Webhook::signed(valid());
     d.content_type = Some("text/plain");
     cases.push(("wrong content type", d, 415));
-    let mut d = Delivery::signed(valid());
+    let mut d = Webhook::signed(valid());
     d.content_type = None;
     cases.push(("no content type", d, 415));
-    let mut d = Delivery::signed(valid());
+    let mut d = Webhook::signed(valid());
     d.content_type = Some("application/x-www-form-urlencoded");
     cases.push(("form content type", d, 415));
-    cases.push(("invalid JSON", with_body(b"{\"type\": ".to_vec()), 400));
-    cases.push(("JSON array", with_body(b"[1,2,3]".to_vec()), 400));
-    cases.push(("JSON string", with_body(b"\"hello\"".to_vec()), 400));
+    cases.push(("invalid JSON", Webhook::signed(b"{\"type\": ".to_vec()), 400));
+    cases.push(("JSON array", Webhook::signed(b"[1,2,3]".to_vec()), 400));
+    cases.push(("JSON string", Webhook::signed(b"\"hello\"".to_vec()), 400));
     cases.push((
         "missing type",
-        with_body(br#"{"data":{"employee_id":"0b7d7c8e-1111-4222-8333-944455556666"}}"#.to_vec()),
+        Webhook::signed(br#"{"data":{"employee_id":"0b7d7c8e-1111-4222-8333-944455556666"}}"#.to_vec()),
         400,
     ));
-    cases.push(("numeric type", with_body(br#"{"type":7,"data":{}}"#.to_vec()), 400));
-    cases.push(("empty type", with_body(br#"{"type":"","data":{}}"#.to_vec()), 400));
-    cases.push(("NUL in type", with_body(b"{\"type\":\"employee.updated\\u0000\",\"data\":{}}".to_vec()), 400));
+    cases.push(("numeric type", Webhook::signed(br#"{"type":7,"data":{}}"#.to_vec()), 400));
+    cases.push(("empty type", Webhook::signed(br#"{"type":"","data":{}}"#.to_vec()), 400));
+    cases.push(("NUL in type", Webhook::signed(b"{\"type\":\"employee.updated\\u0000\",\"data\":{}}".to_vec()), 400));
     cases.push((
         "unicode in type",
-        with_body("{\"type\":\"employee.updat\u{e9}d\",\"data\":{}}".as_bytes().to_vec()),
+        Webhook::signed("{\"type\":\"employee.updat\u{e9}d\",\"data\":{}}".as_bytes().to_vec()),
         400,
     ));
-    cases.push(("missing employee_id", with_body(br#"{"type":"employee.updated","data":{}}"#.to_vec()), 400));
-    cases.push(("missing data", with_body(br#"{"type":"employment.created"}"#.to_vec()), 400));
+    cases.push(("missing employee_id", Webhook::signed(br#"{"type":"employee.updated","data":{}}"#.to_vec()), 400));
+    cases.push(("missing data", Webhook::signed(br#"{"type":"employment.created"}"#.to_vec()), 400));
     cases.push((
         "invalid UUID",
-        with_body(br#"{"type":"employee.updated","data":{"employee_id":"not-a-uuid"}}"#.to_vec()),
+        Webhook::signed(br#"{"type":"employee.updated","data":{"employee_id":"not-a-uuid"}}"#.to_vec()),
         400,
     ));
     cases.push((
         "numeric employee_id",
-        with_body(br#"{"type":"employee.updated","data":{"employee_id":12}}"#.to_vec()),
+        Webhook::signed(br#"{"type":"employee.updated","data":{"employee_id":12}}"#.to_vec()),
         400,
     ));
     cases.push((
         "NUL in employee_id",
-        with_body(b"{\"type\":\"employee.updated\",\"data\":{\"employee_id\":\"0b7d7c8e\\u0000\"}}".to_vec()),
+        Webhook::signed(b"{\"type\":\"employee.updated\",\"data\":{\"employee_id\":\"0b7d7c8e\\u0000\"}}".to_vec()),
         400,
     ));
     assert!(cases.len() >= 30, "{} cases", cases.len());
@@ -293,7 +241,7 @@ async fn every_bad_delivery_is_rejected_recorded_and_publishes_nothing() {
     assert_eq!(count(&app, "SELECT count(*) FROM webhook_deliveries WHERE outcome = 'rejected'").await, n);
     assert_eq!(count(&app, "SELECT count(*) FROM webhook_deliveries").await, n);
     assert_eq!(count(&app, "SELECT count(*) FROM sync_sessions").await, 0);
-    assert_eq!(sync_stream_messages(&app).await, 0);
+    assert_eq!(queued_requests(&app).await, 0);
     app.stop().await;
 }
 
@@ -304,26 +252,22 @@ async fn with_nats_down_webhooks_get_503_and_nothing_is_accepted_then_202_when_i
     let employee = "0b7d7c8e-1111-4222-8333-944455556666";
     // Act: stop NATS.
     env.nats.stop();
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-    let (status, body) = Delivery::event("employee.updated", employee).send(&app).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let (status, body) = Webhook::event("employee.updated", employee).send(&app).await;
     // Assert
     assert_eq!(status, 503, "{body}");
     assert_eq!(count(&app, "SELECT count(*) FROM webhook_deliveries WHERE outcome = 'accepted'").await, 0);
     assert_eq!(count(&app, "SELECT count(*) FROM sync_sessions WHERE status IN ('queued', 'running')").await, 0);
     // NATS back (same store): the next delivery is accepted.
     env.nats.restart();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
-    loop {
-        let (status, _) = Delivery::event("employee.updated", employee).send(&app).await;
-        if status == 202 {
-            break;
-        }
-        assert_eq!(status, 503);
-        assert!(std::time::Instant::now() < deadline, "NATS never came back");
-        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-    }
+    eventually("NATS back: a delivery accepted", Duration::from_secs(15), async || {
+        let (status, _) = Webhook::event("employee.updated", employee).send(&app).await;
+        assert!(status == 202 || status == 503, "answered {status} while NATS came back");
+        status == 202
+    })
+    .await;
     // Exactly the accepted one is on the durable queue (this app has no worker to admit it).
-    assert_eq!(sync_stream_messages(&app).await, 1);
+    assert_eq!(queued_requests(&app).await, 1);
     app.stop().await;
 }
 
@@ -336,13 +280,13 @@ async fn a_burst_of_webhooks_is_admitted_into_one_targeted_sync() {
     let employees: Vec<String> = (0..5).map(|_| uuid::Uuid::new_v4().to_string()).collect();
     let mut deliveries = Vec::new();
     for e in [&employees[0], &employees[0], &employees[0], &employees[1], &employees[2], &employees[3], &employees[4]] {
-        let d = Delivery::event("employee.updated", e);
+        let d = Webhook::event("employee.updated", e);
         let (status, body) = d.send(&intake).await;
         assert_eq!((status, &body["event_id"]), (202, &json!(d.id)), "{body}");
         assert!(body.get("session_id").is_none(), "intake creates no session: {body}");
         deliveries.push(d.id);
     }
-    assert_eq!(sync_stream_messages(&intake).await, 7);
+    assert_eq!(queued_requests(&intake).await, 7);
     assert_eq!(count(&intake, "SELECT count(*) FROM sync_sessions").await, 0);
     // Act: a worker starts.
     let worker = env.spawn_app_with_roles(vec![employes_sync::cli::Role::Worker]).await;
@@ -373,7 +317,7 @@ async fn a_webhook_repeated_after_the_duplicate_window_is_dropped_by_the_worker(
     env.sim_webhooks = false;
     let app = env.spawn_app().await;
     let employee = app.sim_get("/_sim/employees").await["employees"][2]["id"].as_str().unwrap().to_string();
-    let delivery = Delivery::event("employee.updated", &employee);
+    let delivery = Webhook::event("employee.updated", &employee);
     assert_eq!(delivery.send(&app).await.0, 202);
     let first = app.wait_for_session(&app.webhook_session(&delivery.id).await).await;
     // Act: the same webhook id reaches the queue again, as if JetStream's window had passed.
@@ -389,13 +333,12 @@ async fn a_webhook_repeated_after_the_duplicate_window_is_dropped_by_the_worker(
         .await
         .unwrap();
     // Assert: it is consumed, recorded as a duplicate, and starts nothing.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
-    while count(&app, "SELECT count(*) FROM webhook_deliveries WHERE outcome = 'duplicate'").await == 0 {
-        assert!(std::time::Instant::now() < deadline, "the repeat was never handled");
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    eventually("the repeat handled", Duration::from_secs(15), async || {
+        count(&app, "SELECT count(*) FROM webhook_deliveries WHERE outcome = 'duplicate'").await > 0
+    })
+    .await;
     assert_eq!(count(&app, "SELECT count(*) FROM sync_sessions").await, 1, "{first}");
-    assert_eq!(sync_stream_messages(&app).await, 0);
+    assert_eq!(queued_requests(&app).await, 0);
     app.stop().await;
 }
 
@@ -404,7 +347,7 @@ async fn a_webhook_body_that_stalls_gets_408_is_recorded_and_publishes_nothing()
     let mut env = TestEnv::new().await;
     env.set("HTTP_REQUEST_TIMEOUT", "1s");
     let app = env.spawn_app().await;
-    let d = Delivery::event("employee.updated", "0b7d7c8e-1111-4222-8333-944455556666");
+    let d = Webhook::event("employee.updated", "0b7d7c8e-1111-4222-8333-944455556666");
     // Headers and half the body, then nothing.
     let mut request = format!(
         "POST /webhooks/employes HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\
@@ -412,20 +355,20 @@ async fn a_webhook_body_that_stalls_gets_408_is_recorded_and_publishes_nothing()
         d.body.len(),
         d.id,
         d.ts,
-        d.sig.as_deref().unwrap()
+        d.signature
     )
     .into_bytes();
     request.extend_from_slice(&d.body[..d.body.len() / 2]);
-    let (answer, took) = stalled_request(&app, &request).await;
+    let (answer, took) = stalled_request(app.addr.unwrap(), &request).await;
     assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
     assert!(answer.contains(r#""error":"request_timeout""#), "{answer}");
-    assert!(took >= std::time::Duration::from_millis(900), "{took:?}");
+    assert!(took >= Duration::from_millis(900), "{took:?}");
     assert_eq!(
         count(&app, "SELECT count(*) FROM webhook_deliveries WHERE outcome = 'rejected' AND reason = 'body_timeout'")
             .await,
         1
     );
-    assert_eq!(sync_stream_messages(&app).await, 0);
+    assert_eq!(queued_requests(&app).await, 0);
     // The same delivery sent whole is accepted: the stalled one was not taken for it.
     assert_eq!(d.send(&app).await.0, 202);
     app.stop().await;
@@ -444,11 +387,10 @@ async fn an_unparseable_queued_request_is_terminated_and_the_queue_goes_on() {
     // Assert: the sync behind them ran; both were taken off the queue (terminated, not
     // redelivered forever) and made no session.
     assert_eq!(session["status"], "completed", "{session}");
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
-    while sync_stream_messages(&app).await != 0 {
-        assert!(std::time::Instant::now() < deadline, "unparseable requests stayed on the queue");
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    eventually("unparseable requests off the queue", Duration::from_secs(15), async || {
+        queued_requests(&app).await == 0
+    })
+    .await;
     assert_eq!(count(&app, "SELECT count(*) FROM sync_sessions").await, 1);
     app.stop().await;
 }

@@ -36,7 +36,7 @@ async fn request_sizes_id_lists_and_query_limits_are_bounded_at_their_edges_with
     let is_app_error = |body: &Value| body["error"].is_string() && body["message"].is_string();
 
     // Bodies of unknown length are cut at the same limits as declared ones.
-    let mut webhook = Webhook::employee("employee.updated", employee);
+    let mut webhook = Webhook::event("employee.updated", employee);
     webhook.body.extend(std::iter::repeat_n(b' ', 257 * 1024));
     let (status, body) = chunked_post(
         &app,
@@ -65,11 +65,11 @@ async fn request_sizes_id_lists_and_query_limits_are_bounded_at_their_edges_with
     assert!(is_app_error(&body), "{body}");
 
     // Extreme or oversized headers are refused, never a crash.
-    let mut extreme = Webhook::employee("employee.updated", employee);
+    let mut extreme = Webhook::event("employee.updated", employee);
     extreme.ts = i64::MIN.to_string();
     let (status, body) = extreme.send(&app).await;
     assert_eq!(status, 401, "timestamp i64::MIN: {body}");
-    let mut many = Webhook::employee("employee.updated", employee);
+    let mut many = Webhook::event("employee.updated", employee);
     many.signature = vec!["v1,AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="; 1000].join(" ") + " " + &many.signature;
     let (status, body) = many.send(&app).await;
     assert_eq!(status, 401, "1,000 signatures: {body}");

@@ -25,7 +25,7 @@ async fn a_nats_restart_mid_sync_loses_nothing_and_webhooks_get_503_while_it_is_
 
     // Act: NATS goes away mid-history; Employes keeps sending webhooks meanwhile.
     env.nats.stop();
-    let webhooks: Vec<Webhook> = (0..3).map(|_| Webhook::employee("employment.updated", &employee)).collect();
+    let webhooks: Vec<Webhook> = (0..3).map(|_| Webhook::event("employment.updated", &employee)).collect();
     for w in &webhooks {
         let (status, body) = w.send(&app).await;
         assert_eq!(status, 503, "accepted without durable storage: {body}");
@@ -54,7 +54,7 @@ async fn a_nats_restart_mid_sync_loses_nothing_and_webhooks_get_503_while_it_is_
         assert_eq!(ws["status"], "completed", "{ws}");
         assert_eq!(ws["employee_ids"], json!([employee]));
     }
-    assert_eq!(scalar_i64(&app, "SELECT count(*) FROM webhook_deliveries WHERE outcome = 'accepted'").await, 3);
+    assert_eq!(count(&app, "SELECT count(*) FROM webhook_deliveries WHERE outcome = 'accepted'").await, 3);
     assert_changes_exactly_once(&app, &expected).await;
     app.stop().await;
 }
@@ -73,7 +73,7 @@ async fn a_webhook_retried_after_nats_stalled_past_the_ack_timeout_still_syncs_i
         json!({"kind": "hours", "employee_id": employee, "hours_per_week": 13, "start_date": "2026-12-01"}),
     )
     .await;
-    let webhook = Webhook::employee("employment.updated", &employee);
+    let webhook = Webhook::event("employment.updated", &employee);
 
     // Act: NATS stalls longer than the publish acknowledgement wait, so the delivery gets 503;
     // the server stores it afterwards, and Employes retries the same delivery (which JetStream

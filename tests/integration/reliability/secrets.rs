@@ -67,7 +67,7 @@ async fn trace_logs_and_metrics_never_contain_personal_data_or_secrets() {
         json!({"kind": "salary", "employee_id": employee, "month_wage": 9876.5, "start_date": "2027-01-01"}),
     )
     .await;
-    let webhook = Webhook::employee("employee.updated", &employee);
+    let webhook = Webhook::event("employee.updated", &employee);
     webhook.deliver(&app, Duration::from_secs(10)).await;
     let s = app.wait_for_session(&app.webhook_session(&webhook.id).await).await;
     assert_eq!(s["changes_detected"], 2, "{s}");

@@ -55,8 +55,7 @@ async fn sigterm_mid_sync_finishes_in_flight_requests_exits_0_and_leaves_the_ses
             .await
             .unwrap();
     assert_eq!((status.as_str(), heartbeat), ("running", None));
-    let mut stream = app.bus.js.get_stream(app.bus.sync_stream()).await.unwrap();
-    assert!(stream.info().await.unwrap().state.messages >= 2);
+    assert!(queued_requests(&app).await >= 2);
     // The next start completes both sessions.
     let mut second = spawn_binary(&env, "http,worker", &[]);
     let app = env.attach(second.http_addr().await).await;

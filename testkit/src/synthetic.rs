@@ -1,6 +1,6 @@
 //! Synthetic input for change detection: `n` employees, each with 10 employment periods
 //! (4 salary, 3 hours, 3 contract) and a previous and current record. Shared by the
-//! criterion bench and `examples/bench.rs` (database write rate).
+//! criterion bench (`benches/change_detection.rs`) and `examples/bench` (database write rate).
 
 use employes_sync::domain::{
     Change, History, KeyedChange, RecordDiff, for_each_history_change, for_each_record_change, sort_for_insert,

@@ -1,0 +1,155 @@
+//! `employes-sync serve` as a child process for a scenario (own database and subject prefix,
+//! the release binary, its log in `target/bench-results/`), what `/proc` says about a process,
+//! and `perf record` attached to one.
+
+use std::{
+    net::SocketAddr,
+    path::PathBuf,
+    process::{Child, Command, Stdio},
+    time::Duration,
+};
+
+use anyhow::Context as _;
+use serde_json::Value;
+use testkit::{
+    API_TOKEN, free_port,
+    nats::Nats,
+    poll::poll,
+    postgres::fresh_database_named,
+    process::{ServiceProcess, serve_command},
+    settings::{service_settings, subject_prefix},
+    sim::SimServer,
+};
+
+use crate::report::results_dir;
+
+/// Total CPU seconds (user + system) a process has used.
+pub fn cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let after = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or_default();
+    let f: Vec<&str> = after.split_whitespace().collect();
+    let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    (ticks(11) + ticks(12)) / 100.0
+}
+
+/// A KiB figure of `/proc/<pid>/status` (`field` as `"VmRSS:"`).
+pub fn status_kib(pid: u32, field: &str) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status.lines().find(|l| l.starts_with(field))?.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// `employes-sync serve` as a child process with its own database and subject prefix.
+pub struct Service {
+    process: ServiceProcess,
+    addr: SocketAddr,
+    pub prefix: String,
+    pub http: reqwest::Client,
+}
+
+impl Service {
+    /// Start the release binary with `roles` against `nats` and `sim` (Employes at `rate`
+    /// requests/s); `extra` adds or overrides settings. Ready once `/readyz` answers 200.
+    pub async fn start(
+        name: &str,
+        nats: &Nats,
+        sim: &SimServer,
+        rate: u32,
+        roles: &str,
+        extra: &[(&str, &str)],
+    ) -> anyhow::Result<Service> {
+        let database_url = fresh_database_named("es_bench_").await;
+        let prefix = subject_prefix('b');
+        let port = match extra.iter().find(|(k, _)| *k == "HTTP_ADDR") {
+            Some((_, addr)) => addr.rsplit_once(':').and_then(|(_, p)| p.parse().ok()).context("HTTP_ADDR port")?,
+            None => free_port(),
+        };
+        let mut settings = service_settings(&database_url, &nats.url(), &prefix, &sim.base, sim.company);
+        settings.insert("EMPLOYES_RATE_LIMIT".into(), rate.to_string());
+        settings.insert("HTTP_ADDR".into(), format!("127.0.0.1:{port}"));
+        settings.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        let binary = testkit::repo_root().join("target/release/employes-sync");
+        let log = results_dir().join(format!("{name}-service.log"));
+        let process = ServiceProcess::spawn_logging_to(serve_command(&binary, roles, settings), &log);
+        let svc = Service { process, addr: format!("127.0.0.1:{port}").parse()?, prefix, http: reqwest::Client::new() };
+        let ready = poll(Duration::from_secs(60), Duration::from_millis(50), async || {
+            svc.http.get(svc.url("/readyz")).send().await.is_ok_and(|r| r.status().is_success())
+        });
+        ready.await.map_err(|_| anyhow::anyhow!("service did not become ready; see {}", log.display()))?;
+        Ok(svc)
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.process.id()
+    }
+
+    /// `VmHWM` (peak RSS) and `VmRSS` in KiB.
+    pub fn memory_kib(&self) -> (u64, u64) {
+        let field = |name: &str| status_kib(self.pid(), name).unwrap_or(0);
+        (field("VmHWM:"), field("VmRSS:"))
+    }
+
+    /// Total CPU seconds (user + system) the service has used.
+    pub fn cpu_seconds(&self) -> f64 {
+        cpu_seconds(self.pid())
+    }
+
+    pub async fn get_json(&self, path: &str) -> anyhow::Result<Value> {
+        Ok(self.http.get(self.url(path)).bearer_auth(API_TOKEN).send().await?.error_for_status()?.json().await?)
+    }
+}
+
+/// `BENCH_PERF=1`: a `perf record -e cpu-clock` attached to a process for a measured phase.
+pub struct Perf {
+    child: Child,
+    data: PathBuf,
+    name: String,
+}
+
+impl Perf {
+    pub fn attach(pid: u32, name: &str) -> Option<Perf> {
+        std::env::var_os("BENCH_PERF")?;
+        let data = results_dir().join(format!("{name}.perf.data"));
+        let child = Command::new("perf")
+            .args(["record", "-q", "-e", "cpu-clock", "-F", "4999", "-g", "-o"])
+            .arg(&data)
+            .args(["-p", &pid.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .ok()?;
+        std::thread::sleep(Duration::from_millis(300));
+        Some(Perf { child, data, name: name.to_string() })
+    }
+
+    /// Stop recording and write the flat profile (top symbols) next to the data.
+    pub fn finish(mut self) -> Option<PathBuf> {
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(self.child.id() as i32),
+            nix::sys::signal::Signal::SIGINT,
+        );
+        let _ = self.child.wait();
+        let out = Command::new("perf")
+            .args([
+                "report",
+                "--stdio",
+                "--no-children",
+                "--sort",
+                "dso,symbol",
+                "-g",
+                "none",
+                "--percent-limit",
+                "0.7",
+                "-i",
+            ])
+            .arg(&self.data)
+            .output()
+            .ok()?;
+        let txt = results_dir().join(format!("{}.perf.txt", self.name));
+        std::fs::write(&txt, &out.stdout).ok()?;
+        Some(txt)
+    }
+}

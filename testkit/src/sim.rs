@@ -1,0 +1,76 @@
+//! The Employes simulator served in this process, and a client of its control API (`/_sim/…`).
+
+use employes_sync::simulator::{SimConfig, Simulator};
+use serde_json::Value;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+use crate::http::json_ok;
+
+/// A client of a simulator's control API: faults, stats, ground truth, mutations.
+#[derive(Clone)]
+pub struct SimControl {
+    /// `http://IP:PORT` of the simulator.
+    pub root: String,
+    pub http: reqwest::Client,
+}
+
+impl SimControl {
+    pub fn new(root: String) -> SimControl {
+        SimControl { root, http: reqwest::Client::new() }
+    }
+
+    /// `POST {root}{path}` with a JSON body, as it is answered.
+    pub async fn post_raw(&self, path: &str, body: &Value) -> reqwest::Response {
+        self.http.post(format!("{}{path}", self.root)).json(body).send().await.unwrap()
+    }
+
+    /// `POST {root}{path}`; panics unless the answer is a 2xx, returns its JSON.
+    pub async fn post(&self, path: &str, body: Value) -> Value {
+        json_ok(self.post_raw(path, &body).await, &format!("sim {path}")).await
+    }
+
+    /// `GET {root}{path}` as JSON.
+    pub async fn get(&self, path: &str) -> Value {
+        json_ok(self.http.get(format!("{}{path}", self.root)).send().await.unwrap(), &format!("sim {path}")).await
+    }
+}
+
+/// A simulator served in this process until dropped (or [`SimServer::stop`]ped).
+pub struct SimServer {
+    pub control: SimControl,
+    /// `http://IP:PORT/v4`: what the service uses as `EMPLOYES_API_URL`.
+    pub base: String,
+    pub company: Uuid,
+    stop: CancellationToken,
+    task: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+}
+
+impl SimServer {
+    /// Bind `cfg` on `127.0.0.1:0` and serve it.
+    pub async fn start(cfg: SimConfig) -> SimServer {
+        let cfg = SimConfig { addr: "127.0.0.1:0".parse().unwrap(), ..cfg };
+        SimServer::serve(Simulator::bind(cfg).await.expect("the simulator binds"))
+    }
+
+    /// Serve a simulator already bound (e.g. once its webhook target is known).
+    pub fn serve(sim: Simulator) -> SimServer {
+        let (root, base, company) = (sim.root_url(), sim.base_url(), sim.company_id());
+        let stop = CancellationToken::new();
+        let task = tokio::spawn(sim.run_until_stopped(stop.clone()));
+        SimServer { control: SimControl::new(root), base, company, stop, task: Some(task) }
+    }
+
+    /// Stop serving; true when the server ended within 10 s.
+    pub async fn stop(&mut self) -> bool {
+        self.stop.cancel();
+        let Some(task) = self.task.take() else { return true };
+        tokio::time::timeout(std::time::Duration::from_secs(10), task).await.is_ok()
+    }
+}
+
+impl Drop for SimServer {
+    fn drop(&mut self) {
+        self.stop.cancel();
+    }
+}
