@@ -32,6 +32,12 @@ fn binary() -> PathBuf {
         .unwrap_or_else(|| "nats-server".into())
 }
 
+/// The client port in a ports file (`{"nats":["nats://127.0.0.1:PORT"]}`).
+fn client_port(ports: &str) -> Option<u16> {
+    let ports: Value = serde_json::from_str(ports).ok()?;
+    ports["nats"][0].as_str()?.rsplit_once(':')?.1.parse().ok()
+}
+
 fn signal(pid: u32, signal: Signal) {
     nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid as i32), signal).unwrap();
 }
@@ -44,10 +50,34 @@ pub struct Nats {
 }
 
 impl Nats {
+    /// Start on a port the server picks itself (a port picked here could be taken by another
+    /// test's server before this one binds it, and the test would then talk to that one).
     pub fn start() -> Nats {
-        let mut n = Nats { port: free_port(), store: tempfile::tempdir().unwrap(), child: None };
-        n.restart();
-        n
+        let store = tempfile::tempdir().unwrap();
+        let ports_dir = store.path().join("ports");
+        std::fs::create_dir(&ports_dir).unwrap();
+        let mut child = Command::new(binary())
+            .args(["-a", "127.0.0.1", "-p", "-1", "-js", "-sd"])
+            .arg(store.path().join("js"))
+            .arg("--ports_file_dir")
+            .arg(&ports_dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("nats-server must be installed (see scripts/services.sh)");
+        let ports_file = ports_dir.join(format!("nats-server_{}.ports", child.id()));
+        let port = std::iter::repeat_with(|| {
+            std::thread::sleep(Duration::from_millis(20));
+            std::fs::read_to_string(&ports_file).ok().and_then(|ports| client_port(&ports))
+        })
+        .take(750)
+        .find_map(|port| port);
+        let Some(port) = port else {
+            let _ = child.kill();
+            panic!("nats-server wrote no ports file within 15 s");
+        };
+        wait_for_port(port);
+        Nats { port, store, child: Some(child) }
     }
 
     pub fn url(&self) -> String {
@@ -59,12 +89,12 @@ impl Nats {
         self.child.as_ref().expect("nats-server is running").id()
     }
 
-    /// (Re)start on the same port and store.
+    /// Start again on the same port and store.
     pub fn restart(&mut self) {
         self.stop();
         let child = Command::new(binary())
             .args(["-a", "127.0.0.1", "-p", &self.port.to_string(), "-js", "-sd"])
-            .arg(self.store.path())
+            .arg(self.store.path().join("js"))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -143,11 +173,11 @@ impl Drop for NatsCluster {
     }
 }
 
-const RETRY_FOR: Duration = Duration::from_secs(5);
+const RETRY_FOR: Duration = Duration::from_secs(30);
 
 /// Every message a stream holds on `filter`, as JSON (an ordered consumer replays from the
 /// start). On a cluster that just lost a node the stream may be electing a leader: each step is
-/// retried for five seconds.
+/// retried for up to 30 s (an attempt may itself wait for the new leader).
 pub async fn replay(js: &jetstream::Context, stream: &str, filter: &str) -> Vec<Value> {
     let every = Duration::from_millis(500);
     let stream = poll(RETRY_FOR, every, async || js.get_stream(stream).await)

@@ -34,6 +34,31 @@ impl SimControl {
     pub async fn get(&self, path: &str) -> Value {
         json_ok(self.http.get(format!("{}{path}", self.root)).send().await.unwrap(), &format!("sim {path}")).await
     }
+
+    /// The ground truth: every employee with its full employment history.
+    pub async fn truth(&self) -> Value {
+        self.get("/_sim/employees").await
+    }
+
+    /// The id of the `n`-th employee of the ground truth.
+    pub async fn employee_id(&self, n: usize) -> String {
+        self.truth().await["employees"][n]["id"].as_str().expect("an employee id").to_string()
+    }
+
+    /// Request counters (`requests`, `by_endpoint`, `rate_limited`, `errors_injected`).
+    pub async fn stats(&self) -> Value {
+        self.get("/_sim/stats").await
+    }
+
+    /// Apply a mutation upstream (`{"kind": "salary", …}`); returns its answer.
+    pub async fn mutate(&self, mutation: Value) -> Value {
+        self.post("/_sim/mutations", mutation).await
+    }
+
+    /// Change the fault configuration (a partial one); returns the whole configuration.
+    pub async fn faults(&self, faults: Value) -> Value {
+        self.post("/_sim/faults", faults).await
+    }
 }
 
 /// A simulator served in this process until dropped (or [`SimServer::stop`]ped).

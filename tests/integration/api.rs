@@ -186,7 +186,7 @@ async fn status_reports_outdated_and_error() {
     app.sync_and_wait(None).await;
     tokio::time::sleep(Duration::from_millis(1100)).await;
     assert_eq!(app.get_json("/api/sync/status").await["status"], "outdated");
-    app.sim_post("/_sim/faults", json!({"error_rate": 1.0, "endpoints": ["list"]})).await;
+    app.sim.faults(json!({"error_rate": 1.0, "endpoints": ["list"]})).await;
     app.sync_and_wait(None).await;
     assert_eq!(app.get_json("/api/sync/status").await["status"], "error");
     app.stop().await;

@@ -72,12 +72,12 @@ async fn sync_wait_follows_the_session_and_exits_by_its_status() {
     assert_eq!(s["sessions"][0]["source"], "api");
     assert!(s["sessions"][0]["triggered_by"].as_str().unwrap().starts_with("cli:"));
     // Some employments failing → completed_with_errors → 2.
-    let employee = app.sim_get("/_sim/employees").await["employees"][0]["id"].as_str().unwrap().to_string();
-    app.sim_post("/_sim/faults", json!({"fail_next": 20, "error_status": 503, "endpoints": ["employments"]})).await;
+    let employee = app.sim.employee_id(0).await;
+    app.sim.faults(json!({"fail_next": 20, "error_status": 503, "endpoints": ["employments"]})).await;
     let (code, stdout) = run_sync_wait(&env, &["--employee", &employee]).await;
     assert_eq!(code, 2, "{stdout}");
     // The key rejected → failed → 1.
-    app.sim_post("/_sim/faults", json!({"reject_auth": true, "fail_next": 0})).await;
+    app.sim.faults(json!({"reject_auth": true, "fail_next": 0})).await;
     let (code, stdout) = run_sync_wait(&env, &[]).await;
     assert_eq!(code, 1, "{stdout}");
     assert!(stdout.contains("Employes rejected the API key"), "{stdout}");

@@ -26,11 +26,7 @@ async fn session_workers(app: &TestApp) -> Vec<(String, Option<String>, String)>
 }
 
 async fn raise(app: &TestApp, employee: &str, wage: f64, start: &str) {
-    app.sim_post(
-        "/_sim/mutations",
-        json!({"kind": "salary", "employee_id": employee, "month_wage": wage, "start_date": start}),
-    )
-    .await;
+    app.sim.mutate(json!({"kind": "salary", "employee_id": employee, "month_wage": wage, "start_date": start})).await;
 }
 
 /// Deliver a signed webhook to one replica as Employes does (503s retried); its final status.
@@ -70,7 +66,7 @@ async fn two_replicas_on_a_three_node_cluster_coalesce_survive_failures_and_publ
     assert_eq!((first["status"].as_str(), first["changes_detected"].as_i64()), (Some("completed"), Some(3)));
 
     // Act 2: ten raises upstream, fifty webhooks (five per employee) over both replicas.
-    let truth = api_a.sim_get("/_sim/employees").await;
+    let truth = api_a.sim.truth().await;
     let employees: Vec<String> = (10..20).map(|i| truth["employees"][i]["id"].as_str().unwrap().to_string()).collect();
     for (i, e) in employees.iter().enumerate() {
         raise(&api_a, e, 5000.0 + i as f64, "2027-01-01").await;

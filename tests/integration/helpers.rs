@@ -227,14 +227,6 @@ impl TestApp {
         .await
     }
 
-    pub async fn sim_post(&self, path: &str, body: Value) -> Value {
-        self.sim.post(path, body).await
-    }
-
-    pub async fn sim_get(&self, path: &str) -> Value {
-        self.sim.get(path).await
-    }
-
     pub async fn stop(mut self) {
         self.shutdown.cancel();
         if let Some(h) = self.handle.take() {
@@ -299,7 +291,7 @@ pub async fn progress_events(app: &TestApp, session: &str) -> Vec<Value> {
 /// simulator's ground-truth employment history.
 pub async fn expected_history_change_ids(app: &TestApp) -> BTreeSet<String> {
     use employes_sync::domain::{History, detect_history_changes};
-    let truth = app.sim_get("/_sim/employees").await;
+    let truth = app.sim.truth().await;
     truth["employees"]
         .as_array()
         .unwrap()

@@ -8,7 +8,7 @@ use serde_json::json;
 use crate::helpers::*;
 
 async fn employments_calls(app: &TestApp) -> u64 {
-    app.sim_get("/_sim/stats").await["by_endpoint"]["employments"].as_u64().unwrap()
+    app.sim.stats().await["by_endpoint"]["employments"].as_u64().unwrap()
 }
 
 async fn changes_of(app: &TestApp, employee: &str, kind: &str) -> usize {
@@ -39,13 +39,11 @@ async fn an_employment_change_that_updates_the_record_is_fetched_and_recorded_by
     env.sim_webhooks = false;
     let app = env.spawn_app().await;
     app.sync_and_wait(None).await;
-    let employee = app.sim_get("/_sim/employees").await["employees"][12]["id"].as_str().unwrap().to_string();
+    let employee = app.sim.employee_id(12).await;
     // Act: a raise upstream (Employes-like: the record's dt_update moves), then a full sync.
-    app.sim_post(
-        "/_sim/mutations",
-        json!({"kind": "salary", "employee_id": employee, "month_wage": 4321, "start_date": "2027-01-01"}),
-    )
-    .await;
+    app.sim
+        .mutate(json!({"kind": "salary", "employee_id": employee, "month_wage": 4321, "start_date": "2027-01-01"}))
+        .await;
     let s = app.sync_and_wait(None).await;
     // Assert: that one employee's employments were fetched, and the raise recorded once.
     assert_eq!(employments_calls(&app).await, 111);
@@ -61,14 +59,12 @@ async fn an_employment_change_that_leaves_the_record_untouched_is_caught_by_the_
     env.set("HISTORY_REFRESH_AFTER", "3s");
     let app = env.spawn_app().await;
     app.sync_and_wait(None).await;
-    let employee = app.sim_get("/_sim/employees").await["employees"][20]["id"].as_str().unwrap().to_string();
+    let employee = app.sim.employee_id(20).await;
     // Act 1: an hours change that does not move the record's dt_update; a full sync right away.
-    app.sim_post(
-        "/_sim/mutations",
-        json!({"kind": "hours", "employee_id": employee, "hours_per_week": 17, "start_date": "2027-02-01",
-               "touch_record": false}),
-    )
-    .await;
+    app.sim
+        .mutate(json!({"kind": "hours", "employee_id": employee, "hours_per_week": 17, "start_date": "2027-02-01",
+               "touch_record": false}))
+        .await;
     let early = app.sync_and_wait(None).await;
     // Assert 1: nothing told us, so nothing was fetched (the documented trade-off)…
     assert_eq!(employments_calls(&app).await, 110);
@@ -100,13 +96,11 @@ async fn a_targeted_sync_always_reads_the_employees_history() {
     env.sim_webhooks = false;
     let app = env.spawn_app().await;
     app.sync_and_wait(None).await;
-    let employee = app.sim_get("/_sim/employees").await["employees"][30]["id"].as_str().unwrap().to_string();
-    app.sim_post(
-        "/_sim/mutations",
-        json!({"kind": "hours", "employee_id": employee, "hours_per_week": 19, "start_date": "2027-02-01",
-               "touch_record": false}),
-    )
-    .await;
+    let employee = app.sim.employee_id(30).await;
+    app.sim
+        .mutate(json!({"kind": "hours", "employee_id": employee, "hours_per_week": 19, "start_date": "2027-02-01",
+               "touch_record": false}))
+        .await;
     // Act: what an employment.updated webhook causes.
     let s = app.sync_and_wait(Some(json!({"employee_ids": [employee]}))).await;
     // Assert

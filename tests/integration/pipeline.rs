@@ -79,12 +79,10 @@ async fn a_salary_raise_then_a_targeted_sync_records_exactly_one_salary_change()
     env.sim_webhooks = false;
     let app = env.spawn_app().await;
     app.sync_and_wait(None).await;
-    let truth = app.sim_get("/_sim/employees").await;
+    let truth = app.sim.truth().await;
     let employee = truth["employees"][5]["id"].as_str().unwrap().to_string();
     let old_wage = truth["employees"][5]["employments"][0]["salary"][0]["month_wage"].as_f64().unwrap();
-    app.sim_post(
-        "/_sim/mutations",
-        json!({"kind": "salary", "employee_id": employee, "month_wage": old_wage + 250.0, "start_date": "2026-12-01"}),
+    app.sim.mutate(json!({"kind": "salary", "employee_id": employee, "month_wage": old_wage + 250.0, "start_date": "2026-12-01"}),
     )
     .await;
     // Act
@@ -121,7 +119,7 @@ async fn failing_employment_fetches_complete_with_errors_and_a_clean_sync_comple
     let mut env = TestEnv::new().await;
     env.set("EMPLOYES_MAX_ATTEMPTS", "1");
     let app = env.spawn_app().await;
-    app.sim_post("/_sim/faults", json!({"error_rate": 0.2, "error_status": 503, "endpoints": ["employments"]})).await;
+    app.sim.faults(json!({"error_rate": 0.2, "error_status": 503, "endpoints": ["employments"]})).await;
     // Act
     let s = app.sync_and_wait(None).await;
     // Assert
@@ -131,7 +129,7 @@ async fn failing_employment_fetches_complete_with_errors_and_a_clean_sync_comple
     assert!(errors.iter().all(|e| e["stage"] == "history" && e["employee_id"].is_string()));
     assert_eq!(s["errors_count"].as_u64().unwrap() as usize, errors.len());
     // The failures kept no bogus history; a clean sync fills them in.
-    app.sim_post("/_sim/faults", json!({"error_rate": 0.0})).await;
+    app.sim.faults(json!({"error_rate": 0.0})).await;
     let clean = app.sync_and_wait(None).await;
     assert_eq!(clean["status"], "completed");
     assert_eq!(clean["history_collected"], 99);
@@ -146,7 +144,7 @@ async fn an_unavailable_employee_list_fails_the_session_with_its_reason() {
     let mut env = TestEnv::new().await;
     env.set("EMPLOYES_MAX_ATTEMPTS", "2");
     let app = env.spawn_app().await;
-    app.sim_post("/_sim/faults", json!({"error_rate": 1.0, "error_status": 503, "endpoints": ["list"]})).await;
+    app.sim.faults(json!({"error_rate": 1.0, "error_status": 503, "endpoints": ["list"]})).await;
     let s = app.sync_and_wait(None).await;
     assert_eq!(s["status"], "failed");
     let reason = s["failure_reason"].as_str().unwrap();
@@ -162,11 +160,11 @@ async fn an_unavailable_employee_list_fails_the_session_with_its_reason() {
 async fn an_invalid_api_key_fails_the_session_without_retrying_forever() {
     let mut env = TestEnv::new().await;
     let app = env.spawn_app().await;
-    app.sim_post("/_sim/faults", json!({"reject_auth": true})).await;
+    app.sim.faults(json!({"reject_auth": true})).await;
     let s = app.sync_and_wait(None).await;
     assert_eq!(s["status"], "failed");
     assert_eq!(s["failure_reason"], "Employes rejected the API key");
-    assert_eq!(app.sim_get("/_sim/stats").await["requests"], 1);
+    assert_eq!(app.sim.stats().await["requests"], 1);
     app.stop().await;
 }
 
@@ -246,14 +244,14 @@ async fn what_a_failed_session_stored_is_diffed_by_the_next_one() {
     env.sim_webhooks = false;
     let app = env.spawn_app().await;
     app.sync_and_wait(None).await;
-    let employee = app.sim_get("/_sim/employees").await["employees"][40]["id"].as_str().unwrap().to_string();
-    app.sim_post("/_sim/mutations", json!({"kind": "status", "employee_id": employee, "status": "pending"})).await;
-    app.sim_post("/_sim/faults", json!({"error_rate": 1.0, "error_status": 401, "endpoints": ["employments"]})).await;
+    let employee = app.sim.employee_id(40).await;
+    app.sim.mutate(json!({"kind": "status", "employee_id": employee, "status": "pending"})).await;
+    app.sim.faults(json!({"error_rate": 1.0, "error_status": 401, "endpoints": ["employments"]})).await;
     let failed = app.sync_and_wait(None).await;
     assert_eq!(failed["status"], "failed", "{failed}");
     assert_eq!(failed["stages"][0]["status"], "completed", "{failed}");
     // Act: Employes recovers; the next full sync finds the record unchanged (already stored).
-    app.sim_post("/_sim/faults", json!({"error_rate": 0.0})).await;
+    app.sim.faults(json!({"error_rate": 0.0})).await;
     let next = app.sync_and_wait(None).await;
     // Assert: the status change is recorded once, by the next session; a third records nothing.
     assert_eq!(next["status"], "completed", "{next}");

@@ -36,13 +36,10 @@ async fn a_signed_webhook_leads_to_a_targeted_sync_and_a_recorded_change_and_its
     env.sim_webhooks = false;
     let app = env.spawn_app().await;
     app.sync_and_wait(None).await;
-    let truth = app.sim_get("/_sim/employees").await;
-    let employee = truth["employees"][7]["id"].as_str().unwrap().to_string();
-    app.sim_post(
-        "/_sim/mutations",
-        json!({"kind": "hours", "employee_id": employee, "hours_per_week": 12, "start_date": "2026-12-01"}),
-    )
-    .await;
+    let employee = app.sim.employee_id(7).await;
+    app.sim
+        .mutate(json!({"kind": "hours", "employee_id": employee, "hours_per_week": 12, "start_date": "2026-12-01"}))
+        .await;
     // Act
     let delivery = Webhook::event("employment.updated", &employee);
     let (status, body) = delivery.send(&app).await;
@@ -73,10 +70,9 @@ async fn a_simulator_mutation_sends_a_webhook_that_the_service_verifies_and_sync
     let mut env = TestEnv::new().await;
     let app = env.spawn_app().await;
     app.sync_and_wait(None).await;
-    let truth = app.sim_get("/_sim/employees").await;
-    let employee = truth["employees"][3]["id"].as_str().unwrap().to_string();
+    let employee = app.sim.employee_id(3).await;
     // Act
-    app.sim_post("/_sim/mutations", json!({"kind": "contract", "employee_id": employee, "contract_duration": "fixed", "start_date": "2027-01-01", "end_date": "2027-12-31"})).await;
+    app.sim.mutate(json!({"kind": "contract", "employee_id": employee, "contract_duration": "fixed", "start_date": "2027-01-01", "end_date": "2027-12-31"})).await;
     // Assert: a webhook session appears and records the contract change.
     let change = eventually("a webhook-driven change recorded", Duration::from_secs(20), async || {
         let changes = app.get_json(&format!("/api/changes?employee_id={employee}&type=contract_change")).await;
@@ -316,7 +312,7 @@ async fn a_webhook_repeated_after_the_duplicate_window_is_dropped_by_the_worker(
     let mut env = TestEnv::new().await;
     env.sim_webhooks = false;
     let app = env.spawn_app().await;
-    let employee = app.sim_get("/_sim/employees").await["employees"][2]["id"].as_str().unwrap().to_string();
+    let employee = app.sim.employee_id(2).await;
     let delivery = Webhook::event("employee.updated", &employee);
     assert_eq!(delivery.send(&app).await.0, 202);
     let first = app.wait_for_session(&app.webhook_session(&delivery.id).await).await;

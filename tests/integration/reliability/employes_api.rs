@@ -5,7 +5,7 @@ use super::*;
 
 /// Employees that have employment history in the simulator's ground truth.
 async fn employees_with_history(app: &TestApp) -> i64 {
-    let truth = app.sim_get("/_sim/employees").await;
+    let truth = app.sim.truth().await;
     truth["employees"]
         .as_array()
         .unwrap()
@@ -42,7 +42,7 @@ async fn sustained_429s_are_honoured_and_the_sync_still_completes_with_every_cha
     assert_eq!(s["employees_processed"], 24);
     assert_eq!(s["history_collected"], with_history);
     assert_changes_exactly_once(&app, &expected).await;
-    let stats = app.sim_get("/_sim/stats").await;
+    let stats = app.sim.stats().await;
     let limited = stats["rate_limited"].as_f64().unwrap();
     assert!(limited > 0.0, "Employes never rate limited: {stats}");
     // Honouring Retry-After (1 s) lets each of the 4 fetchers meet at most about one 429 a
@@ -61,7 +61,7 @@ async fn a_sync_under_faults(faults: Value, extra: &[(&str, &str)]) -> (TestEnv,
     let app = env.spawn_app().await;
     let mut faults = faults;
     faults["endpoints"] = json!(["employments"]);
-    app.sim_post("/_sim/faults", faults).await;
+    app.sim.faults(faults).await;
     let s = app.sync_and_wait(None).await;
     (env, app, s)
 }
@@ -71,7 +71,7 @@ async fn assert_complete_first_sync_despite_faults(app: &TestApp, s: &Value) {
     assert_eq!(s["errors_count"], 0, "{s}");
     let expected = expected_history_change_ids(app).await;
     assert_changes_exactly_once(app, &expected).await;
-    let stats = app.sim_get("/_sim/stats").await;
+    let stats = app.sim.stats().await;
     assert!(stats["errors_injected"].as_u64().unwrap() > 0, "no fault was injected: {stats}");
 }
 
@@ -115,7 +115,7 @@ async fn an_employee_deleted_upstream_mid_sync_neither_fails_the_sync_nor_yields
         .iter()
         .map(|c| c["employee_id"].as_str().unwrap().to_string())
         .collect();
-    let truth = app.sim_get("/_sim/employees").await;
+    let truth = app.sim.truth().await;
     let gone = truth["employees"]
         .as_array()
         .unwrap()
@@ -125,20 +125,20 @@ async fn an_employee_deleted_upstream_mid_sync_neither_fails_the_sync_nor_yields
         .filter(|id| !changed.contains(id))
         .max()
         .unwrap();
-    app.sim_post("/_sim/faults", json!({"latency_ms": 20})).await;
+    app.sim.faults(json!({"latency_ms": 20})).await;
     let (_, requested) = app.request_sync(None).await;
     let id = requested["session_id"].as_str().unwrap().to_string();
     wait_for_stage(&app, &id, 1, 10).await;
 
     // Act: the employee disappears upstream while its history is still to be fetched.
-    app.sim_post("/_sim/mutations", json!({"kind": "delete", "employee_id": gone})).await;
+    app.sim.mutate(json!({"kind": "delete", "employee_id": gone})).await;
     let s = app.wait_for_session(&id).await;
 
     // Assert: the sync completes and records nothing new; the next one records the removal once.
     assert_eq!(s["status"], "completed", "{s}");
     assert_eq!(s["changes_detected"], 0, "{s}");
     assert_eq!(recorded_ids(&app).await, before);
-    app.sim_post("/_sim/faults", json!({"latency_ms": 0})).await;
+    app.sim.faults(json!({"latency_ms": 0})).await;
     let next = app.sync_and_wait(None).await;
     assert_eq!(next["status"], "completed", "{next}");
     assert_eq!(next["changes_detected"], 1, "{next}");
@@ -163,18 +163,18 @@ async fn an_api_key_revoked_mid_sync_fails_the_session_with_its_reason_and_is_no
     let id = requested["session_id"].as_str().unwrap().to_string();
     wait_for_stage(&app, &id, 1, 10).await;
     // Act
-    app.sim_post("/_sim/faults", json!({"reject_auth": true})).await;
+    app.sim.faults(json!({"reject_auth": true})).await;
     let s = app.wait_for_session(&id).await;
     // Assert: failed with the reason, and no more calls to Employes afterwards.
     assert_eq!(s["status"], "failed", "{s}");
     assert_eq!(s["failure_reason"], "Employes rejected the API key");
     let history = &s["stages"][1];
     assert_eq!(history["status"], "failed", "{s}");
-    let requests = app.sim_get("/_sim/stats").await["requests"].as_u64().unwrap();
+    let requests = app.sim.stats().await["requests"].as_u64().unwrap();
     assert!(requests < 110, "{requests} requests: the history stage ran on");
     // Longer than an ack wait plus a redelivery: nothing retries the session.
     tokio::time::sleep(Duration::from_secs(5)).await;
-    assert_eq!(app.sim_get("/_sim/stats").await["requests"].as_u64().unwrap(), requests);
+    assert_eq!(app.sim.stats().await["requests"].as_u64().unwrap(), requests);
     assert_eq!(attempts(&app, &id).await, 1);
     app.stop().await;
 }

@@ -19,7 +19,7 @@ async fn two_thousand_webhooks_for_200_employees_are_all_accepted_coalesced_and_
     let app = env.spawn_app().await;
     assert_eq!(app.sync_and_wait(None).await["status"], "completed");
     let baseline = recorded_ids(&app).await;
-    let truth = app.sim_get("/_sim/employees").await;
+    let truth = app.sim.truth().await;
     let employees: Vec<String> = truth["employees"]
         .as_array()
         .unwrap()
@@ -39,7 +39,7 @@ async fn two_thousand_webhooks_for_200_employees_are_all_accepted_coalesced_and_
         .map(|(id, mutation)| {
             let app = &app;
             async move {
-                app.sim_post("/_sim/mutations", mutation).await;
+                app.sim.mutate(mutation).await;
                 id
             }
         })

@@ -10,13 +10,10 @@ async fn a_nats_restart_mid_sync_loses_nothing_and_webhooks_get_503_while_it_is_
     quick_takeover(&mut env);
     env.set("WORKER_FETCH_CONCURRENCY", "1");
     let app = env.spawn_app().await;
-    let truth = app.sim_get("/_sim/employees").await;
-    let employee = truth["employees"][7]["id"].as_str().unwrap().to_string();
-    app.sim_post(
-        "/_sim/mutations",
-        json!({"kind": "hours", "employee_id": employee, "hours_per_week": 11, "start_date": "2026-12-01"}),
-    )
-    .await;
+    let employee = app.sim.employee_id(7).await;
+    app.sim
+        .mutate(json!({"kind": "hours", "employee_id": employee, "hours_per_week": 11, "start_date": "2026-12-01"}))
+        .await;
     let expected = expected_history_change_ids(&app).await;
     assert_eq!(expected.len(), 4);
     let (_, requested) = app.request_sync(None).await;
@@ -66,13 +63,10 @@ async fn a_webhook_retried_after_nats_stalled_past_the_ack_timeout_still_syncs_i
     env.sim_webhooks = false;
     let app = env.spawn_app().await;
     assert_eq!(app.sync_and_wait(None).await["status"], "completed");
-    let truth = app.sim_get("/_sim/employees").await;
-    let employee = truth["employees"][9]["id"].as_str().unwrap().to_string();
-    app.sim_post(
-        "/_sim/mutations",
-        json!({"kind": "hours", "employee_id": employee, "hours_per_week": 13, "start_date": "2026-12-01"}),
-    )
-    .await;
+    let employee = app.sim.employee_id(9).await;
+    app.sim
+        .mutate(json!({"kind": "hours", "employee_id": employee, "hours_per_week": 13, "start_date": "2026-12-01"}))
+        .await;
     let webhook = Webhook::event("employment.updated", &employee);
 
     // Act: NATS stalls longer than the publish acknowledgement wait, so the delivery gets 503;

@@ -54,19 +54,12 @@ async fn trace_logs_and_metrics_never_contain_personal_data_or_secrets() {
 
     // Act: a full sync, an upstream change of personal data and wages, its webhook, reads.
     assert_eq!(app.sync_and_wait(None).await["status"], "completed");
-    let truth = app.sim_get("/_sim/employees").await;
-    let employee = truth["employees"][4]["id"].as_str().unwrap().to_string();
+    let employee = app.sim.employee_id(4).await;
     let new_email = "leak.probe.4471@example.nl";
-    app.sim_post(
-        "/_sim/mutations",
-        json!({"kind": "personal", "employee_id": employee, "field": "email", "value": new_email}),
-    )
-    .await;
-    app.sim_post(
-        "/_sim/mutations",
-        json!({"kind": "salary", "employee_id": employee, "month_wage": 9876.5, "start_date": "2027-01-01"}),
-    )
-    .await;
+    app.sim.mutate(json!({"kind": "personal", "employee_id": employee, "field": "email", "value": new_email})).await;
+    app.sim
+        .mutate(json!({"kind": "salary", "employee_id": employee, "month_wage": 9876.5, "start_date": "2027-01-01"}))
+        .await;
     let webhook = Webhook::event("employee.updated", &employee);
     webhook.deliver(&app, Duration::from_secs(10)).await;
     let s = app.wait_for_session(&app.webhook_session(&webhook.id).await).await;
@@ -85,7 +78,7 @@ async fn trace_logs_and_metrics_never_contain_personal_data_or_secrets() {
     let logs = svc.output();
 
     // Assert
-    let truth = app.sim_get("/_sim/employees").await;
+    let truth = app.sim.truth().await;
     let mut forbidden: Vec<(String, String)> = [
         ("EMPLOYES_API_KEY", "test-api-key-secret-value"),
         ("WEBHOOK_SECRET", WEBHOOK_SECRET),

@@ -16,7 +16,7 @@ async fn sigterm_mid_sync_finishes_in_flight_requests_exits_0_and_leaves_the_ses
     let full = requested["session_id"].as_str().unwrap().to_string();
     wait_for_stage(&app, &full, 1, 10).await;
     // An in-flight request: its body arrives in two parts, the second one after SIGTERM.
-    let employee = app.sim_get("/_sim/employees").await["employees"][3]["id"].as_str().unwrap().to_string();
+    let employee = app.sim.employee_id(3).await;
     let body = json!({"employee_ids": [employee]}).to_string();
     let addr = app.addr.unwrap();
     let mut conn = tokio::net::TcpStream::connect(addr).await.unwrap();
