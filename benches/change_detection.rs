@@ -4,50 +4,15 @@
 //! `cargo bench --bench change_detection` (the `bench/run.sh` runner reads criterion's estimates
 //! and `target/bench-results/change_detection_memory.json`).
 
-use std::{
-    alloc::{GlobalAlloc, Layout, System},
-    hint::black_box,
-    sync::atomic::{AtomicUsize, Ordering::Relaxed},
-    time::Duration,
-};
+use std::{hint::black_box, time::Duration};
 
 use criterion::{BatchSize, Criterion};
-use testkit::synthetic as data;
+use testkit::{
+    alloc::{Counting, peak_of, write_results},
+    synthetic as data,
+};
 
 /// Counts live heap bytes and their peak, to show memory grows linearly with employees.
-struct Counting;
-
-static LIVE: AtomicUsize = AtomicUsize::new(0);
-static PEAK: AtomicUsize = AtomicUsize::new(0);
-
-// SAFETY: forwards every call to the system allocator unchanged; only counts bytes.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let p = unsafe { System.alloc(layout) };
-        if !p.is_null() {
-            let live = LIVE.fetch_add(layout.size(), Relaxed) + layout.size();
-            PEAK.fetch_max(live, Relaxed);
-        }
-        p
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        unsafe { System.dealloc(ptr, layout) };
-        LIVE.fetch_sub(layout.size(), Relaxed);
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        let p = unsafe { System.realloc(ptr, layout, new_size) };
-        if !p.is_null() {
-            if new_size >= layout.size() {
-                let live = LIVE.fetch_add(new_size - layout.size(), Relaxed) + new_size - layout.size();
-                PEAK.fetch_max(live, Relaxed);
-            } else {
-                LIVE.fetch_sub(layout.size() - new_size, Relaxed);
-            }
-        }
-        p
-    }
-}
-
 #[global_allocator]
 static ALLOC: Counting = Counting;
 
@@ -57,12 +22,7 @@ fn memory_scaling() -> Vec<(usize, usize, usize)> {
         .into_iter()
         .map(|n| {
             let inputs = data::generate(n);
-            let before = LIVE.load(Relaxed);
-            PEAK.store(before, Relaxed);
-            let found = data::detect_all(&inputs);
-            let changes = found.len();
-            drop(found);
-            let peak = PEAK.load(Relaxed) - before;
+            let (changes, peak) = peak_of(|| data::detect_all(&inputs).len());
             eprintln!("memory: {n} employees -> {changes} changes, peak {} KiB over the input", peak / 1024);
             (n, changes, peak)
         })
@@ -83,14 +43,11 @@ fn benches(c: &mut Criterion) {
 
 fn main() {
     let scaling = memory_scaling();
-    let dir = testkit::repo_root().join("target/bench-results");
-    std::fs::create_dir_all(&dir).expect("target/bench-results");
     let rows: Vec<serde_json::Value> = scaling
         .iter()
         .map(|(n, changes, peak)| serde_json::json!({"employees": n, "changes": changes, "peak_bytes": peak}))
         .collect();
-    std::fs::write(dir.join("change_detection_memory.json"), serde_json::to_vec_pretty(&rows).unwrap())
-        .expect("writing memory results");
+    write_results("change_detection_memory.json", &rows);
     let mut c = Criterion::default().configure_from_args();
     benches(&mut c);
     c.final_summary();

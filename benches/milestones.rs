@@ -5,12 +5,7 @@
 //!
 //! `cargo bench --bench milestones` (writes `target/bench-results/milestones_memory.json`).
 
-use std::{
-    alloc::{GlobalAlloc, Layout, System},
-    hint::black_box,
-    sync::atomic::{AtomicUsize, Ordering::Relaxed},
-    time::Duration,
-};
+use std::{hint::black_box, time::Duration};
 
 use chrono::NaiveDate;
 use criterion::{BatchSize, Criterion};
@@ -18,42 +13,10 @@ use employes_sync::domain::milestones::{
     ChainSettings, EffectiveChangeType, EmployeeFacts, RecordedChange, Reminders, Row, Step, Write, derive, plan,
 };
 use serde_json::{Value, json};
+use testkit::alloc::{Counting, peak_of, write_results};
 use uuid::Uuid;
 
 /// Counts live heap bytes and their peak, to show memory grows linearly with employees.
-struct Counting;
-
-static LIVE: AtomicUsize = AtomicUsize::new(0);
-static PEAK: AtomicUsize = AtomicUsize::new(0);
-
-// SAFETY: forwards every call to the system allocator unchanged; only counts bytes.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let p = unsafe { System.alloc(layout) };
-        if !p.is_null() {
-            let live = LIVE.fetch_add(layout.size(), Relaxed) + layout.size();
-            PEAK.fetch_max(live, Relaxed);
-        }
-        p
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        unsafe { System.dealloc(ptr, layout) };
-        LIVE.fetch_sub(layout.size(), Relaxed);
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        let p = unsafe { System.realloc(ptr, layout, new_size) };
-        if !p.is_null() {
-            if new_size >= layout.size() {
-                let live = LIVE.fetch_add(new_size - layout.size(), Relaxed) + new_size - layout.size();
-                PEAK.fetch_max(live, Relaxed);
-            } else {
-                LIVE.fetch_sub(layout.size() - new_size, Relaxed);
-            }
-        }
-        p
-    }
-}
-
 #[global_allocator]
 static ALLOC: Counting = Counting;
 
@@ -171,12 +134,7 @@ fn memory_scaling() -> Vec<(usize, usize, usize)> {
             // The first pass (nothing stored yet) writes the most.
             let inputs: Vec<Input> =
                 generate(n, day("2026-01-10")).into_iter().map(|e| Input { stored: Vec::new(), ..e }).collect();
-            let before = LIVE.load(Relaxed);
-            PEAK.store(before, Relaxed);
-            let (written, _) = evaluate_all(&inputs, day("2026-01-11"));
-            let rows = written.len();
-            drop(written);
-            let peak = PEAK.load(Relaxed) - before;
+            let (rows, peak) = peak_of(|| evaluate_all(&inputs, day("2026-01-11")).0.len());
             eprintln!("memory: {n} employees -> {rows} rows to write, peak {} KiB over the input", peak / 1024);
             (n, rows, peak)
         })
@@ -216,14 +174,11 @@ fn benches(c: &mut Criterion) {
 
 fn main() {
     let scaling = memory_scaling();
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench-results");
-    std::fs::create_dir_all(&dir).expect("target/bench-results");
     let rows: Vec<Value> = scaling
         .iter()
         .map(|(n, rows, peak)| json!({"employees": n, "rows_written": rows, "peak_bytes": peak}))
         .collect();
-    std::fs::write(dir.join("milestones_memory.json"), serde_json::to_vec_pretty(&rows).expect("json"))
-        .expect("writing memory results");
+    write_results("milestones_memory.json", &rows);
     let mut c = Criterion::default().configure_from_args();
     benches(&mut c);
     c.final_summary();

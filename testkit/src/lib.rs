@@ -10,11 +10,13 @@
 //! - [`webhook`]: the one signed-webhook sender (signed by `employes_sync::webhook_signature`).
 //! - [`poll`]: [`eventually`], polling with a deadline instead of sleeping.
 //! - [`http`]: free ports and typed answers (`(status, JSON)`, raw HTTP/1.1 responses).
-//! - [`synthetic`]: generated input for the change-detection benchmarks.
+//! - [`synthetic`]: generated input for the change-detection benchmarks; [`alloc`]: the counting
+//!   allocator behind the benches' memory figures.
 //!
 //! Helpers panic with a message naming what failed: they serve tests, where a panic is the
 //! report (the bench runs each scenario under `catch_unwind` and records it as missing).
 
+pub mod alloc;
 pub mod http;
 pub mod nats;
 pub mod poll;
