@@ -1,10 +1,15 @@
-//! The one application error type, and how it becomes an HTTP response.
+//! The one application error type, how it becomes an HTTP response, and the conversions into
+//! it from the layers below (extractor rejections, triggers, the database): those layers return
+//! their own errors and never import this module.
 
 use axum::{
     Json,
+    extract::rejection::{PathRejection, QueryRejection},
     http::StatusCode,
     response::{IntoResponse, Response},
 };
+
+use crate::{db::is_connection_error, sync::TriggerError};
 
 /// Everything that can go wrong while serving a request or running a sync.
 #[derive(Debug, thiserror::Error)]
@@ -103,7 +108,33 @@ impl IntoResponse for AppError {
     }
 }
 
-/// True when the database could not be reached at all (as opposed to a query failing).
-pub fn is_connection_error(e: &sqlx::Error) -> bool {
-    matches!(e, sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Tls(_))
+impl From<TriggerError> for AppError {
+    fn from(e: TriggerError) -> Self {
+        match e {
+            TriggerError::Unavailable(e) => AppError::Unavailable(format!("the sync queue is unavailable ({e})")),
+            TriggerError::Database(e) => AppError::Database(e),
+        }
+    }
+}
+
+/// A malformed path segment, e.g. `/api/sync/sessions/not-a-uuid`.
+impl From<PathRejection> for AppError {
+    fn from(rejection: PathRejection) -> Self {
+        AppError::BadRequest(rejection.body_text())
+    }
+}
+
+/// A malformed query string. A field whose own check failed names itself (`limit must be between
+/// 1 and 100`) and is shown as it is; any other problem keeps axum's wording, which names the
+/// field first (`Failed to deserialize query string: limit: invalid digit found in string`).
+impl From<QueryRejection> for AppError {
+    fn from(rejection: QueryRejection) -> Self {
+        let own_message = std::error::Error::source(&rejection)
+            .and_then(std::error::Error::source)
+            .and_then(|e| e.downcast_ref::<serde_path_to_error::Error<serde_urlencoded::de::Error>>())
+            .map(|e| (e.path().to_string(), e.inner().to_string()))
+            .filter(|(field, message)| message.strip_prefix(field.as_str()).is_some_and(|rest| rest.starts_with(' ')))
+            .map(|(_, message)| message);
+        AppError::BadRequest(own_message.unwrap_or_else(|| rejection.body_text()))
+    }
 }

@@ -27,7 +27,7 @@ pub async fn migrate(db: &Db) -> anyhow::Result<()> {
     for attempt in 1.. {
         match MIGRATOR.run(db).await {
             Ok(()) => return Ok(()),
-            Err(sqlx::migrate::MigrateError::Execute(e)) if crate::error::is_connection_error(&e) && attempt < 10 => {
+            Err(sqlx::migrate::MigrateError::Execute(e)) if is_connection_error(&e) && attempt < 10 => {
                 tracing::warn!(attempt, "database not reachable yet, retrying migrations");
                 tokio::time::sleep(delay).await;
                 delay = (delay * 2).min(Duration::from_secs(5));
@@ -43,4 +43,9 @@ pub async fn ping(db: &Db) -> bool {
     tokio::time::timeout(Duration::from_secs(2), sqlx::query_scalar!("SELECT 1 AS \"one!\"").fetch_one(db))
         .await
         .is_ok_and(|r| r.is_ok())
+}
+
+/// True when the database could not be reached at all (as opposed to a query failing).
+pub fn is_connection_error(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Tls(_))
 }

@@ -1,39 +1,43 @@
 //! `GET /api/changes`.
 
-use axum::{Router, extract::State, response::IntoResponse, routing::get};
+use axum::{extract::State, response::IntoResponse};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use strum::VariantArray as _;
+use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
 use super::{
     AppState, Identity,
-    extract::{Query, limit},
+    extract::{self, Limit, Query},
 };
 use crate::{
     db::changes::{self, ChangeFilter, ChangeRow},
     domain::ChangeType,
-    error::{AppError, AppResult, ErrorBody},
+    error::{AppResult, ErrorBody},
 };
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/api/changes", get(list))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(list_changes))
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 struct ChangesQuery {
-    /// RFC 3339: changes detected at or after this time.
-    since: Option<String>,
-    /// One of the change types.
-    #[serde(rename = "type")]
+    /// Only changes detected at or after this time (RFC 3339).
+    #[serde(default, deserialize_with = "extract::since")]
+    since: Option<DateTime<Utc>>,
+    /// Only changes of this type.
+    #[serde(default, rename = "type", deserialize_with = "extract::change_type")]
     #[param(rename = "type")]
-    change_type: Option<String>,
-    /// Employee UUID.
-    employee_id: Option<String>,
-    /// 1–500, default 50.
-    limit: Option<i64>,
+    change_type: Option<ChangeType>,
+    /// Only changes of this employee.
+    #[serde(default, deserialize_with = "extract::employee_id")]
+    employee_id: Option<Uuid>,
+    /// How many changes, newest first.
+    #[serde(default)]
+    #[param(inline)]
+    limit: Limit<50, 500>,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -41,28 +45,68 @@ pub struct ChangeList {
     changes: Vec<ChangeRow>,
 }
 
+/// Recorded changes, newest first.
 #[utoipa::path(get, path = "/api/changes", tag = "changes", params(ChangesQuery), security(("bearer" = [])),
-    responses((status = 200, body = ChangeList), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
-async fn list(
+    responses((status = 200, description = "the changes", body = ChangeList),
+              (status = 400, description = "a malformed query parameter", body = ErrorBody),
+              (status = 401, description = "no valid bearer token", body = ErrorBody)))]
+async fn list_changes(
     State(state): State<AppState>,
     _who: Identity,
     Query(q): Query<ChangesQuery>,
 ) -> AppResult<impl IntoResponse> {
-    let since = q
-        .since
-        .map(|s| DateTime::parse_from_rfc3339(&s).map(|d| d.with_timezone(&Utc)))
-        .transpose()
-        .map_err(|_| AppError::BadRequest("since must be an RFC 3339 timestamp".into()))?;
-    let change_type = q.change_type.map(|t| t.parse::<ChangeType>()).transpose().map_err(|_| {
-        let all: Vec<_> = ChangeType::VARIANTS.iter().map(|t| t.as_str()).collect();
-        AppError::BadRequest(format!("type must be one of {}", all.join(", ")))
-    })?;
-    let employee_id = q
-        .employee_id
-        .map(|s| Uuid::parse_str(&s))
-        .transpose()
-        .map_err(|_| AppError::BadRequest("employee_id must be a UUID".into()))?;
-    let filter = ChangeFilter { since, change_type, employee_id, limit: limit(q.limit, 50, 500)? };
+    let filter =
+        ChangeFilter { since: q.since, change_type: q.change_type, employee_id: q.employee_id, limit: q.limit.get() };
     let rows = changes::list(&state.db, &filter).await?;
     Ok(axum::Json(ChangeList { changes: rows }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::http::extract::tests::query;
+
+    #[tokio::test]
+    async fn each_malformed_filter_gets_the_message_that_names_it() {
+        // Arrange
+        let types = "salary_change, hours_change, contract_change, employee_added, employee_removed, \
+                     status_change, personal_data_change";
+        let cases = [
+            ("since=yesterday", "since must be an RFC 3339 timestamp".to_string()),
+            ("since=", "since must be an RFC 3339 timestamp".to_string()),
+            ("type=raise", format!("type must be one of {types}")),
+            ("employee_id=12", "employee_id must be a UUID".to_string()),
+            ("limit=0", "limit must be between 1 and 500".to_string()),
+            ("limit=501", "limit must be between 1 and 500".to_string()),
+            ("limit=abc", "Failed to deserialize query string: limit: invalid digit found in string".to_string()),
+            (
+                "bogus=1",
+                "Failed to deserialize query string: bogus: unknown field `bogus`, expected one of `since`, `type`, \
+                 `employee_id`, `limit`"
+                    .to_string(),
+            ),
+        ];
+        for (params, expected) in cases {
+            // Act
+            let parsed = query::<ChangesQuery>(&format!("/api/changes?{params}")).await;
+            // Assert
+            assert_eq!(parsed.err(), Some(expected), "{params}");
+        }
+    }
+
+    #[tokio::test]
+    async fn well_formed_filters_are_parsed_into_their_types_and_limit_defaults_to_50() {
+        // Arrange
+        let employee = "0b7d7c8e-1111-4222-8333-944455556666";
+        let uri = format!("/api/changes?since=2026-01-01T01:00:00%2B01:00&type=salary_change&employee_id={employee}");
+        // Act
+        let all = query::<ChangesQuery>(&uri).await.unwrap();
+        let none = query::<ChangesQuery>("/api/changes?limit=500").await.unwrap();
+        // Assert
+        assert_eq!(all.since, Some("2026-01-01T00:00:00Z".parse().unwrap()));
+        assert_eq!(all.change_type, Some(ChangeType::SalaryChange));
+        assert_eq!(all.employee_id, Some(employee.parse().unwrap()));
+        assert_eq!(all.limit.get(), 50);
+        assert_eq!((none.since, none.change_type, none.employee_id, none.limit.get()), (None, None, None, 500));
+    }
 }

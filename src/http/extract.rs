@@ -1,47 +1,122 @@
-//! Extractors that turn malformed input into the app's own JSON errors.
+//! Extractors whose rejections are the app's own JSON errors (the conversions are in
+//! [`crate::error`]), and the typed query values the read endpoints share.
 
-use axum::{
-    extract::{
-        FromRequestParts,
-        rejection::{PathRejection, QueryRejection},
-    },
-    http::request::Parts,
+use axum::extract::FromRequestParts;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Deserializer, de::Error as _};
+use strum::VariantArray as _;
+use utoipa::{
+    PartialSchema, ToSchema,
+    openapi::{KnownFormat, ObjectBuilder, RefOr, Schema, SchemaFormat, Type},
 };
-use serde::de::DeserializeOwned;
 
-use crate::error::AppError;
+use uuid::Uuid;
 
-/// `axum::extract::Query` with app errors.
+use crate::{domain::ChangeType, error::AppError};
+
+/// `axum::extract::Query`, rejected with [`AppError`].
+#[derive(FromRequestParts)]
+#[from_request(via(axum::extract::Query), rejection(AppError))]
 pub struct Query<T>(pub T);
 
-impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Query<T> {
-    type Rejection = AppError;
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
-        axum::extract::Query::<T>::from_request_parts(parts, state)
-            .await
-            .map(|q| Query(q.0))
-            .map_err(|e: QueryRejection| AppError::BadRequest(e.body_text()))
-    }
-}
-
-/// `axum::extract::Path` with app errors.
+/// `axum::extract::Path`, rejected with [`AppError`].
+#[derive(FromRequestParts)]
+#[from_request(via(axum::extract::Path), rejection(AppError))]
 pub struct Path<T>(pub T);
 
-impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for Path<T> {
-    type Rejection = AppError;
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
-        axum::extract::Path::<T>::from_request_parts(parts, state)
-            .await
-            .map(|p| Path(p.0))
-            .map_err(|e: PathRejection| AppError::BadRequest(e.body_text()))
+/// `?limit=`: 1 to `MAX` items, `DEFAULT` when absent. The check and the documented bounds
+/// come from the same two numbers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limit<const DEFAULT: i64, const MAX: i64>(i64);
+
+impl<const DEFAULT: i64, const MAX: i64> Limit<DEFAULT, MAX> {
+    pub fn get(self) -> i64 {
+        self.0
     }
 }
 
-/// Bounded `limit` query parameter.
-pub fn limit(value: Option<i64>, default: i64, max: i64) -> Result<i64, AppError> {
-    match value {
-        None => Ok(default),
-        Some(n) if (1..=max).contains(&n) => Ok(n),
-        Some(_) => Err(AppError::BadRequest(format!("limit must be between 1 and {max}"))),
+impl<const DEFAULT: i64, const MAX: i64> Default for Limit<DEFAULT, MAX> {
+    fn default() -> Self {
+        Limit(DEFAULT)
+    }
+}
+
+impl<'de, const DEFAULT: i64, const MAX: i64> Deserialize<'de> for Limit<DEFAULT, MAX> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let n = i64::deserialize(deserializer)?;
+        if (1..=MAX).contains(&n) {
+            Ok(Limit(n))
+        } else {
+            Err(D::Error::custom(format!("limit must be between 1 and {MAX}")))
+        }
+    }
+}
+
+impl<const DEFAULT: i64, const MAX: i64> PartialSchema for Limit<DEFAULT, MAX> {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::Integer)
+            .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int64)))
+            .minimum(Some(1))
+            .maximum(Some(MAX))
+            .default(Some(DEFAULT.into()))
+            .into()
+    }
+}
+
+impl<const DEFAULT: i64, const MAX: i64> ToSchema for Limit<DEFAULT, MAX> {}
+
+/// A query value parsed with `parse`; `message` names the field and what it must be.
+fn parsed<'de, D, T>(
+    deserializer: D,
+    parse: impl FnOnce(&str) -> Option<T>,
+    message: impl FnOnce() -> String,
+) -> Result<Option<T>, D::Error>
+where
+    D: Deserializer<'de>,
+{
+    let text = String::deserialize(deserializer)?;
+    parse(&text).map(Some).ok_or_else(|| D::Error::custom(message()))
+}
+
+/// `?since=`: an RFC 3339 timestamp.
+pub fn since<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<DateTime<Utc>>, D::Error> {
+    let parse = |s: &str| DateTime::parse_from_rfc3339(s).ok().map(|d| d.with_timezone(&Utc));
+    parsed(deserializer, parse, || "since must be an RFC 3339 timestamp".into())
+}
+
+/// `?employee_id=`: a UUID.
+pub fn employee_id<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Uuid>, D::Error> {
+    parsed(deserializer, |s| Uuid::parse_str(s).ok(), || "employee_id must be a UUID".into())
+}
+
+/// `?type=`: a change type; the message lists them all.
+pub fn change_type<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<ChangeType>, D::Error> {
+    parsed(
+        deserializer,
+        |s| s.parse().ok(),
+        || {
+            let all: Vec<&str> = ChangeType::VARIANTS.iter().map(|t| t.as_str()).collect();
+            format!("type must be one of {}", all.join(", "))
+        },
+    )
+}
+
+#[cfg(test)]
+pub(super) mod tests {
+    use axum::{extract::FromRequestParts, http::Request};
+    use serde::de::DeserializeOwned;
+
+    use super::Query;
+    use crate::error::AppError;
+
+    /// What the app's `Query` extractor makes of `uri`: the value, or the message of its 400.
+    pub async fn query<T: DeserializeOwned + Send>(uri: &str) -> Result<T, String> {
+        let (mut parts, ()) = Request::get(uri).body(()).expect("a valid request").into_parts();
+        match Query::<T>::from_request_parts(&mut parts, &()).await {
+            Ok(Query(value)) => Ok(value),
+            Err(AppError::BadRequest(message)) => Err(message),
+            Err(other) => panic!("{uri}: not a bad request: {other:?}"),
+        }
     }
 }

@@ -1,19 +1,20 @@
 //! `/healthz`, `/readyz` and `/metrics` (no auth, no personal data).
 
-use axum::{Router, extract::State, http::StatusCode, response::IntoResponse, routing::get};
+use axum::{extract::State, http::StatusCode, response::IntoResponse};
 use serde_json::json;
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::AppState;
 use crate::db;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(healthz)).routes(routes!(readyz)).routes(routes!(metrics))
+}
 
 /// Liveness: 200 while the process runs.
 #[utoipa::path(get, path = "/healthz", tag = "operations", responses((status = 200, description = "alive")))]
 async fn healthz() -> impl IntoResponse {
     axum::Json(json!({"status": "ok"}))
-}
-
-pub fn router() -> Router<AppState> {
-    Router::new().route("/healthz", get(healthz)).route("/readyz", get(readyz)).route("/metrics", get(metrics))
 }
 
 /// Readiness: 200 when Postgres and NATS answer, else 503 naming what is down.

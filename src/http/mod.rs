@@ -1,5 +1,10 @@
 //! The HTTP surface: one router per resource, merged with the shared layers (request ids,
 //! tracing, timeouts, CORS for the browser API).
+//!
+//! Every route but the dashboard's pages and the document itself is registered with
+//! `utoipa_axum::routes!`, which adds the handler and its `#[utoipa::path]` together: a route
+//! cannot exist without its documentation, nor a documented path without its route. Handler
+//! modules do not import one another; what two of them show alike is in [`views`].
 
 mod auth;
 mod changes;
@@ -10,12 +15,14 @@ pub mod openapi;
 mod sessions;
 mod stats;
 mod sync;
+#[cfg(test)]
+mod tests;
+mod views;
 mod webhooks;
 
 use std::{convert::Infallible, sync::Arc, time::Duration};
 
 use axum::{
-    Router,
     extract::Request,
     http::{HeaderName, HeaderValue, Method, StatusCode, header},
     response::{IntoResponse, Response},
@@ -29,6 +36,7 @@ use tower_http::{
     timeout::TimeoutLayer,
     trace::TraceLayer,
 };
+use utoipa_axum::router::OpenApiRouter;
 
 pub use auth::Identity;
 
@@ -48,27 +56,35 @@ pub struct AppState {
 
 pub(crate) static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
-/// The whole HTTP surface as one service (what `axum::serve` runs).
-pub fn service(
-    state: AppState,
-) -> impl Service<Request, Response = Response, Error = Infallible, Future: Send> + Clone + Send + Sync + 'static {
-    let api = Router::new()
+/// The documented routes with their layers, and (`split_for_parts`) the document they make.
+/// The browser API gets CORS; everything but webhook intake gets `TimeoutLayer` (intake bounds
+/// its own body read by the same timeout, and its publish by JetStream's ack timeout, so that it
+/// registers a timer only when the body is not there yet: see bench/ANALYSIS.md).
+fn documented(config: &Config) -> OpenApiRouter<AppState> {
+    let timeout = TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, config.request_timeout);
+    let browser_api = OpenApiRouter::new()
         .merge(sync::router())
         .merge(sessions::router())
         .merge(changes::router())
         .merge(stats::router())
-        .layer(cors(&state.config.cors_origins));
-    // Webhook intake bounds its own body read by the same timeout (a timer only when the body
-    // is not already there; its publish is bounded by JetStream's ack timeout): a timer per
-    // request is a lock on the runtime's one timer wheel, contended by every worker thread.
-    let timed = Router::new()
-        .merge(api)
-        .merge(health::router())
-        .merge(openapi::router())
-        .fallback(|| async { crate::error::AppError::NotFound("no such route".into()) })
+        .layer(cors(&config.cors_origins))
+        .layer(timeout);
+    OpenApiRouter::with_openapi(<openapi::ApiDoc as utoipa::OpenApi>::openapi())
+        .merge(browser_api)
+        .merge(health::router().layer(timeout))
+        .merge(webhooks::router())
+}
+
+/// The whole HTTP surface as one service (what `axum::serve` runs).
+pub fn service(
+    state: AppState,
+) -> impl Service<Request, Response = Response, Error = Infallible, Future: Send> + Clone + Send + Sync + 'static {
+    let (documented, doc) = documented(&state.config).split_for_parts();
+    let undocumented = openapi::router(&doc)
         .merge(dashboard::router())
+        .fallback(|| async { crate::error::AppError::NotFound("no such route".into()) })
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, state.config.request_timeout));
-    let routes = Router::new().merge(timed).merge(webhooks::router()).with_state(state.clone());
+    let routes = documented.merge(undocumented).with_state(state.clone());
     // The shared layers wrap the router once, as one service: `Router::layer` would wrap every
     // route on its own and clone each boxed layer per request.
     ServiceBuilder::new()
@@ -78,8 +94,8 @@ pub fn service(
         .layer(TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
             let id = req.headers().get(&REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("-");
             let path = req.uri().path();
-            // Webhook intake is the hot path: its span is at DEBUG (an INFO span costs ~10 % of
-            // its throughput); its rejections are logged with their request id instead.
+            // Webhook intake, the hot path, has its span at DEBUG (its cost is measured in
+            // bench/ANALYSIS.md); its rejections are logged with their request id instead.
             if path == webhooks::PATH {
                 tracing::debug_span!("http", method = %req.method(), path, request_id = %id)
             } else {

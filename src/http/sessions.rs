@@ -3,47 +3,34 @@
 use std::{convert::Infallible, time::Duration};
 
 use axum::{
-    Router,
     extract::State,
     response::{
         IntoResponse, Sse,
         sse::{Event, KeepAlive},
     },
-    routing::get,
 };
 use futures::StreamExt;
 use serde::{Deserialize, Serialize};
+use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
 use super::{
     AppState, Identity,
-    extract::{Path, Query, limit},
+    extract::{Limit, Path, Query},
+    views::SessionView,
 };
 use crate::{
-    db::{
-        Db,
-        sessions::{self, ErrorRow, SessionRow, StageRow},
-    },
+    db::sessions,
     domain::{SessionStatus, Source},
     error::{AppError, AppResult, ErrorBody},
     sync::{ProgressEvent, progress},
 };
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/sync/sessions", get(list))
-        .route("/api/sync/sessions/{id}", get(detail))
-        .route("/api/sync/sessions/{id}/events", get(events))
-}
-
-/// A session as the API shows it: the row, its stages, and (in the detail) its errors.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct SessionView {
-    #[serde(flatten)]
-    pub session: SessionRow,
-    pub stages: Vec<StageRow>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub errors: Option<Vec<ErrorRow>>,
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_sessions))
+        .routes(routes!(get_session))
+        .routes(routes!(follow_session_events))
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -51,31 +38,31 @@ pub struct SessionList {
     pub sessions: Vec<SessionView>,
 }
 
-pub async fn session_view(db: &Db, session: SessionRow, with_errors: bool) -> AppResult<SessionView> {
-    let stages = sessions::stages(db, session.id).await?;
-    let errors = if with_errors { Some(sessions::errors(db, session.id, 500).await?) } else { None };
-    Ok(SessionView { session, stages, errors })
-}
-
 #[derive(Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 struct ListQuery {
-    /// 1–100, default 20.
-    limit: Option<i64>,
+    /// How many sessions, newest first.
+    #[serde(default)]
+    #[param(inline)]
+    limit: Limit<20, 100>,
+    /// Only sessions of this source.
     source: Option<Source>,
+    /// Only sessions in this status.
     status: Option<SessionStatus>,
 }
 
+/// Recent sessions, newest first, each with its stages.
 #[utoipa::path(get, path = "/api/sync/sessions", tag = "sessions", params(ListQuery), security(("bearer" = [])),
-    responses((status = 200, body = SessionList), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
-async fn list(
+    responses((status = 200, description = "the sessions", body = SessionList),
+              (status = 400, description = "a malformed query parameter", body = ErrorBody),
+              (status = 401, description = "no valid bearer token", body = ErrorBody)))]
+async fn list_sessions(
     State(state): State<AppState>,
     _who: Identity,
     Query(q): Query<ListQuery>,
 ) -> AppResult<impl IntoResponse> {
-    let limit = limit(q.limit, 20, 100)?;
-    let rows = sessions::list(&state.db, q.source, q.status, limit).await?;
+    let rows = sessions::list(&state.db, q.source, q.status, q.limit.get()).await?;
     let ids: Vec<Uuid> = rows.iter().map(|s| s.id).collect();
     let mut stages = sessions::stages_for(&state.db, &ids).await?;
     let sessions = rows
@@ -85,20 +72,37 @@ async fn list(
     Ok(axum::Json(SessionList { sessions }))
 }
 
-#[utoipa::path(get, path = "/api/sync/sessions/{id}", tag = "sessions", params(("id" = Uuid, Path)), security(("bearer" = [])),
-    responses((status = 200, body = SessionView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-              (status = 404, body = ErrorBody)))]
-async fn detail(State(state): State<AppState>, _who: Identity, Path(id): Path<Uuid>) -> AppResult<impl IntoResponse> {
+/// One session with its stages and errors.
+#[utoipa::path(get, path = "/api/sync/sessions/{id}", tag = "sessions",
+    params(("id" = Uuid, Path, description = "The session's id")), security(("bearer" = [])),
+    responses((status = 200, description = "the session", body = SessionView),
+              (status = 400, description = "the id is not a UUID", body = ErrorBody),
+              (status = 401, description = "no valid bearer token", body = ErrorBody),
+              (status = 404, description = "no such session", body = ErrorBody)))]
+async fn get_session(
+    State(state): State<AppState>,
+    _who: Identity,
+    Path(id): Path<Uuid>,
+) -> AppResult<impl IntoResponse> {
     let s = sessions::get(&state.db, id).await?.ok_or_else(|| AppError::NotFound("no such session".into()))?;
-    Ok(axum::Json(session_view(&state.db, s, true).await?))
+    Ok(axum::Json(SessionView::detail(&state.db, s).await?))
 }
 
 /// Replay the session's progress from JetStream, then follow it live, ending after the final
 /// `session` event. A session whose events expired gets one synthesized final event.
-#[utoipa::path(get, path = "/api/sync/sessions/{id}/events", tag = "sessions", params(("id" = Uuid, Path)), security(("bearer" = [])),
-    responses((status = 200, description = "text/event-stream of progress events", body = ProgressEvent, content_type = "text/event-stream"),
-              (status = 404, body = ErrorBody)))]
-async fn events(State(state): State<AppState>, _who: Identity, Path(id): Path<Uuid>) -> AppResult<impl IntoResponse> {
+#[utoipa::path(get, path = "/api/sync/sessions/{id}/events", tag = "sessions",
+    params(("id" = Uuid, Path, description = "The session's id")), security(("bearer" = [])),
+    responses((status = 200, description = "`progress` events, each one `data:` line of JSON", body = ProgressEvent,
+               content_type = "text/event-stream"),
+              (status = 400, description = "the id is not a UUID", body = ErrorBody),
+              (status = 401, description = "no valid bearer token", body = ErrorBody),
+              (status = 404, description = "no such session", body = ErrorBody),
+              (status = 503, description = "NATS cannot replay the events now", body = ErrorBody)))]
+async fn follow_session_events(
+    State(state): State<AppState>,
+    _who: Identity,
+    Path(id): Path<Uuid>,
+) -> AppResult<impl IntoResponse> {
     sessions::get(&state.db, id).await?.ok_or_else(|| AppError::NotFound("no such session".into()))?;
     let events = progress::follow(&state.bus, &state.db, id)
         .await
@@ -110,4 +114,42 @@ async fn events(State(state): State<AppState>, _who: Identity, Path(id): Path<Uu
 
 fn sse(e: &ProgressEvent) -> Result<Event, Infallible> {
     Ok(Event::default().event("progress").json_data(e).unwrap_or_else(|_| Event::default().comment("unserializable")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::http::extract::tests::query;
+
+    #[tokio::test]
+    async fn filters_parse_into_their_enums_and_a_bad_one_is_named_in_the_message() {
+        // Arrange
+        let uri = "/api/sync/sessions?source=webhook&status=failed&limit=5";
+        // Act
+        let parsed = query::<ListQuery>(uri).await.unwrap();
+        let default = query::<ListQuery>("/api/sync/sessions").await.unwrap();
+        // Assert
+        assert_eq!(
+            (parsed.source, parsed.status, parsed.limit.get()),
+            (Some(Source::Webhook), Some(SessionStatus::Failed), 5)
+        );
+        assert_eq!((default.source, default.status, default.limit.get()), (None, None, 20));
+        for (params, expected) in [
+            ("limit=0", "limit must be between 1 and 100"),
+            ("limit=101", "limit must be between 1 and 100"),
+            (
+                "source=cron",
+                "Failed to deserialize query string: source: unknown variant `cron`, expected one of `manual`, \
+                 `scheduler`, `api`, `webhook`",
+            ),
+            (
+                "status=done",
+                "Failed to deserialize query string: status: unknown variant `done`, expected one of `queued`, \
+                 `running`, `completed`, `completed_with_errors`, `failed`",
+            ),
+        ] {
+            let message = query::<ListQuery>(&format!("/api/sync/sessions?{params}")).await.err();
+            assert_eq!(message.as_deref(), Some(expected), "{params}");
+        }
+    }
 }

@@ -1,6 +1,7 @@
 //! `GET /api/stats`.
 
-use axum::{Router, extract::State, response::IntoResponse, routing::get};
+use axum::{extract::State, response::IntoResponse};
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::{AppState, Identity};
 use crate::{
@@ -8,12 +9,14 @@ use crate::{
     error::{AppResult, ErrorBody},
 };
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/api/stats", get(stats))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(get_stats))
 }
 
+/// Counts of employees, changes, errors and sessions.
 #[utoipa::path(get, path = "/api/stats", tag = "stats", security(("bearer" = [])),
-    responses((status = 200, body = Stats), (status = 401, body = ErrorBody)))]
-async fn stats(State(state): State<AppState>, _who: Identity) -> AppResult<impl IntoResponse> {
+    responses((status = 200, description = "the counts", body = Stats),
+              (status = 401, description = "no valid bearer token", body = ErrorBody)))]
+async fn get_stats(State(state): State<AppState>, _who: Identity) -> AppResult<impl IntoResponse> {
     Ok(axum::Json(changes::stats(&state.db).await?))
 }

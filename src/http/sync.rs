@@ -1,33 +1,29 @@
 //! `POST /api/sync` and `GET /api/sync/status`.
 
 use axum::{
-    Router,
     body::{Body, Bytes},
     extract::State,
     http::{HeaderMap, StatusCode},
     response::IntoResponse,
-    routing::{get, post},
 };
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
-use super::{
-    AppState, Identity,
-    sessions::{SessionView, session_view},
-};
+use super::{AppState, Identity, views::SessionView};
 use crate::{
     db::sessions,
     domain::SessionStatus,
     error::{AppError, AppResult, ErrorBody},
-    sync::{Requested, SyncTrigger, TriggerError, request_sync, trigger::MAX_EMPLOYEE_IDS},
+    sync::{Requested, SyncTrigger, trigger::MAX_EMPLOYEE_IDS},
 };
 
 /// Largest accepted `POST /api/sync` body.
 const MAX_BODY: usize = 64 * 1024;
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/api/sync", post(start_sync)).route("/api/sync/status", get(status))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(request_sync)).routes(routes!(get_sync_status))
 }
 
 /// Optional body of `POST /api/sync`; without it the sync is full.
@@ -38,21 +34,43 @@ pub struct SyncBody {
     employee_ids: Option<Vec<Uuid>>,
 }
 
+/// How current the copy of the company is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SyncStatus {
+    /// No full sync has completed yet.
+    Never,
+    /// A session is queued or running.
+    Syncing,
+    /// The last full sync completed within `SYNC_OUTDATED_AFTER`.
+    Current,
+    /// The last full sync completed longer than `SYNC_OUTDATED_AFTER` ago.
+    Outdated,
+    /// The latest session failed.
+    Error,
+}
+
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct StatusView {
-    /// never | syncing | current | outdated | error
-    status: &'static str,
+    status: SyncStatus,
     last_session: Option<SessionView>,
     last_success_at: Option<DateTime<Utc>>,
     next_scheduled_at: Option<DateTime<Utc>>,
 }
 
+/// Ask for a sync: full without a body, targeted with `employee_ids`. A request that matches a
+/// queued (or, when full, running) session joins it (`coalesced`).
 #[utoipa::path(post, path = "/api/sync", tag = "sync", request_body(content = Option<SyncBody>, content_type = "application/json"),
     params(("Idempotency-Key" = Option<String>, Header, description = "repeat-safe request key")), security(("bearer" = [])),
-    responses((status = 202, body = Requested), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-              (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 503, body = ErrorBody)))]
+    responses((status = 202, description = "the session that will run it (queued, or joined)", body = Requested),
+              (status = 400, description = "a malformed body or Idempotency-Key", body = ErrorBody),
+              (status = 401, description = "no valid bearer token", body = ErrorBody),
+              (status = 408, description = "the body did not arrive within HTTP_REQUEST_TIMEOUT"),
+              (status = 413, description = "the body is larger than 64 KiB", body = ErrorBody),
+              (status = 415, description = "a body that is not application/json", body = ErrorBody),
+              (status = 503, description = "the sync queue cannot take it now; retry", body = ErrorBody)))]
 #[tracing::instrument(skip_all, fields(source = who.source.as_str()))]
-async fn start_sync(
+async fn request_sync(
     State(state): State<AppState>,
     who: Identity,
     headers: HeaderMap,
@@ -78,7 +96,8 @@ async fn start_sync(
         dedup_id: idempotency_key.clone(),
         idempotency_key,
     };
-    let requested = request_sync(&state.db, &state.bus, state.config.worker.coalesce_window, &trigger).await?;
+    let requested =
+        crate::sync::request_sync(&state.db, &state.bus, state.config.worker.coalesce_window, &trigger).await?;
     Ok((StatusCode::ACCEPTED, axum::Json(requested)))
 }
 
@@ -112,38 +131,31 @@ fn parse_body(headers: &HeaderMap, body: &Bytes) -> AppResult<Option<Vec<Uuid>>>
     }
 }
 
+/// Whether the copy is current, the latest session, and when the next scheduled sync runs.
 #[utoipa::path(get, path = "/api/sync/status", tag = "sync", security(("bearer" = [])),
-    responses((status = 200, body = StatusView), (status = 401, body = ErrorBody)))]
-async fn status(State(state): State<AppState>, _who: Identity) -> AppResult<impl IntoResponse> {
+    responses((status = 200, description = "the status", body = StatusView),
+              (status = 401, description = "no valid bearer token", body = ErrorBody)))]
+async fn get_sync_status(State(state): State<AppState>, _who: Identity) -> AppResult<impl IntoResponse> {
     let last = sessions::latest(&state.db).await?;
     let last_success = sessions::last_full_success_at(&state.db).await?;
     let active = sessions::any_active(&state.db).await?;
     let outdated_after = chrono::Duration::from_std(state.config.sync_outdated_after).unwrap_or(chrono::Duration::MAX);
     let last_failed = last.as_ref().is_some_and(|s| s.status == SessionStatus::Failed);
     let status = if active {
-        "syncing"
+        SyncStatus::Syncing
     } else if last_failed {
-        "error"
+        SyncStatus::Error
     } else {
         match last_success {
-            None => "never",
-            Some(at) if Utc::now() - at > outdated_after => "outdated",
-            Some(_) => "current",
+            None => SyncStatus::Never,
+            Some(at) if Utc::now() - at > outdated_after => SyncStatus::Outdated,
+            Some(_) => SyncStatus::Current,
         }
     };
     let last_session = match last {
-        Some(s) => Some(session_view(&state.db, s, false).await?),
+        Some(s) => Some(SessionView::summary(&state.db, s).await?),
         None => None,
     };
     let next_scheduled_at = state.config.sync_schedule.as_ref().and_then(|s| s.upcoming(Utc).next());
     Ok(axum::Json(StatusView { status, last_session, last_success_at: last_success, next_scheduled_at }))
-}
-
-impl From<TriggerError> for AppError {
-    fn from(e: TriggerError) -> Self {
-        match e {
-            TriggerError::Unavailable(e) => AppError::Unavailable(format!("the sync queue is unavailable ({e})")),
-            TriggerError::Database(e) => AppError::Database(e),
-        }
-    }
 }

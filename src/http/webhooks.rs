@@ -5,12 +5,10 @@
 use std::borrow::Cow;
 
 use axum::{
-    Router,
     body::{Body, Bytes},
     extract::{Request, State},
     http::{HeaderMap, HeaderName, StatusCode, header},
     response::{IntoResponse, Response},
-    routing::post,
 };
 use serde::{
     Deserializer,
@@ -18,6 +16,7 @@ use serde::{
 };
 use serde_json::value::RawValue;
 use tokio::time::Instant;
+use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
 use super::{AppState, REQUEST_ID};
@@ -42,8 +41,13 @@ static WEBHOOK_ID: HeaderName = HeaderName::from_static("webhook-id");
 static WEBHOOK_TIMESTAMP: HeaderName = HeaderName::from_static("webhook-timestamp");
 static WEBHOOK_SIGNATURE: HeaderName = HeaderName::from_static("webhook-signature");
 
-pub fn router() -> Router<AppState> {
-    Router::new().route(PATH, post(receive))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(receive_webhook))
+}
+
+/// Counts one delivery by its outcome (the label is the outcome's name, as recorded).
+fn count(outcome: WebhookOutcome) {
+    metrics::counter!("employes_sync_webhook_deliveries_total", "outcome" => outcome.as_str()).increment(1);
 }
 
 /// The event types we act on; anything else is accepted, recorded and ignored.
@@ -77,14 +81,19 @@ pub struct WebhookDuplicate {
 }
 
 /// Standard Webhooks signed delivery from Employes.
-#[utoipa::path(post, path = "/webhooks/employes", tag = "webhooks",
+#[utoipa::path(post, path = PATH, tag = "webhooks",
     params(("webhook-id" = String, Header), ("webhook-timestamp" = String, Header), ("webhook-signature" = String, Header)),
     request_body(content = serde_json::Value, content_type = "application/json",
                  description = r#"{"type": "employee.updated", "timestamp": "…", "data": {"company_id": "…", "employee_id": "…"}}"#),
-    responses((status = 202, body = WebhookAccepted), (status = 200, body = WebhookDuplicate),
-              (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 413, body = ErrorBody),
-              (status = 415, body = ErrorBody), (status = 503, body = ErrorBody)))]
-async fn receive(State(state): State<AppState>, request: Request) -> Response {
+    responses((status = 202, description = "stored on the sync queue (or recorded and ignored: `ignored`)", body = WebhookAccepted),
+              (status = 200, description = "this `webhook-id` was accepted before", body = WebhookDuplicate),
+              (status = 400, description = "malformed JSON or a missing field", body = ErrorBody),
+              (status = 401, description = "a bad or missing signature, or a timestamp outside ±5 minutes", body = ErrorBody),
+              (status = 408, description = "the body did not arrive within HTTP_REQUEST_TIMEOUT", body = ErrorBody),
+              (status = 413, description = "the body is larger than 256 KiB", body = ErrorBody),
+              (status = 415, description = "a body that is not application/json", body = ErrorBody),
+              (status = 503, description = "not configured, or NATS (or Postgres) cannot take it now; retry", body = ErrorBody)))]
+async fn receive_webhook(State(state): State<AppState>, request: Request) -> Response {
     // Split, not extracted: the `HeaderMap` extractor would clone every header.
     let (parts, body) = request.into_parts();
     let headers = parts.headers;
@@ -94,7 +103,7 @@ async fn receive(State(state): State<AppState>, request: Request) -> Response {
     match handle(&state, &headers, body, deadline).await {
         Ok(response) => response,
         Err(r) => {
-            metrics::counter!("employes_sync_webhook_deliveries_total", "outcome" => "rejected").increment(1);
+            count(WebhookOutcome::Rejected);
             let webhook_id = header_str(&headers, &WEBHOOK_ID).filter(|id| webhook_signature::is_valid_id(id));
             let request_id = header_str(&headers, &REQUEST_ID).unwrap_or("-");
             tracing::info!(reason = r.reason, request_id, "webhook rejected");
@@ -148,7 +157,7 @@ async fn handle(state: &AppState, headers: &HeaderMap, body: Body, deadline: Ins
         if !record(state, &delivery(WebhookOutcome::Ignored), deadline).await.map_err(db_unavailable)? {
             return Ok(duplicate(state, &delivery(WebhookOutcome::Duplicate), deadline).await);
         }
-        metrics::counter!("employes_sync_webhook_deliveries_total", "outcome" => "ignored").increment(1);
+        count(WebhookOutcome::Ignored);
         return Ok(accepted(id, Some(true)));
     }
     // Intake only puts the verified event on the durable queue: `Nats-Msg-Id` = webhook-id
@@ -167,7 +176,7 @@ async fn handle(state: &AppState, headers: &HeaderMap, body: Body, deadline: Ins
     if repeated {
         return Ok(duplicate(state, &delivery(WebhookOutcome::Duplicate), deadline).await);
     }
-    metrics::counter!("employes_sync_webhook_deliveries_total", "outcome" => "accepted").increment(1);
+    count(WebhookOutcome::Accepted);
     Ok(accepted(id, None))
 }
 
@@ -177,7 +186,7 @@ fn accepted(event_id: &str, ignored: Option<bool>) -> Response {
 }
 
 async fn duplicate(state: &AppState, d: &Delivery<'_>, deadline: Instant) -> Response {
-    metrics::counter!("employes_sync_webhook_deliveries_total", "outcome" => "duplicate").increment(1);
+    count(WebhookOutcome::Duplicate);
     if let Err(e) = record(state, d, deadline).await {
         tracing::warn!(error = %e, "could not record a duplicate webhook");
     }
