@@ -10,15 +10,21 @@
 //! progress events, and publishes each newly recorded change as a CloudEvent.
 //!
 //! ## Layout
+//! `docs/architecture.md` has the picture, the map of every module, one webhook's walk from
+//! intake to CloudEvent (`file:function` per hop) and where each guarantee is enforced. In short:
 //! - [`app`]: `App::build` / `run_until_stopped`, shared by `main` and the tests.
 //! - [`cli`], [`commands`], [`config`], [`telemetry`], [`error`]: start-up, typed configuration, logs, the one error type.
-//! - [`http`]: one router per resource (webhooks, sync, changes, stats, health, dashboard).
-//! - [`webhook_signature`]: Standard Webhooks verification.
+//! - [`http`]: one router per resource (webhooks, sync, sessions, changes, stats, health, dashboard), each route
+//!   registered with its OpenAPI documentation.
+//! - [`webhook_signature`]: Standard Webhooks signing and verification.
 //! - [`sync`]: opening and queueing sessions, the worker, the stages, progress and the change outbox.
-//! - [`domain`]: pure change detection, and the typed states of sessions and deliveries.
+//! - [`domain`]: pure change detection, milestones, and the typed states of sessions and deliveries.
 //! - [`db`]: small compile-time-checked queries per table family; [`bus`]: NATS streams and subjects.
 //! - [`employes`]: the Employes API client; [`simulator`]: a stand-in Employes for demos and tests.
-//! - [`scheduler`]: the cron-driven full sync, once per slot across replicas.
+//! - [`scheduler`]: the cron-driven full sync, once per slot across replicas; [`failpoint`]: named
+//!   pause points for fault-injection tests.
+//!
+//! Dependencies point one way: `http` → `sync` → `db`/`bus`/`employes` → `domain`.
 #![forbid(unsafe_code)]
 
 pub mod app;
@@ -27,6 +33,8 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod db;
+#[cfg(test)]
+mod doc_links;
 pub mod domain;
 pub mod employes;
 pub mod error;
