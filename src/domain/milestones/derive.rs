@@ -1,4 +1,4 @@
-//! Derivation: what the rules of `contract.md` ("Milestones") say about one employee, from the
+//! Derivation: what the milestone rules (README, "Milestones") say about one employee, from the
 //! contracts, wages and hours in their employment history and their recorded changes. It does
 //! not depend on today: the same facts always give the same milestones.
 

@@ -1,4 +1,4 @@
-//! Milestones: what is about to happen in an employee's contracts (`contract.md`, "Milestones").
+//! Milestones: what is about to happen in an employee's contracts (the rules: README, "Milestones").
 //!
 //! Pure functions, no I/O and no clock ("today" is always passed in):
 //! - [`derive`] reads one employee's employment history (the `/employments` payload), recorded

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 /// Derives shared by the contract's named values: serde, strum and sqlx all spell them in
-/// `snake_case`, exactly as `contract.md` does.
+/// `snake_case`, exactly as the API and events use them.
 macro_rules! named_values {
     ($(#[$meta:meta])* pub enum $name:ident { $($(#[$vmeta:meta])* $variant:ident),+ $(,)? }) => {
         $(#[$meta])*
