@@ -50,25 +50,101 @@ pub enum Command {
     },
 }
 
+/// Options of `simulate` (the contract's "Simulator" sections; the README's "The built-in
+/// Employes simulator" shows its control API).
 #[derive(Debug, clap::Args)]
 pub struct SimulateArgs {
-    #[arg(long, default_value = "127.0.0.1:8090")]
+    /// Address to listen on (port 0 picks a free one).
+    #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:8090")]
     pub addr: SocketAddr,
-    #[arg(long, default_value = crate::simulator::DEFAULT_COMPANY_ID)]
+    /// Id of the first (or only) company.
+    #[arg(long, value_name = "UUID", default_value = crate::simulator::DEFAULT_COMPANY_ID)]
     pub company_id: Uuid,
-    #[arg(long, default_value_t = 110)]
+    /// Number of companies; those after the first get ids derived from --seed.
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub companies: u32,
+    /// Employees generated for each company.
+    #[arg(long, value_name = "N", default_value_t = 110)]
     pub employees: usize,
-    #[arg(long, default_value_t = 99)]
+    /// How many of each company's employees have employment history (the others answer 404 or an empty list).
+    #[arg(long, value_name = "N", default_value_t = 99)]
     pub with_history: usize,
-    #[arg(long, default_value_t = 42)]
+    /// Sizes one company (repeatable); WITH_HISTORY defaults to the --with-history/--employees share.
+    #[arg(long, value_name = "UUID=EMPLOYEES[:WITH_HISTORY]", value_parser = parse_company_size)]
+    pub company_size: Vec<CompanySize>,
+    /// The only bearer token a company accepts, 401 for others (repeatable); other companies take any token.
+    #[arg(long, value_name = "UUID=KEY", value_parser = parse_company_key)]
+    pub company_key: Vec<CompanySecret>,
+    /// Seed of the generated data: the same seed gives the same companies, employees and ids.
+    #[arg(long, value_name = "N", default_value_t = 42)]
     pub seed: u64,
-    /// Requests per second before answering 429.
-    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..))]
+    /// Requests per second each bearer token may send (over all companies) before answers are 429.
+    #[arg(long, value_name = "PER_SECOND", default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..))]
     pub rate_limit: u32,
-    #[arg(long, default_value_t = 30)]
+    /// Latency added to every Employes API answer, in milliseconds.
+    #[arg(long, value_name = "MS", default_value_t = 30)]
     pub latency_ms: u64,
-    #[arg(long, requires = "webhook_secret")]
+    /// Where to POST a signed webhook after each mutation; {company_id} is replaced by the company's id.
+    #[arg(long, value_name = "URL")]
     pub webhook_url: Option<String>,
-    #[arg(long, requires = "webhook_url")]
+    /// Secret that signs the webhooks (Standard Webhooks, whsec_ + base64 of at least 16 bytes).
+    #[arg(long, value_name = "WHSEC", requires = "webhook_url")]
     pub webhook_secret: Option<String>,
+    /// A company's own webhook secret instead of --webhook-secret (repeatable).
+    #[arg(long, value_name = "UUID=WHSEC", value_parser = parse_company_secret, requires = "webhook_url")]
+    pub company_webhook_secret: Vec<CompanySecret>,
+}
+
+/// `--company-size UUID=EMPLOYEES[:WITH_HISTORY]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CompanySize {
+    pub company_id: Uuid,
+    pub employees: usize,
+    pub with_history: Option<usize>,
+}
+
+/// `UUID=VALUE` of `--company-key` and `--company-webhook-secret`; the value never prints.
+#[derive(Clone)]
+pub struct CompanySecret {
+    pub company_id: Uuid,
+    pub value: String,
+}
+
+impl std::fmt::Debug for CompanySecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}=[REDACTED]", self.company_id)
+    }
+}
+
+fn split_company(s: &str, what: &str) -> Result<(Uuid, String), String> {
+    let (id, value) = s.split_once('=').ok_or_else(|| format!("expected UUID={what}"))?;
+    let id = Uuid::parse_str(id.trim()).map_err(|_| format!("{:?} is not a company UUID", id.trim()))?;
+    Ok((id, value.trim().to_string()))
+}
+
+fn parse_company_size(s: &str) -> Result<CompanySize, String> {
+    let (company_id, size) = split_company(s, "EMPLOYEES[:WITH_HISTORY]")?;
+    let count = |v: &str, name: &str| v.trim().parse::<usize>().map_err(|_| format!("{name} must be a whole number"));
+    let (employees, with_history) = match size.split_once(':') {
+        Some((e, h)) => (count(e, "EMPLOYEES")?, Some(count(h, "WITH_HISTORY")?)),
+        None => (count(&size, "EMPLOYEES")?, None),
+    };
+    if with_history.is_some_and(|h| h > employees) {
+        return Err("WITH_HISTORY must not exceed EMPLOYEES".into());
+    }
+    Ok(CompanySize { company_id, employees, with_history })
+}
+
+fn parse_company_key(s: &str) -> Result<CompanySecret, String> {
+    let (company_id, value) = split_company(s, "KEY")?;
+    if value.is_empty() {
+        return Err("KEY must not be empty".into());
+    }
+    Ok(CompanySecret { company_id, value })
+}
+
+fn parse_company_secret(s: &str) -> Result<CompanySecret, String> {
+    let (company_id, value) = split_company(s, "WHSEC")?;
+    crate::webhook_signature::WebhookKey::from_whsec(&value).map_err(|e| format!("the secret: {e}"))?;
+    Ok(CompanySecret { company_id, value })
 }

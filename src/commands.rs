@@ -2,6 +2,7 @@
 
 use std::{process::ExitCode, time::Duration};
 
+use anyhow::Context as _;
 use futures::StreamExt;
 use indicatif::{ProgressBar, ProgressStyle};
 use secrecy::SecretString;
@@ -83,7 +84,27 @@ async fn serve(config: Config, roles: Vec<crate::cli::Role>) -> anyhow::Result<(
 }
 
 async fn simulate(args: SimulateArgs) -> anyhow::Result<()> {
-    let sim = Simulator::bind(SimConfig {
+    let addr = args.addr;
+    let cfg = simulator_config(args)?;
+    let sim = Simulator::bind(cfg).await.with_context(|| format!("--addr {addr}"))?;
+    let companies = sim.companies();
+    let count = if companies.len() > 1 { format!(" companies={}", companies.len()) } else { String::new() };
+    println!("simulator listening: base_url={} company_id={}{count}", sim.base_url(), sim.company_id());
+    if companies.len() > 1 && companies.len() <= 20 {
+        for c in companies {
+            let key = if c.key.is_some() { "own key" } else { "any key" };
+            println!("company {} employees={} with_history={} ({key}) {}", c.id, c.employees, c.with_history, c.name);
+        }
+    } else if companies.len() > 20 {
+        println!("GET {}/_sim/companies lists the {} companies", sim.root_url(), companies.len());
+    }
+    sim.run_until_stopped(shutdown_token()).await
+}
+
+/// The simulator's configuration from `simulate`'s options; a size, key or secret for a
+/// company that is not simulated is an error naming the option.
+fn simulator_config(args: SimulateArgs) -> anyhow::Result<SimConfig> {
+    let mut cfg = SimConfig {
         addr: args.addr,
         company_id: args.company_id,
         employees: args.employees,
@@ -93,10 +114,37 @@ async fn simulate(args: SimulateArgs) -> anyhow::Result<()> {
         latency_ms: args.latency_ms,
         webhook_url: args.webhook_url,
         webhook_secret: args.webhook_secret.map(SecretString::from),
-    })
-    .await?;
-    println!("simulator listening: base_url={} company_id={}", sim.base_url(), sim.company_id());
-    sim.run_until_stopped(shutdown_token()).await
+        companies: Vec::new(),
+    }
+    .with_companies(args.companies as usize);
+    let (all, with_history) = (cfg.employees, cfg.with_history.min(cfg.employees));
+    let share = |employees: usize| (employees * with_history).checked_div(all).unwrap_or(0);
+    let unknown = |option: &str, id: uuid::Uuid, n: usize| {
+        anyhow::anyhow!(
+            "{option} names company {id}, which is not one of the {n} simulated (see --companies, --company-id, --seed)"
+        )
+    };
+    let n = cfg.companies.len();
+    for size in args.company_size {
+        let with_history = size.with_history.unwrap_or_else(|| share(size.employees));
+        let c = cfg.company_mut(size.company_id).ok_or_else(|| unknown("--company-size", size.company_id, n))?;
+        (c.employees, c.with_history) = (size.employees, with_history);
+    }
+    for key in args.company_key {
+        let c = cfg.company_mut(key.company_id).ok_or_else(|| unknown("--company-key", key.company_id, n))?;
+        c.key = Some(key.value);
+    }
+    for secret in args.company_webhook_secret {
+        let c = cfg
+            .company_mut(secret.company_id)
+            .ok_or_else(|| unknown("--company-webhook-secret", secret.company_id, n))?;
+        c.webhook_secret = Some(SecretString::from(secret.value));
+    }
+    let unsigned = cfg.companies.iter().any(|c| c.webhook_secret.is_none());
+    if cfg.webhook_url.is_some() && cfg.webhook_secret.is_none() && unsigned {
+        anyhow::bail!("--webhook-url needs --webhook-secret (or --company-webhook-secret for every company)");
+    }
+    Ok(cfg)
 }
 
 async fn healthcheck(url: &str) -> anyhow::Result<ExitCode> {

@@ -1,4 +1,4 @@
-//! Deterministic generation of the simulated company from a seed.
+//! Deterministic generation of the simulated companies from a seed.
 
 use chrono::{Duration, NaiveDate};
 use rand::rngs::StdRng;
@@ -6,7 +6,6 @@ use rand::seq::SliceRandom as _;
 use rand::{Rng as _, SeedableRng as _};
 use uuid::Uuid;
 
-use super::SimConfig;
 use super::data::{
     ContractPeriod, Employee, Employment, History, HoursPeriod, SalaryPeriod, Span, World, salary_from_month,
 };
@@ -14,6 +13,20 @@ use super::names::{CITIES, HOURS, Person, STREETS, email_for, iban, person};
 
 fn date(y: i32, m: u32, d: u32) -> NaiveDate {
     NaiveDate::from_ymd_opt(y, m, d).unwrap_or(NaiveDate::MIN)
+}
+
+/// A 64-bit mix of `seed` and `n` (splitmix64 finaliser): distinct inputs give unrelated outputs.
+pub(crate) fn mix(seed: u64, n: u64) -> u64 {
+    let mut z = seed ^ n.wrapping_add(1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// The seed of the `k`-th company's data set: the simulator's seed for the first (so a
+/// one-company simulator serves exactly the first version's data), a mix for the others.
+pub(crate) fn company_seed(seed: u64, k: usize) -> u64 {
+    if k == 0 { seed } else { mix(seed ^ 0xda7a_5e75, k as u64) }
 }
 
 /// A random v4-shaped UUID from the generator (deterministic for a seed).
@@ -103,30 +116,31 @@ fn close(span: &mut Span, next_start: NaiveDate) {
     span.is_active = false;
 }
 
-/// The seeded data set: `employees` records, the first `with_history` with history and
-/// exactly three transitions (salary 2577→2709, hours 30→40, contract fixed→permanent).
-pub(crate) fn generate(cfg: &SimConfig) -> World {
-    let with_history = cfg.with_history.min(cfg.employees);
-    let mut employees = Vec::with_capacity(cfg.employees);
+/// One company's seeded data set: `employees` records, the first `with_history` with history
+/// and exactly three transitions (salary 2577→2709, hours 30→40, contract fixed→permanent).
+pub(crate) fn generate(seed: u64, company: Uuid, employees: usize, with_history: usize) -> World {
+    let count = employees;
+    let with_history = with_history.min(count);
+    let mut employees = Vec::with_capacity(count);
     let mut no_history = 0usize;
-    for i in 0..cfg.employees {
+    for i in 0..count {
         // One generator per employee: a larger data set keeps the first records equal.
-        let mut rng = StdRng::seed_from_u64(cfg.seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ i as u64);
+        let mut rng = StdRng::seed_from_u64(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ i as u64);
         let start = rand_date(&mut rng, date(2012, 1, 1), date(2022, 12, 31));
         let who = person(&mut rng);
-        let mut e = employee(&mut rng, 1001 + i as i64, cfg.company_id, start, who);
+        let mut e = employee(&mut rng, 1001 + i as i64, company, start, who);
         if i >= with_history {
             e.history = if no_history % 2 == 0 { History::NotFound } else { History::Empty };
             no_history += 1;
         }
         employees.push(e);
     }
-    let mut pick = StdRng::seed_from_u64(cfg.seed ^ 0x7a5e_0003);
+    let mut pick = StdRng::seed_from_u64(seed ^ 0x7a5e_0003);
     if with_history >= 3 {
         let idx = rand::seq::index::sample(&mut pick, with_history, 3).into_vec();
         add_transitions(&mut employees, &idx, &mut pick);
     }
-    World { employees, rng: StdRng::seed_from_u64(cfg.seed ^ 0x0417_7a7e) }
+    World { employees, rng: StdRng::seed_from_u64(seed ^ 0x0417_7a7e) }
 }
 
 fn add_transitions(employees: &mut [Employee], idx: &[usize], rng: &mut StdRng) {

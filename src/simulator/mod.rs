@@ -1,13 +1,24 @@
 //! Employes API simulator: a deterministic stand-in for `https://connect.employes.nl/v4`.
 //!
-//! Serves the Employes API shapes under `/v4/{company_id}/…` (bearer auth, rate limit,
+//! Serves one or more companies in the Employes API shapes under `/v4/{company_id}/…` and
+//! `GET /v4/companies` (bearer auth, optional per-company keys, a rate limit per token,
 //! latency, injectable faults) and a control API under `/_sim/…` (faults, stats, ground
-//! truth, mutations). After a mutation it can send a Standard-Webhooks signed webhook.
+//! truth, mutations, companies; described by `/_sim/openapi.json`). After a mutation it can
+//! send a Standard-Webhooks signed webhook.
+//!
+//! Layout: [`SimConfig`] (config.rs) says what to serve; company.rs holds each company at run
+//! time; dataset.rs/names.rs generate the data sets, data.rs their JSON shapes; api.rs is
+//! `/v4`, control.rs and docs.rs the control API and its OpenAPI document; mutate.rs and
+//! contracts.rs apply mutations; faults.rs, stats.rs and webhook.rs what their names say.
 
 mod api;
+mod company;
+mod config;
+mod contracts;
 mod control;
 mod data;
 mod dataset;
+mod docs;
 mod faults;
 mod mutate;
 mod names;
@@ -29,68 +40,24 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use data::World;
+use company::Companies;
+pub use config::{DEFAULT_COMPANY_ID, SimCompany, SimConfig};
 use faults::{FaultState, Limiter};
 use stats::Stats;
-
-/// Company id served by default (also the embedded simulator's company).
-pub use crate::domain::DEFAULT_COMPANY_ID;
-
-/// Settings of one simulator instance.
-#[derive(Clone, Debug)]
-pub struct SimConfig {
-    /// Listen address (`127.0.0.1:0` picks a free port).
-    pub addr: SocketAddr,
-    /// The only company the API serves.
-    pub company_id: Uuid,
-    /// Number of employees in the generated data set.
-    pub employees: usize,
-    /// How many of them (the first ones by employee number) have employment history.
-    pub with_history: usize,
-    /// Seed of the deterministic data set.
-    pub seed: u64,
-    /// Requests per second allowed on `/v4` (token bucket, burst = this value).
-    pub rate_limit: u32,
-    /// Latency added to every `/v4` response.
-    pub latency_ms: u64,
-    /// Where to POST signed webhooks after mutations.
-    pub webhook_url: Option<String>,
-    /// `whsec_<base64>` secret used to sign webhooks.
-    pub webhook_secret: Option<SecretString>,
-}
-
-impl Default for SimConfig {
-    fn default() -> Self {
-        Self {
-            addr: SocketAddr::from(([127, 0, 0, 1], 8090)),
-            company_id: default_company_id(),
-            employees: 110,
-            with_history: 99,
-            seed: 42,
-            rate_limit: 5,
-            latency_ms: 30,
-            webhook_url: None,
-            webhook_secret: None,
-        }
-    }
-}
-
-fn default_company_id() -> Uuid {
-    // The constant is a valid UUID literal; parsing it cannot fail.
-    Uuid::parse_str(DEFAULT_COMPANY_ID).unwrap_or(Uuid::nil())
-}
 
 /// Where and how webhooks are delivered.
 #[derive(Clone)]
 pub(crate) struct WebhookTarget {
+    /// May hold `{company_id}`, replaced per company.
     pub url: String,
-    pub secret: SecretString,
+    /// Signs the webhooks of companies without a secret of their own.
+    pub secret: Option<SecretString>,
 }
 
 /// State shared by all routes.
 pub(crate) struct Shared {
-    pub company_id: Uuid,
-    pub world: Mutex<World>,
+    pub companies: Companies,
+    /// Simulator-wide faults, rate limit and latency.
     pub faults: Mutex<FaultState>,
     pub limiter: Mutex<Arc<Limiter>>,
     pub stats: Mutex<Stats>,
@@ -116,29 +83,32 @@ pub struct Simulator {
     listener: TcpListener,
     local_addr: SocketAddr,
     shared: Arc<Shared>,
+    companies: Vec<SimCompany>,
 }
 
 impl Simulator {
-    /// Generates the data set and binds the listener (port 0 allowed).
+    /// Generates the data sets and binds the listener (port 0 allowed).
     pub async fn bind(cfg: SimConfig) -> anyhow::Result<Simulator> {
-        anyhow::ensure!(cfg.rate_limit >= 1, "rate_limit must be at least 1");
-        let listener =
-            TcpListener::bind(cfg.addr).await.with_context(|| format!("binding simulator to {}", cfg.addr))?;
+        let list = cfg.company_list();
+        config::validate(&cfg, &list)?;
+        // The caller names the address in its context (`SIMULATOR_ADDR …`, `--addr …`).
+        let listener = TcpListener::bind(cfg.addr).await?;
         let local_addr = listener.local_addr()?;
-        let world = dataset::generate(&cfg);
-        tracing::debug!(employees = world.employees.len(), seed = cfg.seed, "simulator data set generated");
-        let webhook = match (cfg.webhook_url, cfg.webhook_secret) {
-            (Some(url), Some(secret)) => Some(WebhookTarget { url, secret }),
-            (None, None) => None,
-            _ => anyhow::bail!("webhook_url and webhook_secret must be given together"),
-        };
+        let started = std::time::Instant::now();
+        let companies = Companies::generate(cfg.seed, &list);
+        tracing::debug!(
+            companies = companies.len(),
+            seed = cfg.seed,
+            took_ms = started.elapsed().as_millis() as u64,
+            "simulator data sets generated"
+        );
+        let webhook = cfg.webhook_url.map(|url| WebhookTarget { url, secret: cfg.webhook_secret });
         let http = reqwest::Client::builder()
             .timeout(std::time::Duration::from_secs(10))
             .build()
             .context("building webhook HTTP client")?;
         let shared = Arc::new(Shared {
-            company_id: cfg.company_id,
-            world: Mutex::new(world),
+            companies,
             faults: Mutex::new(FaultState::new(cfg.rate_limit, cfg.latency_ms)),
             limiter: Mutex::new(Arc::new(faults::new_limiter(cfg.rate_limit))),
             stats: Mutex::new(Stats::default()),
@@ -147,7 +117,7 @@ impl Simulator {
             http,
             shutdown: CancellationToken::new(),
         });
-        Ok(Simulator { listener, local_addr, shared })
+        Ok(Simulator { listener, local_addr, shared, companies: list })
     }
 
     /// The bound address.
@@ -165,15 +135,21 @@ impl Simulator {
         format!("{}/v4", self.root_url())
     }
 
-    /// The company served.
+    /// The first company served (the only one unless [`SimConfig::companies`] lists more).
     pub fn company_id(&self) -> Uuid {
-        self.shared.company_id
+        self.shared.companies.first().id
     }
 
-    /// Sets (or replaces) where signed webhooks go after mutations.
+    /// Every company served, as configured (sizes at start; keys included).
+    pub fn companies(&self) -> &[SimCompany] {
+        &self.companies
+    }
+
+    /// Sets (or replaces) where signed webhooks go after mutations; `url` may hold
+    /// `{company_id}`, and `secret` signs the webhooks of companies without one of their own.
     pub fn set_webhook_target(&self, url: String, secret: SecretString) {
         let mut target = self.shared.webhook.write().unwrap_or_else(|poisoned| poisoned.into_inner());
-        *target = Some(WebhookTarget { url, secret });
+        *target = Some(WebhookTarget { url, secret: Some(secret) });
     }
 
     /// Serves until `shutdown` is cancelled.

@@ -135,3 +135,19 @@ pub(crate) fn email_for(first: &str, prefix: Option<&str>, surname: &str, n: i64
         format!("{}{surname}", prefix.unwrap_or("")).chars().filter(|c| c.is_ascii_alphanumeric()).collect();
     format!("{}.{}{n}@example.nl", first.to_lowercase(), last.to_lowercase())
 }
+
+/// Trades in the generated company names ("Jansen Techniek B.V.").
+pub(super) const SECTORS: &[&str] = &[
+    "Techniek",
+    "Bouw",
+    "Installaties",
+    "Transport",
+    "Zorg",
+    "Advies",
+    "Logistiek",
+    "Horeca",
+    "Retail",
+    "Software",
+    "Schoonmaak",
+    "Groothandel",
+];

@@ -1,4 +1,4 @@
-//! Request counters of the Employes API (`GET /_sim/stats`).
+//! Request counters of the Employes API (`GET /_sim/stats`): simulator-wide and per company.
 
 use serde_json::{Map, Value, json};
 
@@ -8,7 +8,7 @@ use super::faults::Endpoint;
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Stats {
     pub requests: u64,
-    pub by_endpoint: [u64; 4],
+    pub by_endpoint: [u64; Endpoint::ALL.len()],
     pub rate_limited: u64,
     pub errors_injected: u64,
 }
@@ -22,12 +22,30 @@ impl Stats {
         }
     }
 
+    fn endpoints_json(&self, scoped: bool) -> Map<String, Value> {
+        Endpoint::ALL
+            .iter()
+            .zip(self.by_endpoint)
+            .filter(|(e, _)| !scoped || **e != Endpoint::Companies)
+            .map(|(e, n)| (e.name().to_string(), json!(n)))
+            .collect()
+    }
+
+    /// The simulator-wide counters (`by_endpoint` includes `companies`).
     pub fn to_json(&self) -> Value {
-        let by: Map<String, Value> =
-            Endpoint::ALL.iter().zip(self.by_endpoint).map(|(e, n)| (e.name().to_string(), json!(n))).collect();
         json!({
             "requests": self.requests,
-            "by_endpoint": by,
+            "by_endpoint": self.endpoints_json(false),
+            "rate_limited": self.rate_limited,
+            "errors_injected": self.errors_injected,
+        })
+    }
+
+    /// One company's counters (its `by_endpoint` has only the endpoints under a company).
+    pub fn company_json(&self) -> Value {
+        json!({
+            "requests": self.requests,
+            "by_endpoint": self.endpoints_json(true),
             "rate_limited": self.rate_limited,
             "errors_injected": self.errors_injected,
         })

@@ -1,6 +1,6 @@
 //! The Employes simulator served in this process, and a client of its control API (`/_sim/…`).
 
-use employes_sync::simulator::{SimConfig, Simulator};
+use employes_sync::simulator::{SimCompany, SimConfig, Simulator};
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
@@ -59,6 +59,42 @@ impl SimControl {
     pub async fn faults(&self, faults: Value) -> Value {
         self.post("/_sim/faults", faults).await
     }
+
+    /// `GET /_sim/companies`: `[{"id","name","employees","with_history","key_required"}..]`.
+    pub async fn companies(&self) -> Vec<Value> {
+        self.get("/_sim/companies").await["companies"].as_array().expect("a companies array").clone()
+    }
+
+    /// The ground truth of one company.
+    pub async fn truth_of(&self, company: Uuid) -> Value {
+        self.get(&format!("/_sim/employees?company_id={company}")).await
+    }
+
+    /// The id of the `n`-th employee of one company's ground truth.
+    pub async fn employee_id_of(&self, company: Uuid, n: usize) -> String {
+        self.truth_of(company).await["employees"][n]["id"].as_str().expect("an employee id").to_string()
+    }
+
+    /// One company's request counters.
+    pub async fn stats_of(&self, company: Uuid) -> Value {
+        self.get(&format!("/_sim/stats?company_id={company}")).await
+    }
+
+    /// Apply a mutation to one company.
+    pub async fn mutate_in(&self, company: Uuid, mutation: Value) -> Value {
+        self.post("/_sim/mutations", with_company(mutation, company)).await
+    }
+
+    /// Change one company's own faults; returns its whole fault configuration.
+    pub async fn faults_in(&self, company: Uuid, faults: Value) -> Value {
+        self.post("/_sim/faults", with_company(faults, company)).await
+    }
+}
+
+/// `body` with `"company_id": company` added.
+fn with_company(mut body: Value, company: Uuid) -> Value {
+    body.as_object_mut().expect("a JSON object body").insert("company_id".into(), company.to_string().into());
+    body
 }
 
 /// A simulator served in this process until dropped (or [`SimServer::stop`]ped).
@@ -66,7 +102,10 @@ pub struct SimServer {
     pub control: SimControl,
     /// `http://IP:PORT/v4`: what the service uses as `EMPLOYES_API_URL`.
     pub base: String,
+    /// The first company (the only one unless the configuration lists more).
     pub company: Uuid,
+    /// Every company served, in order (the first is `company`).
+    pub companies: Vec<SimCompany>,
     stop: CancellationToken,
     task: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
 }
@@ -81,9 +120,10 @@ impl SimServer {
     /// Serve a simulator already bound (e.g. once its webhook target is known).
     pub fn serve(sim: Simulator) -> SimServer {
         let (root, base, company) = (sim.root_url(), sim.base_url(), sim.company_id());
+        let companies = sim.companies().to_vec();
         let stop = CancellationToken::new();
         let task = tokio::spawn(sim.run_until_stopped(stop.clone()));
-        SimServer { control: SimControl::new(root), base, company, stop, task: Some(task) }
+        SimServer { control: SimControl::new(root), base, company, companies, stop, task: Some(task) }
     }
 
     /// Stop serving; true when the server ended within 10 s.

@@ -1,10 +1,16 @@
 //! Integration tests of the Employes API simulator, one file per topic: its data set, the
-//! Employes API it serves, injected faults, mutations, and the webhooks it sends.
+//! Employes API it serves, injected faults, mutations (and the `contracts` list), the
+//! webhooks it sends, many companies (data, keys, rate limit per token, control routes per
+//! company), its command line and the OpenAPI document of its control API.
 
 mod api;
+mod companies;
+mod contracts;
 mod data_set;
+mod docs;
 mod faults;
 mod mutations;
+mod per_company;
 mod webhooks;
 
 use employes_sync::simulator::SimConfig;
@@ -39,6 +45,36 @@ impl TestSim {
 
     async fn api(&self, path: &str) -> reqwest::Response {
         self.http.get(self.url(path)).header("authorization", TOKEN).send().await.expect("api request")
+    }
+
+    /// `GET /v4/{company}/{path}` with `Authorization: Bearer {token}`.
+    async fn api_as(&self, token: &str, company: Uuid, path: &str) -> reqwest::Response {
+        let url = format!("{}/{company}/{path}", self.base);
+        self.http.get(url).bearer_auth(token).send().await.expect("api request")
+    }
+
+    /// `GET /v4/{company}/{path}` with the test token, as JSON.
+    async fn api_json_of(&self, company: Uuid, path: &str) -> Value {
+        let resp = self.api_as("test-key", company, path).await;
+        assert_eq!(resp.status(), 200, "GET {company}/{path}");
+        resp.json().await.expect("json")
+    }
+
+    /// `GET /v4/companies` with `Authorization: Bearer {token}`, as JSON.
+    async fn companies_as(&self, token: &str) -> Value {
+        let resp = self.http.get(format!("{}/companies", self.base)).bearer_auth(token).send().await.expect("send");
+        assert_eq!(resp.status(), 200, "GET /v4/companies");
+        resp.json().await.expect("json")
+    }
+
+    /// The ids of every company served, in order.
+    fn company_ids(&self) -> Vec<Uuid> {
+        self.server.companies.iter().map(|c| c.id).collect()
+    }
+
+    /// `GET /_sim/{path}`, as answered.
+    async fn control_get(&self, path: &str) -> reqwest::Response {
+        self.http.get(format!("{}/_sim/{path}", self.server.control.root)).send().await.expect("control request")
     }
 
     async fn api_json(&self, path: &str) -> Value {

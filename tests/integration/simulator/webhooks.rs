@@ -73,7 +73,8 @@ async fn a_mutation_sends_a_signed_webhook_that_verifies_independently() {
     // Arrange
     let secret = format!("whsec_{}", STANDARD.encode(b"simulator-test-secret-0123456789"));
     let (url, received, stop_receiver) = receiver(vec![]).await;
-    let sim = Simulator::bind(fast_config()).await.expect("bind");
+    let sim =
+        Simulator::bind(SimConfig { addr: "127.0.0.1:0".parse().expect("addr"), ..fast_config() }).await.expect("bind");
     sim.set_webhook_target(url, secret.clone().into());
     let sim = SimServer::serve(sim);
     let truth = sim.control.get("/_sim/employees").await;
@@ -125,5 +126,72 @@ async fn a_rejected_webhook_is_retried_with_the_same_id_until_accepted() {
     assert_eq!(event["type"], "employee.created");
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(received.lock().expect("lock").len(), 3, "no delivery after a 2xx");
+    stop_receiver.cancel();
+}
+
+/// Deliveries received at `/hooks/{anything}`: (path, headers, body).
+type ByPath = Arc<Mutex<Vec<(String, HeaderMap, Bytes)>>>;
+
+async fn path_receiver() -> (String, ByPath, CancellationToken) {
+    let received: ByPath = Arc::default();
+    let app = axum::Router::new()
+        .route(
+            "/hooks/{company}",
+            axum::routing::post(
+                |State(rec): State<ByPath>, uri: axum::http::Uri, headers: HeaderMap, body: Bytes| async move {
+                    rec.lock().expect("lock").push((uri.path().to_string(), headers, body));
+                    StatusCode::NO_CONTENT
+                },
+            ),
+        )
+        .with_state(received.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let root = format!("http://{}", listener.local_addr().expect("addr"));
+    let stop = CancellationToken::new();
+    let stopped = stop.clone();
+    tokio::spawn(async move {
+        axum::serve(listener, app).with_graceful_shutdown(async move { stopped.cancelled().await }).await
+    });
+    (root, received, stop)
+}
+
+#[tokio::test]
+async fn the_webhook_url_gets_each_companys_id_and_a_company_secret_signs_its_webhooks() {
+    // Arrange
+    let shared = format!("whsec_{}", STANDARD.encode(b"the-simulator-wide-secret-000000"));
+    let own = format!("whsec_{}", STANDARD.encode(b"the-second-company-own-secret-00"));
+    let (root, received, stop_receiver) = path_receiver().await;
+    let mut cfg = SimConfig {
+        employees: 5,
+        with_history: 4,
+        webhook_url: Some(format!("{root}/hooks/{{company_id}}")),
+        webhook_secret: Some(shared.clone().into()),
+        ..fast_config()
+    }
+    .with_companies(2);
+    let [a, b] = [cfg.companies[0].id, cfg.companies[1].id];
+    cfg.companies[1].webhook_secret = Some(own.clone().into());
+    let sim = start(cfg).await;
+
+    // Act
+    sim.server.control.mutate_in(a, json!({"kind": "hire"})).await;
+    sim.server.control.mutate_in(b, json!({"kind": "hire"})).await;
+    let every = Duration::from_millis(20);
+    let _ =
+        testkit::poll::poll(Duration::from_secs(10), every, async || received.lock().expect("lock").len() >= 2).await;
+
+    // Assert
+    let mut got = received.lock().expect("lock").clone();
+    got.sort_by_key(|(path, _, _)| path.ends_with(&b.to_string()));
+    assert_eq!(got.len(), 2);
+    let (path_a, headers_a, body_a) = &got[0];
+    let (path_b, headers_b, body_b) = &got[1];
+    assert_eq!(path_a, &format!("/hooks/{a}"));
+    assert_eq!(path_b, &format!("/hooks/{b}"));
+    assert!(verify(&shared, headers_a, body_a));
+    assert!(verify(&own, headers_b, body_b));
+    assert!(!verify(&shared, headers_b, body_b), "the company's own secret replaces the shared one");
+    let event: Value = serde_json::from_slice(body_b).expect("json");
+    assert_eq!(event["data"]["company_id"], b.to_string());
     stop_receiver.cancel();
 }
