@@ -179,3 +179,27 @@ async fn control_routes_default_to_the_first_company_and_refuse_unknown_ones() {
     assert_eq!(last["month_wage"], 3100.0);
     assert_eq!(employees(&sim.server.control.truth_of(a).await).len(), 10, "hire into an unknown company added nobody");
 }
+
+#[tokio::test]
+async fn a_companys_own_latency_replaces_the_simulator_wide_one_for_that_company_only() {
+    // Arrange
+    let sim = start(two_companies(10_000)).await;
+    let [a, b] = [sim.company_ids()[0], sim.company_ids()[1]];
+    let set = sim.server.control.faults_in(b, json!({"latency_ms": 3000})).await;
+    let timed = async |company: Uuid| {
+        let started = std::time::Instant::now();
+        assert_eq!(sim.api_as("k", company, "payruns").await.status(), 200);
+        started.elapsed()
+    };
+
+    // Act
+    let (slow, fast) = (timed(b).await, timed(a).await);
+    let unset = sim.server.control.faults_in(b, json!({"latency_ms": null})).await;
+
+    // Assert
+    assert_eq!(set["latency_ms"], 3000);
+    assert!(slow.as_millis() >= 3000, "{slow:?}");
+    assert!(fast < slow, "{fast:?} vs {slow:?}");
+    assert_eq!(unset["latency_ms"], Value::Null);
+    assert_eq!(sim.server.control.get("/_sim/faults").await["latency_ms"], 0);
+}
