@@ -10,7 +10,7 @@ use std::{
 use anyhow::Context as _;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use secrecy::SecretString;
-use tokio::{net::TcpListener, task::JoinSet};
+use tokio::{net::TcpListener, task::JoinSet, time::Instant};
 use tokio_util::sync::CancellationToken;
 
 use crate::{
@@ -22,6 +22,7 @@ use crate::{
     http::{self, AppState},
     scheduler,
     simulator::{SimConfig, Simulator},
+    startup,
     sync::{
         outbox,
         stages::StageCtx,
@@ -54,11 +55,14 @@ pub fn metrics_handle() -> PrometheusHandle {
         .clone()
 }
 
-/// Postgres (migrated) and NATS (streams created): what every command needs.
+/// Postgres (migrated) and NATS (streams created): what every command needs. Waits for both
+/// together at most `STARTUP_TIMEOUT`.
 pub async fn connect(config: &Config) -> anyhow::Result<(Db, Bus)> {
+    let (timeout, deadline) = (config.startup_timeout, Instant::now() + config.startup_timeout);
+    startup::wait_for_postgres(config.database_url(), timeout, deadline).await?;
     let db = db::pool(config.database_url()).context("DATABASE_URL")?;
     db::migrate(&db).await?;
-    let bus = Bus::connect(&config.nats_urls, &config.subject_prefix).await.context("connecting to NATS")?;
+    let bus = startup::connect_nats(&config.nats_urls, &config.subject_prefix, timeout, deadline).await?;
     bus.ensure_streams(config.stream_replicas).await?;
     Ok((db, bus))
 }
@@ -67,11 +71,7 @@ impl App {
     pub async fn build(config: Config, roles: Vec<Role>) -> anyhow::Result<App> {
         let (db, bus) = connect(&config).await?;
         let listener = if roles.contains(&Role::Http) {
-            Some(
-                TcpListener::bind(config.http_addr)
-                    .await
-                    .with_context(|| format!("binding HTTP_ADDR {}", config.http_addr))?,
-            )
+            Some(TcpListener::bind(config.http_addr).await.with_context(|| format!("HTTP_ADDR {}", config.http_addr))?)
         } else {
             None
         };
@@ -84,7 +84,7 @@ impl App {
                     ..SimConfig::default()
                 })
                 .await
-                .with_context(|| format!("binding SIMULATOR_ADDR {}", config.simulator_addr))?;
+                .context("SIMULATOR_ADDR")?;
                 tracing::warn!(url = %sim.base_url(), "EMPLOYES_API_URL is not set: syncing against the built-in simulator");
                 let base = sim.base_url();
                 (Some(sim), base)

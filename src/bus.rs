@@ -47,20 +47,44 @@ impl std::fmt::Debug for Bus {
 
 pub const ACK_TIMEOUT: Duration = Duration::from_secs(3);
 
+/// Losing the server is worth a warning; each failed reconnect try is not (they come every few
+/// seconds while it is away).
+fn log_event(event: async_nats::Event) {
+    use async_nats::Event;
+    match event {
+        Event::Connected => tracing::info!("connected to NATS"),
+        Event::ClientError(e) => tracing::debug!(error = %e, "NATS client error"),
+        Event::Draining | Event::Closed => tracing::info!(%event, "NATS connection"),
+        Event::Disconnected | Event::LameDuckMode | Event::SlowConsumer(_) | Event::ServerError(_) => {
+            tracing::warn!(%event, "NATS connection")
+        }
+    }
+}
+
 impl Bus {
-    /// Connect to one or more servers (comma-separated). Reconnects forever afterwards.
+    /// Connect to one or more servers (comma-separated), in the background while none answers.
+    /// Reconnects forever afterwards.
     pub async fn connect(urls: &str, prefix: &str) -> anyhow::Result<Bus> {
+        Bus::connect_with(urls, prefix, true).await
+    }
+
+    /// One try at the first connection (each listed server once), failing with why none
+    /// answered; once connected, reconnects forever. Start-up calls this until its deadline.
+    pub async fn connect_once(urls: &str, prefix: &str) -> anyhow::Result<Bus> {
+        Bus::connect_with(urls, prefix, false).await
+    }
+
+    async fn connect_with(urls: &str, prefix: &str, in_background: bool) -> anyhow::Result<Bus> {
         let servers: Vec<async_nats::ServerAddr> =
             urls.split(',').map(|u| u.trim().parse()).collect::<Result<_, _>>()?;
-        let client = async_nats::ConnectOptions::new()
+        let mut options = async_nats::ConnectOptions::new()
             .name("employes-sync")
-            .retry_on_initial_connect()
             .connection_timeout(Duration::from_secs(3))
-            .event_callback(|event| async move {
-                tracing::info!(%event, "nats connection event");
-            })
-            .connect(servers)
-            .await?;
+            .event_callback(|event| async move { log_event(event) });
+        if in_background {
+            options = options.retry_on_initial_connect();
+        }
+        let client = options.connect(servers).await?;
         let mut js = jetstream::new(client.clone());
         js.set_timeout(ACK_TIMEOUT);
         Ok(Bus {

@@ -1,6 +1,6 @@
-//! Command line: `serve`, `migrate`, `simulate`, `sync`, `healthcheck`.
+//! Command line: `serve`, `migrate`, `simulate`, `sync`, `token`, `healthcheck`.
 
-use std::{net::SocketAddr, path::PathBuf};
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
 use clap::{Parser, Subcommand, ValueEnum};
 use uuid::Uuid;
@@ -9,7 +9,7 @@ use uuid::Uuid;
 #[command(name = "employes-sync", version, about = "Keeps employees in step with Employes and publishes what changed")]
 pub struct Cli {
     /// Optional KEY=VALUE configuration file (the environment overrides it).
-    #[arg(long, global = true, env = "CONFIG_FILE")]
+    #[arg(long, global = true, env = "CONFIG_FILE", value_name = "FILE")]
     pub config: Option<PathBuf>,
     #[command(subcommand)]
     pub command: Command,
@@ -17,35 +17,61 @@ pub struct Cli {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Role {
+    /// The API, the dashboard and the webhook intake (on HTTP_ADDR).
     Http,
+    /// Runs the queued syncs.
     Worker,
+    /// Requests the scheduled full syncs (SYNC_SCHEDULE).
     Scheduler,
 }
+
+/// What `sync` and `migrate` read of the environment.
+const STORE_KEYS: &str = "Reads DATABASE_URL, NATS_URL, NATS_SUBJECT_PREFIX and STARTUP_TIMEOUT \
+                          (defaults and meanings: `employes-sync serve --help`).";
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the service (all roles by default). Applies migrations and creates streams first.
+    #[command(after_help = crate::config::reference::help())]
     Serve {
-        #[arg(long, value_delimiter = ',', default_value = "http,worker,scheduler")]
+        /// Roles this process runs, comma-separated.
+        #[arg(long, value_delimiter = ',', default_value = "http,worker,scheduler", value_name = "ROLE,...")]
         roles: Vec<Role>,
     },
     /// Apply database migrations and exit.
+    #[command(after_help = "Reads DATABASE_URL and STARTUP_TIMEOUT (see `employes-sync serve --help`).")]
     Migrate,
     /// Run the Employes API simulator.
     Simulate(SimulateArgs),
     /// Request a sync (source `api`); with --wait, follow it to the end.
     /// Exit code: 0 completed, 2 completed_with_errors, 1 failed.
+    #[command(after_help = STORE_KEYS)]
     Sync {
-        /// Sync only these employees (repeatable).
-        #[arg(long = "employee")]
+        /// Sync only this employee (UUID; repeat for more). Default: every employee.
+        #[arg(long = "employee", value_name = "ID")]
         employees: Vec<Uuid>,
-        /// Follow progress until the session ends.
+        /// Follow progress with a progress bar until the session ends.
         #[arg(long)]
         wait: bool,
+        /// Who asks, recorded as the session's `triggered_by`. Default: your login name.
+        #[arg(long = "as", value_name = "NAME")]
+        operator: Option<String>,
+    },
+    /// Print a sign-in token for the dashboard and the API: an HS256 JWT signed with
+    /// AUTH_JWT_SECRET; syncs started with it are recorded as source `manual`, triggered by the e-mail.
+    #[command(after_help = "Reads AUTH_JWT_SECRET (the service must have the same one).")]
+    Token {
+        /// The person's e-mail address (the token's `email` claim).
+        #[arg(long, value_name = "ADDRESS")]
+        email: String,
+        /// How long the token is valid, e.g. 30m, 8h or 7d.
+        #[arg(long, value_name = "DURATION", default_value = "8h", value_parser = humantime::parse_duration)]
+        ttl: Duration,
     },
     /// Exit 0 when the service answers its health check (for container HEALTHCHECKs).
     Healthcheck {
-        #[arg(long, default_value = "http://127.0.0.1:8080/healthz")]
+        /// The URL to ask (`/readyz` also checks Postgres and NATS).
+        #[arg(long, value_name = "URL", default_value = "http://127.0.0.1:8080/healthz")]
         url: String,
     },
 }

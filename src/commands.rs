@@ -39,7 +39,8 @@ pub async fn run(cli: Cli) -> ExitCode {
                         eprintln!("migrations applied");
                         ExitCode::SUCCESS
                     }),
-                    Command::Sync { employees, wait } => sync(config, employees, wait).await,
+                    Command::Sync { employees, wait, operator } => sync(config, employees, wait, operator).await,
+                    Command::Token { email, ttl } => token(&config, &email, ttl).map(|_| ExitCode::SUCCESS),
                     Command::Simulate(_) | Command::Healthcheck { .. } => {
                         unreachable!("handled above")
                     }
@@ -48,7 +49,7 @@ pub async fn run(cli: Cli) -> ExitCode {
         },
     };
     result.unwrap_or_else(|e| {
-        eprintln!("error: {e:#}");
+        eprintln!("error: {}", crate::error::one_line(&e));
         ExitCode::FAILURE
     })
 }
@@ -161,12 +162,40 @@ pub fn exit_code_for(status: SessionStatus) -> u8 {
     }
 }
 
-async fn sync(config: Config, employees: Vec<uuid::Uuid>, wait: bool) -> anyhow::Result<ExitCode> {
+/// Who runs the CLI: `--as NAME`, else the login name (the user `sudo` was run by, when it was).
+fn operator_name(named: Option<String>) -> anyhow::Result<String> {
+    let name = named
+        .or_else(|| std::env::var("SUDO_USER").ok().filter(|u| !u.trim().is_empty()))
+        .or_else(|| whoami::fallible::username().ok())
+        .ok_or_else(|| anyhow::anyhow!("cannot tell who you are: name yourself with --as NAME"))?;
+    let name = name.trim();
+    if name.is_empty() || name.len() > 254 || name.chars().any(char::is_control) {
+        anyhow::bail!("--as takes a name of 1 to 254 printable characters");
+    }
+    Ok(name.to_string())
+}
+
+/// Print a sign-in token for `email`.
+fn token(config: &Config, email: &str, ttl: Duration) -> anyhow::Result<()> {
+    let secret = config
+        .auth_jwt_secret
+        .as_ref()
+        .ok_or_else(|| anyhow::anyhow!("AUTH_JWT_SECRET is not set: the service would accept no token"))?;
+    println!("{}", crate::http::sign_in_token(secret, email, ttl)?);
+    Ok(())
+}
+
+async fn sync(
+    config: Config,
+    employees: Vec<uuid::Uuid>,
+    wait: bool,
+    operator: Option<String>,
+) -> anyhow::Result<ExitCode> {
+    let triggered_by = operator_name(operator)?;
     let (db, bus) = app::connect(&config).await?;
-    let user = std::env::var("USER").unwrap_or_else(|_| "unknown".into());
     let trigger = SyncTrigger {
         source: Source::Api,
-        triggered_by: format!("cli:{user}"),
+        triggered_by,
         employee_ids: (!employees.is_empty()).then_some(employees),
         idempotency_key: None,
         dedup_id: None,

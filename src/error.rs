@@ -138,3 +138,50 @@ impl From<QueryRejection> for AppError {
         AppError::BadRequest(own_message.unwrap_or_else(|| rejection.body_text()))
     }
 }
+
+/// An error and its causes on one line, each said once. Many errors (sqlx's among them) repeat
+/// their source in their own message, so `{:#}` would print the same words two or three times.
+pub fn one_line(e: &anyhow::Error) -> String {
+    let mut line = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if text.is_empty() || line.contains(&text) {
+            continue;
+        }
+        if !line.is_empty() {
+            line.push_str(": ");
+        }
+        line.push_str(&text);
+    }
+    line.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("error returned from database: {0}")]
+    struct Repeating(#[source] Inner);
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("database \"x\" does not exist")]
+    struct Inner;
+
+    #[test]
+    fn a_cause_its_parent_already_quotes_is_said_once() {
+        // Arrange
+        let e = anyhow::Error::new(Repeating(Inner)).context("applying database migrations");
+        // Act
+        let line = one_line(&e);
+        // Assert
+        assert_eq!(line, r#"applying database migrations: error returned from database: database "x" does not exist"#);
+        assert_eq!(format!("{e:#}").matches("does not exist").count(), 2, "the plain chain repeats it");
+    }
+
+    #[test]
+    fn distinct_causes_are_all_kept_on_one_line() {
+        let e = anyhow::anyhow!("connection refused\n(os error 111)").context("HTTP_ADDR 0.0.0.0:8080");
+        assert_eq!(one_line(&e), "HTTP_ADDR 0.0.0.0:8080: connection refused (os error 111)");
+    }
+}

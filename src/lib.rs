@@ -12,7 +12,8 @@
 //! ## Layout
 //! `docs/architecture.md` has the picture, the map of every module, one webhook's walk from
 //! intake to CloudEvent (`file:function` per hop) and where each guarantee is enforced. In short:
-//! - [`app`]: `App::build` / `run_until_stopped`, shared by `main` and the tests.
+//! - [`app`]: `App::build` / `run_until_stopped`, shared by `main` and the tests; [`startup`]: waiting
+//!   (bounded by `STARTUP_TIMEOUT`) for Postgres and NATS.
 //! - [`cli`], [`commands`], [`config`], [`telemetry`], [`error`]: start-up, typed configuration, logs, the one error type.
 //! - [`http`]: one router per resource (webhooks, sync, sessions, changes, stats, health, dashboard), each route
 //!   registered with its OpenAPI documentation.
@@ -42,6 +43,7 @@ pub mod failpoint;
 pub mod http;
 pub mod scheduler;
 pub mod simulator;
+pub mod startup;
 pub mod sync;
 pub mod telemetry;
 pub mod webhook_signature;

@@ -4,6 +4,7 @@
 
 mod employes;
 mod http;
+pub mod reference;
 mod runtime;
 mod store;
 mod values;
@@ -50,6 +51,8 @@ pub struct Config {
     pub sync_outdated_after: Duration,
     pub log_format: Option<LogFormat>,
     pub shutdown_timeout: Duration,
+    /// How long start-up waits for Postgres and NATS before it gives up.
+    pub startup_timeout: Duration,
     pub request_timeout: Duration,
     pub worker: WorkerConfig,
 }
@@ -78,6 +81,7 @@ pub const KEYS: &[&str] = &[
     "SYNC_OUTDATED_AFTER",
     "LOG_FORMAT",
     "SHUTDOWN_TIMEOUT",
+    "STARTUP_TIMEOUT",
     "HTTP_REQUEST_TIMEOUT",
     "WORKER_ACK_WAIT",
     "WORKER_HEARTBEAT",
@@ -115,7 +119,8 @@ impl Config {
         let employes::Employes { employes, simulator_addr } = employes::parse(v)?;
         let store::Store { database_url, nats_urls, subject_prefix, stream_replicas } = store::parse(v)?;
         let webhooks::Webhooks { webhook_secrets, webhook_secret_raw } = webhooks::parse(v)?;
-        let runtime::Runtime { sync_schedule, sync_outdated_after, log_format, shutdown_timeout } = runtime::parse(v)?;
+        let runtime::Runtime { sync_schedule, sync_outdated_after, log_format, shutdown_timeout, startup_timeout } =
+            runtime::parse(v)?;
         let worker = worker::parse(v)?;
         let http::Http { http_addr, request_timeout, auth_jwt_secret, api_tokens, cors_origins } = http::parse(v)?;
         Ok(Config {
@@ -135,6 +140,7 @@ impl Config {
             sync_outdated_after,
             log_format,
             shutdown_timeout,
+            startup_timeout,
             request_timeout,
             worker,
         })

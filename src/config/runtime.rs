@@ -1,5 +1,6 @@
 //! How the process runs: the sync schedule, when a sync counts as outdated, logs and shutdown
-//! (`SYNC_SCHEDULE`, `SYNC_OUTDATED_AFTER`, `LOG_FORMAT`, `SHUTDOWN_TIMEOUT`).
+//! (`SYNC_SCHEDULE`, `SYNC_OUTDATED_AFTER`, `LOG_FORMAT`, `SHUTDOWN_TIMEOUT`), and how long start-up
+//! waits for Postgres and NATS (`STARTUP_TIMEOUT`).
 
 use std::{str::FromStr, time::Duration};
 
@@ -19,6 +20,7 @@ pub(super) struct Runtime {
     pub sync_outdated_after: Duration,
     pub log_format: Option<LogFormat>,
     pub shutdown_timeout: Duration,
+    pub startup_timeout: Duration,
 }
 
 pub(super) fn parse(v: &Values<'_>) -> Result<Runtime, ConfigError> {
@@ -40,5 +42,6 @@ pub(super) fn parse(v: &Values<'_>) -> Result<Runtime, ConfigError> {
         sync_outdated_after: v.duration("SYNC_OUTDATED_AFTER", "6h")?,
         log_format,
         shutdown_timeout: v.duration("SHUTDOWN_TIMEOUT", "30s")?,
+        startup_timeout: v.duration("STARTUP_TIMEOUT", "60s")?,
     })
 }

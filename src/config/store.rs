@@ -23,10 +23,13 @@ pub(super) fn parse(v: &Values<'_>) -> Result<Store, ConfigError> {
     if !(1..=5).contains(&stream_replicas) {
         return Err(bad("NATS_STREAM_REPLICAS", "must be 1 to 5"));
     }
+    let database_url = v.text("DATABASE_URL").unwrap_or("postgres://postgres@127.0.0.1:5432/employes_sync");
+    // The URL may hold a password: the problem never shows it.
+    if !(database_url.starts_with("postgres://") || database_url.starts_with("postgresql://")) {
+        return Err(bad("DATABASE_URL", "expected a URL like postgres://user@host:5432/database"));
+    }
     Ok(Store {
-        database_url: SecretString::from(
-            v.text("DATABASE_URL").unwrap_or("postgres://postgres@127.0.0.1:5432/employes_sync").to_string(),
-        ),
+        database_url: SecretString::from(database_url.to_string()),
         nats_urls: v.text("NATS_URL").unwrap_or("nats://127.0.0.1:4222").to_string(),
         subject_prefix,
         stream_replicas,

@@ -5,9 +5,9 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use super::Db;
-use crate::domain::{BusinessImpact, ChangeType, ChangeValue, KeyedChange};
+use crate::domain::{BusinessImpact, ChangeType, ChangeValue, KeyedChange, amount_of};
 
-/// A change as the API and the change events show it.
+/// A recorded change (what [`ChangeView`] shows with its amounts).
 #[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct ChangeRow {
     pub id: Uuid,
@@ -23,6 +23,25 @@ pub struct ChangeRow {
     pub business_impact: Option<BusinessImpact>,
     pub change_amount: Option<f64>,
     pub change_percent: Option<f64>,
+}
+
+/// A change as the API and its CloudEvent show it: the stored row, and its old and new values
+/// as numbers where they are numbers (`old_value`/`new_value` stay text, as they always were).
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ChangeView {
+    #[serde(flatten)]
+    pub change: ChangeRow,
+    /// `old_value` as a number (salary and hours changes: e.g. 2577 or 38.5); null when it is not one.
+    pub old_amount: Option<f64>,
+    /// `new_value` as a number; null when it is not one.
+    pub new_amount: Option<f64>,
+}
+
+impl From<ChangeRow> for ChangeView {
+    fn from(change: ChangeRow) -> ChangeView {
+        let amount = |v: &Option<String>| v.as_deref().and_then(amount_of);
+        ChangeView { old_amount: amount(&change.old_value), new_amount: amount(&change.new_value), change }
+    }
 }
 
 /// Insert changes; ones already recorded (same dedup key) are skipped. Returns the types of

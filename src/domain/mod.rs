@@ -9,8 +9,8 @@ mod states;
 
 pub use changes::{
     BusinessImpact, Change, ChangeType, ChangeValue, ContractPeriod, DedupKey, History, HoursPeriod, KeyedChange,
-    PERSONAL_FIELDS, RecordDiff, SalaryPeriod, detect_history_changes, detect_record_changes, for_each_history_change,
-    for_each_record_change, format_number, parse_date, sort_for_insert, text_of,
+    PERSONAL_FIELDS, RecordDiff, SalaryPeriod, amount_of, detect_history_changes, detect_record_changes,
+    for_each_history_change, for_each_record_change, format_number, parse_date, sort_for_insert, text_of,
 };
 pub use employee::Employee;
 pub use states::{Scope, SessionStatus, Source, Stage, StageStatus, WebhookOutcome};

@@ -83,7 +83,11 @@ impl EmployesClient {
                 Ok(body) => return Ok(body),
                 Err(failure) => failure,
             };
-            let wait = retries.wait_after(failure)?;
+            let wait = retries.wait_after(failure).inspect_err(|e| {
+                // Once per failed request (its retries are at DEBUG); the error names the
+                // endpoint, never an id, the key or a body.
+                tracing::warn!(endpoint = endpoint.as_str(), code = e.code(), error = %e, "Employes request failed");
+            })?;
             tracing::debug!(
                 endpoint = endpoint.as_str(),
                 wait_ms = wait.as_millis() as u64,

@@ -11,7 +11,7 @@ use super::{
     extract::{self, Limit, Query},
 };
 use crate::{
-    db::changes::{self, ChangeFilter, ChangeRow},
+    db::changes::{self, ChangeFilter, ChangeView},
     domain::ChangeType,
     error::{AppResult, ErrorBody},
 };
@@ -42,7 +42,7 @@ struct ChangesQuery {
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct ChangeList {
-    changes: Vec<ChangeRow>,
+    changes: Vec<ChangeView>,
 }
 
 /// Recorded changes, newest first.
@@ -58,7 +58,7 @@ async fn list_changes(
     let filter =
         ChangeFilter { since: q.since, change_type: q.change_type, employee_id: q.employee_id, limit: q.limit.get() };
     let rows = changes::list(&state.db, &filter).await?;
-    Ok(axum::Json(ChangeList { changes: rows }))
+    Ok(axum::Json(ChangeList { changes: rows.into_iter().map(ChangeView::from).collect() }))
 }
 
 #[cfg(test)]

@@ -48,7 +48,9 @@ const ASSETS: &[(&str, &str, &str)] = &[
 pub fn router() -> Router<AppState> {
     let router = Router::new()
         .route("/", get(|| async { Redirect::temporary("/employes-sync") }))
-        .route("/employes-sync", get(|| async { page(HTML, INDEX) }));
+        .route("/employes-sync", get(|| async { page(HTML, INDEX) }))
+        // The page loads everything by absolute path, so it works at either address.
+        .route("/employes-sync/", get(|| async { page(HTML, INDEX) }));
     ASSETS.iter().fold(router, |router, &(name, content_type, body)| {
         router.route(&format!("/employes-sync/{name}"), get(move || async move { page(content_type, body) }))
     })

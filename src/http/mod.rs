@@ -38,7 +38,7 @@ use tower_http::{
 };
 use utoipa_axum::router::OpenApiRouter;
 
-pub use auth::Identity;
+pub use auth::{Identity, sign_in_token};
 
 use crate::{bus::Bus, config::Config, db::Db};
 

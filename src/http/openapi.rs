@@ -1,6 +1,7 @@
 //! The OpenAPI 3 document: what every documented route adds when it is registered (see
 //! [`super::documented`]), on top of the title and the bearer scheme here; served at
-//! `/api/openapi.json`.
+//! `/api/openapi.json`, with Swagger UI for it at `/api/docs/` (embedded in the binary from
+//! crates.io: no CDN, it works offline).
 
 use axum::{Router, http::header, routing::get};
 use bytes::Bytes;
@@ -8,10 +9,13 @@ use utoipa::{
     Modify, OpenApi,
     openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
 };
+use utoipa_swagger_ui::SwaggerUi;
 
 use super::AppState;
 
 pub const PATH: &str = "/api/openapi.json";
+/// Where the browsable documentation is (`/api/docs` redirects there).
+pub const DOCS_PATH: &str = "/api/docs";
 
 /// The document before any route is added to it.
 #[derive(OpenApi)]
@@ -42,5 +46,6 @@ pub fn router(doc: &utoipa::openapi::OpenApi) -> Router<AppState> {
         let json = json.clone();
         async move { ([(header::CONTENT_TYPE, "application/json")], json) }
     };
-    Router::new().route(PATH, get(serve))
+    let docs = SwaggerUi::new(DOCS_PATH).config(utoipa_swagger_ui::Config::new([PATH]));
+    Router::new().route(PATH, get(serve)).merge(docs)
 }

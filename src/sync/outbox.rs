@@ -13,12 +13,13 @@ use crate::{
     bus::Bus,
     db::{
         Db,
-        changes::{self, ChangeRow},
+        changes::{self, ChangeRow, ChangeView},
     },
 };
 
-/// CloudEvents 1.0 JSON for one change.
+/// CloudEvents 1.0 JSON for one change (`data` is the change as the API shows it).
 pub fn cloud_event(source: &str, c: &ChangeRow) -> serde_json::Value {
+    let data = ChangeView::from(c.clone());
     json!({
         "specversion": "1.0",
         "id": c.id,
@@ -27,7 +28,7 @@ pub fn cloud_event(source: &str, c: &ChangeRow) -> serde_json::Value {
         "subject": c.employee_id,
         "time": c.detected_at,
         "datacontenttype": "application/json",
-        "data": c,
+        "data": data,
     })
 }
 

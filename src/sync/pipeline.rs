@@ -64,10 +64,20 @@ pub async fn finish(
 ) -> Result<SessionStatus, Abort> {
     let ended = progress::end_session(&ctx.db, &ctx.bus, session.id, status, reason).await?;
     metrics::counter!("employes_sync_sessions_total", "status" => ended.status.as_str()).increment(1);
-    let (status, employees, changes) = (ended.status.as_str(), ended.employees_processed, ended.changes_detected);
-    match reason {
-        Some(reason) => tracing::warn!(status, reason, "sync session ended"),
-        None => tracing::info!(status, employees, changes, "sync session ended"),
+    let (employees, changes, errors) = (ended.employees_processed, ended.changes_detected, ended.errors_count);
+    // At the level an operator must act on: a failed session is an error, one that completed
+    // with errors a warning.
+    let status = ended.status.as_str();
+    match ended.status {
+        SessionStatus::Failed => {
+            tracing::error!(status, reason = reason.unwrap_or("unknown"), employees, errors, "sync session failed")
+        }
+        SessionStatus::CompletedWithErrors => {
+            tracing::warn!(status, employees, changes, errors, "sync session completed with errors")
+        }
+        SessionStatus::Completed | SessionStatus::Queued | SessionStatus::Running => {
+            tracing::info!(status, employees, changes, "sync session ended")
+        }
     }
     Ok(ended.status)
 }

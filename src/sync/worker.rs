@@ -298,7 +298,9 @@ pub async fn run_reaper(db: crate::db::Db, cfg: WorkerConfig, cancel: Cancellati
             _ = tick.tick() => {}
         }
         match sessions::reap(&db, cfg.reap_after).await {
-            Ok(ids) if !ids.is_empty() => tracing::warn!(count = ids.len(), "reaped sessions whose worker went silent"),
+            Ok(ids) if !ids.is_empty() => {
+                tracing::error!(count = ids.len(), "failed sessions whose worker went silent (WORKER_REAP_AFTER)")
+            }
             Ok(_) => {}
             Err(e) => tracing::debug!(error = %e, "reaper could not run"),
         }

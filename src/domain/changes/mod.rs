@@ -20,4 +20,4 @@ pub use history_rules::{detect_history_changes, for_each_history_change};
 pub use key::{DedupKey, KeyedChange, sort_for_insert};
 pub use record_rules::{PERSONAL_FIELDS, RecordDiff, detect_record_changes, for_each_record_change, text_of};
 pub use types::{BusinessImpact, Change, ChangeType};
-pub use value::{ChangeValue, format_number};
+pub use value::{ChangeValue, amount_of, format_number};

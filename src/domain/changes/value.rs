@@ -57,6 +57,15 @@ pub fn format_number(n: f64) -> String {
     ChangeValue::Number(n).to_string()
 }
 
+/// The number a stored value's text is, when it is one as [`format_number`] writes numbers
+/// (`2577`, `-13.5`); `None` for any other text (statuses, contract kinds and periods).
+pub fn amount_of(text: &str) -> Option<f64> {
+    let digits = text.strip_prefix('-').unwrap_or(text);
+    let (whole, cents) = digits.split_once('.').unwrap_or((digits, "0"));
+    let all_digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    (all_digits(whole) && all_digits(cents)).then(|| text.parse().ok()).flatten()
+}
+
 /// `{:.2}` with trailing zeros and point trimmed. Whole numbers below 2^53 (every one is an
 /// exact i64) are written as integers; the others through `{:.2}` on the stack.
 fn write_number(out: &mut impl fmt::Write, n: f64) -> fmt::Result {
@@ -102,6 +111,16 @@ mod tests {
             let mut text = String::new();
             write_date(&mut text, date).unwrap();
             prop_assert_eq!(text, date.to_string());
+        }
+    }
+
+    #[test]
+    fn the_text_of_a_number_reads_back_as_that_number_and_other_text_as_none() {
+        for n in [2577.0, 13.5, -0.25, 0.0, 1e15] {
+            assert_eq!(amount_of(&format_number(n)), Some(n), "{n}");
+        }
+        for text in ["active", "fixed", "2024-01-01..2024-06-30", "", "-", "1.", ".5", "1e5", "NaN", "inf", "+3"] {
+            assert_eq!(amount_of(text), None, "{text:?}");
         }
     }
 

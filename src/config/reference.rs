@@ -1,0 +1,120 @@
+//! One line per configuration key: its default and what it means. `serve --help` lists this
+//! table; tests keep it in step with [`KEYS`](super::KEYS) and with the defaults the sections
+//! really apply (so the help cannot drift from the code).
+
+/// What a key is when it is not set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DefaultValue {
+    /// This value (setting the key to it changes nothing).
+    Value(&'static str),
+    /// No value; the text says what happens then.
+    Unset(&'static str),
+}
+
+/// One documented key.
+#[derive(Debug, Clone, Copy)]
+pub struct KeyDoc {
+    pub key: &'static str,
+    pub default: DefaultValue,
+    pub meaning: &'static str,
+}
+
+const fn doc(key: &'static str, default: &'static str, meaning: &'static str) -> KeyDoc {
+    KeyDoc { key, default: DefaultValue::Value(default), meaning }
+}
+
+const fn unset(key: &'static str, when_unset: &'static str, meaning: &'static str) -> KeyDoc {
+    KeyDoc { key, default: DefaultValue::Unset(when_unset), meaning }
+}
+
+/// Every key, in the order of [`KEYS`](super::KEYS).
+pub const REFERENCE: &[KeyDoc] = &[
+    doc("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/employes_sync", "Postgres"),
+    doc("NATS_URL", "nats://127.0.0.1:4222", "NATS with JetStream; comma-separated for a cluster"),
+    doc("NATS_SUBJECT_PREFIX", "employes", "prefix of every subject and stream"),
+    doc("NATS_STREAM_REPLICAS", "1", "stream replicas (3 on a 3-node cluster)"),
+    doc("HTTP_ADDR", "0.0.0.0:8080", "where the API, the dashboard and the webhook intake listen"),
+    unset("EMPLOYES_API_URL", "the built-in simulator", "the Employes API, e.g. https://connect.employes.nl/v4"),
+    unset("EMPLOYES_API_KEY", "none", "Employes API key (secret, never logged); required with EMPLOYES_API_URL"),
+    unset("EMPLOYES_COMPANY_ID", "the simulator's company", "the company's UUID in Employes"),
+    doc("EMPLOYES_RATE_LIMIT", "5", "requests per second sent to Employes (its limit per API key)"),
+    doc("EMPLOYES_REQUEST_TIMEOUT", "10s", "bound on one request to Employes"),
+    doc("EMPLOYES_MAX_ATTEMPTS", "5", "tries per Employes request on 5xx, timeouts and connection errors"),
+    doc("SIMULATOR_ADDR", "127.0.0.1:8090", "where the built-in simulator listens (its control API is there)"),
+    unset("WEBHOOK_SECRET", "webhooks answer 503", "whsec_... secrets of webhook senders, space-separated (rotation)"),
+    doc("WEBHOOK_COALESCE_WINDOW", "2s", "webhooks within this window share one targeted sync"),
+    unset("AUTH_JWT_SECRET", "no JWT sign-in", "HS256 secret of sign-in JWTs (email claim, source manual)"),
+    unset("API_TOKENS", "none", "name:token,... static API tokens (name = triggered_by, source api)"),
+    unset("CORS_ORIGINS", "none", "browser origins allowed to call the API, comma-separated"),
+    doc("SYNC_SCHEDULE", "0 0 */6 * * *", "cron (with seconds) of scheduled full syncs; off disables"),
+    doc("SYNC_OUTDATED_AFTER", "6h", "a completed sync older than this shows as outdated"),
+    unset("LOG_FORMAT", "pretty on a terminal, else json", "pretty or json; RUST_LOG filters (default info)"),
+    doc("SHUTDOWN_TIMEOUT", "30s", "bound on the graceful shutdown after SIGTERM"),
+    doc("STARTUP_TIMEOUT", "60s", "how long start-up waits for Postgres and NATS before it exits"),
+    doc("HTTP_REQUEST_TIMEOUT", "30s", "bound on one HTTP request"),
+    doc("WORKER_ACK_WAIT", "30s", "JetStream ack wait of the sync consumer"),
+    doc("WORKER_HEARTBEAT", "5s", "how often a running session shows it is alive"),
+    doc("WORKER_REAP_AFTER", "10m", "a running session silent this long is failed"),
+    doc("WORKER_MAX_DELIVER", "20", "claims of one session before it is given up as failed (1-1000)"),
+    doc("WORKER_CONCURRENCY", "4", "sessions one worker runs at once"),
+    doc("WORKER_FETCH_CONCURRENCY", "8", "concurrent Employes fetches of one session (still rate-limited)"),
+    doc("HISTORY_REFRESH_AFTER", "24h", "a full sync re-reads employments older than this; 0s = always"),
+];
+
+/// The environment section of `serve --help`: each key with its default, and what it means on
+/// the line below (laid out like clap's own long help, readable at any terminal width).
+pub fn help() -> String {
+    let mut out = String::from(
+        "Environment (a --config file may set the same keys; the environment wins; a bad value stops the start):\n",
+    );
+    for d in REFERENCE {
+        let default = match d.default {
+            DefaultValue::Value(v) => format!("[default: {v}]"),
+            DefaultValue::Unset(what) => format!("[unset: {what}]"),
+        };
+        out.push_str(&format!("  {} {default}\n          {}\n", d.key, d.meaning));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+    use crate::config::{Config, KEYS};
+
+    #[test]
+    fn every_key_is_documented_once_in_the_order_of_keys() {
+        let documented: Vec<&str> = REFERENCE.iter().map(|d| d.key).collect();
+        assert_eq!(documented, KEYS);
+    }
+
+    #[test]
+    fn setting_a_key_to_its_documented_default_changes_nothing() {
+        // Arrange
+        let defaults = Config::from_map(&HashMap::new()).unwrap();
+        for d in REFERENCE {
+            let DefaultValue::Value(value) = d.default else { continue };
+            // Act
+            let set = Config::from_map(&HashMap::from([(d.key.to_string(), value.to_string())]))
+                .unwrap_or_else(|e| panic!("{}: the documented default {value:?} is invalid: {e}", d.key));
+            // Assert
+            assert_eq!(format!("{set:?}"), format!("{defaults:?}"), "{} is not {value} by default", d.key);
+            assert_eq!(set.database_url(), defaults.database_url(), "{}", d.key);
+        }
+    }
+
+    #[test]
+    fn the_help_names_each_key_with_its_default_and_meaning() {
+        let help = help();
+        for d in REFERENCE {
+            let shown = match d.default {
+                DefaultValue::Value(v) => format!("  {} [default: {v}]", d.key),
+                DefaultValue::Unset(what) => format!("  {} [unset: {what}]", d.key),
+            };
+            assert!(help.contains(&format!("{shown}\n          {}\n", d.meaning)), "{}", d.key);
+            assert!(!d.meaning.contains('\n') && !d.meaning.is_empty(), "{}", d.key);
+        }
+    }
+}
