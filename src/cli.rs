@@ -44,7 +44,8 @@ pub enum Command {
     /// Run the Employes API simulator.
     Simulate(SimulateArgs),
     /// Request a sync (source `api`); with --wait, follow it to the end.
-    /// Exit code: 0 completed, 2 completed_with_errors, 1 failed.
+    ///
+    /// Exit code with --wait: 0 completed, 2 completed_with_errors, 1 failed.
     #[command(after_help = STORE_KEYS)]
     Sync {
         /// Sync only this employee (UUID; repeat for more). Default: every employee.
@@ -57,8 +58,10 @@ pub enum Command {
         #[arg(long = "as", value_name = "NAME")]
         operator: Option<String>,
     },
-    /// Print a sign-in token for the dashboard and the API: an HS256 JWT signed with
-    /// AUTH_JWT_SECRET; syncs started with it are recorded as source `manual`, triggered by the e-mail.
+    /// Print a sign-in token (a JWT) for the dashboard and the API.
+    ///
+    /// An HS256 JWT with an `email` claim, signed with AUTH_JWT_SECRET; syncs started with it are
+    /// recorded as source `manual`, triggered by that e-mail address.
     #[command(after_help = "Reads AUTH_JWT_SECRET (the service must have the same one).")]
     Token {
         /// The person's e-mail address (the token's `email` claim).

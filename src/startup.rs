@@ -57,7 +57,7 @@ fn gave_up(what: &str, shown: &str, timeout: Duration, last: &str) -> anyhow::Er
 fn worth_waiting(e: &sqlx::Error) -> bool {
     match e {
         sqlx::Error::Database(db) => db.code().is_some_and(|c| c == "57P03"),
-        e => crate::error::is_connection_error(e),
+        e => crate::db::is_connection_error(e),
     }
 }
 
@@ -142,7 +142,7 @@ mod tests {
         let timeout = Duration::from_millis(700);
         // Act
         let started = Instant::now();
-        let err = connect_nats(&url, "t", timeout, Instant::now() + timeout).await.err().expect("no NATS there");
+        let err = connect_nats(&url, "t", timeout, Instant::now() + timeout).await.expect_err("no NATS there");
         // Assert
         let line = crate::error::one_line(&err);
         assert!(line.starts_with(&format!("NATS at nats://127.0.0.1:{port} did not answer within 1s")), "{line}");
