@@ -84,7 +84,7 @@ impl App {
                     ..SimConfig::default()
                 })
                 .await
-                .context("SIMULATOR_ADDR")?;
+                .with_context(|| format!("SIMULATOR_ADDR {}", config.simulator_addr))?;
                 tracing::warn!(url = %sim.base_url(), "EMPLOYES_API_URL is not set: syncing against the built-in simulator");
                 let base = sim.base_url();
                 (Some(sim), base)

@@ -93,7 +93,7 @@ async fn a_taken_address_is_named_by_its_key_and_binding_is_said_once() {
     for key in ["EMPLOYES_API_URL", "EMPLOYES_API_KEY", "EMPLOYES_COMPANY_ID"] {
         settings.remove(key);
     }
-    for (key, expected) in [("SIMULATOR_ADDR", "SIMULATOR_ADDR: binding simulator to"), ("HTTP_ADDR", "HTTP_ADDR ")] {
+    for (key, expected) in [("SIMULATOR_ADDR", "SIMULATOR_ADDR "), ("HTTP_ADDR", "HTTP_ADDR ")] {
         // Act
         let mut svc = serve(&settings, &[(key, &addr)]);
         let status = svc.wait_exit(Duration::from_secs(30)).await;
