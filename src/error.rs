@@ -24,6 +24,9 @@ pub enum AppError {
     PayloadTooLarge(usize),
     #[error("the request body did not arrive within {0:?}")]
     BodyTimeout(std::time::Duration),
+    /// The whole request took longer than `HTTP_REQUEST_TIMEOUT`.
+    #[error("the request did not complete within {0:?}")]
+    Timeout(std::time::Duration),
     #[error("{0}")]
     UnsupportedMediaType(String),
     /// A dependency (NATS, Postgres) cannot take the request now; the caller should retry.
@@ -53,7 +56,7 @@ impl AppError {
             AppError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
             AppError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
-            AppError::BodyTimeout(_) => StatusCode::REQUEST_TIMEOUT,
+            AppError::BodyTimeout(_) | AppError::Timeout(_) => StatusCode::REQUEST_TIMEOUT,
             AppError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Database(_) | AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -67,7 +70,7 @@ impl AppError {
             AppError::Unauthorized(_) => "unauthorized",
             AppError::NotFound(_) => "not_found",
             AppError::PayloadTooLarge(_) => "payload_too_large",
-            AppError::BodyTimeout(_) => "request_timeout",
+            AppError::BodyTimeout(_) | AppError::Timeout(_) => "request_timeout",
             AppError::UnsupportedMediaType(_) => "unsupported_media_type",
             AppError::Unavailable(_) => "unavailable",
             AppError::Database(_) | AppError::Internal(_) => "internal",

@@ -29,6 +29,7 @@
 #![forbid(unsafe_code)]
 
 pub mod app;
+pub mod asyncapi;
 pub mod bus;
 pub mod cli;
 pub mod commands;

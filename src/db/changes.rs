@@ -8,20 +8,30 @@ use super::Db;
 use crate::domain::{BusinessImpact, ChangeType, ChangeValue, KeyedChange, amount_of};
 
 /// A recorded change (what [`ChangeView`] shows with its amounts).
+//
+// Every field is always sent (`null` when unknown): each `Option` is `required` in the document.
 #[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct ChangeRow {
     pub id: Uuid,
     pub employee_id: Uuid,
+    #[schema(required = true)]
     pub employee_name: Option<String>,
     pub change_type: ChangeType,
+    #[schema(required = true)]
     pub field: Option<String>,
+    #[schema(required = true)]
     pub old_value: Option<String>,
+    #[schema(required = true)]
     pub new_value: Option<String>,
+    #[schema(required = true)]
     pub effective_date: Option<NaiveDate>,
     pub detected_at: DateTime<Utc>,
     pub session_id: Uuid,
+    #[schema(required = true)]
     pub business_impact: Option<BusinessImpact>,
+    #[schema(required = true)]
     pub change_amount: Option<f64>,
+    #[schema(required = true)]
     pub change_percent: Option<f64>,
 }
 
@@ -32,8 +42,10 @@ pub struct ChangeView {
     #[serde(flatten)]
     pub change: ChangeRow,
     /// `old_value` as a number (salary and hours changes: e.g. 2577 or 38.5); null when it is not one.
+    #[schema(required = true)]
     pub old_amount: Option<f64>,
     /// `new_value` as a number; null when it is not one.
+    #[schema(required = true)]
     pub new_amount: Option<f64>,
 }
 

@@ -9,6 +9,7 @@ use uuid::Uuid;
 use super::{
     AppState, Identity,
     extract::{self, Limit, Query},
+    responses::{Authenticated, Storage},
 };
 use crate::{
     db::changes::{self, ChangeFilter, ChangeView},
@@ -47,9 +48,13 @@ pub struct ChangeList {
 
 /// Recorded changes, newest first.
 #[utoipa::path(get, path = "/api/changes", tag = "changes", params(ChangesQuery), security(("bearer" = [])),
-    responses((status = 200, description = "the changes", body = ChangeList),
-              (status = 400, description = "a malformed query parameter", body = ErrorBody),
-              (status = 401, description = "no valid bearer token", body = ErrorBody)))]
+    responses((status = 200, description = "the changes", body = ChangeList,
+               links(("first_change_session" = (operation_id = "get_session",
+                                                parameters(("id" = "$response.body#/changes/0/session_id")))),
+                     ("first_change_employee" = (operation_id = "list_changes",
+                                                 parameters(("employee_id" = "$response.body#/changes/0/employee_id")))))),
+              (status = 400, description = "a malformed or unknown query parameter", body = ErrorBody),
+              Authenticated, Storage))]
 async fn list_changes(
     State(state): State<AppState>,
     _who: Identity,

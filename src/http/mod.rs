@@ -1,17 +1,21 @@
 //! The HTTP surface: one router per resource, merged with the shared layers (request ids,
 //! tracing, timeouts, CORS for the browser API).
 //!
-//! Every route but the dashboard's pages and the document itself is registered with
-//! `utoipa_axum::routes!`, which adds the handler and its `#[utoipa::path]` together: a route
-//! cannot exist without its documentation, nor a documented path without its route. Handler
-//! modules do not import one another; what two of them show alike is in [`views`].
+//! Every route but the dashboard's pages is registered with `utoipa_axum::routes!`, which adds the
+//! handler and its `#[utoipa::path]` together: a route cannot exist without its documentation, nor
+//! a documented path without its route (`http::tests` holds every handler module to it). Handler
+//! modules do not import one another; what two of them show alike is in [`views`], the error
+//! answers they share in [`responses`], the schemas the derive cannot write in [`schemas`].
 
 mod auth;
 mod changes;
 mod dashboard;
+mod docs;
 mod extract;
 mod health;
 pub mod openapi;
+mod responses;
+mod schemas;
 mod sessions;
 mod stats;
 mod sync;
@@ -23,8 +27,10 @@ mod webhooks;
 use std::{convert::Infallible, sync::Arc, time::Duration};
 
 use axum::{
-    extract::Request,
-    http::{HeaderName, HeaderValue, Method, StatusCode, header},
+    Extension,
+    extract::{Request, State},
+    http::{HeaderName, HeaderValue, Method, header},
+    middleware::{Next, from_fn_with_state},
     response::{IntoResponse, Response},
 };
 use metrics_exporter_prometheus::PrometheusHandle;
@@ -33,7 +39,6 @@ use tower::{Service, ServiceBuilder};
 use tower_http::{
     cors::{AllowOrigin, CorsLayer},
     request_id::{MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer},
-    timeout::TimeoutLayer,
     trace::TraceLayer,
 };
 use utoipa_axum::router::OpenApiRouter;
@@ -57,21 +62,22 @@ pub struct AppState {
 pub(crate) static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// The documented routes with their layers, and (`split_for_parts`) the document they make.
-/// The browser API gets CORS; everything but webhook intake gets `TimeoutLayer` (intake bounds
-/// its own body read by the same timeout, and its publish by JetStream's ack timeout, so that it
-/// registers a timer only when the body is not there yet: see bench/ANALYSIS.md).
+/// The browser API gets CORS; everything but webhook intake gets the request timeout (intake
+/// bounds its own body read by the same timeout, and its publish by JetStream's ack timeout, so
+/// that it registers a timer only when the body is not there yet: see bench/ANALYSIS.md).
 fn documented(config: &Config) -> OpenApiRouter<AppState> {
-    let timeout = TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, config.request_timeout);
+    let timeout = from_fn_with_state(config.request_timeout, within);
     let browser_api = OpenApiRouter::new()
         .merge(sync::router())
         .merge(sessions::router())
         .merge(changes::router())
         .merge(stats::router())
         .layer(cors(&config.cors_origins))
-        .layer(timeout);
+        .layer(timeout.clone());
     OpenApiRouter::with_openapi(<openapi::ApiDoc as utoipa::OpenApi>::openapi())
         .merge(browser_api)
-        .merge(health::router().layer(timeout))
+        .merge(health::router().layer(timeout.clone()))
+        .merge(docs::router().layer(timeout))
         .merge(webhooks::router())
 }
 
@@ -80,11 +86,14 @@ pub fn service(
     state: AppState,
 ) -> impl Service<Request, Response = Response, Error = Infallible, Future: Send> + Clone + Send + Sync + 'static {
     let (documented, doc) = documented(&state.config).split_for_parts();
-    let undocumented = openapi::router(&doc)
-        .merge(dashboard::router())
+    let openapi = docs::OpenApiJson(serde_json::to_vec(&openapi::to_json(&doc)).expect("JSON serializes").into());
+    let asyncapi = docs::AsyncApiYaml(crate::asyncapi::yaml().into());
+    let undocumented = dashboard::router()
+        .merge(openapi::swagger_ui())
         .fallback(|| async { crate::error::AppError::NotFound("no such route".into()) })
-        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, state.config.request_timeout));
-    let routes = documented.merge(undocumented).with_state(state.clone());
+        .layer(from_fn_with_state(state.config.request_timeout, within));
+    let routes =
+        documented.merge(undocumented).layer(Extension(openapi)).layer(Extension(asyncapi)).with_state(state.clone());
     // The shared layers wrap the router once, as one service: `Router::layer` would wrap every
     // route on its own and clone each boxed layer per request.
     ServiceBuilder::new()
@@ -103,6 +112,16 @@ pub fn service(
             }
         }))
         .service(routes)
+}
+
+/// `HTTP_REQUEST_TIMEOUT` (the state) for a whole request, answered 408 with the error JSON
+/// (tower-http's `TimeoutLayer` answers an empty body, which the document could not describe).
+/// Layered with `from_fn_with_state(limit, within)`.
+async fn within(State(limit): State<Duration>, request: Request, next: Next) -> Response {
+    match tokio::time::timeout(limit, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => crate::error::AppError::Timeout(limit).into_response(),
+    }
 }
 
 /// A random UUID for a request that brings no `x-request-id`, written without `fmt` (tower-http's

@@ -17,6 +17,8 @@ use uuid::Uuid;
 use super::{
     AppState, Identity,
     extract::{Limit, Path, Query},
+    responses::{Authenticated, Storage},
+    schemas::ProgressSseEvent,
     views::SessionView,
 };
 use crate::{
@@ -54,9 +56,11 @@ struct ListQuery {
 
 /// Recent sessions, newest first, each with its stages.
 #[utoipa::path(get, path = "/api/sync/sessions", tag = "sessions", params(ListQuery), security(("bearer" = [])),
-    responses((status = 200, description = "the sessions", body = SessionList),
-              (status = 400, description = "a malformed query parameter", body = ErrorBody),
-              (status = 401, description = "no valid bearer token", body = ErrorBody)))]
+    responses((status = 200, description = "the sessions", body = SessionList,
+               links(("first_session" = (operation_id = "get_session",
+                                         parameters(("id" = "$response.body#/sessions/0/id")))))),
+              (status = 400, description = "a malformed or unknown query parameter", body = ErrorBody),
+              Authenticated, Storage))]
 async fn list_sessions(
     State(state): State<AppState>,
     _who: Identity,
@@ -75,10 +79,11 @@ async fn list_sessions(
 /// One session with its stages and errors.
 #[utoipa::path(get, path = "/api/sync/sessions/{id}", tag = "sessions",
     params(("id" = Uuid, Path, description = "The session's id")), security(("bearer" = [])),
-    responses((status = 200, description = "the session", body = SessionView),
+    responses((status = 200, description = "the session", body = SessionView,
+               links(("events" = (operation_id = "follow_session_events", parameters(("id" = "$response.body#/id")))))),
               (status = 400, description = "the id is not a UUID", body = ErrorBody),
-              (status = 401, description = "no valid bearer token", body = ErrorBody),
-              (status = 404, description = "no such session", body = ErrorBody)))]
+              (status = 404, description = "no such session", body = ErrorBody),
+              Authenticated, Storage))]
 async fn get_session(
     State(state): State<AppState>,
     _who: Identity,
@@ -92,12 +97,11 @@ async fn get_session(
 /// `session` event. A session whose events expired gets one synthesized final event.
 #[utoipa::path(get, path = "/api/sync/sessions/{id}/events", tag = "sessions",
     params(("id" = Uuid, Path, description = "The session's id")), security(("bearer" = [])),
-    responses((status = 200, description = "`progress` events, each one `data:` line of JSON", body = ProgressEvent,
+    responses((status = 200, description = "`progress` events, each one `data:` line of JSON", body = ProgressSseEvent,
                content_type = "text/event-stream"),
               (status = 400, description = "the id is not a UUID", body = ErrorBody),
-              (status = 401, description = "no valid bearer token", body = ErrorBody),
               (status = 404, description = "no such session", body = ErrorBody),
-              (status = 503, description = "NATS cannot replay the events now", body = ErrorBody)))]
+              Authenticated, Storage))]
 async fn follow_session_events(
     State(state): State<AppState>,
     _who: Identity,

@@ -3,10 +3,13 @@
 use axum::{extract::State, response::IntoResponse};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::{AppState, Identity};
+use super::{
+    AppState, Identity,
+    responses::{Authenticated, Storage},
+};
 use crate::{
     db::changes::{self, Stats},
-    error::{AppResult, ErrorBody},
+    error::AppResult,
 };
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -15,8 +18,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 /// Counts of employees, changes, errors and sessions.
 #[utoipa::path(get, path = "/api/stats", tag = "stats", security(("bearer" = [])),
-    responses((status = 200, description = "the counts", body = Stats),
-              (status = 401, description = "no valid bearer token", body = ErrorBody)))]
+    responses((status = 200, description = "the counts", body = Stats), Authenticated, Storage))]
 async fn get_stats(State(state): State<AppState>, _who: Identity) -> AppResult<impl IntoResponse> {
     Ok(axum::Json(changes::stats(&state.db).await?))
 }

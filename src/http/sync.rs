@@ -11,7 +11,11 @@ use serde::{Deserialize, Serialize};
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
-use super::{AppState, Identity, views::SessionView};
+use super::{
+    AppState, Identity,
+    responses::{Authenticated, Storage},
+    views::SessionView,
+};
 use crate::{
     db::sessions,
     domain::SessionStatus,
@@ -26,11 +30,13 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(request_sync)).routes(routes!(get_sync_status))
 }
 
-/// Optional body of `POST /api/sync`; without it the sync is full.
+/// Optional body of `POST /api/sync`: without it (no body, or an empty one), or without
+/// `employee_ids`, the sync is full. A JSON `null` is not a body (400): leave it out.
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SyncBody {
-    /// 1–500 employees for a targeted sync.
+    /// 1–500 employees for a targeted sync (repeats count once); `null` or absent = full.
+    #[schema(min_items = 1, max_items = 500)]
     employee_ids: Option<Vec<Uuid>>,
 }
 
@@ -50,25 +56,37 @@ pub enum SyncStatus {
     Error,
 }
 
+// Every field is always sent (`null` when unknown): each `Option` is `required` in the document.
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct StatusView {
     status: SyncStatus,
+    #[schema(required = true)]
     last_session: Option<SessionView>,
+    #[schema(required = true)]
     last_success_at: Option<DateTime<Utc>>,
+    #[schema(required = true)]
     next_scheduled_at: Option<DateTime<Utc>>,
 }
 
-/// Ask for a sync: full without a body, targeted with `employee_ids`. A request that matches a
-/// queued (or, when full, running) session joins it (`coalesced`).
-#[utoipa::path(post, path = "/api/sync", tag = "sync", request_body(content = Option<SyncBody>, content_type = "application/json"),
-    params(("Idempotency-Key" = Option<String>, Header, description = "repeat-safe request key")), security(("bearer" = [])),
-    responses((status = 202, description = "the session that will run it (queued, or joined)", body = Requested),
+/// Ask for a sync: full without a body (or with `{}`, or `"employee_ids": null`), targeted with
+/// `employee_ids`. A request that matches a queued (or, when full, running)
+/// session joins it (`coalesced`). A repeated `Idempotency-Key` of the same caller answers the
+/// session the first request got.
+#[utoipa::path(post, path = "/api/sync", tag = "sync",
+    request_body(content = Option<SyncBody>, content_type = "application/json",
+                 description = "optional: leave it out for a full sync (a JSON `null` is refused); a body must be \
+                                `application/json`"),
+    params(("Idempotency-Key" = Option<String>, Header, nullable = false, pattern = r"^[!-~]([\t -~]{0,198}[!-~])?$",
+            min_length = 1, max_length = 200, description = "repeat-safe request key, per caller")),
+    security(("bearer" = [])),
+    responses((status = 202, description = "the session that will run it (queued, or joined)", body = Requested,
+               links(("session" = (operation_id = "get_session", parameters(("id" = "$response.body#/session_id")))),
+                     ("events" = (operation_id = "follow_session_events",
+                                  parameters(("id" = "$response.body#/session_id")))))),
               (status = 400, description = "a malformed body or Idempotency-Key", body = ErrorBody),
-              (status = 401, description = "no valid bearer token", body = ErrorBody),
-              (status = 408, description = "the body did not arrive within HTTP_REQUEST_TIMEOUT"),
               (status = 413, description = "the body is larger than 64 KiB", body = ErrorBody),
               (status = 415, description = "a body that is not application/json", body = ErrorBody),
-              (status = 503, description = "the sync queue cannot take it now; retry", body = ErrorBody)))]
+              Authenticated, Storage))]
 #[tracing::instrument(skip_all, fields(source = who.source.as_str()))]
 async fn request_sync(
     State(state): State<AppState>,
@@ -81,6 +99,8 @@ async fn request_sync(
     let idempotency_key = match headers.get("idempotency-key") {
         None => None,
         Some(v) => {
+            // As the documented pattern says: `to_str` admits visible ASCII, space and tab; HTTP
+            // strips the value's outer whitespace.
             let key = v.to_str().ok().map(str::trim).filter(|k| !k.is_empty() && k.len() <= 200);
             Some(format!(
                 "{}:{}",
@@ -101,7 +121,8 @@ async fn request_sync(
     Ok((StatusCode::ACCEPTED, axum::Json(requested)))
 }
 
-/// Empty body = full sync; otherwise `{"employee_ids": [...]}` with 1–500 distinct UUIDs.
+/// Empty body = full sync; otherwise a JSON object: `{}` = full, `{"employee_ids": [...]}` with
+/// 1–500 UUIDs = targeted.
 fn parse_body(headers: &HeaderMap, body: &Bytes) -> AppResult<Option<Vec<Uuid>>> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(None);
@@ -113,8 +134,10 @@ fn parse_body(headers: &HeaderMap, body: &Bytes) -> AppResult<Option<Vec<Uuid>>>
     if !is_json {
         return Err(AppError::UnsupportedMediaType("expected Content-Type: application/json".into()));
     }
-    let parsed: SyncBody =
+    let parsed: Option<SyncBody> =
         serde_json::from_slice(body).map_err(|e| AppError::BadRequest(format!("invalid request body: {e}")))?;
+    let parsed = parsed
+        .ok_or_else(|| AppError::BadRequest("the body must be a JSON object; leave it out for a full sync".into()))?;
     match parsed.employee_ids {
         None => Ok(None),
         Some(ids) if ids.is_empty() => {
@@ -133,8 +156,7 @@ fn parse_body(headers: &HeaderMap, body: &Bytes) -> AppResult<Option<Vec<Uuid>>>
 
 /// Whether the copy is current, the latest session, and when the next scheduled sync runs.
 #[utoipa::path(get, path = "/api/sync/status", tag = "sync", security(("bearer" = [])),
-    responses((status = 200, description = "the status", body = StatusView),
-              (status = 401, description = "no valid bearer token", body = ErrorBody)))]
+    responses((status = 200, description = "the status", body = StatusView), Authenticated, Storage))]
 async fn get_sync_status(State(state): State<AppState>, _who: Identity) -> AppResult<impl IntoResponse> {
     let last = sessions::latest(&state.db).await?;
     let last_success = sessions::last_full_success_at(&state.db).await?;

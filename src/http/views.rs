@@ -17,7 +17,9 @@ pub struct SessionView {
     #[serde(flatten)]
     pub session: SessionRow,
     pub stages: Vec<StageRow>,
+    /// In the detail only: up to 500 of its errors.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub errors: Option<Vec<ErrorRow>>,
 }
 

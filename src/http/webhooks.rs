@@ -19,7 +19,10 @@ use tokio::time::Instant;
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
-use super::{AppState, REQUEST_ID};
+use super::{
+    AppState, REQUEST_ID,
+    schemas::{self, COMPANY_SYNC, EMPLOYEE_EVENTS},
+};
 use crate::{
     db::webhooks::{self, Delivery},
     domain::WebhookOutcome,
@@ -50,11 +53,6 @@ fn count(outcome: WebhookOutcome) {
     metrics::counter!("employes_sync_webhook_deliveries_total", "outcome" => outcome.as_str()).increment(1);
 }
 
-/// The event types we act on; anything else is accepted, recorded and ignored.
-const EMPLOYEE_EVENTS: [&str; 5] =
-    ["employee.created", "employee.updated", "employee.deleted", "employment.created", "employment.updated"];
-const COMPANY_SYNC: &str = "company.sync_requested";
-
 /// A rejected delivery: recorded (without the body) and answered with the app's error JSON.
 struct Rejection {
     error: AppError,
@@ -68,31 +66,43 @@ fn reject(error: AppError, reason: &'static str) -> Rejection {
 /// Answer of an accepted (or accepted-and-ignored) delivery.
 #[derive(serde::Serialize, utoipa::ToSchema)]
 pub struct WebhookAccepted {
+    /// Always `true`.
     accepted: bool,
+    /// The `webhook-id`.
     event_id: String,
+    /// `true` when the event type is not one we act on; absent otherwise.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     ignored: Option<bool>,
 }
 
 /// Answer to a `webhook-id` that was already accepted.
 #[derive(serde::Serialize, utoipa::ToSchema)]
 pub struct WebhookDuplicate {
+    /// Always `true`.
     duplicate: bool,
 }
 
-/// Standard Webhooks signed delivery from Employes.
+/// A Standard Webhooks delivery: verified over the raw body with `WEBHOOK_SECRET`, then queued.
+/// The event types we act on start a sync; any other is accepted, recorded and ignored.
 #[utoipa::path(post, path = PATH, tag = "webhooks",
-    params(("webhook-id" = String, Header), ("webhook-timestamp" = String, Header), ("webhook-signature" = String, Header)),
-    request_body(content = serde_json::Value, content_type = "application/json",
-                 description = r#"{"type": "employee.updated", "timestamp": "…", "data": {"company_id": "…", "employee_id": "…"}}"#),
+    params(("webhook-id" = String, Header, pattern = "^[!-~]{1,256}$",
+            description = "the delivery's id (1–256 visible ASCII characters): the same on every retry"),
+           ("webhook-timestamp" = String, Header, pattern = "^[0-9]{1,19}$",
+            description = "unix seconds; outside ±5 minutes of the server's clock is refused (401)"),
+           ("webhook-signature" = String, Header, pattern = "^[!-~]{1,1000}( [!-~]{1,1000}){0,15}$",
+            description = "space-separated `v1,<base64(HMAC-SHA256(key, \"{id}.{timestamp}.{body}\"))>` (up to 16); \
+                           entries of other versions are skipped")),
+    request_body(content = schemas::WebhookEvent, content_type = "application/json"),
     responses((status = 202, description = "stored on the sync queue (or recorded and ignored: `ignored`)", body = WebhookAccepted),
               (status = 200, description = "this `webhook-id` was accepted before", body = WebhookDuplicate),
-              (status = 400, description = "malformed JSON or a missing field", body = ErrorBody),
-              (status = 401, description = "a bad or missing signature, or a timestamp outside ±5 minutes", body = ErrorBody),
+              (status = 400, description = "a body that is not the event described (not JSON, not an object, a bad `type` or `data.employee_id`)", body = ErrorBody),
+              (status = 401, description = "a bad or missing signature, webhook-id or webhook-timestamp, or a timestamp outside ±5 minutes", body = ErrorBody),
               (status = 408, description = "the body did not arrive within HTTP_REQUEST_TIMEOUT", body = ErrorBody),
               (status = 413, description = "the body is larger than 256 KiB", body = ErrorBody),
               (status = 415, description = "a body that is not application/json", body = ErrorBody),
-              (status = 503, description = "not configured, or NATS (or Postgres) cannot take it now; retry", body = ErrorBody)))]
+              (status = 500, description = "an unexpected failure while recording it; retry", body = ErrorBody),
+              (status = 503, description = "not configured (no WEBHOOK_SECRET), or NATS or Postgres cannot take it now; retry", body = ErrorBody)))]
 async fn receive_webhook(State(state): State<AppState>, request: Request) -> Response {
     // Split, not extracted: the `HeaderMap` extractor would clone every header.
     let (parts, body) = request.into_parts();
@@ -283,6 +293,10 @@ fn parse_event(body: &[u8]) -> Result<WebhookEvent, Rejection> {
         .filter(|t| !t.is_empty() && t.len() <= 100 && t.chars().all(|c| c.is_ascii_graphic()))
         .ok_or_else(|| bad("missing or invalid `type`"))?
         .into_owned();
+    // Only an employee event is about an employee: other types' `data` is not read (nor checked).
+    if !EMPLOYEE_EVENTS.contains(&kind.as_str()) {
+        return Ok(WebhookEvent { kind, employee_id: None });
+    }
     let [employee_id] = match data {
         Some(raw) if is_object(raw.get().as_bytes()) => {
             members(raw.get().as_bytes(), ["employee_id"]).map_err(|_| bad("body is not valid JSON"))?
@@ -293,13 +307,19 @@ fn parse_event(body: &[u8]) -> Result<WebhookEvent, Rejection> {
         None | Some("null") => None,
         Some(raw) => {
             let id: Cow<str> = serde_json::from_str(raw).map_err(|_| bad("data.employee_id must be a string"))?;
-            Some(Uuid::parse_str(&id).map_err(|_| bad("data.employee_id is not a UUID"))?)
+            // The hyphenated form only, as the document's pattern says (`parse_str` also takes
+            // the simple, braced and URN forms, which are shorter or longer).
+            let hyphenated = id.len() == 36;
+            Some(
+                Uuid::parse_str(&id)
+                    .ok()
+                    .filter(|_| hyphenated)
+                    .ok_or_else(|| bad("data.employee_id is not a UUID"))?,
+            )
         }
     };
-    if EMPLOYEE_EVENTS.contains(&kind.as_str()) && employee_id.is_none() {
-        return Err(bad("missing data.employee_id"));
-    }
-    Ok(WebhookEvent { kind, employee_id })
+    let employee_id = employee_id.ok_or_else(|| bad("missing data.employee_id"))?;
+    Ok(WebhookEvent { kind, employee_id: Some(employee_id) })
 }
 
 /// Looked up by `HeaderName` (a `&str` name would be parsed again on every lookup).
@@ -325,6 +345,9 @@ mod tests {
         assert_eq!(message(&body), Ok(("employee.updated".into(), Some(id.parse().unwrap()))));
         assert_eq!(message(r#"{"type":"company.sync_requested","data":{"employee_id":null}}"#).unwrap().1, None);
         assert_eq!(message(r#"{"type":"company.sync_requested","data":["not","an","object"]}"#).unwrap().1, None);
+        // Only employee events are read for an employee: other types' `data` is not checked.
+        assert_eq!(message(r#"{"type":"company.sync_requested","data":{"employee_id":""}}"#).unwrap().1, None);
+        assert_eq!(message(r#"{"type":"payrun.done","data":{"employee_id":7}}"#).unwrap().1, None);
         assert_eq!(message(r#"{"type":"something.else"}"#), Ok(("something.else".into(), None)));
         // A repeated key keeps its last value, at both levels (valid JSON, as before).
         let repeated =
@@ -363,6 +386,14 @@ mod tests {
             (r#"{"type":"employee.updated","data":{"employee_id":{"id":"x"}}}"#, "data.employee_id must be a string"),
             (r#"{"type":"employee.updated","data":{"employee_id":"a"#, "body is not valid JSON"),
             (r#"{"type":"employee.updated","data":{"employee_id":"nope"}}"#, "data.employee_id is not a UUID"),
+            (
+                r#"{"type":"employee.updated","data":{"employee_id":"0b7d7c8e111142228333944455556666"}}"#,
+                "data.employee_id is not a UUID",
+            ),
+            (
+                r#"{"type":"employee.updated","data":{"employee_id":"{0b7d7c8e-1111-4222-8333-944455556666}"}}"#,
+                "data.employee_id is not a UUID",
+            ),
         ];
         for (body, expected) in cases {
             assert_eq!(message(body), Err(expected.to_string()), "{body}");

@@ -25,7 +25,7 @@ pub enum QueueTask {
 
 /// `{"kind":"admit_webhook","webhook_id","event_type","employee_ids","triggered_by","requested_at"}`:
 /// record the delivery, then join or open a session for it.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, utoipa::ToSchema)]
 pub struct AdmitWebhook {
     /// The `webhook-id` (also the task's `Nats-Msg-Id`).
     pub webhook_id: String,
@@ -57,7 +57,7 @@ impl Serialize for AdmitWebhook {
 
 /// `{"kind":"run_session","request_id","session_id","source","triggered_by","employee_ids","requested_at"}`:
 /// run (or resume) the session.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct RunSession {
     /// This task's `Nats-Msg-Id`. Equal to the session's own `request_id` for the task that
     /// opened the session (it keeps the session alive until it ends); another value for a
@@ -160,8 +160,9 @@ impl Serialize for Rfc3339<'_> {
 }
 
 /// One progress event: `{"session_id","stage","status","processed","total","at"}`. The last
-/// event of a session has `"stage":"session"` and the session's final status.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+/// event of a session has `"stage":"session"` and the session's final status. Its schema is
+/// written out in `message/schema.rs` (a derived one would be an `allOf` client generators refuse).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ProgressEvent {
     pub session_id: Uuid,
     #[serde(flatten)]
@@ -174,7 +175,7 @@ pub struct ProgressEvent {
 }
 
 /// What an event reports on: a stage and its status, or the session and its final status.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "stage", content = "status", rename_all = "snake_case")]
 pub enum Step {
     Snapshot(StageStatus),
@@ -233,5 +234,6 @@ impl ProgressEvent {
     }
 }
 
+mod schema;
 #[cfg(test)]
 mod tests;

@@ -5,7 +5,8 @@
 use std::time::Duration;
 
 use bytes::Bytes;
-use serde_json::json;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
@@ -17,19 +18,53 @@ use crate::{
     },
 };
 
-/// CloudEvents 1.0 JSON for one change (`data` is the change as the API shows it).
-pub fn cloud_event(source: &str, c: &ChangeRow) -> serde_json::Value {
-    let data = ChangeView::from(c.clone());
-    json!({
-        "specversion": "1.0",
-        "id": c.id,
-        "source": source,
-        "type": format!("nl.employes.{}", c.change_type),
-        "subject": c.employee_id,
-        "time": c.detected_at,
-        "datacontenttype": "application/json",
-        "data": data,
-    })
+/// One change as a CloudEvent 1.0 in JSON (structured mode): what `<p>.changes.…` carries.
+/// `docs/asyncapi.yaml` describes it from this type (see `asyncapi`).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ChangeEvent<'a> {
+    pub specversion: SpecVersion,
+    /// The change id (also the message's `Nats-Msg-Id`): the same on every redelivery.
+    pub id: Uuid,
+    /// `/employes-sync/companies/<company_id>`.
+    pub source: &'a str,
+    /// `nl.employes.<change_type>`.
+    #[serde(rename = "type")]
+    pub event_type: String,
+    /// The employee the change is about.
+    pub subject: Uuid,
+    /// When the change was detected.
+    pub time: DateTime<Utc>,
+    pub datacontenttype: DataContentType,
+    /// The change, as `GET /api/changes` shows it.
+    pub data: ChangeView,
+}
+
+/// `specversion`: CloudEvents 1.0.
+#[derive(Debug, Clone, Copy, Serialize, utoipa::ToSchema)]
+pub enum SpecVersion {
+    #[serde(rename = "1.0")]
+    V1_0,
+}
+
+/// `datacontenttype`: `data` is JSON.
+#[derive(Debug, Clone, Copy, Serialize, utoipa::ToSchema)]
+pub enum DataContentType {
+    #[serde(rename = "application/json")]
+    Json,
+}
+
+/// The CloudEvent for one change (`data` is the change as the API shows it).
+pub fn cloud_event<'a>(source: &'a str, c: &ChangeRow) -> ChangeEvent<'a> {
+    ChangeEvent {
+        specversion: SpecVersion::V1_0,
+        id: c.id,
+        source,
+        event_type: format!("nl.employes.{}", c.change_type),
+        subject: c.employee_id,
+        time: c.detected_at,
+        datacontenttype: DataContentType::Json,
+        data: ChangeView::from(c.clone()),
+    }
 }
 
 /// Publish unpublished changes (of one session, or all older than `min_age`). Returns how many.

@@ -17,6 +17,7 @@
 //! report (the bench runs each scenario under `catch_unwind` and records it as missing).
 
 pub mod alloc;
+pub mod contracts;
 pub mod http;
 pub mod nats;
 pub mod poll;

@@ -39,21 +39,26 @@ pub use stages::{
     stage_started, stages, stages_for,
 };
 
+// Every field is always sent (`null` when unknown): each `Option` is `required` in the document.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct SessionRow {
     pub id: Uuid,
     pub source: Source,
     pub triggered_by: String,
     pub scope: Scope,
+    #[schema(required = true)]
     pub employee_ids: Option<Vec<Uuid>>,
     pub status: SessionStatus,
     pub requested_at: DateTime<Utc>,
+    #[schema(required = true)]
     pub started_at: Option<DateTime<Utc>>,
+    #[schema(required = true)]
     pub completed_at: Option<DateTime<Utc>>,
     pub employees_processed: i32,
     pub history_collected: i32,
     pub changes_detected: i32,
     pub errors_count: i32,
+    #[schema(required = true)]
     pub failure_reason: Option<String>,
     /// The `Nats-Msg-Id` of the queue task that opened the session: the task that keeps it
     /// alive until it ends (tasks of triggers that joined it carry other ids).

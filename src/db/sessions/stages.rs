@@ -10,19 +10,24 @@ use uuid::Uuid;
 use super::Db;
 use crate::domain::{Stage, StageStatus};
 
+// Every field is always sent (`null` when unknown): each `Option` is `required` in the document.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct StageRow {
     pub stage: Stage,
     pub status: StageStatus,
     pub processed: i32,
     pub total: i32,
+    #[schema(required = true)]
     pub started_at: Option<DateTime<Utc>>,
+    #[schema(required = true)]
     pub completed_at: Option<DateTime<Utc>>,
 }
 
+// Every field is always sent (`null` when unknown): each `Option` is `required` in the document.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ErrorRow {
     pub stage: Stage,
+    #[schema(required = true)]
     pub employee_id: Option<Uuid>,
     pub code: String,
     pub message: String,

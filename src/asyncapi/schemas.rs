@@ -1,0 +1,266 @@
+//! The messages and their schemas. Payloads are the published types' own schemas (utoipa's
+//! derive, the same as in the OpenAPI document); what the derive cannot say (the tag of a queue
+//! task, the fields a task writes by hand, the values of a CloudEvent's `type`) is added here, and
+//! what the contract promises but nothing publishes yet is written from the contract and marked
+//! coming.
+
+use serde_json::{Map, Value, json};
+use strum::VariantArray as _;
+
+use crate::domain::{ChangeType, milestones::MilestoneKind};
+
+/// The derived schemas, with every schema they refer to.
+#[derive(utoipa::OpenApi)]
+#[openapi(components(schemas(
+    crate::sync::AdmitWebhook,
+    crate::sync::RunSession,
+    crate::sync::ProgressEvent,
+    crate::sync::outbox::ChangeEvent,
+    crate::domain::milestones::MilestoneKind,
+    crate::domain::milestones::MilestoneStatus,
+    crate::domain::milestones::MilestoneReason,
+    crate::domain::milestones::Resolution,
+    crate::domain::milestones::ContractRef,
+    crate::domain::milestones::Details,
+)))]
+struct Derived;
+
+/// CloudEvents extension attributes the contract (v2) puts on every event, which no event
+/// carries yet: described, not required. The integration test `contracts::events` fails once a
+/// published event has one, so the one who adds it moves it into the event's type (required).
+pub const COMING_ATTRIBUTES: [(&str, &str); 5] = [
+    ("companyid", "The company's id."),
+    ("partitionkey", "The employee's id: events of one employee keep their order."),
+    (
+        "sequence",
+        "Per employee and stream: 20 decimal digits, from `00000000000000000001`, +1 per event, never reused.",
+    ),
+    ("dataclassification", "`confidential`."),
+    ("baseline", "`true` on the events of a company's first sync (which records past transitions), else `false`."),
+];
+
+fn coming_attribute(name: &str, description: &str) -> Value {
+    let schema = match name {
+        "companyid" | "partitionkey" => json!({"type": "string", "format": "uuid"}),
+        "sequence" => json!({"type": "string", "pattern": "^[0-9]{20}$"}),
+        "dataclassification" => json!({"type": "string", "enum": ["confidential"]}),
+        _ => json!({"type": "boolean"}),
+    };
+    let mut schema = schema;
+    schema["description"] = json!(format!("*Coming* (contract v2, not emitted yet). {description}"));
+    schema
+}
+
+/// `components.schemas`.
+pub fn schemas() -> Value {
+    let openapi = <Derived as utoipa::OpenApi>::openapi();
+    let mut schemas = serde_json::to_value(openapi.components.expect("components").schemas).expect("schemas serialize");
+    let all = schemas.as_object_mut().expect("a map of schemas");
+
+    // A webhook task also writes the first version's fields by hand (`AdmitWebhook`'s `Serialize`).
+    let admit = &mut all["AdmitWebhook"];
+    for (name, schema) in [
+        ("request_id", json!({"type": "string", "description": "Transitional: the `webhook_id` again."})),
+        ("session_id", json!({"type": "string", "format": "uuid", "description": "Transitional: the nil UUID."})),
+        ("source", json!({"type": "string", "enum": ["webhook"], "description": "Transitional: `webhook`."})),
+    ] {
+        let mut schema = schema;
+        schema["deprecated"] = json!(true);
+        admit["properties"][name] = schema;
+        push_required(admit, name);
+    }
+
+    let change_types: Vec<String> = ChangeType::VARIANTS.iter().map(|t| format!("nl.employes.{t}")).collect();
+    let event = &mut all["ChangeEvent"];
+    event["properties"]["type"]["enum"] = json!(change_types);
+    event["properties"]["source"]["pattern"] = json!("^/employes-sync/companies/[0-9a-f-]{36}$");
+    for (name, description) in COMING_ATTRIBUTES {
+        event["properties"][name] = coming_attribute(name, description);
+    }
+
+    for (name, schema) in [
+        ("AdmitWebhookTask", task("admit_webhook", "AdmitWebhook")),
+        ("RunSessionTask", task("run_session", "RunSession")),
+        ("MilestoneEvent", milestone_event()),
+        ("EmployeeErasedEvent", employee_erased_event()),
+        ("DeadLetter", dead_letter()),
+    ] {
+        all.insert(name.into(), schema);
+    }
+    schemas
+}
+
+fn push_required(schema: &mut Value, name: &str) {
+    let required = schema["required"].as_array_mut().expect("an object schema with required fields");
+    if !required.iter().any(|r| r == name) {
+        required.push(json!(name));
+    }
+}
+
+/// A queue task: `kind`, then the variant's fields.
+fn task(kind: &str, fields: &str) -> Value {
+    json!({
+        "allOf": [
+            {"type": "object", "required": ["kind"], "properties": {"kind": {"type": "string", "const": kind}}},
+            {"$ref": format!("#/components/schemas/{fields}")},
+        ],
+    })
+}
+
+/// The CloudEvents envelope every event of the contract has, around `data`.
+fn cloud_event(types: Vec<String>, id: &str, data: Value) -> Value {
+    let mut properties = json!({
+        "specversion": {"type": "string", "enum": ["1.0"]},
+        "id": {"type": "string", "format": "uuid", "description": id},
+        "source": {"type": "string", "pattern": "^/employes-sync/companies/[0-9a-f-]{36}$"},
+        "type": {"type": "string", "enum": types},
+        "subject": {"type": "string", "format": "uuid", "description": "The employee's id."},
+        "time": {"type": "string", "format": "date-time"},
+        "datacontenttype": {"type": "string", "enum": ["application/json"]},
+        "data": data,
+    });
+    for (name, description) in COMING_ATTRIBUTES {
+        properties[name] = coming_attribute(name, description);
+    }
+    json!({
+        "type": "object",
+        "required": ["specversion", "id", "source", "type", "subject", "time", "datacontenttype", "data"],
+        "properties": properties,
+    })
+}
+
+/// Written from the contract's "Milestones" section: the milestone, why this event, and for a
+/// reminder how many days before.
+fn milestone_event() -> Value {
+    let types: Vec<String> =
+        MilestoneKind::VARIANTS.iter().map(|&k| format!("nl.employes.milestone.{}", <&str>::from(k))).collect();
+    let date = json!({"type": "string", "format": "date"});
+    let nullable =
+        |reference: &str| json!({"oneOf": [{"type": "null"}, {"$ref": format!("#/components/schemas/{reference}")}]});
+    let data = json!({
+        "type": "object",
+        "description": "The milestone as `GET /api/milestones` shows it, plus `reason` (and `days_before` for a reminder).",
+        "required": ["id", "company_id", "employee_id", "employee_name", "kind", "due_date", "status", "contract",
+                     "details", "created_at", "resolved_at", "resolution", "note", "reason"],
+        "properties": {
+            "id": {"type": "string", "format": "uuid"},
+            "company_id": {"type": "string", "format": "uuid"},
+            "employee_id": {"type": "string", "format": "uuid"},
+            "employee_name": {"type": ["string", "null"]},
+            "kind": {"$ref": "#/components/schemas/MilestoneKind"},
+            "due_date": date,
+            "status": {"$ref": "#/components/schemas/MilestoneStatus"},
+            "contract": nullable("ContractRef"),
+            "details": {"$ref": "#/components/schemas/Details"},
+            "created_at": {"type": "string", "format": "date-time"},
+            "resolved_at": {"type": ["string", "null"], "format": "date-time"},
+            "resolution": nullable("Resolution"),
+            "note": {"type": ["string", "null"]},
+            "reason": {"$ref": "#/components/schemas/MilestoneReason"},
+            "days_before": {"type": "integer", "minimum": 1, "description": "Reminders only."},
+        },
+    });
+    cloud_event(types, "The event's id (also `Nats-Msg-Id`).", data)
+}
+
+/// Written from the contract's erasure paragraph: no personal data, so only ids and when.
+fn employee_erased_event() -> Value {
+    let data = json!({
+        "type": "object",
+        "required": ["employee_id", "company_id", "erased_at"],
+        "properties": {
+            "employee_id": {"type": "string", "format": "uuid"},
+            "company_id": {"type": "string", "format": "uuid"},
+            "erased_at": {"type": "string", "format": "date-time"},
+        },
+    });
+    cloud_event(vec!["nl.employes.employee_erased".into()], "The event's id (also `Nats-Msg-Id`).", data)
+}
+
+/// Written from the design of the dead-letter stream: the task, why it was given up, after how
+/// many attempts, when.
+fn dead_letter() -> Value {
+    json!({
+        "type": "object",
+        "required": ["task", "reason", "attempts", "at"],
+        "properties": {
+            "task": {"description": "The task as it was queued (when it could be read).",
+                     "oneOf": [{"$ref": "#/components/schemas/AdmitWebhookTask"},
+                               {"$ref": "#/components/schemas/RunSessionTask"}]},
+            "reason": {"type": "string"},
+            "attempts": {"type": "integer", "minimum": 0},
+            "at": {"type": "string", "format": "date-time"},
+        },
+    })
+}
+
+/// `components.messages`.
+pub fn messages() -> Value {
+    let msg_id = |what: &str| {
+        json!({"type": "object", "required": ["Nats-Msg-Id"],
+               "properties": {"Nats-Msg-Id": {"type": "string", "description": what}}})
+    };
+    let entries = [
+        (
+            "admitWebhook",
+            "A verified webhook, queued before any session exists",
+            json!({"$ref": "#/components/schemas/AdmitWebhookTask"}),
+            Some(msg_id("The `webhook-id`: a repeat within 24 h is dropped by the stream.")),
+            "application/json",
+        ),
+        (
+            "runSession",
+            "Run (or resume) a session",
+            json!({"$ref": "#/components/schemas/RunSessionTask"}),
+            Some(msg_id(
+                "The session's request id (its idempotency key, schedule slot or session id), or the \
+                 joining trigger's: a repeat within 24 h is dropped by the stream.",
+            )),
+            "application/json",
+        ),
+        (
+            "progress",
+            "One progress event of a session",
+            json!({"$ref": "#/components/schemas/ProgressEvent"}),
+            None,
+            "application/json",
+        ),
+        (
+            "change",
+            "One recorded change",
+            json!({"$ref": "#/components/schemas/ChangeEvent"}),
+            Some(msg_id("The change id (= the event's `id`): a republish after a crash is dropped by the stream.")),
+            "application/cloudevents+json",
+        ),
+        (
+            "employeeErased",
+            "An employee's data was erased",
+            json!({"$ref": "#/components/schemas/EmployeeErasedEvent"}),
+            Some(msg_id("The event's id.")),
+            "application/cloudevents+json",
+        ),
+        (
+            "milestone",
+            "One milestone event",
+            json!({"$ref": "#/components/schemas/MilestoneEvent"}),
+            Some(msg_id("The event's id.")),
+            "application/cloudevents+json",
+        ),
+        (
+            "deadLetter",
+            "A task given up on",
+            json!({"$ref": "#/components/schemas/DeadLetter"}),
+            None,
+            "application/json",
+        ),
+    ];
+    let mut messages = Map::new();
+    for (name, title, payload, headers, content_type) in entries {
+        let mut message = json!({"name": name, "title": title, "contentType": content_type, "payload": payload});
+        if let Some(headers) = headers {
+            message["headers"] = headers;
+        }
+        messages.insert(name.into(), message);
+    }
+    Value::Object(messages)
+}
