@@ -97,7 +97,7 @@ case "$command" in
     venv="$(python_tools)"
     work="$(mktemp -d)"
     trap 'rm -rf "$work"' EXIT
-    (cd "$work" && "$venv/bin/openapi-python-client" generate --url "$url/api/openapi.json" \
+    (cd "$work" && "$venv/bin/openapi-python-client" generate --fail-on-warning --url "$url/api/openapi.json" \
       --meta none --output-path employes_sync_client --config "$root/tests/contracts/client-config.yaml") || exit 1
     PYTHONPATH="$work" "$venv/bin/python" "$root/tests/contracts/client_smoke.py" "$url" "$token" || exit 1
     ;;

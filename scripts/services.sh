@@ -43,6 +43,19 @@ ensure_nats_running() {
   return 1
 }
 
+# What scripts/contracts.sh needs to install its tools: python3 with venv (Debian splits it out)
+# and node with npm. The tools themselves go into target/tools/.
+ensure_contract_prerequisites() {
+  if ! command -v python3 >/dev/null || ! python3 -c 'import ensurepip, venv' 2>/dev/null; then
+    echo "installing python3 and python3-venv…" >&2
+    apt_install python3 python3-venv
+  fi
+  if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+    echo "installing node and npm…" >&2
+    apt_install nodejs npm
+  fi
+}
+
 pg_ok() { psql "$1" -Atqc 'select 1' >/dev/null 2>&1; }
 
 # Exports ADMIN_DATABASE_URL: a Postgres we may create databases on.

@@ -5,6 +5,10 @@ cd "$(dirname "$0")/.."
 source scripts/services.sh
 ensure_postgres
 ensure_nats_binary
+# The contract checks (schemathesis, @asyncapi/parser, openapi-spec-validator, a generated client)
+# install their tools on first use; here a tool that cannot be installed fails its test.
+ensure_contract_prerequisites
+export CONTRACT_TOOLS_REQUIRED=1
 export TEST_DATABASE_URL="$ADMIN_DATABASE_URL"
 # Every test makes its own database, named after this run (`es_test_p<pid>_…`): drop those of runs
 # that are no longer alive (an interrupted run), and this run's when it ends (pass or fail). A run

@@ -20,7 +20,8 @@
 //! - [`webhook_signature`]: Standard Webhooks signing and verification.
 //! - [`sync`]: opening and queueing sessions, the worker, the stages, progress and the change outbox.
 //! - [`domain`]: pure change detection, milestones, and the typed states of sessions and deliveries.
-//! - [`db`]: small compile-time-checked queries per table family; [`bus`]: NATS streams and subjects.
+//! - [`db`]: small compile-time-checked queries per table family; [`bus`]: NATS streams and subjects;
+//!   [`asyncapi`]: the AsyncAPI document of what is published (`docs/asyncapi.yaml`).
 //! - [`employes`]: the Employes API client; [`simulator`]: a stand-in Employes for demos and tests.
 //! - [`scheduler`]: the cron-driven full sync, once per slot across replicas; [`failpoint`]: named
 //!   pause points for fault-injection tests.

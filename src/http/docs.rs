@@ -31,7 +31,7 @@ async fn get_openapi(Extension(OpenApiJson(json)): Extension<OpenApiJson>) -> im
 /// The NATS side: every channel, its messages' headers and payloads (AsyncAPI 3).
 #[utoipa::path(get, path = "/api/asyncapi.yaml", tag = "documents",
     responses((status = 200, description = "the AsyncAPI 3 document (`docs/asyncapi.yaml`)", content_type = "application/yaml",
-               body = String)))]
+               body = serde_json::Value)))]
 async fn get_asyncapi(Extension(AsyncApiYaml(yaml)): Extension<AsyncApiYaml>) -> impl IntoResponse {
     ([(header::CONTENT_TYPE, "application/yaml")], yaml)
 }

@@ -31,6 +31,7 @@ pub struct AdmitWebhook {
     pub webhook_id: String,
     pub event_type: String,
     /// The event's employee for an employee event; `None` for a company-wide sync request.
+    #[schema(required = true)]
     pub employee_ids: Option<Vec<Uuid>>,
     pub triggered_by: String,
     pub requested_at: DateTime<Utc>,
@@ -66,6 +67,7 @@ pub struct RunSession {
     pub session_id: Uuid,
     pub source: Source,
     pub triggered_by: String,
+    #[schema(required = true)]
     pub employee_ids: Option<Vec<Uuid>>,
     #[serde(serialize_with = "rfc3339")]
     pub requested_at: DateTime<Utc>,

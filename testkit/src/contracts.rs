@@ -52,11 +52,13 @@ impl ToolRun {
     }
 }
 
-/// A message of the document: its name, and its headers' and payload's schemas, closed (see [`closed`]).
+/// A message of the document: its name, and its headers' and payload's schemas, closed (see
+/// [`closed`]); `schema` is the payload's schema as written (its `$ref`s into `document`).
 struct Message {
     name: String,
     headers: Option<Validator>,
     payload: Validator,
+    schema: Value,
 }
 
 struct Channel {
@@ -81,6 +83,7 @@ pub struct Described {
 
 /// The AsyncAPI document, ready to judge messages published under one subject prefix.
 pub struct AsyncApi {
+    document: Value,
     channels: Vec<Channel>,
     /// CloudEvents attributes the document lists as not emitted yet.
     coming_attributes: Vec<String>,
@@ -119,13 +122,14 @@ impl AsyncApi {
                         let message = &document["components"]["messages"][name];
                         let headers = message.get("headers").map(|h| validator(&closed(h, document, false)));
                         let payload = validator(&closed(&message["payload"], document, false));
-                        Message { name: name.clone(), headers, payload }
+                        Message { name: name.clone(), headers, payload, schema: message["payload"].clone() }
                     })
                     .collect();
                 Channel { id: id.clone(), tokens, coming: channel["x-coming"] == json!(true), messages }
             })
             .collect();
-        AsyncApi { channels, coming_attributes: coming_attributes.iter().map(|a| a.to_string()).collect() }
+        let coming_attributes = coming_attributes.iter().map(|a| a.to_string()).collect();
+        AsyncApi { document: document.clone(), channels, coming_attributes }
     }
 
     /// Which channel and message `subject` with `headers` and `payload` is, or every reason it is none.
@@ -168,6 +172,9 @@ impl AsyncApi {
             }
             errors.extend(message.payload.iter_errors(&payload).map(|e| format!("payload{}: {e}", path(&e))));
             if errors.is_empty() {
+                errors.extend(nulls_not_required(&payload, &[&message.schema], &self.document, "payload"));
+            }
+            if errors.is_empty() {
                 return Ok(Described { channel: channel.id.clone(), message: message.name.clone() });
             }
             reasons.push(format!("as `{}`: {}", message.name, errors.join("; ")));
@@ -195,6 +202,53 @@ impl Channel {
                 Token::Parameter { values: None, name } => !part.is_empty() && !name.is_empty(),
             })
     }
+}
+
+/// `schema` and every schema merged into it, `$ref`s followed.
+fn branches<'a>(schema: &'a Value, root: &'a Value, out: &mut Vec<&'a Value>) {
+    if let Some(reference) = schema.get("$ref").and_then(Value::as_str) {
+        let target = root.pointer(reference.trim_start_matches('#')).expect("a reference the validator resolved");
+        return branches(target, root, out);
+    }
+    out.push(schema);
+    for keyword in ["allOf", "oneOf", "anyOf"] {
+        for sub in schema.get(keyword).and_then(Value::as_array).into_iter().flatten() {
+            branches(sub, root, out);
+        }
+    }
+}
+
+/// Fields `value` sends as `null` that no schema of `schemas` lists as `required`: a field sent
+/// even when empty is always there, and the document must say so (clients generated from it
+/// otherwise treat it as optional).
+fn nulls_not_required(value: &Value, schemas: &[&Value], root: &Value, at: &str) -> Vec<String> {
+    let mut all = Vec::new();
+    for schema in schemas {
+        branches(schema, root, &mut all);
+    }
+    let mut problems = Vec::new();
+    match value {
+        Value::Object(fields) => {
+            for (name, item) in fields {
+                let required =
+                    all.iter().any(|s| s["required"].as_array().is_some_and(|r| r.iter().any(|n| n == name)));
+                if item.is_null() && !required {
+                    problems
+                        .push(format!("{at}/{name}: sent as null (so always sent) but not `required` in the schema"));
+                }
+                let declared: Vec<&Value> = all.iter().filter_map(|s| s["properties"].get(name)).collect();
+                problems.extend(nulls_not_required(item, &declared, root, &format!("{at}/{name}")));
+            }
+        }
+        Value::Array(items) => {
+            let declared: Vec<&Value> = all.iter().filter_map(|s| s.get("items")).collect();
+            for (i, item) in items.iter().enumerate() {
+                problems.extend(nulls_not_required(item, &declared, root, &format!("{at}/{i}")));
+            }
+        }
+        _ => {}
+    }
+    problems
 }
 
 fn path(error: &jsonschema::ValidationError<'_>) -> String {

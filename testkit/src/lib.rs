@@ -10,6 +10,8 @@
 //! - [`webhook`]: the one signed-webhook sender (signed by `employes_sync::webhook_signature`).
 //! - [`poll`]: [`eventually`], polling with a deadline instead of sleeping.
 //! - [`http`]: free ports and typed answers (`(status, JSON)`, raw HTTP/1.1 responses).
+//! - [`contracts`]: the third-party contract tools (`scripts/contracts.sh`), and judging a NATS
+//!   message against the AsyncAPI document.
 //! - [`synthetic`]: generated input for the change-detection benchmarks; [`alloc`]: the counting
 //!   allocator behind the benches' memory figures.
 //!

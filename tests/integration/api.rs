@@ -82,6 +82,7 @@ async fn bad_credentials_and_bad_bodies_are_refused_and_create_nothing() {
         ("empty employee ids", Some(API_TOKEN), json_ct, Some(r#"{"employee_ids": []}"#), 400),
         ("ids not UUIDs", Some(API_TOKEN), json_ct, Some(r#"{"employee_ids": ["abc"]}"#), 400),
         ("body not an object", Some(API_TOKEN), json_ct, Some("[1]"), 400),
+        ("a JSON null body (leave it out instead)", Some(API_TOKEN), json_ct, Some("null"), 400),
         ("not JSON", Some(API_TOKEN), Some("text/plain"), Some("employee_ids=1"), 415),
         ("body over 64 KiB", Some(API_TOKEN), json_ct, Some(&huge), 413),
     ];
@@ -365,7 +366,9 @@ async fn the_openapi_document_describes_every_route() {
     assert_eq!(
         routes,
         [
+            "GET /api/asyncapi.yaml",
             "GET /api/changes",
+            "GET /api/openapi.json",
             "GET /api/stats",
             "GET /api/sync/sessions",
             "GET /api/sync/sessions/{id}",
@@ -406,6 +409,7 @@ async fn an_api_request_whose_body_stalls_gets_408_from_the_request_timeout() {
     let (answer, took) = stalled_request(app.addr.unwrap(), request.as_bytes()).await;
     assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
     assert!(answer.to_ascii_lowercase().contains("x-request-id:"), "{answer}");
+    assert!(answer.contains(r#""error":"request_timeout""#), "the error JSON, as documented: {answer}");
     assert!(took >= Duration::from_millis(900), "{took:?}");
     let sessions = count(&app, "SELECT count(*) FROM sync_sessions").await;
     assert_eq!(sessions, 0);

@@ -177,6 +177,8 @@ impl MilestoneKey {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ContractRef {
     pub start_date: NaiveDate,
+    /// `null` for a contract without an end date (always sent).
+    #[schema(required = true)]
     pub end_date: Option<NaiveDate>,
     pub contract_duration: ContractDuration,
 }
@@ -192,6 +194,7 @@ pub struct NoDetails {}
 pub struct NoticeDetails {
     /// One month's gross wage at the end date, 2 decimals; `null` when no wage (or, for an
     /// hourly wage, no hours) is recorded for that date.
+    #[schema(required = true)]
     pub max_compensation: Option<f64>,
 }
 

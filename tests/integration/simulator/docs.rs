@@ -152,16 +152,13 @@ async fn the_openapi_document_is_valid_according_to_openapi_spec_validator() {
     let dir = tempfile::tempdir().expect("a temporary directory");
     let file = dir.path().join("sim-openapi.json");
     std::fs::write(&file, serde_json::to_vec_pretty(&doc).expect("json")).expect("write");
-    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/openapi-validate.sh");
 
     // Act
-    let run = tokio::process::Command::new("bash").arg(&script).arg(&file).output().await.expect("bash runs");
+    let path = file.to_str().expect("a UTF-8 path").to_string();
+    let run = tokio::task::spawn_blocking(move || testkit::contracts::tool(&["openapi-validate", &path], &[]))
+        .await
+        .expect("the validator runs");
 
     // Assert
-    let output = format!("{}{}", String::from_utf8_lossy(&run.stdout), String::from_utf8_lossy(&run.stderr));
-    if run.status.code() == Some(3) {
-        eprintln!("SKIPPED: openapi-spec-validator could not be installed: {output}");
-        return;
-    }
-    assert!(run.status.success(), "openapi-spec-validator refused the document:\n{output}");
+    run.passed("openapi-spec-validator on the simulator's document");
 }

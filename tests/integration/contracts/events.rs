@@ -1,0 +1,235 @@
+//! The NATS side against `docs/asyncapi.yaml`: every message a full scenario publishes, on every
+//! subject under the prefix, is a message of the document (subject, headers, payload, no field it
+//! does not name), the streams are as the document says, and the checks bite.
+
+use std::{
+    collections::{BTreeMap, BTreeSet},
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use employes_sync::{
+    asyncapi::{self, COMING_ATTRIBUTES},
+    db::changes::ChangeRow,
+    domain::ChangeType,
+    sync::outbox::cloud_event,
+};
+use futures::StreamExt as _;
+use serde_json::{Value, json};
+use testkit::contracts::AsyncApi;
+use uuid::Uuid;
+
+use crate::helpers::*;
+
+/// One message as a subscriber of `<prefix>.>` sees it.
+#[derive(Debug, Clone)]
+struct Seen {
+    subject: String,
+    headers: BTreeMap<String, String>,
+    payload: Vec<u8>,
+}
+
+fn coming() -> Vec<&'static str> {
+    COMING_ATTRIBUTES.iter().map(|(name, _)| *name).collect()
+}
+
+/// Everything published under `prefix`, from now on (a core subscription sees JetStream's
+/// messages too, including the work queue's, which are gone once a worker acks them).
+async fn capture(app: &TestApp) -> Arc<Mutex<Vec<Seen>>> {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let mut subscription = app.bus.client.subscribe(format!("{}.>", app.bus.prefix())).await.unwrap();
+    app.bus.client.flush().await.unwrap();
+    let sink = seen.clone();
+    tokio::spawn(async move {
+        while let Some(message) = subscription.next().await {
+            let headers = message
+                .headers
+                .iter()
+                .flat_map(|h| h.iter())
+                .map(|(name, values)| {
+                    let values: Vec<&str> = values.iter().map(|v| v.as_str()).collect();
+                    (name.to_string(), values.join(","))
+                })
+                .collect();
+            let seen = Seen { subject: message.subject.to_string(), headers, payload: message.payload.to_vec() };
+            sink.lock().unwrap().push(seen);
+        }
+    });
+    seen
+}
+
+#[tokio::test]
+async fn every_message_a_full_scenario_publishes_is_described_by_the_asyncapi_document() {
+    // Arrange: a first full sync (baseline changes), then an employee hired, a raise and a new
+    // e-mail address upstream, each followed by the simulator's signed webhook (targeted syncs).
+    let mut env = TestEnv::new().await;
+    let app = env.spawn_app().await;
+    let seen = capture(&app).await;
+    let document = AsyncApi::new(&asyncapi::document(), app.bus.prefix(), &coming());
+    app.sync_and_wait(None).await;
+    let employee = app.sim.employee_id(3).await;
+    app.sim.mutate(json!({"kind": "hire", "first_name": "Ada", "surname": "Jansen"})).await;
+    app.sim
+        .mutate(json!({"kind": "salary", "employee_id": employee, "month_wage": 4321, "start_date": "2026-12-01"}))
+        .await;
+    app.sim.mutate(json!({"kind": "personal", "employee_id": employee, "field": "email", "value": "a@b.nl"})).await;
+    // Act: wait until every session has ended and sent its last event, and every change is out.
+    // The three baseline changes, then `employee_added`, `salary_change`, `personal_data_change`.
+    let sessions = eventually("the three changes upstream are recorded", Duration::from_secs(60), async || {
+        let open = count(&app, "SELECT count(*) FROM sync_sessions WHERE status IN ('queued', 'running')").await;
+        let changes = count(&app, "SELECT count(*) FROM changes").await;
+        let ended = count(&app, "SELECT count(*) FROM sync_sessions").await;
+        if open == 0 && changes >= 6 {
+            Ok(ended as usize)
+        } else {
+            Err(format!("{changes} changes, {open} sessions open"))
+        }
+    })
+    .await;
+    let changes = count(&app, "SELECT count(*) FROM changes").await as usize;
+    let captured = eventually("the last events are seen", Duration::from_secs(30), async || {
+        let all = seen.lock().unwrap().clone();
+        let finals = all.iter().filter(|m| m.subject.contains(".sync.progress.") && is_last(&m.payload)).count();
+        let events = all.iter().filter(|m| m.subject.contains(".changes.")).count();
+        if finals >= sessions && events >= changes {
+            Ok(all)
+        } else {
+            Err(format!("{finals} last events, {events} changes"))
+        }
+    })
+    .await;
+    // Assert: each one is a message of the document, and together they cover every live channel.
+    let mut problems = Vec::new();
+    let mut described = BTreeSet::new();
+    for m in &captured {
+        match document.describe(&m.subject, &m.headers, &m.payload) {
+            Ok(d) => {
+                described.insert((d.channel, d.message));
+            }
+            Err(problem) => problems.push(problem),
+        }
+    }
+    assert!(
+        problems.is_empty(),
+        "{} of {} messages are not as documented:\n{}",
+        problems.len(),
+        captured.len(),
+        problems.join("\n")
+    );
+    let expected: BTreeSet<(String, String)> = asyncapi::CHANNELS
+        .iter()
+        .filter(|c| !c.coming)
+        .flat_map(|c| c.messages.iter().map(|m| (c.id.to_string(), m.to_string())))
+        .collect();
+    assert_eq!(described, expected, "the scenario must publish every message of every live channel (extend it)");
+    let types: BTreeSet<String> =
+        captured.iter().filter_map(|m| m.subject.rsplit_once(".changes.").map(|(_, t)| t.to_string())).collect();
+    assert!(types.len() >= 4, "changes of too few types to judge the schema: {types:?}");
+    app.stop().await;
+}
+
+fn is_last(payload: &[u8]) -> bool {
+    serde_json::from_slice::<Value>(payload).is_ok_and(|event| event["stage"] == "session")
+}
+
+#[tokio::test]
+async fn every_stream_is_as_the_asyncapi_document_says() {
+    // Arrange
+    let mut env = TestEnv::new().await;
+    let app = env.spawn_app().await;
+    let prefix = app.bus.prefix().to_string();
+    let stream_prefix = prefix.to_uppercase().replace('-', "_");
+    let name = |template: &str| template.replace("{PREFIX}", &stream_prefix).replace("{prefix}", &prefix);
+    for channel in asyncapi::CHANNELS {
+        let Some(documented) = &channel.stream else { continue };
+        // Act
+        let mut stream = app.bus.js.get_stream(name(documented.name)).await.unwrap();
+        let config = stream.info().await.unwrap().config.clone();
+        // Assert
+        let subjects: Vec<String> = documented.subjects.iter().map(|s| name(s)).collect();
+        assert_eq!(config.subjects, subjects, "{}: subjects", channel.id);
+        let retention = format!("{:?}", config.retention).to_lowercase();
+        assert_eq!(retention, documented.retention, "{}: retention", channel.id);
+        assert_eq!(config.max_age.as_secs(), documented.max_age_secs, "{}: max age", channel.id);
+        assert_eq!(
+            config.duplicate_window.as_secs(),
+            documented.duplicate_window_secs,
+            "{}: duplicate window",
+            channel.id
+        );
+    }
+    app.stop().await;
+}
+
+/// A change event as the outbox publishes it, and its subject.
+fn published_change() -> (String, BTreeMap<String, String>, Value) {
+    let change = ChangeRow {
+        id: Uuid::from_u128(1),
+        employee_id: Uuid::from_u128(2),
+        employee_name: Some("Ada Jansen".into()),
+        change_type: ChangeType::SalaryChange,
+        field: Some("month_wage".into()),
+        old_value: Some("3000".into()),
+        new_value: Some("3100".into()),
+        effective_date: Some("2026-12-01".parse().unwrap()),
+        detected_at: "2026-11-30T10:00:00.123456789Z".parse().unwrap(),
+        session_id: Uuid::from_u128(3),
+        business_impact: Some(employes_sync::domain::BusinessImpact::SalaryIncrease),
+        change_amount: Some(100.0),
+        change_percent: Some(3.33),
+    };
+    let source = format!("/employes-sync/companies/{}", Uuid::from_u128(4));
+    let event = serde_json::to_value(cloud_event(&source, &change)).unwrap();
+    let headers = BTreeMap::from([("Nats-Msg-Id".to_string(), change.id.to_string())]);
+    ("p.changes.salary_change".to_string(), headers, event)
+}
+
+#[test]
+fn an_event_field_or_subject_the_document_does_not_describe_fails_the_check() {
+    // Arrange
+    let document = AsyncApi::new(&asyncapi::document(), "p", &coming());
+    let (subject, headers, event) = published_change();
+    let bytes = |v: &Value| serde_json::to_vec(v).unwrap();
+    let mut with_field = event.clone();
+    with_field["data"]["bonus"] = json!(500);
+    let mut with_attribute = event.clone();
+    with_attribute["traceparent"] = json!("00-abc");
+    let mut with_coming = event.clone();
+    with_coming["companyid"] = json!(Uuid::from_u128(4));
+    let mut wrong_type = event.clone();
+    wrong_type["data"]["change_type"] = json!("bonus_paid");
+    // A document that calls `employee_name` optional, and an event whose name is unknown (null).
+    let mut optional_name = asyncapi::document();
+    optional_name["components"]["schemas"]["ChangeRow"]["required"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|f| f != "employee_name");
+    let mut no_name = event.clone();
+    no_name["data"]["employee_name"] = json!(null);
+    // Act
+    let ok = document.describe(&subject, &headers, &bytes(&event));
+    let field = document.describe(&subject, &headers, &bytes(&with_field)).unwrap_err();
+    let attribute = document.describe(&subject, &headers, &bytes(&with_attribute)).unwrap_err();
+    let announced = document.describe(&subject, &headers, &bytes(&with_coming)).unwrap_err();
+    let value = document.describe(&subject, &headers, &bytes(&wrong_type)).unwrap_err();
+    let null = AsyncApi::new(&optional_name, "p", &coming()).describe(&subject, &headers, &bytes(&no_name));
+    let header = document.describe(&subject, &BTreeMap::new(), &bytes(&event)).unwrap_err();
+    let extra_header = BTreeMap::from([("Nats-Msg-Id".into(), "1".into()), ("X-Trace".into(), "t".into())]);
+    let undeclared_header = document.describe(&subject, &extra_header, &bytes(&event)).unwrap_err();
+    let nowhere = document.describe("p.changes.bonus_paid", &headers, &bytes(&event)).unwrap_err();
+    let milestone = document.describe(&format!("p.milestones.{}.notice_due", Uuid::from_u128(4)), &headers, b"{}");
+    // Assert
+    assert_eq!(ok.map(|d| (d.channel, d.message)), Ok(("changes".into(), "change".into())));
+    assert!(field.contains("/data") && field.contains("bonus"), "{field}");
+    assert!(attribute.contains("traceparent"), "{attribute}");
+    assert!(announced.contains("companyid") && announced.contains("COMING_ATTRIBUTES"), "{announced}");
+    assert!(value.contains("bonus_paid"), "{value}");
+    assert!(null.as_ref().unwrap_err().contains("/data/employee_name: sent as null"), "{null:?}");
+    assert!(header.contains("Nats-Msg-Id"), "{header}");
+    assert!(undeclared_header.contains("X-Trace"), "{undeclared_header}");
+    assert!(nowhere.contains("on no channel"), "{nowhere}");
+    assert!(
+        milestone.unwrap_err().contains("coming"),
+        "a milestone event is published, but the document calls it coming"
+    );
+}
