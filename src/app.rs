@@ -16,17 +16,16 @@ use tokio_util::sync::CancellationToken;
 use crate::{
     bus::Bus,
     cli::Role,
+    companies::{self, Registry, RegistrySettings, SimulatedCompany},
     config::Config,
     db::{self, Db},
-    employes::EmployesClient,
     http::{self, AppState},
     scheduler,
     simulator::{SimConfig, Simulator},
     startup,
     sync::{
-        outbox,
-        stages::StageCtx,
-        worker::{self, Worker},
+        issues, outbox,
+        worker::{self, Worker, WorkerCtx},
     },
 };
 
@@ -37,7 +36,7 @@ pub struct App {
     bus: Bus,
     listener: Option<TcpListener>,
     simulator: Option<Simulator>,
-    client: EmployesClient,
+    companies: Registry,
     metrics: PrometheusHandle,
 }
 
@@ -61,10 +60,16 @@ pub async fn connect(config: &Config) -> anyhow::Result<(Db, Bus)> {
     let (timeout, deadline) = (config.startup_timeout, Instant::now() + config.startup_timeout);
     startup::wait_for_postgres(config.database_url(), timeout, deadline).await?;
     let db = db::pool(config.database_url()).context("DATABASE_URL")?;
-    db::migrate(&db).await?;
+    db::migrate(&db, config.employes.v1_company()).await?;
     let bus = startup::connect_nats(&config.nats_urls, &config.subject_prefix, timeout, deadline).await?;
     bus.ensure_streams(config.stream_replicas).await?;
     Ok((db, bus))
+}
+
+/// A background task that ends without a result, as a role of the join set.
+async fn unit(task: impl std::future::Future<Output = ()>) -> anyhow::Result<()> {
+    task.await;
+    Ok(())
 }
 
 impl App {
@@ -78,11 +83,14 @@ impl App {
         let (simulator, base_url) = match &config.employes.api_url {
             Some(url) => (None, url.clone()),
             None => {
-                let sim = Simulator::bind(SimConfig {
-                    addr: config.simulator_addr,
-                    company_id: config.employes.company_id,
-                    ..SimConfig::default()
-                })
+                let sim = Simulator::bind(
+                    SimConfig {
+                        addr: config.simulator_addr,
+                        company_id: config.employes.v1_company().unwrap_or_else(crate::config::default_company_id),
+                        ..SimConfig::default()
+                    }
+                    .with_companies(config.employes.simulator_companies),
+                )
                 .await
                 .with_context(|| format!("SIMULATOR_ADDR {}", config.simulator_addr))?;
                 tracing::warn!(url = %sim.base_url(), "EMPLOYES_API_URL is not set: syncing against the built-in simulator");
@@ -94,8 +102,18 @@ impl App {
             let port = listener.local_addr()?.port();
             sim.set_webhook_target(format!("http://127.0.0.1:{port}/webhooks/employes"), SecretString::clone(secret));
         }
-        let client = EmployesClient::new(&base_url, &config.employes)?;
-        Ok(App { config: Arc::new(config), roles, db, bus, listener, simulator, client, metrics: metrics_handle() })
+        let simulated: Vec<SimulatedCompany> = simulator
+            .iter()
+            .flat_map(|sim| sim.companies())
+            .map(|c| SimulatedCompany { id: c.id, name: c.name.clone() })
+            .collect();
+        companies::bootstrap(&db, &config.employes, &simulated).await.context("registering companies")?;
+        let settings = RegistrySettings::from_config(&config, base_url);
+        let companies = Registry::load(db.clone(), Some(bus.clone()), settings, config.secrets_key.clone()).await?;
+        if companies.ids().is_empty() {
+            tracing::warn!("no company is registered yet: add one (EMPLOYES_COMPANY_ID, or the companies API)");
+        }
+        Ok(App { config: Arc::new(config), roles, db, bus, listener, simulator, companies, metrics: metrics_handle() })
     }
 
     /// The bound HTTP address (port 0 resolved).
@@ -119,6 +137,10 @@ impl App {
         &self.bus
     }
 
+    pub fn companies(&self) -> &Registry {
+        &self.companies
+    }
+
     /// Run every role until `shutdown` fires; then stop accepting, drain in-flight requests,
     /// let the worker finish or release its sessions, and return within `SHUTDOWN_TIMEOUT`.
     pub async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
@@ -130,46 +152,33 @@ impl App {
             let stop = sim_stop.clone();
             tokio::spawn(async move { sim.run_until_stopped(stop).await });
         }
-        let event_source = format!("/employes-sync/companies/{}", cfg.employes.company_id);
+        tasks.spawn(unit(self.companies.clone().run_reloader(shutdown.clone())));
         if self.roles.contains(&Role::Worker) {
-            let ctx = StageCtx {
+            let ctx = WorkerCtx {
                 db: self.db.clone(),
                 bus: self.bus.clone(),
-                client: self.client.clone(),
-                event_source: event_source.clone(),
+                companies: self.companies.clone(),
                 fetch_concurrency: cfg.worker.fetch_concurrency,
-                history_refresh_after: cfg.worker.history_refresh_after,
                 cancel: shutdown.clone(),
             };
             tasks.spawn(Worker::new(ctx, cfg.worker.clone()).run(shutdown.clone()));
-            let (db, cancel) = (self.db.clone(), shutdown.clone());
-            let wcfg = cfg.worker.clone();
-            tasks.spawn(async move {
-                worker::run_reaper(db, wcfg, cancel).await;
-                Ok(())
-            });
-            let (db, bus, cancel) = (self.db.clone(), self.bus.clone(), shutdown.clone());
+            tasks.spawn(unit(worker::run_reaper(self.db.clone(), cfg.worker.clone(), shutdown.clone())));
             let every = cfg.worker.heartbeat.max(Duration::from_secs(1));
-            tasks.spawn(async move {
-                outbox::run_sweeper(db, bus, event_source, every, cancel).await;
-                Ok(())
-            });
+            tasks.spawn(unit(outbox::run_sweeper(self.db.clone(), self.bus.clone(), every, shutdown.clone())));
         }
         if self.roles.contains(&Role::Scheduler) {
-            if let Some(schedule) = cfg.sync_schedule.clone() {
-                let (db, bus, cancel) = (self.db.clone(), self.bus.clone(), shutdown.clone());
-                let window = cfg.worker.coalesce_window;
-                tasks.spawn(async move {
-                    scheduler::run(db, bus, schedule, window, cancel).await;
-                    Ok(())
-                });
-            }
+            let (db, bus, companies) = (self.db.clone(), self.bus.clone(), self.companies.clone());
+            let window = cfg.worker.coalesce_window;
+            tasks.spawn(unit(scheduler::run(db, bus, companies, window, shutdown.clone())));
+            let checks = issues::run_key_expiry_checks(self.db.clone(), self.companies.clone(), shutdown.clone());
+            tasks.spawn(unit(checks));
         }
         if let Some(listener) = self.listener {
             let state = AppState {
                 db: self.db.clone(),
                 bus: Arc::new(self.bus.clone()),
                 config: cfg.clone(),
+                companies: self.companies.clone(),
                 metrics: self.metrics.clone(),
                 shutdown: shutdown.clone(),
             };

@@ -35,7 +35,7 @@ pub struct Bus {
     pub js: jetstream::Context,
     prefix: String,
     stream_prefix: String,
-    /// `<p>.sync.requests`, built once: every webhook is published to it.
+    /// `<p>.sync.requests`: the first version's queue subject (still drained).
     requests: Subject,
 }
 
@@ -104,14 +104,33 @@ impl Bus {
         &self.prefix
     }
 
-    pub fn requests_subject(&self) -> Subject {
+    /// `<p>.sync.requests.<company>`: a company's queue tasks.
+    pub fn requests_subject(&self, company: Uuid) -> String {
+        let mut buf = Uuid::encode_buffer();
+        format!("{}.{}", self.requests, company.hyphenated().encode_lower(&mut buf))
+    }
+    /// `<p>.sync.requests`: where the first version queued tasks (the stream still binds it,
+    /// so a queue filled before an upgrade drains).
+    pub fn v1_requests_subject(&self) -> Subject {
         self.requests.clone()
     }
     pub fn progress_subject(&self, session: Uuid) -> String {
         format!("{}.sync.progress.{session}", self.prefix)
     }
-    pub fn change_subject(&self, t: ChangeType) -> String {
-        format!("{}.changes.{}", self.prefix, t.as_str())
+    /// `<p>.changes.<company>.<change_type>`.
+    pub fn change_subject(&self, company: Uuid, t: ChangeType) -> String {
+        format!("{}.changes.{company}.{}", self.prefix, t.as_str())
+    }
+    /// `<p>.sync.dead`: tasks given up on.
+    pub fn dead_letter_subject(&self) -> String {
+        format!("{}.sync.dead", self.prefix)
+    }
+    /// `<p>.control.companies` (core NATS): a company changed; every replica reloads.
+    pub fn control_companies_subject(&self) -> String {
+        format!("{}.control.companies", self.prefix)
+    }
+    pub fn dead_stream(&self) -> String {
+        format!("{}_DEAD", self.stream_prefix)
     }
     pub fn sync_stream(&self) -> String {
         format!("{}_SYNC", self.stream_prefix)
@@ -126,12 +145,13 @@ impl Bus {
         format!("{}_worker", self.stream_prefix)
     }
 
-    /// Create the three streams if missing (safe to call from every replica at start).
+    /// Create the streams if missing, and bring the subjects and duplicate window of streams an
+    /// older version created up to date (safe to call from every replica at start).
     pub async fn ensure_streams(&self, replicas: usize) -> anyhow::Result<()> {
         let streams = [
             StreamConfig {
                 name: self.sync_stream(),
-                subjects: vec![self.requests.to_string()],
+                subjects: vec![self.requests.to_string(), format!("{}.>", self.requests)],
                 retention: RetentionPolicy::WorkQueue,
                 // Webhook ids are deduplicated here (intake does no database work); a day covers
                 // Standard Webhooks retry schedules. Later repeats are dropped by the worker.
@@ -149,10 +169,17 @@ impl Bus {
             },
             StreamConfig {
                 name: self.changes_stream(),
-                subjects: vec![format!("{}.changes.*", self.prefix)],
+                subjects: vec![format!("{}.changes.>", self.prefix)],
                 retention: RetentionPolicy::Limits,
                 max_age: Duration::from_secs(30 * 24 * 3600),
                 duplicate_window: Duration::from_secs(20 * 60),
+                ..Default::default()
+            },
+            StreamConfig {
+                name: self.dead_stream(),
+                subjects: vec![self.dead_letter_subject()],
+                retention: RetentionPolicy::Limits,
+                max_age: Duration::from_secs(30 * 24 * 3600),
                 ..Default::default()
             },
         ];
@@ -168,10 +195,25 @@ impl Bus {
                 let result = async {
                     let stream = admin.get_or_create_stream(config.clone()).await.map_err(|e| e.to_string())?;
                     let existing = &stream.cached_info().config;
-                    if existing.duplicate_window < config.duplicate_window {
-                        // Created by an older version with a shorter window: widen it.
-                        let widened = StreamConfig { duplicate_window: config.duplicate_window, ..existing.clone() };
-                        admin.update_stream(widened).await.map_err(|e| e.to_string())?;
+                    // Created by an older version: widen a shorter window, bind the new subjects
+                    // (v2: `<p>.sync.requests.>`, `<p>.changes.>`), keeping the old ones.
+                    let mut subjects = existing.subjects.clone();
+                    for s in &config.subjects {
+                        if !subjects.contains(s) {
+                            subjects.push(s.clone());
+                        }
+                    }
+                    // `<p>.changes.*` is covered by `<p>.changes.>` (a server refuses overlaps).
+                    let covered: Vec<String> = subjects
+                        .iter()
+                        .filter(|s| s.ends_with(".*") && subjects.contains(&format!("{}>", &s[..s.len() - 1])))
+                        .cloned()
+                        .collect();
+                    subjects.retain(|s| !covered.contains(s));
+                    let window = existing.duplicate_window.max(config.duplicate_window);
+                    if window != existing.duplicate_window || subjects != existing.subjects {
+                        let updated = StreamConfig { duplicate_window: window, subjects, ..existing.clone() };
+                        admin.update_stream(updated).await.map_err(|e| e.to_string())?;
                     }
                     Ok::<(), String>(())
                 }

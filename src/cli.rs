@@ -48,6 +48,9 @@ pub enum Command {
     /// Exit code with --wait: 0 completed, 2 completed_with_errors, 1 failed.
     #[command(after_help = STORE_KEYS)]
     Sync {
+        /// The company to sync (UUID). Default: the only one registered.
+        #[arg(long, value_name = "UUID")]
+        company: Option<Uuid>,
         /// Sync only this employee (UUID; repeat for more). Default: every employee.
         #[arg(long = "employee", value_name = "ID")]
         employees: Vec<Uuid>,

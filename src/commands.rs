@@ -39,7 +39,9 @@ pub async fn run(cli: Cli) -> ExitCode {
                         eprintln!("migrations applied");
                         ExitCode::SUCCESS
                     }),
-                    Command::Sync { employees, wait, operator } => sync(config, employees, wait, operator).await,
+                    Command::Sync { company, employees, wait, operator } => {
+                        sync(config, company, employees, wait, operator).await
+                    }
                     Command::Token { email, ttl } => token(&config, &email, ttl).map(|_| ExitCode::SUCCESS),
                     Command::Simulate(_) | Command::Healthcheck { .. } => {
                         unreachable!("handled above")
@@ -185,15 +187,30 @@ fn token(config: &Config, email: &str, ttl: Duration) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The company `sync` means: the one named (it must exist), or the only one registered.
+async fn company_for_sync(db: &crate::db::Db, named: Option<uuid::Uuid>) -> anyhow::Result<uuid::Uuid> {
+    let ids = crate::db::companies::ids(db).await?;
+    match (named, ids.as_slice()) {
+        (Some(id), ids) if ids.contains(&id) => Ok(id),
+        (Some(id), _) => anyhow::bail!("no company {id} is registered"),
+        (None, [only]) => Ok(*only),
+        (None, []) => anyhow::bail!("no company is registered yet (start `employes-sync serve` once)"),
+        (None, _) => anyhow::bail!("several companies are registered: name one with --company"),
+    }
+}
+
 async fn sync(
     config: Config,
+    company: Option<uuid::Uuid>,
     employees: Vec<uuid::Uuid>,
     wait: bool,
     operator: Option<String>,
 ) -> anyhow::Result<ExitCode> {
     let triggered_by = operator_name(operator)?;
     let (db, bus) = app::connect(&config).await?;
+    let company = company_for_sync(&db, company).await?;
     let trigger = SyncTrigger {
+        company_id: company,
         source: Source::Api,
         triggered_by,
         employee_ids: (!employees.is_empty()).then_some(employees),

@@ -20,6 +20,9 @@ pub enum AppError {
     Unauthorized(String),
     #[error("{0}")]
     NotFound(String),
+    /// Several companies, and the request names none.
+    #[error("{0}")]
+    CompanyRequired(String),
     #[error("request body is larger than {0} bytes")]
     PayloadTooLarge(usize),
     #[error("the request body did not arrive within {0:?}")]
@@ -55,6 +58,7 @@ impl AppError {
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AppError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
+            AppError::CompanyRequired(_) => StatusCode::BAD_REQUEST,
             AppError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::BodyTimeout(_) | AppError::Timeout(_) => StatusCode::REQUEST_TIMEOUT,
             AppError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -69,11 +73,23 @@ impl AppError {
             AppError::BadRequest(_) => "bad_request",
             AppError::Unauthorized(_) => "unauthorized",
             AppError::NotFound(_) => "not_found",
+            AppError::CompanyRequired(_) => "company_required",
             AppError::PayloadTooLarge(_) => "payload_too_large",
             AppError::BodyTimeout(_) | AppError::Timeout(_) => "request_timeout",
             AppError::UnsupportedMediaType(_) => "unsupported_media_type",
             AppError::Unavailable(_) => "unavailable",
             AppError::Database(_) | AppError::Internal(_) => "internal",
+        }
+    }
+}
+
+impl From<crate::companies::Resolve> for AppError {
+    fn from(r: crate::companies::Resolve) -> Self {
+        match r {
+            crate::companies::Resolve::Required => {
+                AppError::CompanyRequired("this deployment serves several companies: name one with company_id".into())
+            }
+            crate::companies::Resolve::Unknown => AppError::NotFound("no such company".into()),
         }
     }
 }

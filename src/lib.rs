@@ -22,9 +22,11 @@
 //! - [`domain`]: pure change detection, milestones, and the typed states of sessions and deliveries.
 //! - [`db`]: small compile-time-checked queries per table family; [`bus`]: NATS streams and subjects;
 //!   [`asyncapi`]: the AsyncAPI document of what is published (`docs/asyncapi.yaml`).
+//! - [`companies`]: the companies served, their sealed secrets, and the runtime registry
+//!   (settings in effect, one Employes client per company, one rate limiter per API key).
 //! - [`employes`]: the Employes API client; [`simulator`]: a stand-in Employes for demos and tests.
-//! - [`scheduler`]: the cron-driven full sync, once per slot across replicas; [`failpoint`]: named
-//!   pause points for fault-injection tests.
+//! - [`scheduler`]: the cron-driven full sync of each company, once per (company, slot) across
+//!   replicas; [`failpoint`]: named pause points for fault-injection tests.
 //!
 //! Dependencies point one way: `http` → `sync` → `db`/`bus`/`employes` → `domain`.
 #![forbid(unsafe_code)]
@@ -34,6 +36,7 @@ pub mod asyncapi;
 pub mod bus;
 pub mod cli;
 pub mod commands;
+pub mod companies;
 pub mod config;
 pub mod db;
 #[cfg(test)]

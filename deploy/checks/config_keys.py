@@ -17,7 +17,7 @@ CONTRACT_KEYS = {
 # Operational keys outside the contract (RUST_LOG and CONFIG_FILE are read outside src/config).
 EXTRA_KEYS = {"NATS_STREAM_REPLICAS", "SIMULATOR_ADDR", "SHUTDOWN_TIMEOUT", "RUST_LOG", "CONFIG_FILE"}
 # Keys that belong in a Secret, never in a ConfigMap.
-SECRET_KEYS = {"DATABASE_URL", "EMPLOYES_API_KEY", "WEBHOOK_SECRET", "AUTH_JWT_SECRET", "API_TOKENS"}
+SECRET_KEYS = {"DATABASE_URL", "EMPLOYES_API_KEY", "WEBHOOK_SECRET", "AUTH_JWT_SECRET", "API_TOKENS", "SECRETS_KEY"}
 
 KEY_LIST = re.compile(r"const\s+\w*KEYS\s*:\s*&\[&str\]\s*=\s*&\[(.*?)\];", re.S)
 KEY = re.compile(r'"([A-Z][A-Z0-9_]+)"')

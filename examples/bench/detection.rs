@@ -56,12 +56,15 @@ pub async fn dbwrite_figure(report: &mut Report) -> anyhow::Result<()> {
     println!("\n== batched change insert ==");
     let url = fresh_database_named("es_bench_").await;
     let db = employes_sync::db::pool(&url)?;
-    employes_sync::db::migrate(&db).await?;
+    employes_sync::db::migrate(&db, None).await?;
+    let company = Uuid::new_v4();
+    employes_sync::db::companies::upsert_from_env(&db, company, Some("Bench"), None).await?;
     let session = Uuid::new_v4();
     employes_sync::db::sessions::insert(
         &db,
         &employes_sync::db::sessions::NewSession {
             id: session,
+            company_id: company,
             source: employes_sync::domain::Source::Api,
             triggered_by: "bench",
             employee_ids: None,
@@ -75,7 +78,7 @@ pub async fn dbwrite_figure(report: &mut Report) -> anyhow::Result<()> {
     let mut inserted = 0;
     // The batch size of `sync::stages::changes`.
     for chunk in found.chunks(1000) {
-        inserted += employes_sync::db::changes::insert(&db, session, chunk).await?.len();
+        inserted += employes_sync::db::changes::insert(&db, company, session, chunk).await?.len();
     }
     let secs = started.elapsed().as_secs_f64();
     report.figure(

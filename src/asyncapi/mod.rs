@@ -58,16 +58,18 @@ pub struct Stream {
 pub const CHANNELS: &[Channel] = &[
     Channel {
         id: "syncRequests",
-        address: "{prefix}.sync.requests",
+        address: "{prefix}.sync.requests.{company_id}",
         title: "Sync queue",
-        description: "The durable work queue of sync tasks: a verified webhook waiting to be admitted into a session \
-                      (`admit_webhook`), or a session to run (`run_session`). Written by the HTTP role, the \
-                      scheduler and the CLI; read by the workers' one durable pull consumer. `Nats-Msg-Id` \
-                      deduplicates repeats within the stream's window.",
+        description: "The durable work queue of sync tasks, one subject per company: a verified webhook waiting to \
+                      be admitted into a session (`admit_webhook`), or a session to run (`run_session`). Written \
+                      by the HTTP role, the scheduler and the CLI; read by the workers' one durable pull consumer. \
+                      `Nats-Msg-Id` deduplicates repeats within the stream's window. The stream still binds the \
+                      first version's `{prefix}.sync.requests`, so tasks queued before an upgrade are drained \
+                      (read as the first version's company's).",
         messages: &["admitWebhook", "runSession"],
         stream: Some(Stream {
             name: "{PREFIX}_SYNC",
-            subjects: &["{prefix}.sync.requests"],
+            subjects: &["{prefix}.sync.requests", "{prefix}.sync.requests.>"],
             retention: "workqueue",
             max_age_secs: 0,
             duplicate_window_secs: crate::bus::SYNC_DUPLICATE_WINDOW.as_secs(),
@@ -95,14 +97,14 @@ pub const CHANNELS: &[Channel] = &[
     },
     Channel {
         id: "changes",
-        address: "{prefix}.changes.{change_type}",
+        address: "{prefix}.changes.{company_id}.{change_type}",
         title: "Changes",
         description: "Each recorded change, once, as a CloudEvent (structured JSON). Subscribe to `{prefix}.changes.>` \
-                      for all of them.",
+                      for every company's, `{prefix}.changes.{company_id}.>` for one company's.",
         messages: &["change"],
         stream: Some(Stream {
             name: "{PREFIX}_CHANGES",
-            subjects: &["{prefix}.changes.*"],
+            subjects: &["{prefix}.changes.>"],
             retention: "limits",
             max_age_secs: 30 * 24 * 3600,
             duplicate_window_secs: 20 * 60,
@@ -136,11 +138,30 @@ pub const CHANNELS: &[Channel] = &[
         id: "deadLetters",
         address: "{prefix}.sync.dead",
         title: "Dead letters",
-        description: "Sync tasks the worker gave up on, with why. Stream `{PREFIX}_DEAD` (limits, 30 days).",
+        description: "Sync tasks the worker gave up on, with why and after how many attempts: a session claimed \
+                      `WORKER_MAX_DELIVER` times, a message that is not a task, a task whose session or company \
+                      does not exist. Counted in `employes_sync_dead_letters_total`.",
         messages: &["deadLetter"],
-        stream: None,
-        coming: true,
+        stream: Some(Stream {
+            name: "{PREFIX}_DEAD",
+            subjects: &["{prefix}.sync.dead"],
+            retention: "limits",
+            max_age_secs: 30 * 24 * 3600,
+            duplicate_window_secs: 120,
+        }),
+        coming: false,
         received: false,
+    },
+    Channel {
+        id: "companiesChanged",
+        address: "{prefix}.control.companies",
+        title: "Company changes",
+        description: "Core NATS, not stored: a company was added, changed or removed; every replica reloads its \
+                      companies (and does so every 30 s in any case).",
+        messages: &["companiesChanged"],
+        stream: None,
+        coming: false,
+        received: true,
     },
 ];
 
@@ -173,7 +194,7 @@ fn build() -> Document {
             let id = format!("{verb}{}{}", channel.id[..1].to_uppercase(), &channel.id[1..]);
             let summary = match action {
                 "send" => format!("The service publishes {}.", channel.title.to_lowercase()),
-                _ => format!("The workers consume {}.", channel.title.to_lowercase()),
+                _ => format!("The service consumes {}.", channel.title.to_lowercase()),
             };
             operations.insert(
                 id,

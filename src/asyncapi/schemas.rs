@@ -16,6 +16,8 @@ use crate::domain::{ChangeType, milestones::MilestoneKind};
     crate::sync::RunSession,
     crate::sync::ProgressEvent,
     crate::sync::outbox::ChangeEvent,
+    crate::sync::dead_letter::DeadLetter,
+    crate::companies::CompaniesChanged,
     crate::domain::milestones::MilestoneKind,
     crate::domain::milestones::MilestoneStatus,
     crate::domain::milestones::MilestoneReason,
@@ -70,6 +72,19 @@ pub fn schemas() -> Value {
         push_required(admit, name);
     }
 
+    // A dead letter keeps whatever was queued: usually a task, but also JSON that is not one, or
+    // (as a string) bytes that are not JSON at all.
+    all["DeadLetter"]["properties"]["task"] = json!({
+        "description": "The message as it was queued: a task (`AdmitWebhookTask` or `RunSessionTask`), other JSON, \
+                        or its text when it is not JSON.",
+        "anyOf": [
+            {"$ref": "#/components/schemas/AdmitWebhookTask"},
+            {"$ref": "#/components/schemas/RunSessionTask"},
+            {"description": "Anything else that was on the queue.", "additionalProperties": true},
+        ],
+        "additionalProperties": true,
+    });
+
     let change_types: Vec<String> = ChangeType::VARIANTS.iter().map(|t| format!("nl.employes.{t}")).collect();
     let event = &mut all["ChangeEvent"];
     event["properties"]["type"]["enum"] = json!(change_types);
@@ -83,7 +98,6 @@ pub fn schemas() -> Value {
         ("RunSessionTask", task("run_session", "RunSession")),
         ("MilestoneEvent", milestone_event()),
         ("EmployeeErasedEvent", employee_erased_event()),
-        ("DeadLetter", dead_letter()),
     ] {
         all.insert(name.into(), schema);
     }
@@ -177,23 +191,6 @@ fn employee_erased_event() -> Value {
     cloud_event(vec!["nl.employes.employee_erased".into()], "The event's id (also `Nats-Msg-Id`).", data)
 }
 
-/// Written from the design of the dead-letter stream: the task, why it was given up, after how
-/// many attempts, when.
-fn dead_letter() -> Value {
-    json!({
-        "type": "object",
-        "required": ["task", "reason", "attempts", "at"],
-        "properties": {
-            "task": {"description": "The task as it was queued (when it could be read).",
-                     "oneOf": [{"$ref": "#/components/schemas/AdmitWebhookTask"},
-                               {"$ref": "#/components/schemas/RunSessionTask"}]},
-            "reason": {"type": "string"},
-            "attempts": {"type": "integer", "minimum": 0},
-            "at": {"type": "string", "format": "date-time"},
-        },
-    })
-}
-
 /// `components.messages`.
 pub fn messages() -> Value {
     let msg_id = |what: &str| {
@@ -250,6 +247,16 @@ pub fn messages() -> Value {
             "deadLetter",
             "A task given up on",
             json!({"$ref": "#/components/schemas/DeadLetter"}),
+            Some(msg_id(
+                "`dead-<session_id>`, or `dead-seq-<stream sequence>` for a task that names no session: a \
+                 task given up again within the window is recorded once.",
+            )),
+            "application/json",
+        ),
+        (
+            "companiesChanged",
+            "A company was added, changed or removed",
+            json!({"$ref": "#/components/schemas/CompaniesChanged"}),
             None,
             "application/json",
         ),

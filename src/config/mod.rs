@@ -6,6 +6,7 @@ mod employes;
 mod http;
 pub mod reference;
 mod runtime;
+mod secrets;
 mod store;
 mod values;
 mod webhooks;
@@ -15,13 +16,13 @@ use std::{collections::HashMap, net::SocketAddr, time::Duration};
 
 use secrecy::{ExposeSecret, SecretString};
 
-pub use employes::EmployesConfig;
+pub use employes::{EmployesConfig, default_company_id};
 pub use http::ApiToken;
 pub use runtime::LogFormat;
 use values::{Values, bad};
 pub use worker::WorkerConfig;
 
-use crate::webhook_signature::WebhookKey;
+use crate::{companies::SecretsKey, webhook_signature::WebhookKey};
 
 /// A configuration problem: which key, and what is wrong with it.
 #[derive(Debug, thiserror::Error)]
@@ -55,6 +56,8 @@ pub struct Config {
     pub startup_timeout: Duration,
     pub request_timeout: Duration,
     pub worker: WorkerConfig,
+    /// `SECRETS_KEY`: seals company API keys and webhook secrets at rest.
+    pub secrets_key: Option<SecretsKey>,
 }
 
 /// Every key this service reads (the README's configuration table); the environment is
@@ -68,10 +71,13 @@ pub const KEYS: &[&str] = &[
     "EMPLOYES_API_URL",
     "EMPLOYES_API_KEY",
     "EMPLOYES_COMPANY_ID",
+    "EMPLOYES_COMPANY_NAME",
     "EMPLOYES_RATE_LIMIT",
     "EMPLOYES_REQUEST_TIMEOUT",
     "EMPLOYES_MAX_ATTEMPTS",
     "SIMULATOR_ADDR",
+    "SIMULATOR_COMPANIES",
+    "SECRETS_KEY",
     "WEBHOOK_SECRET",
     "WEBHOOK_COALESCE_WINDOW",
     "AUTH_JWT_SECRET",
@@ -123,6 +129,7 @@ impl Config {
             runtime::parse(v)?;
         let worker = worker::parse(v)?;
         let http::Http { http_addr, request_timeout, auth_jwt_secret, api_tokens, cors_origins } = http::parse(v)?;
+        let secrets_key = secrets::parse(v)?;
         Ok(Config {
             database_url,
             nats_urls,
@@ -143,6 +150,7 @@ impl Config {
             startup_timeout,
             request_timeout,
             worker,
+            secrets_key,
         })
     }
 
@@ -186,6 +194,9 @@ mod tests {
         assert_eq!(c.subject_prefix, "employes");
         assert!(c.sync_schedule.is_some());
         assert_eq!(c.sync_outdated_after, Duration::from_secs(6 * 3600));
+        assert_eq!(c.employes.v1_company(), Some(default_company_id()));
+        assert_eq!(c.employes.simulator_companies, 1);
+        assert_eq!(c.worker.concurrency, 64);
     }
 
     #[test]
@@ -210,9 +221,41 @@ mod tests {
     }
 
     #[test]
-    fn a_real_api_url_requires_key_and_company() {
-        let err = Config::from_map(&map(&[("EMPLOYES_API_URL", "https://connect.employes.nl/v4")])).unwrap_err();
-        assert_eq!(err.key, "EMPLOYES_API_KEY");
+    fn companies_from_the_environment_need_the_key_they_share() {
+        let url = ("EMPLOYES_API_URL", "https://connect.employes.nl/v4");
+        let one = ("EMPLOYES_COMPANY_ID", "7e3f2a10-5b6c-4d8e-9f01-23456789abcd");
+        assert_eq!(Config::from_map(&map(&[url, one])).unwrap_err().key, "EMPLOYES_API_KEY");
+        // Without EMPLOYES_COMPANY_ID, companies are added later (API or CLI) with keys of their own.
+        let c = Config::from_map(&map(&[url])).unwrap();
+        assert!(c.employes.company_ids.is_empty());
+        assert_eq!(c.employes.v1_company(), None);
+    }
+
+    #[test]
+    fn the_environment_may_name_several_companies() {
+        let (a, b) = ("7e3f2a10-5b6c-4d8e-9f01-23456789abcd", "0b7d7c8e-1111-4222-8333-944455556666");
+        let ids = format!("{a}, {b}");
+        let c = Config::from_map(&map(&[("EMPLOYES_COMPANY_ID", &ids), ("EMPLOYES_COMPANY_NAME", "A, B")])).unwrap();
+        assert_eq!(c.employes.company_ids.iter().map(ToString::to_string).collect::<Vec<_>>(), [a, b]);
+        assert_eq!(c.employes.company_names, ["A", "B"]);
+        assert_eq!(c.employes.v1_company().unwrap().to_string(), a);
+        let twice = format!("{a},{a}");
+        assert_eq!(Config::from_map(&map(&[("EMPLOYES_COMPANY_ID", &twice)])).unwrap_err().key, "EMPLOYES_COMPANY_ID");
+        let names = Config::from_map(&map(&[("EMPLOYES_COMPANY_ID", &ids), ("EMPLOYES_COMPANY_NAME", "only one")]));
+        assert_eq!(names.unwrap_err().key, "EMPLOYES_COMPANY_NAME");
+        // One company takes the whole name, commas and all.
+        let one = Config::from_map(&map(&[("EMPLOYES_COMPANY_ID", a), ("EMPLOYES_COMPANY_NAME", "Acme, B.V.")]));
+        assert_eq!(one.unwrap().employes.company_names, ["Acme, B.V."]);
+    }
+
+    #[test]
+    fn secrets_key_must_be_base64_of_32_bytes_and_never_prints() {
+        let err = Config::from_map(&map(&[("SECRETS_KEY", "c2hvcnQ=")])).unwrap_err();
+        assert_eq!(err.key, "SECRETS_KEY");
+        let key = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+        let c = Config::from_map(&map(&[("SECRETS_KEY", key)])).unwrap();
+        assert!(c.secrets_key.is_some());
+        assert!(!format!("{c:?}").contains(key));
     }
 
     #[test]

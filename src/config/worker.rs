@@ -34,7 +34,7 @@ pub struct WorkerConfig {
 
 pub(super) fn parse(v: &Values<'_>) -> Result<WorkerConfig, ConfigError> {
     let heartbeat = v.duration("WORKER_HEARTBEAT", "5s")?;
-    let concurrency = v.whole("WORKER_CONCURRENCY", 4usize)?;
+    let concurrency = v.whole("WORKER_CONCURRENCY", 64usize)?;
     if concurrency == 0 {
         return Err(bad("WORKER_CONCURRENCY", "must be at least 1"));
     }

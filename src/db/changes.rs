@@ -13,6 +13,7 @@ use crate::domain::{BusinessImpact, ChangeType, ChangeValue, KeyedChange, amount
 #[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct ChangeRow {
     pub id: Uuid,
+    pub company_id: Uuid,
     pub employee_id: Uuid,
     #[schema(required = true)]
     pub employee_name: Option<String>,
@@ -59,7 +60,7 @@ impl From<ChangeRow> for ChangeView {
 /// Insert changes; ones already recorded (same dedup key) are skipped. Returns the types of
 /// the new ones. Keys and ids come precomputed; the key's hex text and the values' text are
 /// made here, for one batch at a time.
-pub async fn insert(db: &Db, session: Uuid, changes: &[KeyedChange]) -> sqlx::Result<Vec<ChangeType>> {
+pub async fn insert(db: &Db, company: Uuid, session: Uuid, changes: &[KeyedChange]) -> sqlx::Result<Vec<ChangeType>> {
     if changes.is_empty() {
         return Ok(Vec::new());
     }
@@ -78,8 +79,8 @@ pub async fn insert(db: &Db, session: Uuid, changes: &[KeyedChange]) -> sqlx::Re
     let percents: Vec<Option<f64>> = all().map(|c| c.change_percent).collect();
     sqlx::query_scalar!(
         r#"INSERT INTO changes (id, dedup_key, employee_id, change_type, field, old_value, new_value, effective_date,
-                                session_id, business_impact, change_amount, change_percent)
-           SELECT t.id, t.k, t.e, t.ty, t.f, t.o, t.n, t.d, $1, t.i, t.a, t.p
+                                session_id, business_impact, change_amount, change_percent, company_id)
+           SELECT t.id, t.k, t.e, t.ty, t.f, t.o, t.n, t.d, $1, t.i, t.a, t.p, $13
            FROM UNNEST($2::uuid[], $3::text[], $4::uuid[], $5::text[], $6::text[], $7::text[], $8::text[], $9::date[],
                        $10::text[], $11::float8[], $12::float8[]) AS t(id, k, e, ty, f, o, n, d, i, a, p)
            ON CONFLICT DO NOTHING
@@ -96,6 +97,7 @@ pub async fn insert(db: &Db, session: Uuid, changes: &[KeyedChange]) -> sqlx::Re
         &impacts as &[Option<BusinessImpact>],
         &amounts as &[Option<f64>],
         &percents as &[Option<f64>],
+        company,
     )
     .fetch_all(db)
     .await
@@ -114,7 +116,7 @@ pub async fn unpublished(
 ) -> sqlx::Result<Vec<ChangeRow>> {
     sqlx::query_as!(
         ChangeRow,
-        r#"SELECT c.id, c.employee_id, e.display_name AS "employee_name?", c.change_type AS "change_type: ChangeType",
+        r#"SELECT c.id, c.company_id, c.employee_id, e.display_name AS "employee_name?", c.change_type AS "change_type: ChangeType",
                   c.field, c.old_value, c.new_value, c.effective_date, c.detected_at, c.session_id,
                   c.business_impact AS "business_impact: BusinessImpact", c.change_amount, c.change_percent
            FROM changes c LEFT JOIN employees e ON e.id = c.employee_id
@@ -146,6 +148,7 @@ pub async fn mark_published(db: &Db, ids: &[Uuid]) -> sqlx::Result<()> {
 /// Filters of `GET /api/changes`.
 #[derive(Debug, Default)]
 pub struct ChangeFilter {
+    pub company_id: Option<Uuid>,
     pub since: Option<DateTime<Utc>>,
     pub change_type: Option<ChangeType>,
     pub employee_id: Option<Uuid>,
@@ -155,19 +158,21 @@ pub struct ChangeFilter {
 pub async fn list(db: &Db, f: &ChangeFilter) -> sqlx::Result<Vec<ChangeRow>> {
     sqlx::query_as!(
         ChangeRow,
-        r#"SELECT c.id, c.employee_id, e.display_name AS "employee_name?", c.change_type AS "change_type: ChangeType",
+        r#"SELECT c.id, c.company_id, c.employee_id, e.display_name AS "employee_name?", c.change_type AS "change_type: ChangeType",
                   c.field, c.old_value, c.new_value, c.effective_date, c.detected_at, c.session_id,
                   c.business_impact AS "business_impact: BusinessImpact", c.change_amount, c.change_percent
            FROM changes c LEFT JOIN employees e ON e.id = c.employee_id
            WHERE ($1::timestamptz IS NULL OR c.detected_at >= $1)
              AND ($2::text IS NULL OR c.change_type = $2)
              AND ($3::uuid IS NULL OR c.employee_id = $3)
+             AND ($5::uuid IS NULL OR c.company_id = $5)
            ORDER BY c.detected_at DESC, c.effective_date DESC NULLS LAST, c.id
            LIMIT $4"#,
         f.since,
         f.change_type as Option<ChangeType>,
         f.employee_id,
-        f.limit
+        f.limit,
+        f.company_id
     )
     .fetch_all(db)
     .await
@@ -186,17 +191,20 @@ pub struct Stats {
     pub success_rate: f64,
 }
 
-pub async fn stats(db: &Db) -> sqlx::Result<Stats> {
+/// One company's figures.
+pub async fn stats(db: &Db, company: Uuid) -> sqlx::Result<Stats> {
     let r = sqlx::query!(
         r#"SELECT
-             (SELECT count(*) FROM employees WHERE removed_at IS NULL) AS "employees!",
-             (SELECT count(*) FROM employees WHERE removed_at IS NULL AND has_history) AS "with_history!",
-             (SELECT count(*) FROM changes) AS "changes_total!",
-             (SELECT count(*) FROM changes WHERE detected_at > now() - interval '24 hours') AS "changes_24h!",
-             (SELECT count(*) FROM sync_errors) AS "errors_total!",
-             (SELECT count(*) FROM sync_sessions) AS "sessions_total!",
-             (SELECT count(*) FROM sync_sessions WHERE status IN ('completed', 'completed_with_errors', 'failed')) AS "finished!",
-             (SELECT count(*) FROM sync_sessions WHERE status = 'completed') AS "succeeded!""#
+             (SELECT count(*) FROM employees WHERE company_id = $1 AND removed_at IS NULL) AS "employees!",
+             (SELECT count(*) FROM employees WHERE company_id = $1 AND removed_at IS NULL AND has_history) AS "with_history!",
+             (SELECT count(*) FROM changes WHERE company_id = $1) AS "changes_total!",
+             (SELECT count(*) FROM changes WHERE company_id = $1 AND detected_at > now() - interval '24 hours') AS "changes_24h!",
+             (SELECT count(*) FROM sync_errors WHERE company_id = $1) AS "errors_total!",
+             (SELECT count(*) FROM sync_sessions WHERE company_id = $1) AS "sessions_total!",
+             (SELECT count(*) FROM sync_sessions WHERE company_id = $1
+                                                   AND status IN ('completed', 'completed_with_errors', 'failed')) AS "finished!",
+             (SELECT count(*) FROM sync_sessions WHERE company_id = $1 AND status = 'completed') AS "succeeded!""#,
+        company
     )
     .fetch_one(db)
     .await?;

@@ -14,8 +14,9 @@ pub fn content_hash(v: &Value) -> Vec<u8> {
     Sha256::digest(serde_json::to_vec(v).unwrap_or_default()).to_vec()
 }
 
-/// Store employee records; returns how many got a new version.
-pub async fn store_snapshots(db: &Db, session: Uuid, batch: &[Employee]) -> sqlx::Result<u64> {
+/// Store a company's employee records; returns how many got a new version. An id another
+/// company already holds is left to that company.
+pub async fn store_snapshots(db: &Db, company: Uuid, session: Uuid, batch: &[Employee]) -> sqlx::Result<u64> {
     if batch.is_empty() {
         return Ok(0);
     }
@@ -30,20 +31,22 @@ pub async fn store_snapshots(db: &Db, session: Uuid, batch: &[Employee]) -> sqlx
                SELECT * FROM UNNEST($2::uuid[], $3::bytea[], $4::jsonb[], $5::text[], $6::text[], $7::text[])
                    AS t(id, hash, data, name, status, dt_update)
            ), upserted AS (
-               INSERT INTO employees AS e (id, display_name, status, snapshot_hash, snapshot_version, dt_update, first_seen_session)
-               SELECT id, name, status, hash, 1, dt_update, $1 FROM input
+               INSERT INTO employees AS e (id, company_id, display_name, status, snapshot_hash, snapshot_version, dt_update,
+                                           first_seen_session)
+               SELECT id, $8, name, status, hash, 1, dt_update, $1 FROM input
                ON CONFLICT (id) DO UPDATE SET
                    display_name = EXCLUDED.display_name, status = EXCLUDED.status,
                    snapshot_hash = EXCLUDED.snapshot_hash, snapshot_version = e.snapshot_version + 1,
                    dt_update = EXCLUDED.dt_update, removed_at = NULL, removed_session = NULL, updated_at = now()
-               WHERE e.snapshot_hash <> EXCLUDED.snapshot_hash OR e.removed_at IS NOT NULL
+               WHERE e.company_id = EXCLUDED.company_id
+                 AND (e.snapshot_hash <> EXCLUDED.snapshot_hash OR e.removed_at IS NOT NULL)
                RETURNING e.id, e.snapshot_version
            ), closed AS (
                UPDATE employee_versions v SET valid_to = now() FROM upserted u
                WHERE v.employee_id = u.id AND v.version = u.snapshot_version - 1 AND v.valid_to IS NULL
            )
-           INSERT INTO employee_versions (employee_id, version, content_hash, data, session_id)
-           SELECT u.id, u.snapshot_version, i.hash, i.data, $1 FROM upserted u JOIN input i ON i.id = u.id"#,
+           INSERT INTO employee_versions (employee_id, version, content_hash, data, session_id, company_id)
+           SELECT u.id, u.snapshot_version, i.hash, i.data, $1, $8 FROM upserted u JOIN input i ON i.id = u.id"#,
         session,
         &ids,
         &hashes,
@@ -51,30 +54,34 @@ pub async fn store_snapshots(db: &Db, session: Uuid, batch: &[Employee]) -> sqlx
         &names,
         &statuses as &[Option<String>],
         &updates as &[Option<String>],
+        company,
     )
     .execute(db)
     .await?;
     Ok(result.rows_affected())
 }
 
-/// Mark employees that are no longer listed upstream (only after a complete list).
-pub async fn mark_removed_except(db: &Db, session: Uuid, seen: &[Uuid]) -> sqlx::Result<u64> {
+/// Mark the company's employees that are no longer listed upstream (only after a complete list).
+pub async fn mark_removed_except(db: &Db, company: Uuid, session: Uuid, seen: &[Uuid]) -> sqlx::Result<u64> {
     Ok(sqlx::query!(
         "UPDATE employees SET removed_at = now(), removed_session = $1, updated_at = now()
-         WHERE removed_at IS NULL AND NOT (id = ANY($2))",
+         WHERE company_id = $3 AND removed_at IS NULL AND NOT (id = ANY($2))",
         session,
-        seen
+        seen,
+        company
     )
     .execute(db)
     .await?
     .rows_affected())
 }
 
-pub async fn mark_removed(db: &Db, session: Uuid, id: Uuid) -> sqlx::Result<u64> {
+pub async fn mark_removed(db: &Db, company: Uuid, session: Uuid, id: Uuid) -> sqlx::Result<u64> {
     Ok(sqlx::query!(
-        "UPDATE employees SET removed_at = now(), removed_session = $1, updated_at = now() WHERE id = $2 AND removed_at IS NULL",
+        "UPDATE employees SET removed_at = now(), removed_session = $1, updated_at = now()
+         WHERE id = $2 AND company_id = $3 AND removed_at IS NULL",
         session,
-        id
+        id,
+        company
     )
     .execute(db)
     .await?
@@ -87,13 +94,14 @@ pub async fn mark_removed(db: &Db, session: Uuid, id: Uuid) -> sqlx::Result<u64>
 /// edits that leave the record untouched).
 pub async fn history_due(
     db: &Db,
+    company: Uuid,
     session: Uuid,
     only: Option<&[Uuid]>,
     refresh_after: std::time::Duration,
 ) -> sqlx::Result<Vec<Uuid>> {
     sqlx::query_scalar!(
         r#"SELECT id FROM employees e
-           WHERE removed_at IS NULL
+           WHERE removed_at IS NULL AND company_id = $4
              AND ($2::uuid[] IS NULL OR id = ANY($2))
              AND ($2::uuid[] IS NOT NULL OR $3::float8 <= 0 OR history_fetched_at IS NULL
                   OR history_fetched_at < now() - make_interval(secs => $3)
@@ -102,17 +110,19 @@ pub async fn history_due(
         session,
         only as Option<&[Uuid]>,
         refresh_after.as_secs_f64(),
+        company,
     )
     .fetch_all(db)
     .await
 }
 
-/// Current employees (all, or the given ones) whose stored history is not empty.
-pub async fn count_with_history(db: &Db, only: Option<&[Uuid]>) -> sqlx::Result<i64> {
+/// The company's current employees (all, or the given ones) whose stored history is not empty.
+pub async fn count_with_history(db: &Db, company: Uuid, only: Option<&[Uuid]>) -> sqlx::Result<i64> {
     sqlx::query_scalar!(
         r#"SELECT count(*) AS "n!" FROM employees
-           WHERE removed_at IS NULL AND has_history AND ($1::uuid[] IS NULL OR id = ANY($1))"#,
-        only as Option<&[Uuid]>
+           WHERE company_id = $2 AND removed_at IS NULL AND has_history AND ($1::uuid[] IS NULL OR id = ANY($1))"#,
+        only as Option<&[Uuid]>,
+        company
     )
     .fetch_one(db)
     .await
@@ -126,8 +136,8 @@ pub struct HistoryItem {
     pub has_history: bool,
 }
 
-/// Store employment histories; returns how many got a new version.
-pub async fn store_histories(db: &Db, session: Uuid, batch: &[HistoryItem]) -> sqlx::Result<u64> {
+/// Store a company's employment histories; returns how many got a new version.
+pub async fn store_histories(db: &Db, company: Uuid, session: Uuid, batch: &[HistoryItem]) -> sqlx::Result<u64> {
     if batch.is_empty() {
         return Ok(0);
     }
@@ -141,24 +151,25 @@ pub async fn store_histories(db: &Db, session: Uuid, batch: &[HistoryItem]) -> s
            ), fetched AS (
                UPDATE employees e SET history_fetched_at = now()
                FROM input i
-               WHERE e.id = i.id AND e.history_hash IS NOT DISTINCT FROM i.hash
+               WHERE e.id = i.id AND e.company_id = $6 AND e.history_hash IS NOT DISTINCT FROM i.hash
            ), updated AS (
                UPDATE employees e SET history_hash = i.hash, history_version = e.history_version + 1,
                                       has_history = i.has, history_fetched_at = now(), updated_at = now()
                FROM input i
-               WHERE e.id = i.id AND e.history_hash IS DISTINCT FROM i.hash
+               WHERE e.id = i.id AND e.company_id = $6 AND e.history_hash IS DISTINCT FROM i.hash
                RETURNING e.id, e.history_version
            ), closed AS (
                UPDATE employment_versions v SET valid_to = now() FROM updated u
                WHERE v.employee_id = u.id AND v.version = u.history_version - 1 AND v.valid_to IS NULL
            )
-           INSERT INTO employment_versions (employee_id, version, content_hash, data, session_id)
-           SELECT u.id, u.history_version, i.hash, i.data, $1 FROM updated u JOIN input i ON i.id = u.id"#,
+           INSERT INTO employment_versions (employee_id, version, content_hash, data, session_id, company_id)
+           SELECT u.id, u.history_version, i.hash, i.data, $1, $6 FROM updated u JOIN input i ON i.id = u.id"#,
         session,
         &ids,
         &hashes,
         &data,
         &has,
+        company,
     )
     .execute(db)
     .await?;
@@ -223,11 +234,12 @@ pub async fn count_session_diffs(db: &Db, sessions: &[Uuid]) -> sqlx::Result<i64
     .await
 }
 
-/// The company's baseline: no full sync has completed before this session.
+/// The company's baseline: no full sync of the session's company has completed before it.
 pub async fn is_baseline(db: &Db, session: Uuid) -> sqlx::Result<bool> {
     Ok(!sqlx::query_scalar!(
         r#"SELECT EXISTS (SELECT 1 FROM sync_sessions
                           WHERE scope = 'full' AND status IN ('completed', 'completed_with_errors') AND id <> $1
+                            AND company_id = (SELECT company_id FROM sync_sessions WHERE id = $1)
                             AND requested_at < (SELECT requested_at FROM sync_sessions WHERE id = $1)) AS "exists!""#,
         session
     )

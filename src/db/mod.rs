@@ -2,7 +2,9 @@
 //! offline data). One module per table family.
 
 pub mod changes;
+pub mod companies;
 pub mod employees;
+pub mod issues;
 pub mod sessions;
 pub mod webhooks;
 
@@ -21,16 +23,39 @@ pub fn pool(url: &str) -> anyhow::Result<Db> {
     Ok(PgPoolOptions::new().max_connections(16).acquire_timeout(Duration::from_secs(5)).connect_lazy(url)?)
 }
 
-/// Apply pending migrations, retrying while the database is still coming up.
-pub async fn migrate(db: &Db) -> anyhow::Result<()> {
+/// Apply pending migrations, retrying while the database is still coming up. `v1_company` is
+/// the company a first-version database belongs to: the migration to companies reads it from
+/// the session setting `employes_sync.v1_company`, so the migrator runs on one connection.
+pub async fn migrate(db: &Db, v1_company: Option<uuid::Uuid>) -> anyhow::Result<()> {
     let mut delay = Duration::from_millis(200);
     for attempt in 1.. {
-        match MIGRATOR.run(db).await {
+        let run = async {
+            let mut conn = db.acquire().await.map_err(sqlx::migrate::MigrateError::Execute)?;
+            let v1 = v1_company.map(|id| id.to_string()).unwrap_or_default();
+            sqlx::query!("SELECT set_config('employes_sync.v1_company', $1, false) AS \"set!\"", v1)
+                .fetch_one(&mut *conn)
+                .await
+                .map_err(sqlx::migrate::MigrateError::Execute)?;
+            let result = MIGRATOR.run(&mut *conn).await;
+            // The setting stays with the connection; clear it before the pool hands it out again.
+            let _ = sqlx::query!("SELECT set_config('employes_sync.v1_company', '', false) AS \"set!\"")
+                .fetch_one(&mut *conn)
+                .await;
+            result
+        };
+        match run.await {
             Ok(()) => return Ok(()),
             Err(sqlx::migrate::MigrateError::Execute(e)) if is_connection_error(&e) && attempt < 10 => {
                 tracing::warn!(attempt, "database not reachable yet, retrying migrations");
                 tokio::time::sleep(delay).await;
                 delay = (delay * 2).min(Duration::from_secs(5));
+            }
+            // The companies migration names EMPLOYES_COMPANY_ID itself: one line, no context.
+            Err(
+                sqlx::migrate::MigrateError::Execute(sqlx::Error::Database(e))
+                | sqlx::migrate::MigrateError::ExecuteMigration(sqlx::Error::Database(e), _),
+            ) if e.message().starts_with("EMPLOYES_COMPANY_ID") => {
+                return Err(anyhow::anyhow!("invalid configuration: {}", e.message()));
             }
             Err(e) => return Err(anyhow::Error::new(e).context("applying database migrations")),
         }

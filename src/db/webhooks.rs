@@ -7,6 +7,8 @@ use crate::domain::WebhookOutcome;
 
 #[derive(Debug, Clone)]
 pub struct Delivery<'a> {
+    /// `None` for a delivery that names no known company (a rejection, mostly).
+    pub company_id: Option<Uuid>,
     pub webhook_id: Option<&'a str>,
     pub event_type: Option<&'a str>,
     pub employee_id: Option<Uuid>,
@@ -18,7 +20,15 @@ pub struct Delivery<'a> {
 impl Delivery<'_> {
     /// A delivery with this outcome and nothing else known yet.
     pub fn new(outcome: WebhookOutcome) -> Self {
-        Delivery { webhook_id: None, event_type: None, employee_id: None, outcome, reason: None, session_id: None }
+        Delivery {
+            company_id: None,
+            webhook_id: None,
+            event_type: None,
+            employee_id: None,
+            outcome,
+            reason: None,
+            session_id: None,
+        }
     }
 }
 
@@ -26,8 +36,8 @@ impl Delivery<'_> {
 /// accepted or ignored: the caller answers "duplicate".
 pub async fn record(db: &Db, d: &Delivery<'_>) -> sqlx::Result<bool> {
     let rows = sqlx::query!(
-        r#"INSERT INTO webhook_deliveries (webhook_id, event_type, employee_id, outcome, reason, session_id)
-           VALUES ($1, $2, $3, $4, $5, $6)
+        r#"INSERT INTO webhook_deliveries (webhook_id, event_type, employee_id, outcome, reason, session_id, company_id)
+           VALUES ($1, $2, $3, $4, $5, $6, $7)
            ON CONFLICT DO NOTHING"#,
         d.webhook_id,
         d.event_type,
@@ -35,6 +45,7 @@ pub async fn record(db: &Db, d: &Delivery<'_>) -> sqlx::Result<bool> {
         d.outcome.as_str(),
         d.reason,
         d.session_id,
+        d.company_id,
     )
     .execute(db)
     .await?

@@ -4,6 +4,7 @@
 
 mod changes;
 mod employee;
+pub mod issues;
 pub mod milestones;
 mod states;
 
@@ -13,7 +14,7 @@ pub use changes::{
     for_each_history_change, for_each_record_change, format_number, parse_date, sort_for_insert, text_of,
 };
 pub use employee::Employee;
-pub use states::{Scope, SessionStatus, Source, Stage, StageStatus, WebhookOutcome};
+pub use states::{IssueKind, IssueStatus, Scope, SessionStatus, Source, Stage, StageStatus, WebhookOutcome};
 
 /// The company the built-in simulator serves, and the one synced when no `EMPLOYES_API_URL`
 /// is configured.

@@ -144,6 +144,32 @@ state! {
     }
 }
 
+state! {
+    /// What is wrong with a company (`issues.kind`).
+    pub enum IssueKind {
+        /// Employes rejected the company's API key (or none is set).
+        AuthFailed,
+        /// Employes could not be reached, or kept failing.
+        ApiUnavailable,
+        /// Requests kept being refused with 429 until they gave up.
+        RateLimited,
+        /// A sync failed for another reason.
+        SyncFailed,
+        /// The company's API key expires within 30 days.
+        ApiKeyExpiring,
+        /// An outbound endpoint was disabled.
+        EndpointDisabled,
+    }
+}
+
+state! {
+    /// Whether an issue still holds.
+    pub enum IssueStatus {
+        Ongoing,
+        Resolved,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::{fmt::Debug, str::FromStr};
@@ -201,6 +227,19 @@ mod tests {
         assert_eq!(StageStatus::from_counts(3, 0), StageStatus::Completed);
         assert_eq!(StageStatus::from_counts(3, 1), StageStatus::CompletedWithErrors);
         assert_eq!(StageStatus::from_counts(0, 1), StageStatus::Failed);
+    }
+
+    #[test]
+    fn issue_names_round_trip() {
+        round_trips::<IssueKind>(&[
+            "auth_failed",
+            "api_unavailable",
+            "rate_limited",
+            "sync_failed",
+            "api_key_expiring",
+            "endpoint_disabled",
+        ]);
+        round_trips::<IssueStatus>(&["ongoing", "resolved"]);
     }
 
     #[test]

@@ -13,44 +13,79 @@ use super::{
     error::{EmployesError, Endpoint},
     retry::{Failure, Retries, Transient, retry_after},
 };
-use crate::{config::EmployesConfig, domain::Employee};
+use crate::domain::Employee;
 
+/// The pacing of one API key: requests leave evenly spaced (burst of one), so the server's own
+/// bucket never empties. Every company using the key shares it.
+pub type Limiter = DefaultDirectRateLimiter;
+
+/// A limiter for `per_second` requests a second (at least one).
+pub fn limiter(per_second: u32) -> Arc<Limiter> {
+    let rate = NonZeroU32::new(per_second.max(1)).expect("max(1) is non-zero");
+    Arc::new(RateLimiter::direct(Quota::per_second(rate).allow_burst(NonZeroU32::MIN)))
+}
+
+/// The HTTP client every company's requests share (one connection pool).
+pub fn http_client(request_timeout: Duration) -> anyhow::Result<reqwest::Client> {
+    Ok(reqwest::Client::builder()
+        .timeout(request_timeout)
+        .connect_timeout(request_timeout.min(Duration::from_secs(5)))
+        .pool_max_idle_per_host(16)
+        .user_agent(concat!("employes-sync/", env!("CARGO_PKG_VERSION")))
+        .build()?)
+}
+
+/// A client of one company: its id in every path, its key, and its key's limiter.
 #[derive(Clone)]
 pub struct EmployesClient {
     http: reqwest::Client,
     base: String,
     company: Uuid,
+    /// The `company` label of the request metrics.
+    company_label: Arc<str>,
     key: SecretString,
-    limiter: Arc<DefaultDirectRateLimiter>,
+    limiter: Arc<Limiter>,
     max_attempts: u32,
 }
 
 impl std::fmt::Debug for EmployesClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("EmployesClient").field("base", &self.base).finish_non_exhaustive()
+        f.debug_struct("EmployesClient")
+            .field("base", &self.base)
+            .field("company", &self.company)
+            .finish_non_exhaustive()
     }
 }
 
+/// What a company's client is made of.
+pub struct ClientParts {
+    pub http: reqwest::Client,
+    /// e.g. `https://connect.employes.nl/v4`.
+    pub base_url: String,
+    pub company: Uuid,
+    pub key: SecretString,
+    pub limiter: Arc<Limiter>,
+    /// Tries per request for 5xx, timeouts and connection errors (at least 1).
+    pub max_attempts: u32,
+}
+
 impl EmployesClient {
-    /// `base_url` is e.g. `https://connect.employes.nl/v4`.
-    pub fn new(base_url: &str, cfg: &EmployesConfig) -> anyhow::Result<EmployesClient> {
-        let rate = NonZeroU32::new(cfg.rate_limit.max(1)).expect("max(1) is non-zero");
-        // Burst of one: requests leave evenly spaced, so the server's own bucket never empties.
-        let quota = Quota::per_second(rate).allow_burst(NonZeroU32::MIN);
-        let http = reqwest::Client::builder()
-            .timeout(cfg.request_timeout)
-            .connect_timeout(cfg.request_timeout.min(Duration::from_secs(5)))
-            .pool_max_idle_per_host(16)
-            .user_agent(concat!("employes-sync/", env!("CARGO_PKG_VERSION")))
-            .build()?;
-        Ok(EmployesClient {
+    pub fn new(parts: ClientParts) -> EmployesClient {
+        let ClientParts { http, base_url, company, key, limiter, max_attempts } = parts;
+        EmployesClient {
             http,
             base: base_url.trim_end_matches('/').to_string(),
-            company: cfg.company_id,
-            key: cfg.api_key.clone(),
-            limiter: Arc::new(RateLimiter::direct(quota)),
-            max_attempts: cfg.max_attempts,
-        })
+            company,
+            company_label: company.to_string().into(),
+            key,
+            limiter,
+            max_attempts: max_attempts.max(1),
+        }
+    }
+
+    /// The company this client reads.
+    pub fn company(&self) -> Uuid {
+        self.company
     }
 
     /// One employee; `Ok(None)` when Employes no longer knows it.
@@ -110,12 +145,12 @@ impl EmployesClient {
         let resp = match sent {
             Ok(resp) => resp,
             Err(e) => {
-                count(endpoint, if e.is_timeout() { "timeout" } else { "connect_error" });
+                self.count(endpoint, if e.is_timeout() { "timeout" } else { "connect_error" });
                 return Err(Failure::Transient(Transient::of(&e)));
             }
         };
         let status = resp.status();
-        count(endpoint, status.as_str());
+        self.count(endpoint, status.as_str());
         match status {
             s if s.is_success() => {
                 let bytes = resp.bytes().await.map_err(|e| Failure::Transient(Transient::of(&e)))?;
@@ -134,7 +169,10 @@ impl EmployesClient {
     }
 }
 
-fn count(endpoint: Endpoint, status: &str) {
-    metrics::counter!("employes_sync_employes_requests_total", "endpoint" => endpoint.label(), "status" => status.to_string())
+impl EmployesClient {
+    fn count(&self, endpoint: Endpoint, status: &str) {
+        metrics::counter!("employes_sync_employes_requests_total", "endpoint" => endpoint.label(),
+                          "status" => status.to_string(), "company" => self.company_label.clone())
         .increment(1);
+    }
 }

@@ -34,6 +34,8 @@ impl std::fmt::Display for Endpoint {
     }
 }
 
+use crate::domain::IssueKind;
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum EmployesError {
     #[error("Employes rejected the API key ({endpoint})")]
@@ -58,10 +60,25 @@ impl EmployesError {
         match self {
             EmployesError::Unauthorized { .. } => "unauthorized",
             EmployesError::Forbidden { .. } => "forbidden",
+            EmployesError::Exhausted { status: 429, .. } => "rate_limited",
             EmployesError::Status { .. } | EmployesError::Exhausted { .. } => "upstream_status",
             EmployesError::Timeout { .. } => "timeout",
             EmployesError::Connect { .. } => "connect",
             EmployesError::Malformed { .. } => "malformed",
+        }
+    }
+
+    /// The kind of company issue this error is, when it stops a sync.
+    pub fn issue_kind(&self) -> IssueKind {
+        match self {
+            EmployesError::Unauthorized { .. } => IssueKind::AuthFailed,
+            EmployesError::Exhausted { status: 429, .. } => IssueKind::RateLimited,
+            EmployesError::Forbidden { .. }
+            | EmployesError::Status { .. }
+            | EmployesError::Exhausted { .. }
+            | EmployesError::Timeout { .. }
+            | EmployesError::Connect { .. }
+            | EmployesError::Malformed { .. } => IssueKind::ApiUnavailable,
         }
     }
 

@@ -9,6 +9,6 @@ mod paging;
 mod retry;
 
 pub use crate::domain::Employee;
-pub use client::EmployesClient;
+pub use client::{ClientParts, EmployesClient, Limiter, http_client, limiter};
 pub use error::{EmployesError, Endpoint};
 pub use paging::{EmployeeList, ListedPage};

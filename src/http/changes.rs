@@ -60,8 +60,13 @@ async fn list_changes(
     _who: Identity,
     Query(q): Query<ChangesQuery>,
 ) -> AppResult<impl IntoResponse> {
-    let filter =
-        ChangeFilter { since: q.since, change_type: q.change_type, employee_id: q.employee_id, limit: q.limit.get() };
+    let filter = ChangeFilter {
+        company_id: None,
+        since: q.since,
+        change_type: q.change_type,
+        employee_id: q.employee_id,
+        limit: q.limit.get(),
+    };
     let rows = changes::list(&state.db, &filter).await?;
     Ok(axum::Json(ChangeList { changes: rows.into_iter().map(ChangeView::from).collect() }))
 }

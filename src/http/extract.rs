@@ -24,6 +24,15 @@ pub struct Query<T>(pub T);
 #[from_request(via(axum::extract::Path), rejection(AppError))]
 pub struct Path<T>(pub T);
 
+/// `?company_id=`, on the routes about one company: may be omitted when there is only one.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct CompanyQuery {
+    /// The company; may be omitted when there is only one.
+    pub company_id: Option<Uuid>,
+}
+
 /// `?limit=`: 1 to `MAX` items, `DEFAULT` when absent. The check and the documented bounds
 /// come from the same two numbers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

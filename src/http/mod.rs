@@ -13,6 +13,7 @@ mod dashboard;
 mod docs;
 mod extract;
 mod health;
+mod issues;
 pub mod openapi;
 mod responses;
 mod schemas;
@@ -45,7 +46,13 @@ use utoipa_axum::router::OpenApiRouter;
 
 pub use auth::{Identity, sign_in_token};
 
-use crate::{bus::Bus, config::Config, db::Db};
+use crate::{
+    bus::Bus,
+    companies::{CompanyRuntime, Registry},
+    config::Config,
+    db::Db,
+    error::AppResult,
+};
 
 /// Cheap handles shared by every handler (cloned per request: every field is a pointer or two).
 #[derive(Clone)]
@@ -54,9 +61,18 @@ pub struct AppState {
     /// Behind an `Arc`: a `Bus` holds two NATS clients and two strings.
     pub bus: Arc<Bus>,
     pub config: Arc<Config>,
+    pub companies: Registry,
     pub metrics: PrometheusHandle,
     /// Fires at shutdown: long-lived responses (SSE) end so the server can drain.
     pub shutdown: CancellationToken,
+}
+
+impl AppState {
+    /// The company a request is about: the one it names (404 when unknown), or the only one,
+    /// when it names none (400 `company_required` when there are several).
+    pub fn company(&self, _who: &Identity, requested: Option<uuid::Uuid>) -> AppResult<Arc<CompanyRuntime>> {
+        Ok(self.companies.resolve(requested, None)?)
+    }
 }
 
 pub(crate) static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -72,6 +88,7 @@ fn documented(config: &Config) -> OpenApiRouter<AppState> {
         .merge(sessions::router())
         .merge(changes::router())
         .merge(stats::router())
+        .merge(issues::router())
         .layer(cors(&config.cors_origins))
         .layer(timeout.clone());
     OpenApiRouter::with_openapi(<openapi::ApiDoc as utoipa::OpenApi>::openapi())

@@ -45,3 +45,10 @@ error_set! {
         "500" => "an unexpected failure (logged with the request id; the body says only `internal error`)",
         "503" => "a dependency (Postgres, NATS) cannot take the request now; retry",
 }
+
+error_set! {
+    /// A route about one company (`company_id`, which may be omitted while there is only one).
+    OneCompany:
+        "400" => "a malformed query parameter, or several companies and no company_id (`company_required`)",
+        "404" => "no such company",
+}

@@ -66,7 +66,7 @@ async fn list_sessions(
     _who: Identity,
     Query(q): Query<ListQuery>,
 ) -> AppResult<impl IntoResponse> {
-    let rows = sessions::list(&state.db, q.source, q.status, q.limit.get()).await?;
+    let rows = sessions::list(&state.db, None, q.source, q.status, q.limit.get()).await?;
     let ids: Vec<Uuid> = rows.iter().map(|s| s.id).collect();
     let mut stages = sessions::stages_for(&state.db, &ids).await?;
     let sessions = rows

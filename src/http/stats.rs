@@ -5,7 +5,8 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::{
     AppState, Identity,
-    responses::{Authenticated, Storage},
+    extract::{CompanyQuery, Query},
+    responses::{Authenticated, OneCompany, Storage},
 };
 use crate::{
     db::changes::{self, Stats},
@@ -16,9 +17,14 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(get_stats))
 }
 
-/// Counts of employees, changes, errors and sessions.
-#[utoipa::path(get, path = "/api/stats", tag = "stats", security(("bearer" = [])),
-    responses((status = 200, description = "the counts", body = Stats), Authenticated, Storage))]
-async fn get_stats(State(state): State<AppState>, _who: Identity) -> AppResult<impl IntoResponse> {
-    Ok(axum::Json(changes::stats(&state.db).await?))
+/// One company's counts of employees, changes, errors and sessions.
+#[utoipa::path(get, path = "/api/stats", tag = "stats", params(CompanyQuery), security(("bearer" = [])),
+    responses((status = 200, description = "the counts", body = Stats), OneCompany, Authenticated, Storage))]
+async fn get_stats(
+    State(state): State<AppState>,
+    who: Identity,
+    Query(q): Query<CompanyQuery>,
+) -> AppResult<impl IntoResponse> {
+    let company = state.company(&who, q.company_id)?;
+    Ok(axum::Json(changes::stats(&state.db, company.id()).await?))
 }

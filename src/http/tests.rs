@@ -9,7 +9,7 @@ use strum::VariantArray;
 
 use crate::{
     config::Config,
-    domain::{BusinessImpact, ChangeType, Scope, SessionStatus, Source, Stage, StageStatus},
+    domain::{BusinessImpact, ChangeType, IssueKind, IssueStatus, Scope, SessionStatus, Source, Stage, StageStatus},
 };
 
 /// The document as `/api/openapi.json` serves it, as JSON.
@@ -58,6 +58,7 @@ fn every_operation_has_a_unique_id_named_after_its_resource_and_verb() {
     let expected = [
         ("GET", "/api/asyncapi.yaml", "get_asyncapi"),
         ("GET", "/api/changes", "list_changes"),
+        ("GET", "/api/issues", "list_issues"),
         ("GET", "/api/openapi.json", "get_openapi"),
         ("GET", "/api/stats", "get_stats"),
         ("POST", "/api/sync", "request_sync"),
@@ -99,6 +100,8 @@ fn every_typed_state_is_an_enum_in_the_document_and_every_limit_states_its_bound
         ("Stage", names::<Stage>()),
         ("StageStatus", names::<StageStatus>()),
         ("SyncStatus", sync_status),
+        ("IssueKind", names::<IssueKind>()),
+        ("IssueStatus", names::<IssueStatus>()),
     ];
     // Assert
     for (name, values) in enums {

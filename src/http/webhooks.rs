@@ -155,32 +155,39 @@ async fn handle(state: &AppState, headers: &HeaderMap, body: Body, deadline: Ins
     let id = webhook_signature::verify(&config.webhook_secrets, signed, &body, now.timestamp())
         .map_err(|e| reject(AppError::Unauthorized(e.to_string()), "signature"))?;
     let event = parse_event(&body)?;
+    // The company `data.company_id` names, when it is one of ours; else the first version's
+    // company (or the only one); `None` when no company is registered yet.
+    let company =
+        event.company_id.filter(|id| state.companies.get(*id).is_some()).or_else(|| state.companies.default_company());
 
     let delivery = |outcome| Delivery {
+        company_id: company,
         webhook_id: Some(id),
         event_type: Some(event.kind.as_str()),
         employee_id: event.employee_id,
         ..Delivery::new(outcome)
     };
     let targeted = EMPLOYEE_EVENTS.contains(&event.kind.as_str());
-    if !targeted && event.kind != COMPANY_SYNC {
+    let acted_on = targeted || event.kind == COMPANY_SYNC;
+    let Some(company) = company.filter(|_| acted_on) else {
         if !record(state, &delivery(WebhookOutcome::Ignored), deadline).await.map_err(db_unavailable)? {
             return Ok(duplicate(state, &delivery(WebhookOutcome::Duplicate), deadline).await);
         }
         count(WebhookOutcome::Ignored);
         return Ok(accepted(id, Some(true)));
-    }
+    };
     // Intake only puts the verified event on the durable queue: `Nats-Msg-Id` = webhook-id
     // deduplicates repeats within the stream's window, and the worker admits the event
     // (records the delivery, joins or creates a session; repeats after the window are dropped).
     let task = QueueTask::AdmitWebhook(AdmitWebhook {
+        company_id: Some(company),
         webhook_id: id.to_string(),
         event_type: event.kind.clone(),
         employee_ids: event.employee_id.filter(|_| targeted).map(|e| vec![e]),
         triggered_by: "employes".into(),
         requested_at: now,
     });
-    let repeated = trigger::publish(&state.bus, &task, id)
+    let repeated = trigger::publish(&state.bus, company, &task, id)
         .await
         .map_err(|e| reject(AppError::from(TriggerError::from(e)), "queue_unavailable"))?;
     if repeated {
@@ -234,6 +241,8 @@ async fn read_limited(headers: &HeaderMap, body: Body, deadline: Instant) -> Res
 struct WebhookEvent {
     kind: String,
     employee_id: Option<Uuid>,
+    /// `data.company_id` when it is a UUID.
+    company_id: Option<Uuid>,
 }
 
 /// The raw text of the named members of a JSON object, in one pass and borrowed from the input;
@@ -293,16 +302,20 @@ fn parse_event(body: &[u8]) -> Result<WebhookEvent, Rejection> {
         .filter(|t| !t.is_empty() && t.len() <= 100 && t.chars().all(|c| c.is_ascii_graphic()))
         .ok_or_else(|| bad("missing or invalid `type`"))?
         .into_owned();
-    // Only an employee event is about an employee: other types' `data` is not read (nor checked).
-    if !EMPLOYEE_EVENTS.contains(&kind.as_str()) {
-        return Ok(WebhookEvent { kind, employee_id: None });
-    }
-    let [employee_id] = match data {
+    let [employee_id, company_id] = match data {
         Some(raw) if is_object(raw.get().as_bytes()) => {
-            members(raw.get().as_bytes(), ["employee_id"]).map_err(|_| bad("body is not valid JSON"))?
+            members(raw.get().as_bytes(), ["employee_id", "company_id"]).map_err(|_| bad("body is not valid JSON"))?
         }
-        _ => [None],
+        _ => [None, None],
     };
+    // `data.company_id` routes the event when it names a company of this deployment (never checked).
+    let company_id = company_id
+        .and_then(|raw| serde_json::from_str::<Cow<str>>(raw.get()).ok())
+        .and_then(|id| Uuid::parse_str(&id).ok());
+    // Only an employee event is about an employee: other types' `data.employee_id` is not read (nor checked).
+    if !EMPLOYEE_EVENTS.contains(&kind.as_str()) {
+        return Ok(WebhookEvent { kind, employee_id: None, company_id });
+    }
     let employee_id = match employee_id.map(RawValue::get) {
         None | Some("null") => None,
         Some(raw) => {
@@ -319,7 +332,7 @@ fn parse_event(body: &[u8]) -> Result<WebhookEvent, Rejection> {
         }
     };
     let employee_id = employee_id.ok_or_else(|| bad("missing data.employee_id"))?;
-    Ok(WebhookEvent { kind, employee_id: Some(employee_id) })
+    Ok(WebhookEvent { kind, employee_id: Some(employee_id), company_id })
 }
 
 /// Looked up by `HeaderName` (a `&str` name would be parsed again on every lookup).

@@ -1,5 +1,5 @@
-//! The messages on NATS: [`QueueTask`]s on `<p>.sync.requests` and [`ProgressEvent`]s on
-//! `<p>.sync.progress.<session_id>`.
+//! The messages on NATS: [`QueueTask`]s on `<p>.sync.requests.<company_id>` and
+//! [`ProgressEvent`]s on `<p>.sync.progress.<session_id>`.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Deserializer, Serialize, Serializer, de::Error as _};
@@ -23,10 +23,15 @@ pub enum QueueTask {
     RunSession(RunSession),
 }
 
-/// `{"kind":"admit_webhook","webhook_id","event_type","employee_ids","triggered_by","requested_at"}`:
+/// `{"kind":"admit_webhook","company_id","webhook_id","event_type","employee_ids","triggered_by","requested_at"}`:
 /// record the delivery, then join or open a session for it.
 #[derive(Debug, Clone, PartialEq, Deserialize, utoipa::ToSchema)]
 pub struct AdmitWebhook {
+    /// The company the event is for (always sent); absent in tasks of the first version (= the
+    /// v1 company).
+    #[serde(default)]
+    #[schema(required = true)]
+    pub company_id: Option<Uuid>,
     /// The `webhook-id` (also the task's `Nats-Msg-Id`).
     pub webhook_id: String,
     pub event_type: String,
@@ -40,7 +45,8 @@ pub struct AdmitWebhook {
 impl Serialize for AdmitWebhook {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeStruct as _;
-        let mut task = serializer.serialize_struct("AdmitWebhook", 8)?;
+        let mut task = serializer.serialize_struct("AdmitWebhook", 9)?;
+        task.serialize_field("company_id", &self.company_id)?;
         task.serialize_field("webhook_id", &self.webhook_id)?;
         task.serialize_field("event_type", &self.event_type)?;
         task.serialize_field("employee_ids", &self.employee_ids)?;
@@ -56,10 +62,15 @@ impl Serialize for AdmitWebhook {
     }
 }
 
-/// `{"kind":"run_session","request_id","session_id","source","triggered_by","employee_ids","requested_at"}`:
+/// `{"kind":"run_session","company_id","request_id","session_id","source","triggered_by","employee_ids","requested_at"}`:
 /// run (or resume) the session.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct RunSession {
+    /// The session's company (always sent); absent in tasks of the first version (the session
+    /// row says).
+    #[serde(default)]
+    #[schema(required = true)]
+    pub company_id: Option<Uuid>,
     /// This task's `Nats-Msg-Id`. Equal to the session's own `request_id` for the task that
     /// opened the session (it keeps the session alive until it ends); another value for a
     /// trigger that joined it.
@@ -105,6 +116,9 @@ impl QueueTask {
 /// The first version's task: a webhook (nil `session_id`, `request_id` = webhook id) or a session.
 #[derive(Deserialize)]
 struct V1Task {
+    /// Not in the first version; the transitional webhook shape of this one carries it.
+    #[serde(default)]
+    company_id: Option<Uuid>,
     request_id: String,
     session_id: Uuid,
     source: Source,
@@ -119,10 +133,12 @@ impl TryFrom<V1Task> for QueueTask {
     type Error = serde_json::Error;
 
     fn try_from(v1: V1Task) -> Result<QueueTask, serde_json::Error> {
-        let V1Task { request_id, session_id, source, triggered_by, employee_ids, requested_at, event_type } = v1;
+        let V1Task { company_id, request_id, session_id, source, triggered_by, employee_ids, requested_at, event_type } =
+            v1;
         Ok(if session_id.is_nil() {
             let event_type = event_type.ok_or_else(|| serde_json::Error::missing_field("event_type"))?;
             QueueTask::AdmitWebhook(AdmitWebhook {
+                company_id,
                 webhook_id: request_id,
                 event_type,
                 employee_ids,
@@ -131,6 +147,7 @@ impl TryFrom<V1Task> for QueueTask {
             })
         } else {
             QueueTask::RunSession(RunSession {
+                company_id,
                 request_id,
                 session_id,
                 source,

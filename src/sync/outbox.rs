@@ -1,6 +1,6 @@
-//! Change notifications: each recorded change is published once as a CloudEvent with
-//! `Nats-Msg-Id` = change id, then marked. A crash between the two republishes within the
-//! stream's dedup window, so subscribers see it once.
+//! Change notifications: each recorded change is published once as a CloudEvent on
+//! `<p>.changes.<company_id>.<change_type>` with `Nats-Msg-Id` = change id, then marked. A crash
+//! between the two republishes within the stream's dedup window, so subscribers see it once.
 
 use std::time::Duration;
 
@@ -68,13 +68,7 @@ pub fn cloud_event<'a>(source: &'a str, c: &ChangeRow) -> ChangeEvent<'a> {
 }
 
 /// Publish unpublished changes (of one session, or all older than `min_age`). Returns how many.
-pub async fn publish_pending(
-    db: &Db,
-    bus: &Bus,
-    source: &str,
-    session: Option<Uuid>,
-    min_age: Duration,
-) -> anyhow::Result<usize> {
+pub async fn publish_pending(db: &Db, bus: &Bus, session: Option<Uuid>, min_age: Duration) -> anyhow::Result<usize> {
     let mut total = 0;
     loop {
         let batch = changes::unpublished(db, session, min_age.as_secs_f64(), 500).await?;
@@ -83,14 +77,18 @@ pub async fn publish_pending(
         }
         let mut done = Vec::with_capacity(batch.len());
         for c in &batch {
-            let payload = Bytes::from(serde_json::to_vec(&cloud_event(source, c))?);
+            let source = crate::companies::event_source(c.company_id);
+            let payload = Bytes::from(serde_json::to_vec(&cloud_event(&source, c))?);
             let id = c.id.to_string();
-            if let Err(e) = bus.publish_durable(bus.change_subject(c.change_type), Some(&id), payload).await {
+            let subject = bus.change_subject(c.company_id, c.change_type);
+            if let Err(e) = bus.publish_durable(subject, Some(&id), payload).await {
                 changes::mark_published(db, &done).await?;
                 return Err(anyhow::anyhow!("publishing change events: {e}"));
             }
             done.push(c.id);
-            metrics::counter!("employes_sync_changes_published_total", "type" => c.change_type.as_str()).increment(1);
+            metrics::counter!("employes_sync_changes_published_total", "type" => c.change_type.as_str(),
+                              "company" => c.company_id.to_string())
+            .increment(1);
         }
         changes::mark_published(db, &done).await?;
         total += done.len();
@@ -98,7 +96,7 @@ pub async fn publish_pending(
 }
 
 /// Background sweep for changes a crashed worker left unpublished.
-pub async fn run_sweeper(db: Db, bus: Bus, source: String, every: Duration, cancel: CancellationToken) {
+pub async fn run_sweeper(db: Db, bus: Bus, every: Duration, cancel: CancellationToken) {
     let mut tick = tokio::time::interval(every);
     loop {
         tokio::select! {
@@ -108,7 +106,7 @@ pub async fn run_sweeper(db: Db, bus: Bus, source: String, every: Duration, canc
         if let Ok(n) = changes::count_unpublished(&db).await {
             metrics::gauge!("employes_sync_outbox_pending").set(n as f64);
         }
-        match publish_pending(&db, &bus, &source, None, every * 2).await {
+        match publish_pending(&db, &bus, None, every * 2).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(count = n, "outbox published changes left behind"),
             Err(e) => tracing::warn!(error = format!("{e:#}"), "outbox sweep failed; will retry"),

@@ -4,17 +4,21 @@
 use std::time::Instant;
 
 use super::{
-    progress,
-    stages::{self, Abort, StageCtx, StageReport},
+    issues, progress,
+    stages::{self, Abort, Failure, StageCtx, StageReport},
 };
 use crate::{
-    db::sessions::{self, SessionRow},
+    bus::Bus,
+    db::{
+        Db,
+        sessions::{self, SessionRow},
+    },
     domain::{SessionStatus, Stage, StageStatus},
     failpoint::{self, Failpoint},
 };
 
 /// Run (or resume) a claimed session to its end. `Ok` carries the final status, already stored.
-#[tracing::instrument(skip_all, fields(session_id = %session.id, scope = %session.scope, attempt = session.attempts))]
+#[tracing::instrument(skip_all, fields(session_id = %session.id, company = %session.company_id, scope = %session.scope, attempt = session.attempts))]
 pub async fn run(ctx: &StageCtx, session: &SessionRow) -> Result<SessionStatus, Abort> {
     let done = sessions::stages(&ctx.db, session.id).await?;
     let targets = session.employee_ids.as_deref();
@@ -35,13 +39,15 @@ pub async fn run(ctx: &StageCtx, session: &SessionRow) -> Result<SessionStatus, 
             Stage::History => stages::history::run(ctx, session.id, targets).await,
             Stage::Changes => stages::changes::run(ctx, session.id).await,
         };
+        // Per stage, not per company: a histogram per company would multiply its series by the
+        // number of companies; the per-company counters say which company is slow or failing.
         metrics::histogram!("employes_sync_stage_duration_seconds", "stage" => stage.as_str())
             .record(started.elapsed().as_secs_f64());
         match result {
             Ok(report) => statuses.push(report.status),
-            Err(Abort::Fatal(reason)) => {
+            Err(Abort::Fatal(failure)) => {
                 progress::fail_stage(&ctx.db, &ctx.bus, session.id, stage).await?;
-                return finish(ctx, session, SessionStatus::Failed, Some(&reason)).await;
+                return finish(&ctx.db, &ctx.bus, session, SessionStatus::Failed, Some(&failure)).await;
             }
             Err(other) => return Err(other),
         }
@@ -52,18 +58,22 @@ pub async fn run(ctx: &StageCtx, session: &SessionRow) -> Result<SessionStatus, 
         SessionStatus::CompletedWithErrors
     };
     failpoint::pause(Failpoint::SessionFinishing).await;
-    finish(ctx, session, status, None).await
+    finish(&ctx.db, &ctx.bus, session, status, None).await
 }
 
-/// Store the final status, then announce it.
+/// Store the final status, then announce it; then open, update or resolve the company's issues.
 pub async fn finish(
-    ctx: &StageCtx,
+    db: &Db,
+    bus: &Bus,
     session: &SessionRow,
     status: SessionStatus,
-    reason: Option<&str>,
+    failure: Option<&Failure>,
 ) -> Result<SessionStatus, Abort> {
-    let ended = progress::end_session(&ctx.db, &ctx.bus, session.id, status, reason).await?;
-    metrics::counter!("employes_sync_sessions_total", "status" => ended.status.as_str()).increment(1);
+    let reason = failure.map(|f| f.reason.as_str());
+    let ended = progress::end_session(db, bus, session.id, status, reason).await?;
+    let company = ended.company_id.to_string();
+    metrics::counter!("employes_sync_sessions_total", "status" => ended.status.as_str(), "company" => company)
+        .increment(1);
     let (employees, changes, errors) = (ended.employees_processed, ended.changes_detected, ended.errors_count);
     // At the level an operator must act on: a failed session is an error, one that completed
     // with errors a warning.
@@ -79,5 +89,6 @@ pub async fn finish(
             tracing::info!(status, employees, changes, "sync session ended")
         }
     }
+    issues::after_session(db, &ended, failure).await;
     Ok(ended.status)
 }

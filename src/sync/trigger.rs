@@ -24,11 +24,14 @@ pub const MAX_EMPLOYEE_IDS: usize = 500;
 /// What a trigger (a webhook event, an API call, the scheduler, the CLI) asks for.
 #[derive(Debug, Clone)]
 pub struct SyncTrigger {
+    /// The company to sync.
+    pub company_id: Uuid,
     pub source: Source,
     pub triggered_by: String,
     /// `None` = full sync.
     pub employee_ids: Option<Vec<Uuid>>,
-    /// The caller-scoped `Idempotency-Key` of `POST /api/sync`: a repeat gets the same session.
+    /// The `Idempotency-Key` of `POST /api/sync`, scoped to company and caller
+    /// (`<company>:<caller>:<key>`, see [`idempotency_key`]): a repeat gets the same session.
     pub idempotency_key: Option<String>,
     /// The `Nats-Msg-Id` of this trigger's task (idempotency key, schedule slot). A trigger with
     /// one always puts its task on the queue, even when it joins a session, so JetStream drops a
@@ -77,7 +80,7 @@ pub enum TriggerError {
 }
 
 /// Open (or join) a session and put the trigger's task on the durable queue.
-#[tracing::instrument(skip_all, fields(source = trigger.source.as_str(), targeted = trigger.employee_ids.is_some()))]
+#[tracing::instrument(skip_all, fields(company = %trigger.company_id, source = trigger.source.as_str(), targeted = trigger.employee_ids.is_some()))]
 pub async fn request_sync(
     db: &Db,
     bus: &Bus,
@@ -89,9 +92,15 @@ pub async fn request_sync(
     Ok(opened.requested())
 }
 
+/// How an `Idempotency-Key` is stored and used as a task id: per company and caller.
+pub fn idempotency_key(company: Uuid, caller: &str, key: &str) -> String {
+    format!("{company}:{caller}:{key}")
+}
+
 /// The session a trigger runs in. A repeated idempotency key gets its earlier session; a full
-/// trigger joins the full sync that is queued or running; a targeted one joins a queued session
-/// of the same source requested within `window` (or a queued full sync); otherwise a new one.
+/// trigger joins the company's full sync that is queued or running; a targeted one joins a
+/// queued session of the company from the same source requested within `window` (or its queued
+/// full sync); otherwise a new one.
 pub async fn open(db: &Db, window: Duration, trigger: &SyncTrigger) -> sqlx::Result<Opened> {
     if let Some(key) = &trigger.idempotency_key {
         if let Some(s) = sessions::find_by_idempotency_key(db, key).await? {
@@ -99,7 +108,9 @@ pub async fn open(db: &Db, window: Duration, trigger: &SyncTrigger) -> sqlx::Res
         }
     }
     if let Some(ids) = &trigger.employee_ids {
-        if let Some(s) = sessions::coalesce_targeted(db, trigger.source, ids, window, MAX_EMPLOYEE_IDS).await? {
+        let company = trigger.company_id;
+        if let Some(s) = sessions::coalesce_targeted(db, company, trigger.source, ids, window, MAX_EMPLOYEE_IDS).await?
+        {
             return Ok(Opened::Joined(s));
         }
     }
@@ -109,6 +120,7 @@ pub async fn open(db: &Db, window: Duration, trigger: &SyncTrigger) -> sqlx::Res
         let request_id = trigger.dedup_id.clone().unwrap_or_else(|| id.to_string());
         let new = sessions::NewSession {
             id,
+            company_id: trigger.company_id,
             source: trigger.source,
             triggered_by: &trigger.triggered_by,
             employee_ids: trigger.employee_ids.as_deref(),
@@ -124,7 +136,7 @@ pub async fn open(db: &Db, window: Duration, trigger: &SyncTrigger) -> sqlx::Res
             }
         }
         if trigger.employee_ids.is_none() {
-            if let Some(s) = sessions::active_full(db).await? {
+            if let Some(s) = sessions::active_full(db, trigger.company_id).await? {
                 return Ok(Opened::Joined(s));
             }
         }
@@ -142,8 +154,9 @@ pub async fn enqueue(db: &Db, bus: &Bus, trigger: &SyncTrigger, opened: &Opened)
     match opened {
         Opened::New(s) => {
             let task = run_session(trigger, s.id, &s.request_id);
-            let queued = match publish(bus, &task, &s.request_id).await {
-                Ok(true) => publish(bus, &task, &s.id.to_string()).await.map(drop),
+            let company = trigger.company_id;
+            let queued = match publish(bus, company, &task, &s.request_id).await {
+                Ok(true) => publish(bus, company, &task, &s.id.to_string()).await.map(drop),
                 Ok(false) => Ok(()),
                 Err(e) => Err(e),
             };
@@ -155,7 +168,7 @@ pub async fn enqueue(db: &Db, bus: &Bus, trigger: &SyncTrigger, opened: &Opened)
         }
         Opened::Joined(s) => {
             if let Some(dedup_id) = &trigger.dedup_id {
-                publish(bus, &run_session(trigger, s.id, dedup_id), dedup_id).await?;
+                publish(bus, trigger.company_id, &run_session(trigger, s.id, dedup_id), dedup_id).await?;
             }
             tracing::info!(session_id = %s.id, "sync request joined an existing session");
         }
@@ -167,6 +180,7 @@ pub async fn enqueue(db: &Db, bus: &Bus, trigger: &SyncTrigger, opened: &Opened)
 /// The one place a [`RunSession`] task is built.
 fn run_session(trigger: &SyncTrigger, session_id: Uuid, request_id: &str) -> QueueTask {
     QueueTask::RunSession(RunSession {
+        company_id: Some(trigger.company_id),
         request_id: request_id.to_string(),
         session_id,
         source: trigger.source,
@@ -176,8 +190,8 @@ fn run_session(trigger: &SyncTrigger, session_id: Uuid, request_id: &str) -> Que
     })
 }
 
-/// Put a task on the sync queue with `Nats-Msg-Id` = `msg_id`; `true` when JetStream saw it as
-/// a duplicate (and did not store it again).
-pub async fn publish(bus: &Bus, task: &QueueTask, msg_id: &str) -> Result<bool, BusError> {
-    bus.publish_durable(bus.requests_subject(), Some(msg_id), task.to_payload()).await
+/// Put a task on the company's queue subject with `Nats-Msg-Id` = `msg_id`; `true` when
+/// JetStream saw it as a duplicate (and did not store it again).
+pub async fn publish(bus: &Bus, company: Uuid, task: &QueueTask, msg_id: &str) -> Result<bool, BusError> {
+    bus.publish_durable(bus.requests_subject(company), Some(msg_id), task.to_payload()).await
 }

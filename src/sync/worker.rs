@@ -1,6 +1,8 @@
 //! The durable JetStream consumer. [`Worker::handle`] carries out one queue task; the loop
 //! around it pulls only when it has a free slot and acks only after the session's final
-//! state is committed.
+//! state is committed. Many companies' sessions run at once (`WORKER_CONCURRENCY`), each with
+//! its own company's client; no company takes more than its fair share of them
+//! ([`super::fairness`]); a task that cannot be carried out is given up as a dead letter.
 
 use std::{sync::Arc, time::Duration};
 
@@ -13,17 +15,21 @@ use tokio::{sync::Semaphore, task::JoinSet};
 use tokio_util::sync::CancellationToken;
 
 use super::{
-    AdmitWebhook, QueueTask, RunSession, SyncTrigger, pipeline,
-    stages::{Abort, StageCtx},
-    trigger,
+    QueueTask, RunSession,
+    dead_letter::{Cause, DeadLetter},
+    fairness::{self, CompanySlots},
+    issues, pipeline,
+    stages::{Abort, Failure, StageCtx},
 };
 use crate::{
+    bus::Bus,
+    companies::Registry,
     config::WorkerConfig,
     db::{
-        sessions::{self, Claim},
-        webhooks::{self, Admission, Delivery},
+        Db,
+        sessions::{self, Claim, SessionRow},
     },
-    domain::{SessionStatus, Source, WebhookOutcome},
+    domain::{IssueKind, SessionStatus},
 };
 
 /// What became of one message.
@@ -35,24 +41,37 @@ pub enum Outcome {
     AlreadyDone,
     /// Another worker is running the session and this is the task that opened it: redeliver later.
     Busy,
+    /// Its company already runs its share of sessions on this worker: redeliver after a moment.
+    Deferred,
     /// Shutdown or a transient failure: the session is left for redelivery.
     Retry(String),
     /// A webhook event joined (or opened) this session, whose own task runs it: ack.
     Admitted(uuid::Uuid),
-    /// Unusable message: terminate it.
-    Poison(String),
+    /// Given up and published as a dead letter: terminate it.
+    Dead(String),
+}
+
+/// What the worker's sessions share.
+#[derive(Clone)]
+pub struct WorkerCtx {
+    pub db: Db,
+    pub bus: Bus,
+    pub companies: Registry,
+    pub fetch_concurrency: usize,
+    pub cancel: CancellationToken,
 }
 
 #[derive(Clone)]
 pub struct Worker {
-    pub ctx: StageCtx,
+    pub ctx: WorkerCtx,
     pub cfg: WorkerConfig,
     pub worker_id: String,
+    slots: CompanySlots,
 }
 
 impl Worker {
-    pub fn new(ctx: StageCtx, cfg: WorkerConfig) -> Worker {
-        Worker { ctx, cfg, worker_id: format!("worker-{}", uuid::Uuid::new_v4()) }
+    pub fn new(ctx: WorkerCtx, cfg: WorkerConfig) -> Worker {
+        Worker { ctx, cfg, worker_id: format!("worker-{}", uuid::Uuid::new_v4()), slots: CompanySlots::default() }
     }
 
     async fn consumer(&self) -> anyhow::Result<PullConsumer> {
@@ -79,7 +98,7 @@ impl Worker {
         let slots = Arc::new(Semaphore::new(self.cfg.concurrency));
         let mut in_flight = JoinSet::new();
         let mut consumer = None;
-        tracing::info!(worker_id = %self.worker_id, "worker started");
+        tracing::info!(worker_id = %self.worker_id, concurrency = self.cfg.concurrency, "worker started");
         while !cancel.is_cancelled() {
             while in_flight.try_join_next().is_some() {}
             let permit = tokio::select! {
@@ -142,22 +161,31 @@ impl Worker {
     pub async fn process(&self, msg: jetstream::Message, task: Result<QueueTask, String>) {
         let outcome = match task {
             Ok(task) => self.handle(&msg, &task).await,
-            Err(reason) => Outcome::Poison(reason),
+            Err(reason) => {
+                let deliveries = msg.info().map_or(1, |i| i.delivered);
+                self.give_up(&msg, DeadLetter::of(&msg, Cause::Unparseable, reason, deliveries)).await
+            }
         };
         let ack = match &outcome {
             Outcome::Finished(_) | Outcome::AlreadyDone | Outcome::Admitted(_) => msg.double_ack().await,
             Outcome::Busy => msg.ack_with(AckKind::Nak(Some(self.cfg.heartbeat * 2))).await,
+            Outcome::Deferred => msg.ack_with(AckKind::Nak(Some(fairness::DEFER))).await,
             Outcome::Retry(reason) => {
                 tracing::warn!(reason, "sync task left for redelivery");
                 msg.ack_with(AckKind::Nak(Some(Duration::from_secs(1)))).await
             }
-            Outcome::Poison(reason) => {
-                tracing::error!(reason, "terminating an unusable sync task");
-                msg.ack_with(AckKind::Term).await
-            }
+            Outcome::Dead(_) => msg.ack_with(AckKind::Term).await,
         };
         if let Err(e) = ack {
             tracing::warn!(error = %e, ?outcome, "could not settle a sync task; it will be redelivered");
+        }
+    }
+
+    /// Publish a dead letter; the message is terminated once it is stored (else redelivered).
+    pub(super) async fn give_up(&self, msg: &jetstream::Message, letter: DeadLetter) -> Outcome {
+        match letter.publish(&self.ctx.bus, msg).await {
+            Ok(()) => Outcome::Dead(letter.reason),
+            Err(e) => Outcome::Retry(format!("could not record a dead letter: {e}")),
         }
     }
 
@@ -166,7 +194,7 @@ impl Worker {
         match task {
             QueueTask::AdmitWebhook(event) => {
                 let first_delivery = msg.info().map_or(true, |i| i.delivered <= 1);
-                self.admit(event, first_delivery).await
+                self.admit(msg, event, first_delivery).await
             }
             QueueTask::RunSession(run) => self.run_session(msg, run).await,
         }
@@ -178,27 +206,36 @@ impl Worker {
         let db = &self.ctx.db;
         let session = match sessions::get(db, run.session_id).await {
             Ok(Some(s)) => s,
-            Ok(None) => return Outcome::Poison(format!("unknown session {}", run.session_id)),
+            Ok(None) => {
+                let reason = "its session does not exist (its company may have been deleted)";
+                let letter =
+                    DeadLetter { session_id: Some(run.session_id), company_id: run.company_id, ..dead(msg, reason) };
+                return self.give_up(msg, letter).await;
+            }
             Err(e) => return Outcome::Retry(format!("database: {e}")),
         };
         if session.is_final() {
             return Outcome::AlreadyDone;
         }
+        // The company's share of this worker; claimed only within it. Nothing undelivered behind
+        // this task: it may use idle capacity beyond the share.
+        let nothing_waiting = msg.info().is_ok_and(|i| i.pending == 0);
+        let Some(_slot) = self.slots.take(session.company_id, nothing_waiting, self.cfg.concurrency) else {
+            return Outcome::Deferred;
+        };
         let opener = session.request_id == run.request_id;
         let cap = self.cfg.max_attempts;
         let claimed = match sessions::claim(db, session.id, &self.worker_id, self.cfg.takeover_after, cap).await {
             Ok(Claim::Held(s)) => s,
-            Ok(Claim::Exhausted(s)) => {
-                let reason = format!("gave up after {} attempts", s.attempts - 1);
-                return match pipeline::finish(&self.ctx, &s, SessionStatus::Failed, Some(&reason)).await {
-                    Ok(status) => Outcome::Finished(status),
-                    Err(e) => Outcome::Retry(e.to_string()),
-                };
-            }
+            Ok(Claim::Exhausted(s)) => return self.exhausted(msg, &s).await,
             // The task that opened the session keeps it alive until it ends; joiners can go.
             Ok(Claim::Unavailable) if opener => return Outcome::Busy,
             Ok(Claim::Unavailable) => return Outcome::AlreadyDone,
             Err(e) => return Outcome::Retry(format!("database: {e}")),
+        };
+        let Some(ctx) = self.stage_ctx(&claimed).await else {
+            let failure = Failure::new(IssueKind::AuthFailed, "no Employes API key is set for this company");
+            return self.end(&claimed, SessionStatus::Failed, Some(&failure)).await;
         };
         // The heartbeat is a future of its own, polled alongside the work: awaited in a
         // `select!` arm it would stop polling the work, and a heartbeat waiting for the session
@@ -215,12 +252,12 @@ impl Worker {
             }
         };
         let result = tokio::select! {
-            r = pipeline::run(&self.ctx, &claimed) => r,
+            r = pipeline::run(&ctx, &claimed) => r,
             _ = heartbeat => unreachable!("the heartbeat never ends"),
         };
         match result {
             Ok(status) => Outcome::Finished(status),
-            Err(Abort::Fatal(reason)) => Outcome::Retry(reason),
+            Err(Abort::Fatal(failure)) => Outcome::Retry(failure.reason),
             Err(e) => {
                 // Hand the session back so the redelivery can resume it at once.
                 let _ = sessions::release(db, claimed.id, &self.worker_id).await;
@@ -228,58 +265,55 @@ impl Worker {
             }
         }
     }
+
+    /// The stages' context for a session of its company; `None` when the company has no key.
+    async fn stage_ctx(&self, session: &SessionRow) -> Option<StageCtx> {
+        let registry = &self.ctx.companies;
+        let mut company = registry.get(session.company_id);
+        if company.is_none() {
+            // Added on another replica a moment ago: this one has not reloaded yet.
+            if let Err(e) = registry.reload().await {
+                tracing::warn!(error = format!("{e:#}"), "reloading companies failed");
+            }
+            company = registry.get(session.company_id);
+        }
+        let company = company?;
+        Some(StageCtx {
+            db: self.ctx.db.clone(),
+            bus: self.ctx.bus.clone(),
+            company: company.id(),
+            client: company.client.clone()?,
+            fetch_concurrency: self.ctx.fetch_concurrency,
+            history_refresh_after: company.history_refresh_after,
+            cancel: self.ctx.cancel.clone(),
+        })
+    }
+
+    /// A session claimed once too often: a dead letter, then the session fails.
+    async fn exhausted(&self, msg: &jetstream::Message, s: &SessionRow) -> Outcome {
+        let reason = format!("gave up after {} attempts", s.attempts - 1);
+        let letter = DeadLetter {
+            session_id: Some(s.id),
+            company_id: Some(s.company_id),
+            ..DeadLetter::of(msg, Cause::AttemptsExhausted, reason.clone(), i64::from(s.attempts - 1))
+        };
+        if let Err(e) = letter.publish(&self.ctx.bus, msg).await {
+            return Outcome::Retry(format!("could not record a dead letter: {e}"));
+        }
+        self.end(s, SessionStatus::Failed, Some(&Failure::new(IssueKind::SyncFailed, reason))).await
+    }
+
+    async fn end(&self, s: &SessionRow, status: SessionStatus, failure: Option<&Failure>) -> Outcome {
+        match pipeline::finish(&self.ctx.db, &self.ctx.bus, s, status, failure).await {
+            Ok(status) => Outcome::Finished(status),
+            Err(e) => Outcome::Retry(e.to_string()),
+        }
+    }
 }
 
-impl Worker {
-    /// Admit a webhook event that intake queued without touching the database: record the
-    /// delivery, join a queued session or open one (and queue its task), then link the two. A
-    /// redelivery after a crash in between admits it again; a repeat of an admitted webhook id
-    /// (after the stream's duplicate window) is recorded and dropped.
-    #[tracing::instrument(skip_all, fields(event_type = %event.event_type))]
-    pub async fn admit(&self, event: &AdmitWebhook, first_delivery: bool) -> Outcome {
-        let db = &self.ctx.db;
-        let delivery = |outcome| Delivery {
-            webhook_id: Some(&event.webhook_id),
-            event_type: Some(&event.event_type),
-            employee_id: event.employee_ids.as_ref().and_then(|ids| ids.first().copied()),
-            ..Delivery::new(outcome)
-        };
-        match webhooks::begin_admission(db, &delivery(WebhookOutcome::Accepted)).await {
-            Ok(Admission::Open) => {}
-            Ok(Admission::Done(session)) => {
-                if first_delivery {
-                    let duplicate = WebhookOutcome::Duplicate;
-                    metrics::counter!("employes_sync_webhook_deliveries_total", "outcome" => duplicate.as_str())
-                        .increment(1);
-                    if let Err(e) = webhooks::record(db, &delivery(duplicate)).await {
-                        tracing::warn!(error = %e, "could not record a duplicate webhook");
-                    }
-                }
-                tracing::info!(session_id = ?session, "webhook already admitted");
-                return Outcome::AlreadyDone;
-            }
-            Err(e) => return Outcome::Retry(format!("database: {e}")),
-        }
-        let trigger = SyncTrigger {
-            source: Source::Webhook,
-            triggered_by: event.triggered_by.clone(),
-            employee_ids: event.employee_ids.clone(),
-            idempotency_key: None,
-            dedup_id: None,
-        };
-        let opened = match trigger::open(db, self.cfg.coalesce_window, &trigger).await {
-            Ok(opened) => opened,
-            Err(e) => return Outcome::Retry(format!("database: {e}")),
-        };
-        if let Err(e) = trigger::enqueue(db, &self.ctx.bus, &trigger, &opened).await {
-            return Outcome::Retry(e.to_string());
-        }
-        let session = opened.session().id;
-        if let Err(e) = webhooks::link_session(db, &event.webhook_id, session).await {
-            return Outcome::Retry(format!("database: {e}"));
-        }
-        Outcome::Admitted(session)
-    }
+/// A dead letter of a task that points at nothing.
+pub(super) fn dead(msg: &jetstream::Message, reason: &str) -> DeadLetter {
+    DeadLetter::of(msg, Cause::Unknown, reason, msg.info().map_or(1, |i| i.delivered))
 }
 
 async fn sleep_or_cancel(d: Duration, cancel: &CancellationToken) {
@@ -289,8 +323,8 @@ async fn sleep_or_cancel(d: Duration, cancel: &CancellationToken) {
     }
 }
 
-/// Periodically fail sessions nobody is working on any more.
-pub async fn run_reaper(db: crate::db::Db, cfg: WorkerConfig, cancel: CancellationToken) {
+/// Periodically fail sessions nobody is working on any more (and raise their companies' issues).
+pub async fn run_reaper(db: Db, cfg: WorkerConfig, cancel: CancellationToken) {
     let mut tick = tokio::time::interval((cfg.reap_after / 4).max(Duration::from_secs(1)));
     loop {
         tokio::select! {
@@ -299,7 +333,12 @@ pub async fn run_reaper(db: crate::db::Db, cfg: WorkerConfig, cancel: Cancellati
         }
         match sessions::reap(&db, cfg.reap_after).await {
             Ok(ids) if !ids.is_empty() => {
-                tracing::error!(count = ids.len(), "failed sessions whose worker went silent (WORKER_REAP_AFTER)")
+                tracing::error!(count = ids.len(), "failed sessions whose worker went silent (WORKER_REAP_AFTER)");
+                for id in ids {
+                    if let Ok(Some(row)) = sessions::get(&db, id).await {
+                        issues::after_session(&db, &row, None).await;
+                    }
+                }
             }
             Ok(_) => {}
             Err(e) => tracing::debug!(error = %e, "reaper could not run"),

@@ -82,6 +82,15 @@ async fn bad_credentials_and_bad_bodies_are_refused_and_create_nothing() {
         ("empty employee ids", Some(API_TOKEN), json_ct, Some(r#"{"employee_ids": []}"#), 400),
         ("ids not UUIDs", Some(API_TOKEN), json_ct, Some(r#"{"employee_ids": ["abc"]}"#), 400),
         ("body not an object", Some(API_TOKEN), json_ct, Some("[1]"), 400),
+        ("an array a struct could be read from", Some(API_TOKEN), json_ct, Some("[null, null]"), 400),
+        (
+            "an unknown company",
+            Some(API_TOKEN),
+            json_ct,
+            Some(r#"{"company_id": "0b7d7c8e-1111-4222-8333-944455556666"}"#),
+            404,
+        ),
+        ("a company id that is not a UUID", Some(API_TOKEN), json_ct, Some(r#"{"company_id": "acme"}"#), 400),
         ("a JSON null body (leave it out instead)", Some(API_TOKEN), json_ct, Some("null"), 400),
         ("not JSON", Some(API_TOKEN), Some("text/plain"), Some("employee_ids=1"), 415),
         ("body over 64 KiB", Some(API_TOKEN), json_ct, Some(&huge), 413),
@@ -368,6 +377,7 @@ async fn the_openapi_document_describes_every_route() {
         [
             "GET /api/asyncapi.yaml",
             "GET /api/changes",
+            "GET /api/issues",
             "GET /api/openapi.json",
             "GET /api/stats",
             "GET /api/sync/sessions",

@@ -3,8 +3,7 @@
 use std::time::{Duration, Instant};
 
 use employes_sync::{
-    config::EmployesConfig,
-    employes::{EmployesClient, EmployesError, Endpoint},
+    employes::{ClientParts, EmployesClient, EmployesError, Endpoint, http_client, limiter},
     simulator::SimConfig,
 };
 use secrecy::SecretString;
@@ -19,18 +18,14 @@ struct Sim {
 
 async fn sim(cfg: SimConfig, client_rate: u32) -> Sim {
     let server = SimServer::start(cfg).await;
-    let client = EmployesClient::new(
-        &server.base,
-        &EmployesConfig {
-            api_url: Some(server.base.clone()),
-            api_key: SecretString::from("test-key".to_string()),
-            company_id: server.company,
-            rate_limit: client_rate,
-            request_timeout: Duration::from_secs(1),
-            max_attempts: 5,
-        },
-    )
-    .unwrap();
+    let client = EmployesClient::new(ClientParts {
+        http: http_client(Duration::from_secs(1)).unwrap(),
+        base_url: server.base.clone(),
+        company: server.company,
+        key: SecretString::from("test-key".to_string()),
+        limiter: limiter(client_rate),
+        max_attempts: 5,
+    });
     Sim { server, client }
 }
 

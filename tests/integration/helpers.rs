@@ -50,6 +50,8 @@ fn init_tracing() {
 pub struct TestEnv {
     pub nats: Nats,
     pub settings: HashMap<String, String>,
+    /// The simulator's companies, in order (all of them in `EMPLOYES_COMPANY_ID`).
+    pub companies: Vec<Uuid>,
     /// The simulator's control API.
     pub sim_control: SimControl,
     /// Bound, not yet served: the first app with HTTP serves it (as its webhook target).
@@ -72,6 +74,9 @@ impl TestEnv {
         let sim = Simulator::bind(SimConfig { addr: "127.0.0.1:0".parse().unwrap(), ..sim }).await.unwrap();
         let mut settings =
             service_settings(&database_url, &nats.url(), &subject_prefix('t'), &sim.base_url(), sim.company_id());
+        let companies: Vec<Uuid> = sim.companies().iter().map(|c| c.id).collect();
+        let ids: Vec<String> = companies.iter().map(Uuid::to_string).collect();
+        settings.insert("EMPLOYES_COMPANY_ID".into(), ids.join(","));
         for (key, value) in [
             ("EMPLOYES_REQUEST_TIMEOUT", "2s"),
             ("AUTH_JWT_SECRET", JWT_SECRET),
@@ -83,7 +88,7 @@ impl TestEnv {
             settings.insert(key.to_string(), value.to_string());
         }
         let sim_control = SimControl::new(sim.root_url());
-        TestEnv { nats, settings, sim_control, sim: Some(sim), served: None, sim_webhooks: true }
+        TestEnv { nats, settings, companies, sim_control, sim: Some(sim), served: None, sim_webhooks: true }
     }
 
     pub fn set(&mut self, key: &str, value: &str) -> &mut Self {
@@ -113,10 +118,12 @@ impl TestEnv {
             }
             self.served = Some(SimServer::serve(sim));
         }
-        let (db, bus) = (app.db().clone(), app.bus().clone());
+        let (db, bus, companies) = (app.db().clone(), app.bus().clone(), app.companies().clone());
         let shutdown = CancellationToken::new();
         let handle = tokio::spawn(app.run_until_stopped(shutdown.clone()));
-        TestApp::new(addr, db, bus, shutdown, Some(handle), self.sim_control.clone())
+        let mut test_app = TestApp::new(addr, db, bus, shutdown, Some(handle), self.sim_control.clone());
+        test_app.companies = Some(companies);
+        test_app
     }
 
     /// Serve the simulator without a webhook target.
@@ -151,6 +158,8 @@ pub struct TestApp {
     pub handle: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
     pub http: reqwest::Client,
     pub sim: SimControl,
+    /// The app's companies (for an app in this process).
+    pub companies: Option<employes_sync::companies::Registry>,
 }
 
 impl Receiver for TestApp {
@@ -172,7 +181,7 @@ impl TestApp {
         handle: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
         sim: SimControl,
     ) -> TestApp {
-        TestApp { addr, db, bus, shutdown, handle, http: reqwest::Client::new(), sim }
+        TestApp { addr, db, bus, shutdown, handle, http: reqwest::Client::new(), sim, companies: None }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -280,6 +289,11 @@ pub fn is_final(s: &Value) -> bool {
 pub async fn change_events(app: &TestApp) -> Vec<Value> {
     let filter = format!("{}.changes.>", app.bus.prefix());
     testkit::nats::replay(&app.bus.js, &app.bus.changes_stream(), &filter).await
+}
+
+/// Every dead letter on `<P>_DEAD` (tasks given up on).
+pub async fn dead_letters(app: &TestApp) -> Vec<Value> {
+    testkit::nats::replay(&app.bus.js, &app.bus.dead_stream(), &app.bus.dead_letter_subject()).await
 }
 
 pub async fn progress_events(app: &TestApp, session: &str) -> Vec<Value> {

@@ -6,6 +6,7 @@ mod api;
 mod cli;
 mod client;
 mod cluster;
+mod companies;
 mod contracts;
 mod incremental;
 mod logs;

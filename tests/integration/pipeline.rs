@@ -269,24 +269,28 @@ async fn a_stored_change_whose_type_or_impact_is_unknown_fails_to_load_instead_o
     // Arrange: a database with one session, whose changes table takes any change type (as a
     // later version's migration might widen it).
     let db = employes_sync::db::pool(&fresh_database().await).unwrap();
-    employes_sync::db::migrate(&db).await.unwrap();
-    let session = uuid::Uuid::new_v4();
+    employes_sync::db::migrate(&db, None).await.unwrap();
+    let (company, session) = (uuid::Uuid::new_v4(), uuid::Uuid::new_v4());
+    employes_sync::db::companies::upsert_from_env(&db, company, None, None).await.unwrap();
     sqlx::query(
-        "INSERT INTO sync_sessions (id, source, triggered_by, scope, request_id) VALUES ($1, 'api', 'ci', 'full', 'r')",
+        "INSERT INTO sync_sessions (id, company_id, source, triggered_by, scope, request_id)
+         VALUES ($1, $2, 'api', 'ci', 'full', 'r')",
     )
     .bind(session)
+    .bind(company)
     .execute(&db)
     .await
     .unwrap();
     sqlx::query("ALTER TABLE changes DROP CONSTRAINT changes_change_type_check").execute(&db).await.unwrap();
     let insert = |change_type: &'static str, impact: &'static str| {
         sqlx::query(
-            "INSERT INTO changes (id, dedup_key, employee_id, change_type, business_impact, session_id)
-             VALUES (gen_random_uuid(), gen_random_uuid()::text, gen_random_uuid(), $1, $2, $3)",
+            "INSERT INTO changes (id, dedup_key, employee_id, change_type, business_impact, session_id, company_id)
+             VALUES (gen_random_uuid(), gen_random_uuid()::text, gen_random_uuid(), $1, $2, $3, $4)",
         )
         .bind(change_type)
         .bind(impact)
         .bind(session)
+        .bind(company)
         .execute(&db)
     };
     for (change_type, impact, rejected_by) in

@@ -14,9 +14,13 @@ use uuid::Uuid;
 
 use crate::helpers::fresh_database;
 
+/// The one company these tests store rows of.
+const COMPANY: Uuid = Uuid::from_u128(0x7e3f2a10_5b6c_4d8e_9f01_23456789abcd);
+
 async fn migrated() -> Db {
     let db = db::pool(&fresh_database().await).unwrap();
-    db::migrate(&db).await.unwrap();
+    db::migrate(&db, None).await.unwrap();
+    db::companies::upsert_from_env(&db, COMPANY, Some("Test company"), None).await.unwrap();
     db
 }
 
@@ -24,6 +28,7 @@ async fn new_session(db: &Db, source: Source, employee_ids: Option<&[Uuid]>) -> 
     let id = Uuid::new_v4();
     let new = NewSession {
         id,
+        company_id: COMPANY,
         source,
         triggered_by: "test",
         employee_ids,
@@ -59,7 +64,7 @@ async fn every_source_scope_and_session_status_is_stored_and_read_back_as_itself
             .await
             .unwrap();
         assert_eq!(sessions::get(&db, s.id).await.unwrap().unwrap().status, status);
-        let listed = sessions::list(&db, Some(Source::Api), Some(status), 100).await.unwrap();
+        let listed = sessions::list(&db, Some(COMPANY), Some(Source::Api), Some(status), 100).await.unwrap();
         assert!(listed.iter().any(|l| l.id == s.id), "{status}");
     }
 }

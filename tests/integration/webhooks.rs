@@ -317,7 +317,9 @@ async fn a_webhook_repeated_after_the_duplicate_window_is_dropped_by_the_worker(
     assert_eq!(delivery.send(&app).await.0, 202);
     let first = app.wait_for_session(&app.webhook_session(&delivery.id).await).await;
     // Act: the same webhook id reaches the queue again, as if JetStream's window had passed.
+    let company: uuid::Uuid = env.settings["EMPLOYES_COMPANY_ID"].parse().unwrap();
     let repeat = employes_sync::sync::QueueTask::AdmitWebhook(employes_sync::sync::AdmitWebhook {
+        company_id: Some(company),
         webhook_id: delivery.id.clone(),
         event_type: "employee.updated".into(),
         employee_ids: Some(vec![employee.parse().unwrap()]),
@@ -325,7 +327,7 @@ async fn a_webhook_repeated_after_the_duplicate_window_is_dropped_by_the_worker(
         requested_at: chrono::Utc::now(),
     });
     app.bus
-        .publish_durable(app.bus.requests_subject(), None, serde_json::to_vec(&repeat).unwrap().into())
+        .publish_durable(app.bus.requests_subject(company), None, serde_json::to_vec(&repeat).unwrap().into())
         .await
         .unwrap();
     // Assert: it is consumed, recorded as a duplicate, and starts nothing.
@@ -374,9 +376,13 @@ async fn a_webhook_body_that_stalls_gets_408_is_recorded_and_publishes_nothing()
 async fn an_unparseable_queued_request_is_terminated_and_the_queue_goes_on() {
     let mut env = TestEnv::new().await;
     let app = env.spawn_app().await;
-    // Arrange: two messages no worker can use, ahead of a real request.
-    for payload in [&b"not json"[..], br#"{"request_id":"x","session_id":"nope"}"#] {
-        app.bus.publish_durable(app.bus.requests_subject(), None, payload.to_vec().into()).await.unwrap();
+    // Arrange: two messages no worker can use, ahead of a real request (one on the first
+    // version's subject, one on the company's).
+    let company: uuid::Uuid = env.settings["EMPLOYES_COMPANY_ID"].parse().unwrap();
+    let subjects = [app.bus.v1_requests_subject().to_string(), app.bus.requests_subject(company)];
+    for (payload, subject) in [&b"not json"[..], br#"{"request_id":"x","session_id":"nope"}"#].into_iter().zip(subjects)
+    {
+        app.bus.publish_durable(subject, None, payload.to_vec().into()).await.unwrap();
     }
     // Act
     let session = app.sync_and_wait(None).await;
@@ -388,5 +394,7 @@ async fn an_unparseable_queued_request_is_terminated_and_the_queue_goes_on() {
     })
     .await;
     assert_eq!(count(&app, "SELECT count(*) FROM sync_sessions").await, 1);
+    eventually("both recorded as dead letters", Duration::from_secs(10), async || dead_letters(&app).await.len() == 2)
+        .await;
     app.stop().await;
 }

@@ -18,7 +18,7 @@ macro_rules! session_query {
         sqlx::query_as!(
             $crate::db::sessions::SessionRow,
             $head
-                + r#" id, source AS "source: crate::domain::Source", triggered_by, scope AS "scope: crate::domain::Scope",
+                + r#" id, company_id, source AS "source: crate::domain::Source", triggered_by, scope AS "scope: crate::domain::Scope",
                       employee_ids, status AS "status: crate::domain::SessionStatus", requested_at, started_at,
                       completed_at, employees_processed, history_collected, changes_detected, errors_count,
                       failure_reason, request_id, attempts "#
@@ -35,14 +35,15 @@ mod stages;
 pub use claims::{Claim, claim, finish, heartbeat, reap, release};
 pub use slots::{claim_slot, set_slot_session};
 pub use stages::{
-    ErrorRow, NewError, StageEnd, StageRow, add_errors, clear_stage_errors, errors, stage_finished, stage_progress,
-    stage_started, stages, stages_for,
+    ErrorRow, NewError, StageEnd, StageRow, add_errors, clear_stage_errors, count_errors_with_code, errors,
+    stage_finished, stage_progress, stage_started, stages, stages_for,
 };
 
 // Every field is always sent (`null` when unknown): each `Option` is `required` in the document.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct SessionRow {
     pub id: Uuid,
+    pub company_id: Uuid,
     pub source: Source,
     pub triggered_by: String,
     pub scope: Scope,
@@ -79,6 +80,7 @@ impl SessionRow {
 #[derive(Debug, Clone)]
 pub struct NewSession<'a> {
     pub id: Uuid,
+    pub company_id: Uuid,
     pub source: Source,
     pub triggered_by: &'a str,
     /// `None` = a full sync.
@@ -93,8 +95,8 @@ pub struct NewSession<'a> {
 pub async fn insert(db: &Db, s: &NewSession<'_>) -> sqlx::Result<Option<SessionRow>> {
     let mut tx = db.begin().await?;
     let row = session_query!(
-        r#"INSERT INTO sync_sessions (id, source, triggered_by, scope, employee_ids, idempotency_key, request_id)
-           VALUES ($1, $2, $3, $4, $5, $6, $7)
+        r#"INSERT INTO sync_sessions (id, source, triggered_by, scope, employee_ids, idempotency_key, request_id, company_id)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
            ON CONFLICT DO NOTHING
            RETURNING"#,
         "",
@@ -105,16 +107,18 @@ pub async fn insert(db: &Db, s: &NewSession<'_>) -> sqlx::Result<Option<SessionR
         s.employee_ids as Option<&[Uuid]>,
         s.idempotency_key,
         s.request_id,
+        s.company_id,
     )
     .fetch_optional(&mut *tx)
     .await?;
     if row.is_some() {
         let names: Vec<&str> = Stage::ORDER.iter().map(|s| s.as_str()).collect();
         sqlx::query!(
-            r#"INSERT INTO sync_stages (session_id, stage, position)
-               SELECT $1, stage, position::smallint FROM UNNEST($2::text[]) WITH ORDINALITY AS t(stage, position)"#,
+            r#"INSERT INTO sync_stages (session_id, stage, position, company_id)
+               SELECT $1, stage, position::smallint, $3 FROM UNNEST($2::text[]) WITH ORDINALITY AS t(stage, position)"#,
             s.id,
             &names as &[&str],
+            s.company_id,
         )
         .execute(&mut *tx)
         .await?;
@@ -123,20 +127,28 @@ pub async fn insert(db: &Db, s: &NewSession<'_>) -> sqlx::Result<Option<SessionR
     Ok(row)
 }
 
+/// The session of an idempotency key (stored as `<company>:<caller>:<key>`).
 pub async fn find_by_idempotency_key(db: &Db, key: &str) -> sqlx::Result<Option<SessionRow>> {
     session_query!("SELECT", "FROM sync_sessions WHERE idempotency_key = $1", key).fetch_optional(db).await
 }
 
-pub async fn active_full(db: &Db) -> sqlx::Result<Option<SessionRow>> {
-    session_query!("SELECT", "FROM sync_sessions WHERE scope = 'full' AND status IN ('queued', 'running')")
-        .fetch_optional(db)
-        .await
+/// The company's full sync that is queued or running (at most one).
+pub async fn active_full(db: &Db, company: Uuid) -> sqlx::Result<Option<SessionRow>> {
+    session_query!(
+        "SELECT",
+        "FROM sync_sessions WHERE company_id = $1 AND scope = 'full' AND status IN ('queued', 'running')",
+        company
+    )
+    .fetch_optional(db)
+    .await
 }
 
-/// Fold employees into a recent queued session of the same source (webhook bursts), or into a
-/// queued full sync. Only a `queued` session qualifies: once a worker claimed it, it is too late.
+/// Fold employees into a recent queued session of the company from the same source (webhook
+/// bursts), or into its queued full sync. Only a `queued` session qualifies: once a worker
+/// claimed it, it is too late.
 pub async fn coalesce_targeted(
     db: &Db,
+    company: Uuid,
     source: Source,
     ids: &[Uuid],
     window: Duration,
@@ -148,7 +160,7 @@ pub async fn coalesce_targeted(
                                    ELSE ARRAY(SELECT DISTINCT x FROM UNNEST(s.employee_ids || $2::uuid[]) AS x) END
            WHERE s.id = (
                SELECT id FROM sync_sessions
-               WHERE status = 'queued'
+               WHERE status = 'queued' AND company_id = $5
                  AND ((scope = 'full') OR (scope = 'employees' AND source = $1
                       AND requested_at > now() - make_interval(secs => $3::float8)
                       AND cardinality(employee_ids) + cardinality($2::uuid[]) <= $4))
@@ -162,6 +174,7 @@ pub async fn coalesce_targeted(
         ids,
         window.as_secs_f64(),
         max_ids as i32,
+        company,
     )
     .fetch_optional(db)
     .await
@@ -171,9 +184,10 @@ pub async fn get(db: &Db, id: Uuid) -> sqlx::Result<Option<SessionRow>> {
     session_query!("SELECT", "FROM sync_sessions WHERE id = $1", id).fetch_optional(db).await
 }
 
-/// Newest first, optionally filtered.
+/// Newest first, optionally filtered (by company too).
 pub async fn list(
     db: &Db,
+    company: Option<Uuid>,
     source: Option<Source>,
     status: Option<SessionStatus>,
     limit: i64,
@@ -182,33 +196,41 @@ pub async fn list(
         "SELECT",
         r#"FROM sync_sessions
            WHERE ($1::text IS NULL OR source = $1) AND ($2::text IS NULL OR status = $2)
+             AND ($4::uuid IS NULL OR company_id = $4)
            ORDER BY requested_at DESC, id
            LIMIT $3"#,
         source.map(Source::as_str),
         status.map(SessionStatus::as_str),
         limit,
+        company,
     )
     .fetch_all(db)
     .await
 }
 
-/// The most recently requested session, whatever its state.
-pub async fn latest(db: &Db) -> sqlx::Result<Option<SessionRow>> {
-    session_query!("SELECT", "FROM sync_sessions ORDER BY requested_at DESC LIMIT 1").fetch_optional(db).await
+/// The company's most recently requested session, whatever its state.
+pub async fn latest(db: &Db, company: Uuid) -> sqlx::Result<Option<SessionRow>> {
+    session_query!("SELECT", "FROM sync_sessions WHERE company_id = $1 ORDER BY requested_at DESC LIMIT 1", company)
+        .fetch_optional(db)
+        .await
 }
 
-/// When the most recent successful full sync ended.
-pub async fn last_full_success_at(db: &Db) -> sqlx::Result<Option<DateTime<Utc>>> {
+/// When the company's most recent successful full sync ended.
+pub async fn last_full_success_at(db: &Db, company: Uuid) -> sqlx::Result<Option<DateTime<Utc>>> {
     sqlx::query_scalar!(
-        "SELECT max(completed_at) FROM sync_sessions WHERE scope = 'full' AND status IN ('completed', 'completed_with_errors')"
+        "SELECT max(completed_at) FROM sync_sessions
+         WHERE company_id = $1 AND scope = 'full' AND status IN ('completed', 'completed_with_errors')",
+        company
     )
     .fetch_one(db)
     .await
 }
 
-pub async fn any_active(db: &Db) -> sqlx::Result<bool> {
+/// Whether a session of the company is queued or running.
+pub async fn any_active(db: &Db, company: Uuid) -> sqlx::Result<bool> {
     sqlx::query_scalar!(
-        r#"SELECT EXISTS (SELECT 1 FROM sync_sessions WHERE status IN ('queued', 'running')) AS "active!""#
+        r#"SELECT EXISTS (SELECT 1 FROM sync_sessions WHERE company_id = $1 AND status IN ('queued', 'running')) AS "active!""#,
+        company
     )
     .fetch_one(db)
     .await
@@ -226,11 +248,13 @@ pub async fn fail_queued(db: &Db, id: Uuid, reason: &str) -> sqlx::Result<()> {
     Ok(())
 }
 
-/// Failed sessions requested before `session` whose stored versions no changes stage has diffed.
+/// Failed sessions of the same company requested before `session` whose stored versions no
+/// changes stage has diffed.
 pub async fn undiffed_failed(db: &Db, session: Uuid) -> sqlx::Result<Vec<Uuid>> {
     sqlx::query_scalar!(
         r#"SELECT id FROM sync_sessions
            WHERE status = 'failed' AND diffed_by IS NULL
+             AND company_id = (SELECT company_id FROM sync_sessions WHERE id = $1)
              AND requested_at < (SELECT requested_at FROM sync_sessions WHERE id = $1)
            ORDER BY requested_at
            LIMIT 1000"#,

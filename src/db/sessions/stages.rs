@@ -156,6 +156,13 @@ pub async fn errors(db: &Db, id: Uuid, limit: i64) -> sqlx::Result<Vec<ErrorRow>
     .await
 }
 
+/// How many of the session's errors have this code.
+pub async fn count_errors_with_code(db: &Db, id: Uuid, code: &str) -> sqlx::Result<i64> {
+    sqlx::query_scalar!(r#"SELECT count(*) AS "n!" FROM sync_errors WHERE session_id = $1 AND code = $2"#, id, code)
+        .fetch_one(db)
+        .await
+}
+
 pub async fn add_errors(db: &Db, id: Uuid, stage: Stage, errors: &[NewError]) -> sqlx::Result<()> {
     if errors.is_empty() {
         return Ok(());
@@ -164,8 +171,9 @@ pub async fn add_errors(db: &Db, id: Uuid, stage: Stage, errors: &[NewError]) ->
     let codes: Vec<&str> = errors.iter().map(|e| e.code.as_str()).collect();
     let messages: Vec<&str> = errors.iter().map(|e| e.message.as_str()).collect();
     sqlx::query!(
-        r#"INSERT INTO sync_errors (session_id, stage, employee_id, code, message)
-           SELECT $1, $2, * FROM UNNEST($3::uuid[], $4::text[], $5::text[])"#,
+        r#"INSERT INTO sync_errors (session_id, stage, employee_id, code, message, company_id)
+           SELECT $1, $2, t.*, (SELECT company_id FROM sync_sessions WHERE id = $1)
+           FROM UNNEST($3::uuid[], $4::text[], $5::text[]) AS t"#,
         id,
         stage.as_str(),
         &employees as &[Option<Uuid>],

@@ -4,6 +4,7 @@ use super::*;
 
 fn admit_at(at: DateTime<Utc>) -> QueueTask {
     QueueTask::AdmitWebhook(AdmitWebhook {
+        company_id: Some(Uuid::from_u128(3)),
         webhook_id: "msg_1".into(),
         event_type: "employee.updated".into(),
         employee_ids: Some(vec![Uuid::from_u128(7)]),
@@ -14,6 +15,7 @@ fn admit_at(at: DateTime<Utc>) -> QueueTask {
 
 fn run(session: u128) -> QueueTask {
     QueueTask::RunSession(RunSession {
+        company_id: Some(Uuid::from_u128(3)),
         request_id: "schedule-1".into(),
         session_id: Uuid::from_u128(session),
         source: Source::Scheduler,
@@ -47,7 +49,7 @@ fn each_task_is_tagged_by_kind_and_a_session_task_keeps_every_field_of_the_first
     let admit = serde_json::to_value(admit_at("2026-11-25T22:11:24.5Z".parse().unwrap())).unwrap();
     assert_eq!(
         admit,
-        json!({"kind": "admit_webhook", "webhook_id": "msg_1", "event_type": "employee.updated",
+        json!({"kind": "admit_webhook", "company_id": Uuid::from_u128(3), "webhook_id": "msg_1", "event_type": "employee.updated",
                "employee_ids": [Uuid::from_u128(7)], "triggered_by": "employes",
                "requested_at": "2026-11-25T22:11:24.500000000Z",
                // Transitional: what a worker of the previous release reads it by.
@@ -63,7 +65,7 @@ fn each_task_is_tagged_by_kind_and_a_session_task_keeps_every_field_of_the_first
     let session = serde_json::to_value(run(9)).unwrap();
     assert_eq!(
         session,
-        json!({"kind": "run_session", "request_id": "schedule-1", "session_id": Uuid::from_u128(9),
+        json!({"kind": "run_session", "company_id": Uuid::from_u128(3), "request_id": "schedule-1", "session_id": Uuid::from_u128(9),
                "source": "scheduler", "triggered_by": "system", "employee_ids": null,
                "requested_at": "2026-11-25T22:11:24.500000000Z"})
     );
@@ -76,15 +78,23 @@ fn tasks_of_the_first_version_still_on_a_stream_are_read_after_an_upgrade() {
     let webhook = json!({"request_id": "msg_1", "session_id": Uuid::nil(), "source": "webhook",
                          "triggered_by": "employes", "employee_ids": [Uuid::from_u128(7)],
                          "requested_at": "2026-11-25T22:11:24.500000000Z", "event_type": "employee.updated"});
+    // They name no company: the worker takes them as the v1 company's.
     assert_eq!(
         QueueTask::parse(webhook.to_string().as_bytes()).unwrap(),
-        admit_at("2026-11-25T22:11:24.5Z".parse().unwrap())
+        without_company(admit_at("2026-11-25T22:11:24.5Z".parse().unwrap()))
     );
     // A session's request.
     let session = json!({"request_id": "schedule-1", "session_id": Uuid::from_u128(9), "source": "scheduler",
                          "triggered_by": "system", "employee_ids": null,
                          "requested_at": "2026-11-25T22:11:24.500000000Z"});
-    assert_eq!(QueueTask::parse(session.to_string().as_bytes()).unwrap(), run(9));
+    assert_eq!(QueueTask::parse(session.to_string().as_bytes()).unwrap(), without_company(run(9)));
+}
+
+fn without_company(task: QueueTask) -> QueueTask {
+    match task {
+        QueueTask::AdmitWebhook(a) => QueueTask::AdmitWebhook(AdmitWebhook { company_id: None, ..a }),
+        QueueTask::RunSession(r) => QueueTask::RunSession(RunSession { company_id: None, ..r }),
+    }
 }
 
 #[test]

@@ -22,8 +22,9 @@ const INSERT_BATCH: usize = 1000;
 /// in one order (batches hold whole employees, and employees come in order).
 async fn insert(ctx: &StageCtx, session: Uuid, found: &mut Vec<KeyedChange>) -> sqlx::Result<()> {
     sort_for_insert(found);
-    for change_type in changes::insert(&ctx.db, session, found).await? {
-        metrics::counter!("employes_sync_changes_total", "type" => change_type.as_str()).increment(1);
+    for change_type in changes::insert(&ctx.db, ctx.company, session, found).await? {
+        metrics::counter!("employes_sync_changes_total", "type" => change_type.as_str(), "company" => ctx.company.to_string())
+            .increment(1);
     }
     found.clear();
     Ok(())
@@ -73,7 +74,7 @@ pub async fn run(ctx: &StageCtx, session: Uuid) -> Result<StageReport, Abort> {
     let recorded = changes::count_for_session(&ctx.db, session).await?;
     crate::failpoint::pause(crate::failpoint::Failpoint::ChangesCommitted).await;
     // Publish now; if NATS is down the outbox sweeper publishes them later.
-    if let Err(e) = outbox::publish_pending(&ctx.db, &ctx.bus, &ctx.event_source, Some(session), Duration::ZERO).await {
+    if let Err(e) = outbox::publish_pending(&ctx.db, &ctx.bus, Some(session), Duration::ZERO).await {
         tracing::warn!(error = format!("{e:#}"), "change events not published yet; the outbox will retry");
     }
     crate::failpoint::pause(crate::failpoint::Failpoint::ChangesPublished).await;

@@ -23,7 +23,7 @@ const BATCH: usize = 10;
 
 #[tracing::instrument(skip_all, fields(%session))]
 pub async fn run(ctx: &StageCtx, session: Uuid, targets: Option<&[Uuid]>) -> Result<StageReport, Abort> {
-    let ids = employees::history_due(&ctx.db, session, targets, ctx.history_refresh_after).await?;
+    let ids = employees::history_due(&ctx.db, ctx.company, session, targets, ctx.history_refresh_after).await?;
     let mut progress = StageProgress::start(&ctx.db, &ctx.bus, session, STAGE, ids.len() as i64).await?;
     // Fetching runs in its own task so the rate limiter stays busy while results are stored.
     let (tx, mut fetches) = tokio::sync::mpsc::channel(ctx.fetch_concurrency * 4);
@@ -68,7 +68,7 @@ pub async fn run(ctx: &StageCtx, session: Uuid, targets: Option<&[Uuid]>) -> Res
             }
         }
         if batch.len() >= BATCH {
-            employees::store_histories(&ctx.db, session, &batch).await?;
+            employees::store_histories(&ctx.db, ctx.company, session, &batch).await?;
             batch.clear();
         }
         progress.advance(1).await?;
@@ -76,11 +76,11 @@ pub async fn run(ctx: &StageCtx, session: Uuid, targets: Option<&[Uuid]>) -> Res
             failpoint::pause(Failpoint::HistoryProgress).await;
         }
     }
-    employees::store_histories(&ctx.db, session, &batch).await?;
+    employees::store_histories(&ctx.db, ctx.company, session, &batch).await?;
     sessions::add_errors(&ctx.db, session, STAGE, &errors).await?;
     let status = if ids.is_empty() { StageStatus::Completed } else { StageStatus::from_counts(ok, errors.len()) };
     // Counted over every employee in scope, including those whose history was still fresh.
-    let with_history = employees::count_with_history(&ctx.db, targets).await?;
+    let with_history = employees::count_with_history(&ctx.db, ctx.company, targets).await?;
     progress.finish(status, with_history).await?;
     Ok(StageReport { status, count: with_history })
 }

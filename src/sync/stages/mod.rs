@@ -12,21 +12,41 @@ pub use crate::domain::StageStatus;
 use crate::{
     bus::Bus,
     db::{Db, sessions::NewError},
+    domain::IssueKind,
     employes::{EmployesClient, EmployesError},
 };
 
-/// What every stage can use.
+/// What every stage of one session can use: the session's company and its Employes client.
 #[derive(Clone)]
 pub struct StageCtx {
     pub db: Db,
     pub bus: Bus,
+    pub company: uuid::Uuid,
+    /// The company's client (its key, its key's rate limiter).
     pub client: EmployesClient,
-    /// CloudEvents `source` of change events.
-    pub event_source: String,
     pub fetch_concurrency: usize,
-    /// See [`crate::config::WorkerConfig::history_refresh_after`].
+    /// The company's `history_refresh_after` (see [`crate::config::WorkerConfig::history_refresh_after`]).
     pub history_refresh_after: std::time::Duration,
     pub cancel: CancellationToken,
+}
+
+/// Why a session failed: in words, and as the kind of company issue it raises.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    pub kind: IssueKind,
+    pub reason: String,
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.reason)
+    }
+}
+
+impl Failure {
+    pub fn new(kind: IssueKind, reason: impl Into<String>) -> Failure {
+        Failure { kind, reason: reason.into() }
+    }
 }
 
 /// Why a stage stopped before its end.
@@ -37,7 +57,7 @@ pub enum Abort {
     Cancelled,
     /// Nothing useful can be done: the session fails with this reason.
     #[error("{0}")]
-    Fatal(String),
+    Fatal(Failure),
     /// A dependency (Postgres, NATS) failed: retry the session later.
     #[error("transient failure: {0:#}")]
     Transient(#[from] anyhow::Error),
@@ -61,7 +81,14 @@ pub fn error_row(employee_id: Option<uuid::Uuid>, e: &EmployesError) -> NewError
     NewError { employee_id, code: e.code().to_string(), message: e.to_string() }
 }
 
+impl Abort {
+    /// The session fails: `kind` of issue, `reason` in words.
+    pub fn fatal(kind: IssueKind, reason: impl Into<String>) -> Abort {
+        Abort::Fatal(Failure::new(kind, reason))
+    }
+}
+
 /// The session-level reason when Employes refuses the key.
 pub fn fatal_if_unauthorized(e: &EmployesError) -> Option<Abort> {
-    e.is_fatal().then(|| Abort::Fatal("Employes rejected the API key".to_string()))
+    e.is_fatal().then(|| Abort::fatal(IssueKind::AuthFailed, "Employes rejected the API key"))
 }

@@ -37,7 +37,7 @@ pub async fn run(ctx: &StageCtx, session: Uuid, targets: Option<&[Uuid]>) -> Res
                 if ctx.cancel.is_cancelled() {
                     return Err(Abort::Cancelled);
                 }
-                employees::store_snapshots(&ctx.db, session, chunk).await?;
+                employees::store_snapshots(&ctx.db, ctx.company, session, chunk).await?;
                 progress.advance(chunk.len() as i64).await?;
             }
             progress.advance(errors.len() as i64).await?;
@@ -47,7 +47,12 @@ pub async fn run(ctx: &StageCtx, session: Uuid, targets: Option<&[Uuid]>) -> Res
     sessions::add_errors(&ctx.db, session, STAGE, &errors).await?;
     let status = StageStatus::from_counts(stored, errors.len());
     if status == StageStatus::Failed && targets.is_some() {
-        return Err(Abort::Fatal("could not fetch any of the requested employees from Employes".into()));
+        let kind = if errors.iter().all(|e| e.code == "rate_limited") {
+            crate::domain::IssueKind::RateLimited
+        } else {
+            crate::domain::IssueKind::ApiUnavailable
+        };
+        return Err(Abort::fatal(kind, "could not fetch any of the requested employees from Employes"));
     }
     progress.finish(status, stored as i64).await?;
     Ok(StageReport { status, count: stored as i64 })
@@ -79,7 +84,7 @@ async fn store_all_pages(
                 let fresh = unseen(&mut seen, employees);
                 let expected = total.map_or(0, |t| t as i64).max(seen.len() as i64);
                 progress.set_total(expected.max(progress.total));
-                employees::store_snapshots(&ctx.db, session, &fresh).await?;
+                employees::store_snapshots(&ctx.db, ctx.company, session, &fresh).await?;
                 progress.advance(fresh.len() as i64).await?;
                 failpoint::pause(Failpoint::SnapshotStored).await;
             }
@@ -93,10 +98,13 @@ async fn store_all_pages(
     match (&mut lister).await {
         Ok(Ok(())) => {}
         Ok(Err(e)) => {
-            return Err(fatal_if_unauthorized(&e)
-                .unwrap_or_else(|| Abort::Fatal(format!("could not fetch the employee list from Employes: {e}"))));
+            return Err(fatal_if_unauthorized(&e).unwrap_or_else(|| {
+                Abort::fatal(e.issue_kind(), format!("could not fetch the employee list from Employes: {e}"))
+            }));
         }
-        Err(e) => return Err(Abort::Fatal(format!("listing employees stopped: {e}"))),
+        Err(e) => {
+            return Err(Abort::fatal(crate::domain::IssueKind::SyncFailed, format!("listing employees stopped: {e}")));
+        }
     }
     progress.set_total(seen.len() as i64);
     if invalid > 0 {
@@ -108,7 +116,7 @@ async fn store_all_pages(
     }
     let listed: Vec<Uuid> = seen.into_iter().collect();
     if !incomplete && invalid == 0 {
-        let removed = employees::mark_removed_except(&ctx.db, session, &listed).await?;
+        let removed = employees::mark_removed_except(&ctx.db, ctx.company, session, &listed).await?;
         if removed > 0 {
             tracing::info!(removed, "employees no longer listed upstream");
         }
@@ -131,7 +139,7 @@ async fn fetch_targets(
         match ctx.client.employee(id).await {
             Ok(Some(e)) => found.push(e),
             Ok(None) => {
-                employees::mark_removed(&ctx.db, session, id).await?;
+                employees::mark_removed(&ctx.db, ctx.company, session, id).await?;
             }
             Err(e) => {
                 if let Some(fatal) = fatal_if_unauthorized(&e) {

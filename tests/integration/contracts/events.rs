@@ -61,7 +61,9 @@ async fn capture(app: &TestApp) -> Arc<Mutex<Vec<Seen>>> {
 #[tokio::test]
 async fn every_message_a_full_scenario_publishes_is_described_by_the_asyncapi_document() {
     // Arrange: a first full sync (baseline changes), then an employee hired, a raise and a new
-    // e-mail address upstream, each followed by the simulator's signed webhook (targeted syncs).
+    // e-mail address upstream, each followed by the simulator's signed webhook (targeted syncs); a
+    // company renamed (announced to the replicas), and a task for a session that does not exist
+    // (given up as a dead letter).
     let mut env = TestEnv::new().await;
     let app = env.spawn_app().await;
     let seen = capture(&app).await;
@@ -73,6 +75,19 @@ async fn every_message_a_full_scenario_publishes_is_described_by_the_asyncapi_do
         .mutate(json!({"kind": "salary", "employee_id": employee, "month_wage": 4321, "start_date": "2026-12-01"}))
         .await;
     app.sim.mutate(json!({"kind": "personal", "employee_id": employee, "field": "email", "value": "a@b.nl"})).await;
+    let company: Uuid = env.settings["EMPLOYES_COMPANY_ID"].parse().unwrap();
+    let rename = employes_sync::companies::CompanyPatch { name: Some("Renamed B.V.".into()), ..Default::default() };
+    app.companies.clone().unwrap().update(company, &rename).await.unwrap();
+    let lost = employes_sync::sync::QueueTask::RunSession(employes_sync::sync::RunSession {
+        company_id: Some(company),
+        request_id: "lost-task".into(),
+        session_id: Uuid::new_v4(),
+        source: employes_sync::domain::Source::Api,
+        triggered_by: "contracts".into(),
+        employee_ids: None,
+        requested_at: chrono::Utc::now(),
+    });
+    employes_sync::sync::trigger::publish(&app.bus, company, &lost, "lost-task").await.unwrap();
     // Act: wait until every session has ended and sent its last event, and every change is out.
     // The three baseline changes, then `employee_added`, `salary_change`, `personal_data_change`.
     let sessions = eventually("the three changes upstream are recorded", Duration::from_secs(60), async || {
@@ -91,7 +106,8 @@ async fn every_message_a_full_scenario_publishes_is_described_by_the_asyncapi_do
         let all = seen.lock().unwrap().clone();
         let finals = all.iter().filter(|m| m.subject.contains(".sync.progress.") && is_last(&m.payload)).count();
         let events = all.iter().filter(|m| m.subject.contains(".changes.")).count();
-        if finals >= sessions && events >= changes {
+        let dead = all.iter().any(|m| m.subject.ends_with(".sync.dead"));
+        if finals >= sessions && events >= changes && dead {
             Ok(all)
         } else {
             Err(format!("{finals} last events, {events} changes"))
@@ -163,8 +179,10 @@ async fn every_stream_is_as_the_asyncapi_document_says() {
 
 /// A change event as the outbox publishes it, and its subject.
 fn published_change() -> (String, BTreeMap<String, String>, Value) {
+    let company = Uuid::from_u128(4);
     let change = ChangeRow {
         id: Uuid::from_u128(1),
+        company_id: company,
         employee_id: Uuid::from_u128(2),
         employee_name: Some("Ada Jansen".into()),
         change_type: ChangeType::SalaryChange,
@@ -178,10 +196,10 @@ fn published_change() -> (String, BTreeMap<String, String>, Value) {
         change_amount: Some(100.0),
         change_percent: Some(3.33),
     };
-    let source = format!("/employes-sync/companies/{}", Uuid::from_u128(4));
+    let source = format!("/employes-sync/companies/{company}");
     let event = serde_json::to_value(cloud_event(&source, &change)).unwrap();
     let headers = BTreeMap::from([("Nats-Msg-Id".to_string(), change.id.to_string())]);
-    ("p.changes.salary_change".to_string(), headers, event)
+    (format!("p.changes.{company}.salary_change"), headers, event)
 }
 
 #[test]
@@ -216,7 +234,8 @@ fn an_event_field_or_subject_the_document_does_not_describe_fails_the_check() {
     let header = document.describe(&subject, &BTreeMap::new(), &bytes(&event)).unwrap_err();
     let extra_header = BTreeMap::from([("Nats-Msg-Id".into(), "1".into()), ("X-Trace".into(), "t".into())]);
     let undeclared_header = document.describe(&subject, &extra_header, &bytes(&event)).unwrap_err();
-    let nowhere = document.describe("p.changes.bonus_paid", &headers, &bytes(&event)).unwrap_err();
+    let nowhere = document.describe(&format!("p.changes.{}.bonus_paid", Uuid::from_u128(4)), &headers, &bytes(&event));
+    let nowhere = nowhere.unwrap_err();
     let milestone = document.describe(&format!("p.milestones.{}.notice_due", Uuid::from_u128(4)), &headers, b"{}");
     // Assert
     assert_eq!(ok.map(|d| (d.channel, d.message)), Ok(("changes".into(), "change".into())));

@@ -60,7 +60,8 @@ async fn a_worker_killed_just_before_finishing_the_session_is_replaced_and_the_s
 }
 
 #[tokio::test]
-async fn a_session_whose_worker_dies_once_too_often_is_failed_when_it_is_claimed_past_worker_max_deliver() {
+async fn a_session_whose_worker_dies_once_too_often_is_failed_and_dead_lettered_when_it_is_claimed_past_worker_max_deliver()
+ {
     // Arrange: one claim allowed (WORKER_MAX_DELIVER=1); worker A claims the session and stops mid-history.
     let mut env = TestEnv::with_sim(SimConfig { rate_limit: 1000, latency_ms: 5, ..SimConfig::default() }).await;
     quick_takeover(&mut env);
@@ -83,6 +84,13 @@ async fn a_session_whose_worker_dies_once_too_often_is_failed_when_it_is_claimed
         (Some("failed"), Some("gave up after 1 attempts"))
     );
     assert_eq!(attempts(&api, &id).await, 2);
+    let letters = dead_letters(&api).await;
+    assert_eq!(letters.len(), 1, "{letters:?}");
+    assert_eq!(
+        (letters[0]["reason"].as_str(), letters[0]["attempts"].as_i64()),
+        (Some("gave up after 1 attempts"), Some(1))
+    );
+    assert_eq!(letters[0]["session_id"], id.as_str());
     let events = progress_events(&api, &id).await;
     let last = events.last().unwrap();
     assert_eq!((last["stage"].as_str(), last["status"].as_str()), (Some("session"), Some("failed")), "{last}");

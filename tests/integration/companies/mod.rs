@@ -1,0 +1,14 @@
+//! Many companies in one deployment: a first-version database upgraded in place, secrets at
+//! rest, companies synced side by side and isolated from each other's failures, per-key rate
+//! limits, per-company schedules, and tasks given up as dead letters.
+
+mod poison;
+mod rate_limits;
+mod scheduling;
+mod secrets;
+mod side_by_side;
+mod upgrade;
+
+use std::time::Duration;
+
+use crate::helpers::*;
