@@ -24,7 +24,7 @@ use crate::{
     simulator::{SimConfig, Simulator},
     startup,
     sync::{
-        issues, outbox,
+        issues, milestones, outbox,
         worker::{self, Worker, WorkerCtx},
     },
 };
@@ -159,12 +159,15 @@ impl App {
                 bus: self.bus.clone(),
                 companies: self.companies.clone(),
                 fetch_concurrency: cfg.worker.fetch_concurrency,
+                milestones: cfg.milestones.clone(),
                 cancel: shutdown.clone(),
             };
             tasks.spawn(Worker::new(ctx, cfg.worker.clone()).run(shutdown.clone()));
             tasks.spawn(unit(worker::run_reaper(self.db.clone(), cfg.worker.clone(), shutdown.clone())));
             let every = cfg.worker.heartbeat.max(Duration::from_secs(1));
             tasks.spawn(unit(outbox::run_sweeper(self.db.clone(), self.bus.clone(), every, shutdown.clone())));
+            let sweep = milestones::outbox::run_sweeper(self.db.clone(), self.bus.clone(), every, shutdown.clone());
+            tasks.spawn(unit(sweep));
         }
         if self.roles.contains(&Role::Scheduler) {
             let (db, bus, companies) = (self.db.clone(), self.bus.clone(), self.companies.clone());
@@ -172,6 +175,9 @@ impl App {
             tasks.spawn(unit(scheduler::run(db, bus, companies, window, shutdown.clone())));
             let checks = issues::run_key_expiry_checks(self.db.clone(), self.companies.clone(), shutdown.clone());
             tasks.spawn(unit(checks));
+            let (db, bus, companies) = (self.db.clone(), self.bus.clone(), self.companies.clone());
+            let daily = milestones::daily::run(db, bus, companies, cfg.milestones.clone(), shutdown.clone());
+            tasks.spawn(unit(daily));
         }
         if let Some(listener) = self.listener {
             let state = AppState {

@@ -15,7 +15,7 @@ use async_nats::{
 use bytes::Bytes;
 use uuid::Uuid;
 
-use crate::domain::ChangeType;
+use crate::domain::{ChangeType, milestones::MilestoneKind};
 
 /// How long task ids (`webhook-id`s, idempotency keys, schedule slots) are remembered on the sync queue.
 pub const SYNC_DUPLICATE_WINDOW: Duration = Duration::from_secs(24 * 3600);
@@ -121,6 +121,11 @@ impl Bus {
     pub fn change_subject(&self, company: Uuid, t: ChangeType) -> String {
         format!("{}.changes.{company}.{}", self.prefix, t.as_str())
     }
+    /// `<p>.milestones.<company>.<kind>`.
+    pub fn milestone_subject(&self, company: Uuid, kind: MilestoneKind) -> String {
+        let kind: &'static str = kind.into();
+        format!("{}.milestones.{company}.{kind}", self.prefix)
+    }
     /// `<p>.sync.dead`: tasks given up on.
     pub fn dead_letter_subject(&self) -> String {
         format!("{}.sync.dead", self.prefix)
@@ -140,6 +145,9 @@ impl Bus {
     }
     pub fn changes_stream(&self) -> String {
         format!("{}_CHANGES", self.stream_prefix)
+    }
+    pub fn milestones_stream(&self) -> String {
+        format!("{}_MILESTONES", self.stream_prefix)
     }
     pub fn consumer_name(&self) -> String {
         format!("{}_worker", self.stream_prefix)
@@ -170,6 +178,14 @@ impl Bus {
             StreamConfig {
                 name: self.changes_stream(),
                 subjects: vec![format!("{}.changes.>", self.prefix)],
+                retention: RetentionPolicy::Limits,
+                max_age: Duration::from_secs(30 * 24 * 3600),
+                duplicate_window: Duration::from_secs(20 * 60),
+                ..Default::default()
+            },
+            StreamConfig {
+                name: self.milestones_stream(),
+                subjects: vec![format!("{}.milestones.>", self.prefix)],
                 retention: RetentionPolicy::Limits,
                 max_age: Duration::from_secs(30 * 24 * 3600),
                 duplicate_window: Duration::from_secs(20 * 60),

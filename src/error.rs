@@ -32,6 +32,12 @@ pub enum AppError {
     Timeout(std::time::Duration),
     #[error("{0}")]
     UnsupportedMediaType(String),
+    /// The milestone's kind cannot be acknowledged by a user (only `notice_due` can).
+    #[error("{0}")]
+    NotAcknowledgeable(String),
+    /// The milestone is resolved already.
+    #[error("{0}")]
+    AlreadyResolved(String),
     /// A dependency (NATS, Postgres) cannot take the request now; the caller should retry.
     #[error("{0}")]
     Unavailable(String),
@@ -62,6 +68,7 @@ impl AppError {
             AppError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::BodyTimeout(_) | AppError::Timeout(_) => StatusCode::REQUEST_TIMEOUT,
             AppError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            AppError::NotAcknowledgeable(_) | AppError::AlreadyResolved(_) => StatusCode::CONFLICT,
             AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Database(_) | AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -77,6 +84,8 @@ impl AppError {
             AppError::PayloadTooLarge(_) => "payload_too_large",
             AppError::BodyTimeout(_) | AppError::Timeout(_) => "request_timeout",
             AppError::UnsupportedMediaType(_) => "unsupported_media_type",
+            AppError::NotAcknowledgeable(_) => "not_acknowledgeable",
+            AppError::AlreadyResolved(_) => "already_resolved",
             AppError::Unavailable(_) => "unavailable",
             AppError::Database(_) | AppError::Internal(_) => "internal",
         }
@@ -124,6 +133,21 @@ impl IntoResponse for AppError {
             other => other.to_string(),
         };
         (status, Json(ErrorBody { error: self.code().to_string(), message })).into_response()
+    }
+}
+
+impl From<crate::sync::milestones::ResolveError> for AppError {
+    fn from(e: crate::sync::milestones::ResolveError) -> Self {
+        use crate::{domain::milestones::AcknowledgeError as A, sync::milestones::ResolveError as R};
+        match e {
+            R::NotFound => AppError::NotFound("no such milestone".into()),
+            R::Refused(refused @ A::NotAcknowledgeable(_)) => AppError::NotAcknowledgeable(refused.to_string()),
+            R::Refused(refused @ A::AlreadyResolved(_)) => AppError::AlreadyResolved(refused.to_string()),
+            R::Storage(e) => match e.downcast::<sqlx::Error>() {
+                Ok(db) => AppError::Database(db),
+                Err(other) => AppError::Internal(other),
+            },
+        }
     }
 }
 

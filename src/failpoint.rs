@@ -17,6 +17,8 @@ pub enum Failpoint {
     ChangesCommitted,
     /// The changes stage published them, before closing the stage.
     ChangesPublished,
+    /// Milestones were evaluated and the first of their events published, before it is marked.
+    MilestoneEventPublished,
     /// Every stage ended; the final status is not stored yet.
     SessionFinishing,
 }
@@ -45,7 +47,14 @@ mod tests {
         let names: Vec<String> = Failpoint::VARIANTS.iter().map(ToString::to_string).collect();
         assert_eq!(
             names,
-            ["snapshot_stored", "history_progress", "changes_committed", "changes_published", "session_finishing"]
+            [
+                "snapshot_stored",
+                "history_progress",
+                "changes_committed",
+                "changes_published",
+                "milestone_event_published",
+                "session_finishing"
+            ]
         );
         assert!(names.iter().all(|n| n.parse::<Failpoint>().is_ok()));
     }

@@ -126,12 +126,20 @@ pub const CHANNELS: &[Channel] = &[
         id: "milestones",
         address: "{prefix}.milestones.{company_id}.{kind}",
         title: "Milestones",
-        description: "What is about to happen (contract ends, notice due, chain rule): each milestone's `detected`, \
-                      `reminder`s, `due`, `overdue` and `resolved`, each once, as a CloudEvent. Stream \
-                      `{PREFIX}_MILESTONES` (limits, 30 days, `Nats-Msg-Id` = event id).",
+        description: "What is about to happen (contract ends, notice due, chain rule, changes taking effect): each \
+                      milestone's `detected`, `reminder`s (`MILESTONE_REMINDERS` days before), `due`, `overdue` and \
+                      `resolved`, each once, as a CloudEvent (structured JSON). Subscribe to \
+                      `{prefix}.milestones.>` for every company's, `{prefix}.milestones.{company_id}.>` for one \
+                      company's, `{prefix}.milestones.*.notice_due` for one kind.",
         messages: &["milestone"],
-        stream: None,
-        coming: true,
+        stream: Some(Stream {
+            name: "{PREFIX}_MILESTONES",
+            subjects: &["{prefix}.milestones.>"],
+            retention: "limits",
+            max_age_secs: 30 * 24 * 3600,
+            duplicate_window_secs: 20 * 60,
+        }),
+        coming: false,
         received: false,
     },
     Channel {

@@ -18,12 +18,7 @@ use crate::domain::{ChangeType, milestones::MilestoneKind};
     crate::sync::outbox::ChangeEvent,
     crate::sync::dead_letter::DeadLetter,
     crate::companies::CompaniesChanged,
-    crate::domain::milestones::MilestoneKind,
-    crate::domain::milestones::MilestoneStatus,
-    crate::domain::milestones::MilestoneReason,
-    crate::domain::milestones::Resolution,
-    crate::domain::milestones::ContractRef,
-    crate::domain::milestones::Details,
+    crate::sync::milestones::outbox::MilestoneEvent,
 )))]
 struct Derived;
 
@@ -93,10 +88,18 @@ pub fn schemas() -> Value {
         event["properties"][name] = coming_attribute(name, description);
     }
 
+    let milestone_types: Vec<String> =
+        MilestoneKind::VARIANTS.iter().map(|&k| format!("nl.employes.milestone.{}", <&str>::from(k))).collect();
+    let event = &mut all["MilestoneEvent"];
+    event["properties"]["type"]["enum"] = json!(milestone_types);
+    event["properties"]["source"]["pattern"] = json!("^/employes-sync/companies/[0-9a-f-]{36}$");
+    for (name, description) in COMING_ATTRIBUTES {
+        event["properties"][name] = coming_attribute(name, description);
+    }
+
     for (name, schema) in [
         ("AdmitWebhookTask", task("admit_webhook", "AdmitWebhook")),
         ("RunSessionTask", task("run_session", "RunSession")),
-        ("MilestoneEvent", milestone_event()),
         ("EmployeeErasedEvent", employee_erased_event()),
     ] {
         all.insert(name.into(), schema);
@@ -141,40 +144,6 @@ fn cloud_event(types: Vec<String>, id: &str, data: Value) -> Value {
         "required": ["specversion", "id", "source", "type", "subject", "time", "datacontenttype", "data"],
         "properties": properties,
     })
-}
-
-/// Written from the contract's "Milestones" section: the milestone, why this event, and for a
-/// reminder how many days before.
-fn milestone_event() -> Value {
-    let types: Vec<String> =
-        MilestoneKind::VARIANTS.iter().map(|&k| format!("nl.employes.milestone.{}", <&str>::from(k))).collect();
-    let date = json!({"type": "string", "format": "date"});
-    let nullable =
-        |reference: &str| json!({"oneOf": [{"type": "null"}, {"$ref": format!("#/components/schemas/{reference}")}]});
-    let data = json!({
-        "type": "object",
-        "description": "The milestone as `GET /api/milestones` shows it, plus `reason` (and `days_before` for a reminder).",
-        "required": ["id", "company_id", "employee_id", "employee_name", "kind", "due_date", "status", "contract",
-                     "details", "created_at", "resolved_at", "resolution", "note", "reason"],
-        "properties": {
-            "id": {"type": "string", "format": "uuid"},
-            "company_id": {"type": "string", "format": "uuid"},
-            "employee_id": {"type": "string", "format": "uuid"},
-            "employee_name": {"type": ["string", "null"]},
-            "kind": {"$ref": "#/components/schemas/MilestoneKind"},
-            "due_date": date,
-            "status": {"$ref": "#/components/schemas/MilestoneStatus"},
-            "contract": nullable("ContractRef"),
-            "details": {"$ref": "#/components/schemas/Details"},
-            "created_at": {"type": "string", "format": "date-time"},
-            "resolved_at": {"type": ["string", "null"], "format": "date-time"},
-            "resolution": nullable("Resolution"),
-            "note": {"type": ["string", "null"]},
-            "reason": {"$ref": "#/components/schemas/MilestoneReason"},
-            "days_before": {"type": "integer", "minimum": 1, "description": "Reminders only."},
-        },
-    });
-    cloud_event(types, "The event's id (also `Nats-Msg-Id`).", data)
 }
 
 /// Written from the contract's erasure paragraph: no personal data, so only ids and when.
@@ -240,7 +209,7 @@ pub fn messages() -> Value {
             "milestone",
             "One milestone event",
             json!({"$ref": "#/components/schemas/MilestoneEvent"}),
-            Some(msg_id("The event's id.")),
+            Some(msg_id("The event's id (= the event's `id`): a republish after a crash is dropped by the stream.")),
             "application/cloudevents+json",
         ),
         (

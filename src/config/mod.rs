@@ -4,6 +4,7 @@
 
 mod employes;
 mod http;
+mod milestones;
 pub mod reference;
 mod runtime;
 mod secrets;
@@ -18,6 +19,7 @@ use secrecy::{ExposeSecret, SecretString};
 
 pub use employes::{EmployesConfig, default_company_id};
 pub use http::ApiToken;
+pub use milestones::MilestonesConfig;
 pub use runtime::LogFormat;
 use values::{Values, bad};
 pub use worker::WorkerConfig;
@@ -58,6 +60,8 @@ pub struct Config {
     pub worker: WorkerConfig,
     /// `SECRETS_KEY`: seals company API keys and webhook secrets at rest.
     pub secrets_key: Option<SecretsKey>,
+    /// `TIMEZONE`, `MILESTONE_REMINDERS`, `MILESTONE_TODAY`.
+    pub milestones: MilestonesConfig,
 }
 
 /// Every key this service reads (the README's configuration table); the environment is
@@ -96,6 +100,9 @@ pub const KEYS: &[&str] = &[
     "WORKER_CONCURRENCY",
     "WORKER_FETCH_CONCURRENCY",
     "HISTORY_REFRESH_AFTER",
+    "TIMEZONE",
+    "MILESTONE_REMINDERS",
+    "MILESTONE_TODAY",
 ];
 
 impl Config {
@@ -130,6 +137,7 @@ impl Config {
         let worker = worker::parse(v)?;
         let http::Http { http_addr, request_timeout, auth_jwt_secret, api_tokens, cors_origins } = http::parse(v)?;
         let secrets_key = secrets::parse(v)?;
+        let milestones = milestones::parse(v)?;
         Ok(Config {
             database_url,
             nats_urls,
@@ -151,6 +159,7 @@ impl Config {
             request_timeout,
             worker,
             secrets_key,
+            milestones,
         })
     }
 

@@ -74,6 +74,13 @@ pub const REFERENCE: &[KeyDoc] = &[
     doc("WORKER_CONCURRENCY", "64", "sessions one worker runs at once (at most 2 of one company while others wait)"),
     doc("WORKER_FETCH_CONCURRENCY", "8", "concurrent Employes fetches of one session (still rate-limited)"),
     doc("HISTORY_REFRESH_AFTER", "24h", "a full sync re-reads employments older than this; 0s = always"),
+    doc("TIMEZONE", "Europe/Amsterdam", "IANA time zone whose calendar day is today for milestones"),
+    doc("MILESTONE_REMINDERS", "30,7", "days before a milestone's due date that get a reminder event, comma-separated"),
+    unset(
+        "MILESTONE_TODAY",
+        "today's date in TIMEZONE",
+        "YYYY-MM-DD: evaluate milestones as if today were this date (tests and demos only)",
+    ),
 ];
 
 /// The environment section of `serve --help`: each key with its default, and what it means on

@@ -5,6 +5,7 @@ pub mod changes;
 pub mod companies;
 pub mod employees;
 pub mod issues;
+pub mod milestones;
 pub mod sessions;
 pub mod webhooks;
 

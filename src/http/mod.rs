@@ -9,11 +9,13 @@
 
 mod auth;
 mod changes;
+mod csv;
 mod dashboard;
 mod docs;
 mod extract;
 mod health;
 mod issues;
+mod milestones;
 pub mod openapi;
 mod responses;
 mod schemas;
@@ -89,6 +91,7 @@ fn documented(config: &Config) -> OpenApiRouter<AppState> {
         .merge(changes::router())
         .merge(stats::router())
         .merge(issues::router())
+        .merge(milestones::router())
         .layer(cors(&config.cors_origins))
         .layer(timeout.clone());
     OpenApiRouter::with_openapi(<openapi::ApiDoc as utoipa::OpenApi>::openapi())

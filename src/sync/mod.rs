@@ -18,6 +18,7 @@ pub mod dead_letter;
 pub mod fairness;
 pub mod issues;
 pub mod message;
+pub mod milestones;
 pub mod outbox;
 pub mod pipeline;
 pub mod progress;

@@ -57,6 +57,11 @@ pub async fn run(ctx: &StageCtx, session: &SessionRow) -> Result<SessionStatus, 
     } else {
         SessionStatus::CompletedWithErrors
     };
+    // Milestones of the employees this session touched, as of today; their events go out now
+    // (or, when NATS is away, through the outbox sweeper). A failure here leaves the session for
+    // redelivery, which skips the finished stages and evaluates again.
+    super::milestones::after_session(&ctx.db, &ctx.milestones, session.company_id, session.id).await?;
+    super::milestones::outbox::publish_now(&ctx.db, &ctx.bus).await;
     failpoint::pause(Failpoint::SessionFinishing).await;
     finish(&ctx.db, &ctx.bus, session, status, None).await
 }

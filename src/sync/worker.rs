@@ -58,6 +58,7 @@ pub struct WorkerCtx {
     pub bus: Bus,
     pub companies: Registry,
     pub fetch_concurrency: usize,
+    pub milestones: crate::config::MilestonesConfig,
     pub cancel: CancellationToken,
 }
 
@@ -285,6 +286,7 @@ impl Worker {
             client: company.client.clone()?,
             fetch_concurrency: self.ctx.fetch_concurrency,
             history_refresh_after: company.history_refresh_after,
+            milestones: self.ctx.milestones.clone(),
             cancel: self.ctx.cancel.clone(),
         })
     }

@@ -10,6 +10,7 @@ mod companies;
 mod contracts;
 mod incremental;
 mod logs;
+mod milestones;
 mod pages;
 mod pipeline;
 mod properties;

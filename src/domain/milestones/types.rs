@@ -238,6 +238,17 @@ pub enum Details {
 }
 
 impl Details {
+    /// Reads stored `details` as the kind's own shape (not by trying each in turn).
+    pub fn from_json(kind: MilestoneKind, value: serde_json::Value) -> Result<Details, serde_json::Error> {
+        Ok(match kind {
+            MilestoneKind::ContractEnding => Details::ContractEnding(serde_json::from_value(value)?),
+            MilestoneKind::NoticeDue => Details::NoticeDue(serde_json::from_value(value)?),
+            MilestoneKind::ChainLimit => Details::ChainLimit(serde_json::from_value(value)?),
+            MilestoneKind::ChainExceeded => Details::ChainExceeded(serde_json::from_value(value)?),
+            MilestoneKind::ChangeEffective => Details::ChangeEffective(serde_json::from_value(value)?),
+        })
+    }
+
     pub fn kind(&self) -> MilestoneKind {
         match self {
             Details::ContractEnding(_) => MilestoneKind::ContractEnding,

@@ -27,6 +27,8 @@ pub struct StageCtx {
     pub fetch_concurrency: usize,
     /// The company's `history_refresh_after` (see [`crate::config::WorkerConfig::history_refresh_after`]).
     pub history_refresh_after: std::time::Duration,
+    /// `TIMEZONE`, `MILESTONE_REMINDERS` and today, for the evaluation after the stages.
+    pub milestones: crate::config::MilestonesConfig,
     pub cancel: CancellationToken,
 }
 

@@ -1,0 +1,385 @@
+//! `GET /api/milestones` (JSON pages or a streamed CSV export) and
+//! `POST /api/milestones/{id}/resolve` (a user says the notice was given).
+
+use axum::{
+    body::{Body, Bytes},
+    extract::State,
+    http::{HeaderMap, header},
+    response::{IntoResponse, Response},
+};
+use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
+use chrono::{Days, NaiveDate};
+use futures::TryStreamExt as _;
+use serde::{Deserialize, Deserializer, Serialize, de::Error as _};
+use utoipa_axum::{router::OpenApiRouter, routes};
+use uuid::Uuid;
+
+use super::{
+    AppState, Identity, csv,
+    extract::{self, Limit, Path, Query},
+    responses::{Authenticated, Storage},
+};
+use crate::{
+    db::milestones::views::{self, After, MilestoneFilter, MilestoneView},
+    domain::milestones::{MilestoneKind, MilestoneStatus},
+    error::{AppError, AppResult, ErrorBody},
+    sync::milestones::{ByHand, outbox, resolve_by_hand},
+};
+
+/// The longest `within`: ten years of days.
+const MAX_WITHIN_DAYS: u64 = 3650;
+/// The longest note a resolution takes.
+const MAX_NOTE: usize = 2000;
+/// Largest accepted resolve body.
+const MAX_BODY: usize = 16 * 1024;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(list_milestones)).routes(routes!(resolve_milestone))
+}
+
+/// `?format=`: the list as JSON (default) or as a CSV export.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Format {
+    #[default]
+    Json,
+    Csv,
+}
+
+/// `?within=`: a number of days, like `90d`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Within(u64);
+
+impl<'de> Deserialize<'de> for Within {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        text.strip_suffix('d')
+            .filter(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+            .and_then(|n| n.parse::<u64>().ok())
+            .filter(|n| (1..=MAX_WITHIN_DAYS).contains(n))
+            .map(Within)
+            .ok_or_else(|| {
+                D::Error::custom(format!("within must be a number of days from 1d to {MAX_WITHIN_DAYS}d, like 90d"))
+            })
+    }
+}
+
+/// `?cursor=`: where the next page starts, as a previous page's `next_cursor` said.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Cursor(After);
+
+impl Cursor {
+    fn encode(after: After) -> String {
+        URL_SAFE_NO_PAD.encode(format!("{}/{}", after.due_date, after.id))
+    }
+}
+
+impl<'de> Deserialize<'de> for Cursor {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        let decoded = URL_SAFE_NO_PAD.decode(text.as_bytes()).ok().and_then(|b| String::from_utf8(b).ok());
+        decoded
+            .as_deref()
+            .and_then(|d| d.split_once('/'))
+            .and_then(|(date, id)| Some(After { due_date: date.parse().ok()?, id: id.parse().ok()? }))
+            .map(Cursor)
+            .ok_or_else(|| D::Error::custom("cursor must be a next_cursor this list gave out"))
+    }
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+struct MilestonesQuery {
+    /// Only this company's milestones.
+    company_id: Option<Uuid>,
+    /// Only this employee's milestones.
+    #[serde(default, deserialize_with = "extract::employee_id")]
+    employee_id: Option<Uuid>,
+    /// Only milestones of this kind.
+    kind: Option<MilestoneKind>,
+    /// Only milestones with this status (as of today in `TIMEZONE`).
+    status: Option<MilestoneStatus>,
+    /// Only milestones due within this many days from today (and those already due or overdue),
+    /// like `90d`; at most 3650d.
+    #[param(value_type = Option<String>, pattern = r"^[0-9]{1,4}d$", example = "90d")]
+    within: Option<Within>,
+    /// A previous page's `next_cursor`.
+    #[param(value_type = Option<String>)]
+    cursor: Option<Cursor>,
+    /// How many milestones per page (JSON only; the CSV export has every match).
+    #[serde(default)]
+    #[param(inline)]
+    limit: Limit<50, 500>,
+    /// `csv`: every matching milestone as a streamed CSV file (header row, UTF-8).
+    #[serde(default)]
+    format: Format,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct MilestoneList {
+    milestones: Vec<MilestoneView>,
+    /// Pass as `cursor` for the next page; `null` on the last page.
+    #[schema(required = true)]
+    next_cursor: Option<String>,
+}
+
+/// The companies the caller may see (`None` = all). Seam for roles and company access: every
+/// caller sees every company until identities carry their company list.
+fn visible_companies(_who: &Identity) -> Option<Vec<Uuid>> {
+    None
+}
+
+/// Milestones by due date: what is about to happen in employees' contracts (README, "Milestones").
+#[utoipa::path(get, path = "/api/milestones", tag = "milestones", params(MilestonesQuery), security(("bearer" = [])),
+    responses((status = 200, description = "a page of milestones, or (`format=csv`) every match as CSV",
+               content((MilestoneList = "application/json"), (String = "text/csv")),
+               links(("next_page" = (operation_id = "list_milestones",
+                                     parameters(("cursor" = "$response.body#/next_cursor")))))),
+              (status = 400, description = "a malformed or unknown query parameter (e.g. within beyond 3650d)", body = ErrorBody),
+              (status = 404, description = "no such company", body = ErrorBody),
+              Authenticated, Storage))]
+async fn list_milestones(
+    State(state): State<AppState>,
+    who: Identity,
+    Query(q): Query<MilestonesQuery>,
+) -> AppResult<Response> {
+    if let Some(id) = q.company_id {
+        state.company(&who, Some(id))?;
+    }
+    let today = state.config.milestones.today();
+    let due_by = q.within.map(|Within(days)| today.checked_add_days(Days::new(days)).unwrap_or(NaiveDate::MAX));
+    let mut filter = MilestoneFilter {
+        company_id: q.company_id,
+        companies: visible_companies(&who),
+        employee_id: q.employee_id,
+        kind: q.kind,
+        status: q.status,
+        due_by,
+        after: q.cursor.map(|c| c.0),
+        limit: None,
+    };
+    if q.format == Format::Csv {
+        return Ok(csv_export(state, filter, today));
+    }
+    let limit = q.limit.get();
+    filter.limit = Some(limit + 1);
+    let mut milestones: Vec<MilestoneView> = views::list(&state.db, &filter, today).try_collect().await?;
+    let next_cursor = if milestones.len() > limit as usize {
+        milestones.truncate(limit as usize);
+        milestones.last().map(|m| Cursor::encode(After { due_date: m.due_date, id: m.id }))
+    } else {
+        None
+    };
+    Ok(axum::Json(MilestoneList { milestones, next_cursor }).into_response())
+}
+
+const CSV_HEADER: [&str; 17] = [
+    "id",
+    "company_id",
+    "employee_id",
+    "employee_name",
+    "kind",
+    "due_date",
+    "status",
+    "contract_start_date",
+    "contract_end_date",
+    "contract_duration",
+    "details",
+    "created_at",
+    "resolved_at",
+    "resolution",
+    "note",
+    "max_compensation",
+    "permanent_since",
+];
+
+fn csv_row(m: &MilestoneView) -> Vec<String> {
+    let text = |v: Option<String>| v.unwrap_or_default();
+    let details = serde_json::to_value(m.details).unwrap_or_default();
+    let field =
+        |name: &str| details.get(name).filter(|v| !v.is_null()).map(|v| v.to_string().trim_matches('"').to_string());
+    vec![
+        m.id.to_string(),
+        m.company_id.to_string(),
+        m.employee_id.to_string(),
+        text(m.employee_name.clone()),
+        m.kind.to_string(),
+        m.due_date.to_string(),
+        m.status.to_string(),
+        text(m.contract.map(|c| c.start_date.to_string())),
+        text(m.contract.and_then(|c| c.end_date).map(|d| d.to_string())),
+        text(m.contract.map(|c| c.contract_duration.to_string())),
+        details.to_string(),
+        m.created_at.to_rfc3339(),
+        text(m.resolved_at.map(|t| t.to_rfc3339())),
+        text(m.resolution.map(|r| r.to_string())),
+        text(m.note.clone()),
+        text(field("max_compensation")),
+        text(field("permanent_since")),
+    ]
+}
+
+/// Every matching milestone as CSV, streamed as the rows are read.
+fn csv_export(state: AppState, filter: MilestoneFilter, today: NaiveDate) -> Response {
+    let rows = async_stream::try_stream! {
+        yield Bytes::from(csv::line(CSV_HEADER));
+        let mut list = views::list(&state.db, &filter, today);
+        while let Some(m) = list.try_next().await? {
+            yield Bytes::from(csv::line(csv_row(&m)));
+        }
+    };
+    let rows = rows.map_err(|e: sqlx::Error| {
+        tracing::error!(error = %e, "the milestones CSV export stopped");
+        std::io::Error::other("the export stopped")
+    });
+    (
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+            (header::CONTENT_DISPOSITION, "attachment; filename=\"milestones.csv\""),
+        ],
+        Body::from_stream(rows),
+    )
+        .into_response()
+}
+
+/// Body of `POST /api/milestones/{id}/resolve` (optional).
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ResolveBody {
+    /// How and when the notice was given (at most 2000 characters).
+    #[schema(max_length = 2000)]
+    note: Option<String>,
+}
+
+/// Say the notice was given: a `notice_due` milestone is resolved as `acknowledged` (with the
+/// note), and its `resolved` event is published. Other kinds resolve themselves from the data.
+#[utoipa::path(post, path = "/api/milestones/{id}/resolve", tag = "milestones",
+    params(("id" = Uuid, Path, description = "the milestone")),
+    request_body(content = Option<ResolveBody>, content_type = "application/json",
+                 description = "optional: a note on how the notice was given"),
+    security(("bearer" = [])),
+    responses((status = 200, description = "the milestone, resolved", body = MilestoneView),
+              (status = 400, description = "a malformed id or body, or a note longer than 2000 characters", body = ErrorBody),
+              (status = 404, description = "no such milestone", body = ErrorBody),
+              (status = 409, description = "only a notice_due milestone can be acknowledged (`not_acknowledgeable`), \
+                                            or it is resolved already (`already_resolved`)", body = ErrorBody),
+              (status = 413, description = "the body is larger than 16 KiB", body = ErrorBody),
+              (status = 415, description = "a body that is not application/json", body = ErrorBody),
+              Authenticated, Storage))]
+#[tracing::instrument(skip_all, fields(milestone = %id))]
+async fn resolve_milestone(
+    State(state): State<AppState>,
+    who: Identity,
+    Path(id): Path<Uuid>,
+    headers: HeaderMap,
+    body: Body,
+) -> AppResult<impl IntoResponse> {
+    let body = axum::body::to_bytes(body, MAX_BODY).await.map_err(|_| AppError::PayloadTooLarge(MAX_BODY))?;
+    let parsed = parse_body(&headers, &body)?;
+    let visible = visible_companies(&who);
+    let sees = |company: Uuid| visible.as_ref().is_none_or(|v| v.contains(&company));
+    let by_hand = ByHand { by: &who.name, note: parsed.note.as_deref() };
+    let view = resolve_by_hand(&state.db, &state.config.milestones, id, by_hand, sees).await?;
+    outbox::publish_now(&state.db, &state.bus).await;
+    tracing::info!(kind = %view.kind, "milestone acknowledged");
+    Ok(axum::Json(view))
+}
+
+fn parse_body(headers: &HeaderMap, body: &Bytes) -> AppResult<ResolveBody> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(ResolveBody::default());
+    }
+    let is_json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(';').next().is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json")));
+    if !is_json {
+        return Err(AppError::UnsupportedMediaType("expected Content-Type: application/json".into()));
+    }
+    if body.trim_ascii_start().first() != Some(&b'{') {
+        return Err(AppError::BadRequest("the body must be a JSON object like {\"note\": \"..\"}".into()));
+    }
+    let parsed: ResolveBody =
+        serde_json::from_slice(body).map_err(|e| AppError::BadRequest(format!("invalid request body: {e}")))?;
+    if parsed.note.as_ref().is_some_and(|n| n.chars().count() > MAX_NOTE) {
+        return Err(AppError::BadRequest(format!("note must be at most {MAX_NOTE} characters")));
+    }
+    Ok(parsed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::http::extract::tests::query;
+
+    #[tokio::test]
+    async fn within_takes_days_up_to_ten_years_and_says_so_otherwise() {
+        // Arrange
+        let message = "within must be a number of days from 1d to 3650d, like 90d";
+        // Act / Assert
+        for ok in ["1d", "90d", "3650d"] {
+            let q = query::<MilestonesQuery>(&format!("/api/milestones?within={ok}")).await.unwrap();
+            assert_eq!(q.within.map(|w| w.0), ok.trim_end_matches('d').parse().ok(), "{ok}");
+        }
+        for bad in ["0d", "3651d", "90", "d", "-5d", "90days", "2w", "9999999999999999999999d"] {
+            let err = query::<MilestonesQuery>(&format!("/api/milestones?within={bad}")).await.err();
+            assert_eq!(err.as_deref(), Some(message), "{bad}");
+        }
+    }
+
+    #[tokio::test]
+    async fn filters_parse_into_their_types_and_bad_ones_name_themselves() {
+        // Arrange
+        let company = "0b7d7c8e-1111-4222-8333-944455556666";
+        let uri = format!("/api/milestones?company_id={company}&kind=notice_due&status=overdue&format=csv&limit=500");
+        // Act
+        let q = query::<MilestonesQuery>(&uri).await.unwrap();
+        // Assert
+        assert_eq!(q.company_id, Some(company.parse().unwrap()));
+        assert_eq!(
+            (q.kind, q.status, q.format),
+            (Some(MilestoneKind::NoticeDue), Some(MilestoneStatus::Overdue), Format::Csv)
+        );
+        assert_eq!(q.limit.get(), 500);
+        let kind = query::<MilestonesQuery>("/api/milestones?kind=birthday").await.err().unwrap();
+        assert!(kind.contains("unknown variant `birthday`, expected one of `contract_ending`"), "{kind}");
+        let cursor = query::<MilestonesQuery>("/api/milestones?cursor=bm9wZQ").await.err().unwrap();
+        assert_eq!(cursor, "cursor must be a next_cursor this list gave out");
+        let employee = query::<MilestonesQuery>("/api/milestones?employee_id=7").await.err().unwrap();
+        assert_eq!(employee, "employee_id must be a UUID");
+    }
+
+    #[tokio::test]
+    async fn a_cursor_given_out_reads_back_as_the_same_place() {
+        let after = After { due_date: "2026-02-28".parse().unwrap(), id: Uuid::from_u128(42) };
+        let uri = format!("/api/milestones?cursor={}", Cursor::encode(after));
+        let q = query::<MilestonesQuery>(&uri).await.unwrap();
+        assert_eq!(q.cursor.map(|c| c.0), Some(after));
+    }
+
+    #[test]
+    fn a_resolve_body_is_optional_and_its_note_is_bounded() {
+        let json = |v: &str| {
+            let mut h = HeaderMap::new();
+            h.insert(header::CONTENT_TYPE, v.parse().unwrap());
+            h
+        };
+        let ok = parse_body(&json("application/json"), &Bytes::from_static(br#"{"note":"letter of 1 May"}"#));
+        assert_eq!(ok.unwrap().note.as_deref(), Some("letter of 1 May"));
+        assert!(parse_body(&HeaderMap::new(), &Bytes::new()).unwrap().note.is_none());
+        let long = format!(r#"{{"note":"{}"}}"#, "x".repeat(MAX_NOTE + 1));
+        let err = parse_body(&json("application/json"), &Bytes::from(long)).unwrap_err();
+        assert_eq!(err.to_string(), "note must be at most 2000 characters");
+        assert!(matches!(
+            parse_body(&json("text/plain"), &Bytes::from_static(b"{}")),
+            Err(AppError::UnsupportedMediaType(_))
+        ));
+        assert!(matches!(
+            parse_body(&json("application/json"), &Bytes::from_static(b"null")),
+            Err(AppError::BadRequest(_))
+        ));
+        let unknown = parse_body(&json("application/json"), &Bytes::from_static(br#"{"notes":"x"}"#)).unwrap_err();
+        assert!(unknown.to_string().contains("unknown field `notes`"), "{unknown}");
+    }
+}

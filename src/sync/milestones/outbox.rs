@@ -1,0 +1,134 @@
+//! Milestone notifications: each recorded event is published once as a CloudEvent on
+//! `<p>.milestones.<company_id>.<kind>` with `Nats-Msg-Id` = event id, then marked. A crash
+//! between the two republishes within the stream's dedup window, so subscribers see it once.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+use crate::{
+    bus::Bus,
+    db::{
+        Db,
+        milestones::{
+            events::{self, PendingEvent},
+            views::MilestoneView,
+        },
+    },
+    domain::milestones::MilestoneReason,
+    sync::outbox::{DataContentType, SpecVersion},
+};
+
+/// One milestone event as a CloudEvent 1.0 in JSON (structured mode): what
+/// `<p>.milestones.…` carries. `docs/asyncapi.yaml` describes it from this type. The v2
+/// extension attributes (`companyid`, `partitionkey`, `sequence`, `dataclassification`,
+/// `baseline`) come with the shared CloudEvents envelope; `baseline` is recorded already.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct MilestoneEvent<'a> {
+    pub specversion: SpecVersion,
+    /// The event id (also the message's `Nats-Msg-Id`): one per milestone, reason, reminder and due date.
+    pub id: Uuid,
+    /// `/employes-sync/companies/<company_id>`.
+    pub source: &'a str,
+    /// `nl.employes.milestone.<kind>`.
+    #[serde(rename = "type")]
+    pub event_type: String,
+    /// The employee the milestone is about.
+    pub subject: Uuid,
+    /// When the event was recorded.
+    pub time: DateTime<Utc>,
+    pub datacontenttype: DataContentType,
+    pub data: MilestoneEventData,
+}
+
+/// `data`: the milestone as it was when the event was recorded, and why the event was sent.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct MilestoneEventData {
+    #[serde(flatten)]
+    pub milestone: MilestoneView,
+    pub reason: MilestoneReason,
+    /// Reminders only: how many days before `due_date` this reminder is (`MILESTONE_REMINDERS`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub days_before: Option<u32>,
+}
+
+/// The CloudEvent for one recorded event.
+pub fn cloud_event<'a>(source: &'a str, e: &PendingEvent) -> anyhow::Result<MilestoneEvent<'a>> {
+    let milestone: MilestoneView = serde_json::from_value(e.milestone.clone())?;
+    let kind: &'static str = e.kind.into();
+    Ok(MilestoneEvent {
+        specversion: SpecVersion::V1_0,
+        id: e.id,
+        source,
+        event_type: format!("nl.employes.milestone.{kind}"),
+        subject: e.employee_id,
+        time: e.created_at,
+        datacontenttype: DataContentType::Json,
+        data: MilestoneEventData {
+            milestone,
+            reason: e.reason,
+            days_before: e.days_before.and_then(|d| u32::try_from(d).ok()),
+        },
+    })
+}
+
+/// Publish recorded events at least `min_age` old, in the order they were recorded. Returns how many.
+pub async fn publish_pending(db: &Db, bus: &Bus, min_age: Duration) -> anyhow::Result<usize> {
+    let mut total = 0;
+    loop {
+        let batch = events::unpublished(db, min_age.as_secs_f64(), 500).await?;
+        if batch.is_empty() {
+            return Ok(total);
+        }
+        let mut done = Vec::with_capacity(batch.len());
+        for e in &batch {
+            let source = crate::companies::event_source(e.company_id);
+            let payload = Bytes::from(serde_json::to_vec(&cloud_event(&source, e)?)?);
+            let id = e.id.to_string();
+            if let Err(err) = bus.publish_durable(bus.milestone_subject(e.company_id, e.kind), Some(&id), payload).await
+            {
+                events::mark_published(db, &done).await?;
+                return Err(anyhow::anyhow!("publishing milestone events: {err}"));
+            }
+            crate::failpoint::pause(crate::failpoint::Failpoint::MilestoneEventPublished).await;
+            done.push(e.id);
+            let kind: &'static str = e.kind.into();
+            let reason: &'static str = e.reason.into();
+            metrics::counter!("employes_sync_milestone_events_published_total", "kind" => kind, "reason" => reason,
+                              "company" => e.company_id.to_string())
+            .increment(1);
+        }
+        events::mark_published(db, &done).await?;
+        total += done.len();
+    }
+}
+
+/// Publish now what was just recorded; when NATS is away the sweeper publishes it later.
+pub async fn publish_now(db: &Db, bus: &Bus) {
+    if let Err(e) = publish_pending(db, bus, Duration::ZERO).await {
+        tracing::warn!(error = format!("{e:#}"), "milestone events not published yet; the outbox will retry");
+    }
+}
+
+/// Background sweep for milestone events left unpublished (NATS was away, or a replica died).
+pub async fn run_sweeper(db: Db, bus: Bus, every: Duration, cancel: CancellationToken) {
+    let mut tick = tokio::time::interval(every);
+    loop {
+        tokio::select! {
+            _ = cancel.cancelled() => return,
+            _ = tick.tick() => {}
+        }
+        if let Ok(n) = events::count_unpublished(&db).await {
+            metrics::gauge!("employes_sync_milestone_outbox_pending").set(n as f64);
+        }
+        match publish_pending(&db, &bus, every * 2).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(count = n, "outbox published milestone events left behind"),
+            Err(e) => tracing::warn!(error = format!("{e:#}"), "milestone outbox sweep failed; will retry"),
+        }
+    }
+}
