@@ -122,7 +122,8 @@ impl StoredRow {
         };
         let key = MilestoneKey { company_id: self.company_id, employee_id: self.employee_id, kind: self.kind, anchor };
         let details = Details::from_json(self.kind, self.details.clone()).ok()?;
-        let milestone = Milestone { key, due_date: self.due_date, contract: self.contract.as_ref().map(|c| c.0), details };
+        let milestone =
+            Milestone { key, due_date: self.due_date, contract: self.contract.as_ref().map(|c| c.0), details };
         let status = status_on(self.kind, self.due_date, self.resolution, today);
         Some(Row { milestone, status, resolution: self.resolution, published: self.published.0 })
     }

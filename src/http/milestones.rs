@@ -7,8 +7,7 @@ use axum::{
     http::{HeaderMap, header},
     response::{IntoResponse, Response},
 };
-use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
-use chrono::{Days, NaiveDate};
+use chrono::{Datelike as _, Days, NaiveDate};
 use futures::TryStreamExt as _;
 use serde::{Deserialize, Deserializer, Serialize, de::Error as _};
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -54,7 +53,7 @@ impl<'de> Deserialize<'de> for Within {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let text = String::deserialize(deserializer)?;
         text.strip_suffix('d')
-            .filter(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+            .filter(|n| !n.starts_with('0') && n.bytes().all(|b| b.is_ascii_digit()))
             .and_then(|n| n.parse::<u64>().ok())
             .filter(|n| (1..=MAX_WITHIN_DAYS).contains(n))
             .map(Within)
@@ -64,24 +63,34 @@ impl<'de> Deserialize<'de> for Within {
     }
 }
 
-/// `?cursor=`: where the next page starts, as a previous page's `next_cursor` said.
+/// `?cursor=`: where the next page starts, as a previous page's `next_cursor` said: the last
+/// item's due date (days from 0001-01-01, counting it as 1) and id. Every string of the documented
+/// pattern is one, so the pattern says exactly what the server takes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Cursor(After);
 
 impl Cursor {
     fn encode(after: After) -> String {
-        URL_SAFE_NO_PAD.encode(format!("{}/{}", after.due_date, after.id))
+        format!("{}~{}", after.due_date.num_days_from_ce(), after.id)
+    }
+
+    fn decode(text: &str) -> Option<After> {
+        let (days, id) = text.split_once('~')?;
+        let valid_days = (1..=7).contains(&days.len()) && days.bytes().all(|b| b.is_ascii_digit());
+        let valid_id =
+            id.len() == 36 && id.bytes().all(|b| b == b'-' || b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+        if !(valid_days && valid_id) {
+            return None;
+        }
+        let due_date = NaiveDate::from_num_days_from_ce_opt(days.parse().ok()?)?;
+        Some(After { due_date, id: id.parse().ok()? })
     }
 }
 
 impl<'de> Deserialize<'de> for Cursor {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let text = String::deserialize(deserializer)?;
-        let decoded = URL_SAFE_NO_PAD.decode(text.as_bytes()).ok().and_then(|b| String::from_utf8(b).ok());
-        decoded
-            .as_deref()
-            .and_then(|d| d.split_once('/'))
-            .and_then(|(date, id)| Some(After { due_date: date.parse().ok()?, id: id.parse().ok()? }))
+        Cursor::decode(&text)
             .map(Cursor)
             .ok_or_else(|| D::Error::custom("cursor must be a next_cursor this list gave out"))
     }
@@ -102,10 +111,11 @@ struct MilestonesQuery {
     status: Option<MilestoneStatus>,
     /// Only milestones due within this many days from today (and those already due or overdue),
     /// like `90d`; at most 3650d.
-    #[param(value_type = Option<String>, pattern = r"^[0-9]{1,4}d$", example = "90d")]
+    #[param(value_type = Option<String>, pattern = r"^([1-9][0-9]{0,2}|[12][0-9]{3}|3[0-5][0-9]{2}|36[0-4][0-9]|3650)d$",
+            example = "90d")]
     within: Option<Within>,
     /// A previous page's `next_cursor`.
-    #[param(value_type = Option<String>)]
+    #[param(value_type = Option<String>, pattern = "^[0-9]{1,7}~[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")]
     cursor: Option<Cursor>,
     /// How many milestones per page (JSON only; the CSV export has every match).
     #[serde(default)]
@@ -113,6 +123,7 @@ struct MilestonesQuery {
     limit: Limit<50, 500>,
     /// `csv`: every matching milestone as a streamed CSV file (header row, UTF-8).
     #[serde(default)]
+    #[param(inline)]
     format: Format,
 }
 
@@ -133,9 +144,7 @@ fn visible_companies(_who: &Identity) -> Option<Vec<Uuid>> {
 /// Milestones by due date: what is about to happen in employees' contracts (README, "Milestones").
 #[utoipa::path(get, path = "/api/milestones", tag = "milestones", params(MilestonesQuery), security(("bearer" = [])),
     responses((status = 200, description = "a page of milestones, or (`format=csv`) every match as CSV",
-               content((MilestoneList = "application/json"), (String = "text/csv")),
-               links(("next_page" = (operation_id = "list_milestones",
-                                     parameters(("cursor" = "$response.body#/next_cursor")))))),
+               content((MilestoneList = "application/json"), (String = "text/csv"))),
               (status = 400, description = "a malformed or unknown query parameter (e.g. within beyond 3650d)", body = ErrorBody),
               (status = 404, description = "no such company", body = ErrorBody),
               Authenticated, Storage))]
@@ -322,7 +331,7 @@ mod tests {
             let q = query::<MilestonesQuery>(&format!("/api/milestones?within={ok}")).await.unwrap();
             assert_eq!(q.within.map(|w| w.0), ok.trim_end_matches('d').parse().ok(), "{ok}");
         }
-        for bad in ["0d", "3651d", "90", "d", "-5d", "90days", "2w", "9999999999999999999999d"] {
+        for bad in ["0d", "3651d", "090d", "90", "d", "-5d", "90days", "2w", "9999999999999999999999d"] {
             let err = query::<MilestonesQuery>(&format!("/api/milestones?within={bad}")).await.err();
             assert_eq!(err.as_deref(), Some(message), "{bad}");
         }
@@ -344,18 +353,24 @@ mod tests {
         assert_eq!(q.limit.get(), 500);
         let kind = query::<MilestonesQuery>("/api/milestones?kind=birthday").await.err().unwrap();
         assert!(kind.contains("unknown variant `birthday`, expected one of `contract_ending`"), "{kind}");
-        let cursor = query::<MilestonesQuery>("/api/milestones?cursor=bm9wZQ").await.err().unwrap();
-        assert_eq!(cursor, "cursor must be a next_cursor this list gave out");
+        for bad in ["bm9wZQ", "739000", "739000~not-a-uuid", "12345678~00000000-0000-0000-0000-000000000000"] {
+            let cursor = query::<MilestonesQuery>(&format!("/api/milestones?cursor={bad}")).await.err();
+            assert_eq!(cursor.as_deref(), Some("cursor must be a next_cursor this list gave out"), "{bad}");
+        }
         let employee = query::<MilestonesQuery>("/api/milestones?employee_id=7").await.err().unwrap();
         assert_eq!(employee, "employee_id must be a UUID");
     }
 
     #[tokio::test]
-    async fn a_cursor_given_out_reads_back_as_the_same_place() {
+    async fn a_cursor_given_out_reads_back_as_the_same_place_and_matches_the_documented_pattern() {
         let after = After { due_date: "2026-02-28".parse().unwrap(), id: Uuid::from_u128(42) };
-        let uri = format!("/api/milestones?cursor={}", Cursor::encode(after));
-        let q = query::<MilestonesQuery>(&uri).await.unwrap();
+        let cursor = Cursor::encode(after);
+        let q = query::<MilestonesQuery>(&format!("/api/milestones?cursor={cursor}")).await.unwrap();
         assert_eq!(q.cursor.map(|c| c.0), Some(after));
+        assert_eq!(cursor, "739675~00000000-0000-0000-0000-00000000002a");
+        // Any string of the pattern is a place to start from (the earliest and the latest).
+        assert!(Cursor::decode("0~ffffffff-ffff-ffff-ffff-ffffffffffff").is_some());
+        assert!(Cursor::decode("9999999~00000000-0000-0000-0000-000000000000").is_some());
     }
 
     #[test]

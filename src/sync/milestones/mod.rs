@@ -58,21 +58,28 @@ pub async fn evaluate(
     baseline: bool,
 ) -> anyhow::Result<Evaluated> {
     let mut total = Evaluated::default();
-    let mut after = None;
-    let only = match scope {
+    // All: pages of the company's employees by id. Only: the given ones, a batch at a time.
+    let mut chunks = match scope {
         Scope::All => None,
-        Scope::Only([]) => return Ok(total),
-        Scope::Only(ids) => Some(ids),
+        Scope::Only(ids) => Some(ids.chunks(BATCH as usize)),
     };
+    let mut after = None;
     loop {
+        let only = match chunks.as_mut().map(Iterator::next) {
+            None => None,
+            Some(Some(chunk)) => Some(chunk),
+            Some(None) => break,
+        };
         let mut tx = db.begin().await?;
         store::lock_company(&mut tx, company).await?;
         let Some(settings) = store::chain_settings(&mut tx, company).await? else {
             return Ok(total); // the company was deleted meanwhile
         };
         let facts = store::employee_facts(&mut tx, company, only, after, BATCH).await?;
-        let Some(last) = facts.last().map(|f| f.id) else { break };
-        after = Some(last);
+        if only.is_none() {
+            let Some(last) = facts.last().map(|f| f.id) else { break };
+            after = Some(last);
+        }
         let ids: Vec<Uuid> = facts.iter().map(|f| f.id).collect();
         let mut changes: HashMap<Uuid, Vec<RecordedChange>> = HashMap::new();
         for c in store::dated_changes(&mut tx, company, &ids).await? {
@@ -106,7 +113,7 @@ pub async fn evaluate(
         }
         tx.commit().await?;
         total.employees += fetched;
-        if fetched < BATCH as usize {
+        if only.is_none() && fetched < BATCH as usize {
             break;
         }
     }
