@@ -219,3 +219,55 @@ async fn only_a_notice_can_be_acknowledged_once_with_a_note_and_the_data_resolve
     assert_eq!(count(&app, "SELECT count(*) FROM milestones").await, stored_before + 1);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_fourth_fixed_contract_makes_the_contract_permanent_by_law_and_one_long_first_contract_does_not() {
+    // Arrange: D on a fourth consecutive fixed contract (BW 7:668a: more than three); E on one
+    // first contract of 48 months (no chain: the law needs contracts that followed each other).
+    let env = &mut env_on("2026-01-15").await;
+    let app = env.spawn_app().await;
+    let (d, e) = (app.sim.employee_id(3).await, app.sim.employee_id(4).await);
+    let four = json!([
+        fixed("2022-01-01", "2022-12-31"),
+        fixed("2023-01-01", "2023-12-31"),
+        fixed("2024-01-01", "2024-12-31"),
+        fixed("2025-01-01", "2026-12-31")
+    ]);
+    set_contracts(&app, &d, four).await;
+    set_contracts(&app, &e, json!([fixed("2022-01-01", "2025-12-31")])).await;
+
+    // Act
+    app.sync_and_wait(None).await;
+
+    // Assert
+    let of_d = milestones(&app, &format!("employee_id={d}")).await;
+    let exceeded = of_kind(&of_d, "chain_exceeded");
+    assert_eq!((exceeded["due_date"].as_str(), exceeded["status"].as_str()), (Some("2025-01-01"), Some("overdue")));
+    assert_eq!(
+        exceeded["details"],
+        json!({"contracts_in_chain": 4, "chain_start": "2022-01-01", "reason": "max_contracts", "permanent_since": "2025-01-01"})
+    );
+    assert!(of_d.iter().all(|m| m["kind"] != "chain_limit"), "exceeded, not at the limit: {of_d:?}");
+    let of_e = milestones(&app, &format!("employee_id={e}")).await;
+    assert!(of_e.iter().all(|m| m["kind"] != "chain_exceeded"), "{of_e:?}");
+    assert_eq!(of_kind(&of_e, "chain_limit")["details"]["reason"], "max_duration");
+
+    // Act: D gets the permanent contract the law gave them.
+    set_contracts(&app, &d, four_plus_permanent()).await;
+    app.sync_and_wait(None).await;
+
+    // Assert
+    let of_d = milestones(&app, &format!("employee_id={d}&kind=chain_exceeded")).await;
+    assert_eq!((of_d[0]["status"].as_str(), of_d[0]["resolution"].as_str()), (Some("resolved"), Some("superseded")));
+    app.stop().await;
+}
+
+fn four_plus_permanent() -> Value {
+    json!([
+        fixed("2022-01-01", "2022-12-31"),
+        fixed("2023-01-01", "2023-12-31"),
+        fixed("2024-01-01", "2024-12-31"),
+        fixed("2025-01-01", "2026-12-31"),
+        permanent("2027-01-01")
+    ])
+}

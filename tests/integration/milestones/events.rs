@@ -159,3 +159,36 @@ async fn a_worker_killed_between_publishing_a_milestone_event_and_marking_it_pub
     assert_eq!(recorded, 4, "recorded once each, and marked");
     api.stop().await;
 }
+
+#[tokio::test]
+async fn a_day_is_evaluated_by_one_replica_and_a_claim_left_by_a_dead_one_is_taken_over() {
+    // Arrange
+    use employes_sync::db::milestones::{DayClaim, claim_day, complete_day};
+    let env = &mut env_on("2026-01-15").await;
+    let app = env.spawn_app_with_roles(vec![employes_sync::cli::Role::Http]).await;
+    let company = env.companies[0];
+    let on = day("2026-03-01");
+    let stale = 30.0 * 60.0;
+
+    // Act / Assert: the first claim wins, a second replica waits while it runs.
+    assert_eq!(claim_day(&app.db, company, on, "r1", stale).await.unwrap(), DayClaim::Claimed);
+    assert_eq!(claim_day(&app.db, company, on, "r2", stale).await.unwrap(), DayClaim::Busy);
+    // r1 dies: once its claim is older than the stale bound, r2 takes the day over and runs it.
+    sqlx::query("UPDATE milestone_days SET claimed_at = now() - interval '31 minutes' WHERE company_id = $1")
+        .bind(company)
+        .execute(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(claim_day(&app.db, company, on, "r2", stale).await.unwrap(), DayClaim::Claimed);
+    complete_day(&app.db, company, on).await.unwrap();
+    assert_eq!(claim_day(&app.db, company, on, "r3", stale).await.unwrap(), DayClaim::Done);
+    assert_eq!(claim_day(&app.db, company, day("2026-03-02"), "r3", stale).await.unwrap(), DayClaim::Claimed);
+    let by: String = sqlx::query_scalar("SELECT claimed_by FROM milestone_days WHERE company_id = $1 AND day = $2")
+        .bind(company)
+        .bind(on)
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(by, "r2");
+    app.stop().await;
+}
