@@ -18,6 +18,7 @@
 //! - [`http`]: one router per resource (webhooks, sync, sessions, changes, stats, health, dashboard), each route
 //!   registered with its OpenAPI documentation.
 //! - [`webhook_signature`]: Standard Webhooks signing and verification.
+//! - [`events`]: the CloudEvents envelope every published event has, and per-employee sequences.
 //! - [`sync`]: opening and queueing sessions, the worker, the stages, progress and the change outbox.
 //! - [`domain`]: pure change detection, milestones, and the typed states of sessions and deliveries.
 //! - [`db`]: small compile-time-checked queries per table family; [`bus`]: NATS streams and subjects;
@@ -44,6 +45,7 @@ mod doc_links;
 pub mod domain;
 pub mod employes;
 pub mod error;
+pub mod events;
 pub mod failpoint;
 pub mod http;
 pub mod scheduler;

@@ -6,9 +6,9 @@
 //! ([`schemas`]), `asyncapi::tests` fails when `docs/asyncapi.yaml` differs from what [`yaml`]
 //! makes, and the integration test `contracts::events` validates every message a full scenario
 //! publishes on every subject against this document — an undocumented subject, header or field
-//! fails it. Channels and CloudEvents attributes the contract promises that nothing publishes yet
-//! are listed as coming ([`COMING_ATTRIBUTES`], [`Channel::coming`]); those tests fail as soon as
-//! one is published, so whoever publishes it makes the document say so.
+//! fails it. Channels the contract promises that nothing publishes yet are marked coming
+//! ([`Channel::coming`]); those tests fail as soon as one is published, so whoever publishes it
+//! makes the document say so.
 
 mod schemas;
 #[cfg(test)]
@@ -19,8 +19,6 @@ use serde_json::{Map, Value, json};
 use strum::VariantArray as _;
 
 use crate::domain::{ChangeType, milestones::MilestoneKind};
-
-pub use schemas::COMING_ATTRIBUTES;
 
 /// Where the document is in the repository.
 pub const FILE: &str = "docs/asyncapi.yaml";
@@ -257,7 +255,9 @@ const HEADER: &str = "# AsyncAPI 3 document of employes-sync's NATS side, genera
 const DESCRIPTION: &str = "What employes-sync publishes on NATS JetStream (and the sync queue it reads). \
     Subscribers read `{prefix}.changes.>` for changes (CloudEvents 1.0, structured JSON, one message per change, \
     each published once: `Nats-Msg-Id` is the event id) and `{prefix}.sync.progress.{session_id}` for a \
-    session's progress. Channels marked *coming* are promised by the contract and not published yet.";
+    session's progress. Every CloudEvent also carries `companyid`, `partitionkey` (the employee), a per-employee \
+    `sequence` (order one employee's events by it), `dataclassification` and `baseline` (a first sync's past \
+    transitions); docs/subscribers.md shows how to consume them. Channels marked *coming* are promised by the contract and not published yet.";
 
 /// The top level in the order a reader expects (nested maps are sorted).
 #[derive(Serialize)]

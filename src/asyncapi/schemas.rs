@@ -1,8 +1,9 @@
 //! The messages and their schemas. Payloads are the published types' own schemas (utoipa's
 //! derive, the same as in the OpenAPI document); what the derive cannot say (the tag of a queue
-//! task, the fields a task writes by hand, the values of a CloudEvent's `type`) is added here, and
-//! what the contract promises but nothing publishes yet is written from the contract and marked
-//! coming.
+//! task, the fields a task writes by hand, the values of a CloudEvent's `type`) is added here. The
+//! CloudEvents envelope ([`crate::events::CloudEvent`]) is written once, by [`cloud_event`], around
+//! each event's derived `data`; what the contract promises but nothing publishes yet is written from
+//! the contract, on channels marked coming.
 
 use serde_json::{Map, Value, json};
 use strum::VariantArray as _;
@@ -15,38 +16,12 @@ use crate::domain::{ChangeType, milestones::MilestoneKind};
     crate::sync::AdmitWebhook,
     crate::sync::RunSession,
     crate::sync::ProgressEvent,
-    crate::sync::outbox::ChangeEvent,
+    crate::db::changes::ChangeView,
     crate::sync::dead_letter::DeadLetter,
     crate::companies::CompaniesChanged,
     crate::sync::milestones::outbox::MilestoneEvent,
 )))]
 struct Derived;
-
-/// CloudEvents extension attributes the contract (v2) puts on every event, which no event
-/// carries yet: described, not required. The integration test `contracts::events` fails once a
-/// published event has one, so the one who adds it moves it into the event's type (required).
-pub const COMING_ATTRIBUTES: [(&str, &str); 5] = [
-    ("companyid", "The company's id."),
-    ("partitionkey", "The employee's id: events of one employee keep their order."),
-    (
-        "sequence",
-        "Per employee and stream: 20 decimal digits, from `00000000000000000001`, +1 per event, never reused.",
-    ),
-    ("dataclassification", "`confidential`."),
-    ("baseline", "`true` on the events of a company's first sync (which records past transitions), else `false`."),
-];
-
-fn coming_attribute(name: &str, description: &str) -> Value {
-    let schema = match name {
-        "companyid" | "partitionkey" => json!({"type": "string", "format": "uuid"}),
-        "sequence" => json!({"type": "string", "pattern": "^[0-9]{20}$"}),
-        "dataclassification" => json!({"type": "string", "enum": ["confidential"]}),
-        _ => json!({"type": "boolean"}),
-    };
-    let mut schema = schema;
-    schema["description"] = json!(format!("*Coming* (contract v2, not emitted yet). {description}"));
-    schema
-}
 
 /// `components.schemas`.
 pub fn schemas() -> Value {
@@ -81,23 +56,22 @@ pub fn schemas() -> Value {
     });
 
     let change_types: Vec<String> = ChangeType::VARIANTS.iter().map(|t| format!("nl.employes.{t}")).collect();
-    let event = &mut all["ChangeEvent"];
-    event["properties"]["type"]["enum"] = json!(change_types);
-    event["properties"]["source"]["pattern"] = json!("^/employes-sync/companies/[0-9a-f-]{36}$");
-    for (name, description) in COMING_ATTRIBUTES {
-        event["properties"][name] = coming_attribute(name, description);
-    }
+    let change = cloud_event(
+        change_types,
+        "The change id (also the message's `Nats-Msg-Id`): the same on every redelivery.",
+        json!({"$ref": "#/components/schemas/ChangeView"}),
+    );
 
+    // Milestone events still have their own envelope (`sync::milestones::outbox::MilestoneEvent`),
+    // without the v2 extension attributes until they move to `events::CloudEvent`.
     let milestone_types: Vec<String> =
         MilestoneKind::VARIANTS.iter().map(|&k| format!("nl.employes.milestone.{}", <&str>::from(k))).collect();
     let event = &mut all["MilestoneEvent"];
     event["properties"]["type"]["enum"] = json!(milestone_types);
     event["properties"]["source"]["pattern"] = json!("^/employes-sync/companies/[0-9a-f-]{36}$");
-    for (name, description) in COMING_ATTRIBUTES {
-        event["properties"][name] = coming_attribute(name, description);
-    }
 
     for (name, schema) in [
+        ("ChangeEvent", change),
         ("AdmitWebhookTask", task("admit_webhook", "AdmitWebhook")),
         ("RunSessionTask", task("run_session", "RunSession")),
         ("EmployeeErasedEvent", employee_erased_event()),
@@ -124,26 +98,32 @@ fn task(kind: &str, fields: &str) -> Value {
     })
 }
 
-/// The CloudEvents envelope every event of the contract has, around `data`.
+/// The CloudEvents envelope every event has ([`crate::events::CloudEvent`]), around `data`:
+/// the CloudEvents 1.0 attributes and the v2 extension attributes, all always sent.
 fn cloud_event(types: Vec<String>, id: &str, data: Value) -> Value {
-    let mut properties = json!({
+    let uuid = |description: &str| json!({"type": "string", "format": "uuid", "description": description});
+    let properties = json!({
         "specversion": {"type": "string", "enum": ["1.0"]},
-        "id": {"type": "string", "format": "uuid", "description": id},
-        "source": {"type": "string", "pattern": "^/employes-sync/companies/[0-9a-f-]{36}$"},
+        "id": uuid(id),
+        "source": {"type": "string", "pattern": "^/employes-sync/companies/[0-9a-f-]{36}$",
+                   "description": "`/employes-sync/companies/<company_id>`."},
         "type": {"type": "string", "enum": types},
-        "subject": {"type": "string", "format": "uuid", "description": "The employee's id."},
+        "subject": uuid("The employee's id."),
         "time": {"type": "string", "format": "date-time"},
         "datacontenttype": {"type": "string", "enum": ["application/json"]},
+        "companyid": uuid("The company's id."),
+        "partitionkey": uuid("The employee's id: order one employee's events by `sequence`."),
+        "sequence": {"type": "string", "pattern": "^[0-9]{20}$",
+                     "description": "Per employee and stream (changes, milestones): 20 decimal digits, from \
+                                     `00000000000000000001`, +1 per event, never reused (erasure keeps the count)."},
+        "dataclassification": {"type": "string", "enum": ["confidential"]},
+        "baseline": {"type": "boolean",
+                     "description": "`true` on the events of a company's first sync (past transitions it found, \
+                                     not fresh ones), else `false`."},
         "data": data,
     });
-    for (name, description) in COMING_ATTRIBUTES {
-        properties[name] = coming_attribute(name, description);
-    }
-    json!({
-        "type": "object",
-        "required": ["specversion", "id", "source", "type", "subject", "time", "datacontenttype", "data"],
-        "properties": properties,
-    })
+    let required: Vec<&String> = properties.as_object().expect("an object").keys().collect();
+    json!({"type": "object", "required": required, "properties": properties})
 }
 
 /// Written from the contract's erasure paragraph: no personal data, so only ids and when.

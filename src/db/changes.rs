@@ -4,8 +4,13 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 use uuid::Uuid;
 
+use sqlx::PgConnection;
+
 use super::Db;
-use crate::domain::{BusinessImpact, ChangeType, ChangeValue, KeyedChange, amount_of};
+use crate::{
+    domain::{BusinessImpact, ChangeType, ChangeValue, KeyedChange, amount_of},
+    events::EventStream,
+};
 
 /// A recorded change (what [`ChangeView`] shows with its amounts).
 //
@@ -34,6 +39,12 @@ pub struct ChangeRow {
     pub change_amount: Option<f64>,
     #[schema(required = true)]
     pub change_percent: Option<f64>,
+    /// Recorded by the company's first sync (a past transition, not a fresh one).
+    #[serde(skip)]
+    pub baseline: bool,
+    /// The change's number among its employee's events (`sequence` of its CloudEvent).
+    #[serde(skip)]
+    pub sequence: i64,
 }
 
 /// A change as the API and its CloudEvent show it: the stored row, and its old and new values
@@ -57,13 +68,65 @@ impl From<ChangeRow> for ChangeView {
     }
 }
 
-/// Insert changes; ones already recorded (same dedup key) are skipped. Returns the types of
-/// the new ones. Keys and ids come precomputed; the key's hex text and the values' text are
-/// made here, for one batch at a time.
-pub async fn insert(db: &Db, company: Uuid, session: Uuid, changes: &[KeyedChange]) -> sqlx::Result<Vec<ChangeType>> {
+/// Record changes in one transaction: insert them (ones already recorded, by dedup key, are
+/// skipped) and give the new ones their per-employee sequence numbers, in `(effective_date, key)`
+/// order within each employee. Returns the types of the new ones. Keys and ids come precomputed;
+/// the key's hex text and the values' text are made here, for one batch at a time.
+pub async fn record(
+    db: &Db,
+    company: Uuid,
+    session: Uuid,
+    baseline: bool,
+    changes: &[KeyedChange],
+) -> sqlx::Result<Vec<ChangeType>> {
     if changes.is_empty() {
         return Ok(Vec::new());
     }
+    let mut tx = db.begin().await?;
+    let inserted = insert(&mut tx, company, session, baseline, changes).await?;
+    // A concurrent session recording the same change waits on the unique key above and then
+    // skips it: only what this transaction inserted is numbered, so numbers have no gaps.
+    let new: std::collections::HashSet<Uuid> = inserted.iter().map(|(id, _)| *id).collect();
+    let mut numbered: Vec<&KeyedChange> = changes.iter().filter(|c| new.contains(&c.id())).collect();
+    numbered.sort_by_key(|c| {
+        (c.change().employee_id, c.change().effective_date.is_none(), c.change().effective_date, c.key())
+    });
+    let mut counts: Vec<(Uuid, i64)> = Vec::new();
+    for c in &numbered {
+        match counts.last_mut() {
+            Some((e, n)) if *e == c.change().employee_id => *n += 1,
+            _ => counts.push((c.change().employee_id, 1)),
+        }
+    }
+    let firsts = crate::events::reserve_sequences(&mut tx, company, EventStream::Changes, &counts).await?;
+    let mut ids = Vec::with_capacity(numbered.len());
+    let mut sequences = Vec::with_capacity(numbered.len());
+    let mut next = numbered.iter();
+    for ((_, n), first) in counts.iter().zip(firsts) {
+        for (c, sequence) in next.by_ref().take(*n as usize).zip(first..) {
+            ids.push(c.id());
+            sequences.push(sequence);
+        }
+    }
+    sqlx::query!(
+        "UPDATE changes c SET sequence = t.s FROM UNNEST($1::uuid[], $2::int8[]) AS t(id, s) WHERE c.id = t.id",
+        &ids,
+        &sequences
+    )
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(inserted.into_iter().map(|(_, t)| t).collect())
+}
+
+/// Insert changes without a sequence yet; returns the new ones' ids and types.
+async fn insert(
+    conn: &mut PgConnection,
+    company: Uuid,
+    session: Uuid,
+    baseline: bool,
+    changes: &[KeyedChange],
+) -> sqlx::Result<Vec<(Uuid, ChangeType)>> {
     let ids: Vec<Uuid> = changes.iter().map(KeyedChange::id).collect();
     let keys: Vec<String> = changes.iter().map(|c| c.key().to_hex()).collect();
     let all = || changes.iter().map(KeyedChange::change);
@@ -77,14 +140,14 @@ pub async fn insert(db: &Db, company: Uuid, session: Uuid, changes: &[KeyedChang
     let impacts: Vec<Option<BusinessImpact>> = all().map(|c| c.business_impact).collect();
     let amounts: Vec<Option<f64>> = all().map(|c| c.change_amount).collect();
     let percents: Vec<Option<f64>> = all().map(|c| c.change_percent).collect();
-    sqlx::query_scalar!(
+    let rows = sqlx::query!(
         r#"INSERT INTO changes (id, dedup_key, employee_id, change_type, field, old_value, new_value, effective_date,
-                                session_id, business_impact, change_amount, change_percent, company_id)
-           SELECT t.id, t.k, t.e, t.ty, t.f, t.o, t.n, t.d, $1, t.i, t.a, t.p, $13
+                                session_id, business_impact, change_amount, change_percent, company_id, baseline)
+           SELECT t.id, t.k, t.e, t.ty, t.f, t.o, t.n, t.d, $1, t.i, t.a, t.p, $13, $14
            FROM UNNEST($2::uuid[], $3::text[], $4::uuid[], $5::text[], $6::text[], $7::text[], $8::text[], $9::date[],
                        $10::text[], $11::float8[], $12::float8[]) AS t(id, k, e, ty, f, o, n, d, i, a, p)
            ON CONFLICT DO NOTHING
-           RETURNING change_type AS "change_type: ChangeType""#,
+           RETURNING id, change_type AS "change_type: ChangeType""#,
         session,
         &ids,
         &keys,
@@ -98,16 +161,19 @@ pub async fn insert(db: &Db, company: Uuid, session: Uuid, changes: &[KeyedChang
         &amounts as &[Option<f64>],
         &percents as &[Option<f64>],
         company,
+        baseline,
     )
-    .fetch_all(db)
-    .await
+    .fetch_all(conn)
+    .await?;
+    Ok(rows.into_iter().map(|r| (r.id, r.change_type)).collect())
 }
 
 pub async fn count_for_session(db: &Db, session: Uuid) -> sqlx::Result<i64> {
     sqlx::query_scalar!(r#"SELECT count(*) AS "n!" FROM changes WHERE session_id = $1"#, session).fetch_one(db).await
 }
 
-/// Changes not yet published: of one session, or (sweeper) any older than `min_age_secs`.
+/// Changes not yet published: of one session, or (sweeper) any older than `min_age_secs`; each
+/// employee's in sequence order.
 pub async fn unpublished(
     db: &Db,
     session: Option<Uuid>,
@@ -118,12 +184,13 @@ pub async fn unpublished(
         ChangeRow,
         r#"SELECT c.id, c.company_id, c.employee_id, e.display_name AS "employee_name?", c.change_type AS "change_type: ChangeType",
                   c.field, c.old_value, c.new_value, c.effective_date, c.detected_at, c.session_id,
-                  c.business_impact AS "business_impact: BusinessImpact", c.change_amount, c.change_percent
+                  c.business_impact AS "business_impact: BusinessImpact", c.change_amount, c.change_percent,
+                  c.baseline, c.sequence AS "sequence!"
            FROM changes c LEFT JOIN employees e ON e.id = c.employee_id
            WHERE c.published_at IS NULL
              AND ($1::uuid IS NULL OR c.session_id = $1)
              AND c.detected_at <= now() - make_interval(secs => $2)
-           ORDER BY c.detected_at, c.id
+           ORDER BY c.detected_at, c.company_id, c.employee_id, c.sequence
            LIMIT $3"#,
         session,
         min_age_secs,
@@ -160,7 +227,8 @@ pub async fn list(db: &Db, f: &ChangeFilter) -> sqlx::Result<Vec<ChangeRow>> {
         ChangeRow,
         r#"SELECT c.id, c.company_id, c.employee_id, e.display_name AS "employee_name?", c.change_type AS "change_type: ChangeType",
                   c.field, c.old_value, c.new_value, c.effective_date, c.detected_at, c.session_id,
-                  c.business_impact AS "business_impact: BusinessImpact", c.change_amount, c.change_percent
+                  c.business_impact AS "business_impact: BusinessImpact", c.change_amount, c.change_percent,
+                  c.baseline, c.sequence AS "sequence!"
            FROM changes c LEFT JOIN employees e ON e.id = c.employee_id
            WHERE ($1::timestamptz IS NULL OR c.detected_at >= $1)
              AND ($2::text IS NULL OR c.change_type = $2)

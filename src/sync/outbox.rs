@@ -5,8 +5,6 @@
 use std::time::Duration;
 
 use bytes::Bytes;
-use chrono::{DateTime, Utc};
-use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
@@ -16,55 +14,27 @@ use crate::{
         Db,
         changes::{self, ChangeRow, ChangeView},
     },
+    events::{CloudEvent, Sequence},
 };
 
-/// One change as a CloudEvent 1.0 in JSON (structured mode): what `<p>.changes.…` carries.
-/// `docs/asyncapi.yaml` describes it from this type (see `asyncapi`).
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct ChangeEvent<'a> {
-    pub specversion: SpecVersion,
-    /// The change id (also the message's `Nats-Msg-Id`): the same on every redelivery.
-    pub id: Uuid,
-    /// `/employes-sync/companies/<company_id>`.
-    pub source: &'a str,
-    /// `nl.employes.<change_type>`.
-    #[serde(rename = "type")]
-    pub event_type: String,
-    /// The employee the change is about.
-    pub subject: Uuid,
-    /// When the change was detected.
-    pub time: DateTime<Utc>,
-    pub datacontenttype: DataContentType,
-    /// The change, as `GET /api/changes` shows it.
-    pub data: ChangeView,
-}
+/// One change as a CloudEvent 1.0 in JSON (structured mode): what `<p>.changes.…` carries, with
+/// `data` = the change as `GET /api/changes` shows it. `docs/asyncapi.yaml` describes it (see
+/// `asyncapi`).
+pub type ChangeEvent = CloudEvent<ChangeView>;
 
-/// `specversion`: CloudEvents 1.0.
-#[derive(Debug, Clone, Copy, Serialize, utoipa::ToSchema)]
-pub enum SpecVersion {
-    #[serde(rename = "1.0")]
-    V1_0,
-}
-
-/// `datacontenttype`: `data` is JSON.
-#[derive(Debug, Clone, Copy, Serialize, utoipa::ToSchema)]
-pub enum DataContentType {
-    #[serde(rename = "application/json")]
-    Json,
-}
-
-/// The CloudEvent for one change (`data` is the change as the API shows it).
-pub fn cloud_event<'a>(source: &'a str, c: &ChangeRow) -> ChangeEvent<'a> {
-    ChangeEvent {
-        specversion: SpecVersion::V1_0,
-        id: c.id,
-        source,
-        event_type: format!("nl.employes.{}", c.change_type),
-        subject: c.employee_id,
-        time: c.detected_at,
-        datacontenttype: DataContentType::Json,
-        data: ChangeView::from(c.clone()),
-    }
+/// The CloudEvent for one change: `type` `nl.employes.<change_type>`, `time` when it was detected,
+/// its sequence and baseline flag as recorded.
+pub fn cloud_event(c: &ChangeRow) -> ChangeEvent {
+    CloudEvent::new(
+        c.id,
+        format!("nl.employes.{}", c.change_type),
+        c.company_id,
+        c.employee_id,
+        c.detected_at,
+        Sequence(c.sequence),
+        c.baseline,
+        ChangeView::from(c.clone()),
+    )
 }
 
 /// Publish unpublished changes (of one session, or all older than `min_age`). Returns how many.
@@ -77,8 +47,7 @@ pub async fn publish_pending(db: &Db, bus: &Bus, session: Option<Uuid>, min_age:
         }
         let mut done = Vec::with_capacity(batch.len());
         for c in &batch {
-            let source = crate::companies::event_source(c.company_id);
-            let payload = Bytes::from(serde_json::to_vec(&cloud_event(&source, c))?);
+            let payload = Bytes::from(serde_json::to_vec(&cloud_event(c))?);
             let id = c.id.to_string();
             let subject = bus.change_subject(c.company_id, c.change_type);
             if let Err(e) = bus.publish_durable(subject, Some(&id), payload).await {

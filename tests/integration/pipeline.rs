@@ -284,8 +284,9 @@ async fn a_stored_change_whose_type_or_impact_is_unknown_fails_to_load_instead_o
     sqlx::query("ALTER TABLE changes DROP CONSTRAINT changes_change_type_check").execute(&db).await.unwrap();
     let insert = |change_type: &'static str, impact: &'static str| {
         sqlx::query(
-            "INSERT INTO changes (id, dedup_key, employee_id, change_type, business_impact, session_id, company_id)
-             VALUES (gen_random_uuid(), gen_random_uuid()::text, gen_random_uuid(), $1, $2, $3, $4)",
+            "INSERT INTO changes (id, dedup_key, employee_id, change_type, business_impact, session_id, company_id,
+                                  sequence)
+             VALUES (gen_random_uuid(), gen_random_uuid()::text, gen_random_uuid(), $1, $2, $3, $4, 1)",
         )
         .bind(change_type)
         .bind(impact)

@@ -20,7 +20,7 @@ use crate::{
         },
     },
     domain::milestones::MilestoneReason,
-    sync::outbox::{DataContentType, SpecVersion},
+    events::{DataContentType, SpecVersion},
 };
 
 /// One milestone event as a CloudEvent 1.0 in JSON (structured mode): what

@@ -17,12 +17,13 @@ use crate::{
 const STAGE: crate::domain::Stage = crate::domain::Stage::Changes;
 const INSERT_BATCH: usize = 1000;
 
-/// Record a batch of changes (ones already recorded are skipped) and empty it. Ordered by
+/// Record a batch of changes (ones already recorded are skipped) with their sequence numbers and
+/// `baseline`, in one transaction, and empty the batch. Ordered by
 /// employee and key, so concurrent sessions recording the same changes take their row locks
 /// in one order (batches hold whole employees, and employees come in order).
-async fn insert(ctx: &StageCtx, session: Uuid, found: &mut Vec<KeyedChange>) -> sqlx::Result<()> {
+async fn insert(ctx: &StageCtx, session: Uuid, baseline: bool, found: &mut Vec<KeyedChange>) -> sqlx::Result<()> {
     sort_for_insert(found);
-    for change_type in changes::insert(&ctx.db, ctx.company, session, found).await? {
+    for change_type in changes::record(&ctx.db, ctx.company, session, baseline, found).await? {
         metrics::counter!("employes_sync_changes_total", "type" => change_type.as_str(), "company" => ctx.company.to_string())
             .increment(1);
     }
@@ -60,11 +61,11 @@ pub async fn run(ctx: &StageCtx, session: Uuid) -> Result<StageReport, Abort> {
             for_each_history_change(d.employee_id, &History::from_employments(employments), &mut keep);
         }
         if found.len() >= INSERT_BATCH {
-            insert(ctx, session, &mut found).await?;
+            insert(ctx, session, baseline, &mut found).await?;
         }
         progress.advance(1).await?;
     }
-    insert(ctx, session, &mut found).await?;
+    insert(ctx, session, baseline, &mut found).await?;
     drop(diffs);
     if !adopted.is_empty() {
         tracing::info!(sessions = adopted.len(), "diffed what earlier failed sessions stored");

@@ -255,6 +255,21 @@ async fn a_first_version_deployment_is_upgraded_in_place_without_recording_or_pu
         history.iter().map(Change::id).collect::<Vec<_>>()
     );
     assert_eq!(recorded[3].1, "salary_change");
+    // The upgrade gives the first version's changes the v2 attributes: baseline, and each
+    // employee's sequence from 1; the raise continues its employee's count and is no baseline.
+    let numbered: Vec<(Uuid, Uuid, i64, bool)> =
+        sqlx::query_as("SELECT id, employee_id, sequence, baseline FROM changes ORDER BY detected_at")
+            .fetch_all(&app.db)
+            .await
+            .unwrap();
+    assert!(numbered[..3].iter().all(|r| r.3) && !numbered[3].3, "{numbered:?}");
+    let mut per_employee: BTreeMap<Uuid, Vec<i64>> = BTreeMap::new();
+    for (_, employee, sequence, _) in &numbered {
+        per_employee.entry(*employee).or_default().push(*sequence);
+    }
+    for (employee, sequences) in &per_employee {
+        assert_eq!(sequences, &(1..=sequences.len() as i64).collect::<Vec<_>>(), "{employee}");
+    }
     // No event published twice: each change id once on the stream; the unpublished one and the
     // raise once each, on the company's subjects.
     let events = eventually("the outbox publishes what the first version left", Duration::from_secs(30), async || {
@@ -275,6 +290,10 @@ async fn a_first_version_deployment_is_upgraded_in_place_without_recording_or_pu
     let raise = events.iter().find(|(_, e)| e["id"] == recorded[3].0.to_string()).unwrap();
     assert_eq!(raise.1["source"], format!("/employes-sync/companies/{company}"));
     assert_eq!(raise.1["data"]["company_id"], company.to_string());
+    assert_eq!((&raise.1["sequence"], &raise.1["baseline"]), (&json!(format!("{:020}", numbered[3].2)), &json!(false)));
+    let left = events.iter().find(|(_, e)| e["id"] == unpublished.to_string()).unwrap();
+    let left_sequence = numbered.iter().find(|r| r.0 == unpublished).unwrap().2;
+    assert_eq!((&left.1["sequence"], &left.1["baseline"]), (&json!(format!("{left_sequence:020}")), &json!(true)));
     // The first version's idempotency key still answers with its session.
     let repeat = app
         .http

@@ -1,6 +1,8 @@
 //! A worker process killed (SIGKILL) at each pause point: another one takes over and the
 //! result equals an uninterrupted run's.
 
+use std::collections::BTreeMap;
+
 use super::*;
 
 /// Run a full sync with worker A armed at `point`, SIGKILL A there, let worker B take over,
@@ -94,5 +96,78 @@ async fn a_session_whose_worker_dies_once_too_often_is_failed_and_dead_lettered_
     let events = progress_events(&api, &id).await;
     let last = events.last().unwrap();
     assert_eq!((last["stage"].as_str(), last["status"].as_str()), (Some("session"), Some("failed")), "{last}");
+    api.stop().await;
+}
+
+#[tokio::test]
+async fn sequences_stay_contiguous_per_employee_when_a_worker_dies_after_recording_changes_and_the_sync_is_redelivered()
+{
+    // Arrange: a first full sync (the baseline) by worker W; then one employee gets a raise, new
+    // hours and a new contract, another a raise, and worker A records them and dies before
+    // publishing.
+    let mut env = TestEnv::with_sim(SimConfig { rate_limit: 1000, latency_ms: 5, ..SimConfig::default() }).await;
+    quick_takeover(&mut env);
+    let api = env.spawn_app_with_roles(vec![Role::Http]).await;
+    let mut w = spawn_binary(&env, "worker", &[]);
+    let first = api.sync_and_wait(None).await;
+    assert_first_sync_counts(&first);
+    w.kill();
+    let (one, other) = (api.sim.employee_id(5).await, api.sim.employee_id(6).await);
+    for mutation in [
+        json!({"kind": "salary", "employee_id": one, "month_wage": 4100, "start_date": "2026-12-01"}),
+        json!({"kind": "hours", "employee_id": one, "hours_per_week": 17, "start_date": "2027-01-01"}),
+        json!({"kind": "contract", "employee_id": one, "contract_duration": "permanent", "start_date": "2027-02-01"}),
+        json!({"kind": "salary", "employee_id": other, "month_wage": 3900, "start_date": "2026-12-01"}),
+    ] {
+        api.sim.mutate(mutation).await;
+    }
+    let mut a = spawn_binary(&env, "worker", &[("EMPLOYES_SYNC_PAUSE_AT", "changes_committed")]);
+    let (status, requested) = api.request_sync(None).await;
+    assert_eq!(status, 202, "{requested}");
+    let id = requested["session_id"].as_str().unwrap().to_string();
+    a.wait_for_line("failpoint reached: changes_committed", Duration::from_secs(30)).await;
+
+    // Act: A dies; B gets the redelivered session, runs the changes stage again and publishes.
+    a.kill();
+    let mut b = spawn_binary(&env, "worker", &[]);
+    let s = api.wait_for_session(&id).await;
+    b.wait_for_line("sync session ended", Duration::from_secs(5)).await;
+
+    // Assert: per employee, the recorded sequences are 1..n with no gap or repeat, the new ones
+    // follow the baseline's, and each event carries its row's number once, in order.
+    assert_eq!(attempts(&api, &id).await, 2, "B resumed A's session");
+    let rows: Vec<(String, String, i64, bool)> = sqlx::query_as(
+        "SELECT id::text, employee_id::text, sequence, baseline FROM changes ORDER BY employee_id, sequence",
+    )
+    .fetch_all(&api.db)
+    .await
+    .unwrap();
+    let mut by_employee: BTreeMap<String, Vec<i64>> = BTreeMap::new();
+    for (_, employee, sequence, _) in &rows {
+        by_employee.entry(employee.clone()).or_default().push(*sequence);
+    }
+    for (employee, numbers) in &by_employee {
+        assert_eq!(numbers, &(1..=numbers.len() as i64).collect::<Vec<_>>(), "sequences of {employee}");
+    }
+    let new: Vec<_> = rows.iter().filter(|r| !r.3).collect();
+    assert_eq!(new.len() as i64, s["changes_detected"].as_i64().unwrap(), "{s}");
+    assert!(new.iter().filter(|r| r.1 == one).count() >= 2, "several new changes of one employee: {new:?}");
+    assert_eq!(rows.iter().filter(|r| r.3).count(), 3, "the baseline's changes are flagged");
+    let expected: BTreeMap<String, (String, i64)> =
+        rows.iter().map(|(id, e, seq, _)| (id.clone(), (e.clone(), *seq))).collect();
+    let events = eventually("every change is published", Duration::from_secs(15), async || {
+        let events = change_events(&api).await;
+        if events.len() >= rows.len() { Ok(events) } else { Err(format!("{} events", events.len())) }
+    })
+    .await;
+    assert_eq!(events.len(), rows.len(), "each change published once");
+    let mut last: BTreeMap<String, i64> = BTreeMap::new();
+    for e in &events {
+        let (employee, sequence) = &expected[e["id"].as_str().unwrap()];
+        assert_eq!(e["partitionkey"].as_str(), Some(employee.as_str()));
+        assert_eq!(e["sequence"], json!(format!("{sequence:020}")), "{e}");
+        let previous = last.insert(employee.clone(), *sequence).unwrap_or(0);
+        assert_eq!(*sequence, previous + 1, "{employee}'s events are on the stream in sequence order");
+    }
     api.stop().await;
 }
