@@ -19,8 +19,9 @@ use crate::{
     companies::{self, Registry, RegistrySettings, SimulatedCompany},
     config::Config,
     db::{self, Db},
+    domain::minimise::DigestKey,
     http::{self, AppState},
-    scheduler,
+    privacy, scheduler,
     simulator::{SimConfig, Simulator},
     startup,
     sync::{
@@ -37,6 +38,7 @@ pub struct App {
     listener: Option<TcpListener>,
     simulator: Option<Simulator>,
     companies: Registry,
+    digest_key: Arc<DigestKey>,
     metrics: PrometheusHandle,
 }
 
@@ -61,6 +63,9 @@ pub async fn connect(config: &Config) -> anyhow::Result<(Db, Bus)> {
     startup::wait_for_postgres(config.database_url(), timeout, deadline).await?;
     let db = db::pool(config.database_url()).context("DATABASE_URL")?;
     db::migrate(&db, config.employes.v1_company()).await?;
+    // The data migration after the schema ones: versions stored before minimisation are rewritten.
+    let key = privacy::digest_key::load(&db, config.secrets_key.as_ref(), None).await?;
+    privacy::upgrade::minimise_stored_versions(&db, &key).await.context("minimising stored employee versions")?;
     let bus = startup::connect_nats(&config.nats_urls, &config.subject_prefix, timeout, deadline).await?;
     bus.ensure_streams(config.stream_replicas).await?;
     Ok((db, bus))
@@ -75,6 +80,7 @@ async fn unit(task: impl std::future::Future<Output = ()>) -> anyhow::Result<()>
 impl App {
     pub async fn build(config: Config, roles: Vec<Role>) -> anyhow::Result<App> {
         let (db, bus) = connect(&config).await?;
+        let digest_key = Arc::new(privacy::digest_key::load(&db, config.secrets_key.as_ref(), None).await?);
         let listener = if roles.contains(&Role::Http) {
             Some(TcpListener::bind(config.http_addr).await.with_context(|| format!("HTTP_ADDR {}", config.http_addr))?)
         } else {
@@ -113,7 +119,8 @@ impl App {
         if companies.ids().is_empty() {
             tracing::warn!("no company is registered yet: add one (EMPLOYES_COMPANY_ID, or the companies API)");
         }
-        Ok(App { config: Arc::new(config), roles, db, bus, listener, simulator, companies, metrics: metrics_handle() })
+        let metrics = metrics_handle();
+        Ok(App { config: Arc::new(config), roles, db, bus, listener, simulator, companies, digest_key, metrics })
     }
 
     /// The bound HTTP address (port 0 resolved).
@@ -160,6 +167,7 @@ impl App {
                 companies: self.companies.clone(),
                 fetch_concurrency: cfg.worker.fetch_concurrency,
                 milestones: cfg.milestones.clone(),
+                digest_key: self.digest_key.clone(),
                 cancel: shutdown.clone(),
             };
             tasks.spawn(Worker::new(ctx, cfg.worker.clone()).run(shutdown.clone()));

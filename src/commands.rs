@@ -15,7 +15,7 @@ use crate::{
     db::sessions,
     domain::{SessionStatus, Source},
     simulator::{SimConfig, Simulator},
-    sync::{SyncTrigger, progress, request_sync},
+    sync::{RequestedBy, SyncTrigger, progress, request_sync_audited},
     telemetry,
 };
 
@@ -217,7 +217,9 @@ async fn sync(
         idempotency_key: None,
         dedup_id: None,
     };
-    let requested = request_sync(&db, &bus, config.worker.coalesce_window, &trigger).await?;
+    // Whoever runs the CLI holds the database's credentials: they act as an admin.
+    let by = RequestedBy { role: crate::domain::Role::Admin, request_id: None };
+    let requested = request_sync_audited(&db, &bus, config.worker.coalesce_window, &trigger, &by).await?;
     eprintln!(
         "session {} {}{}",
         requested.session_id,

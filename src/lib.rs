@@ -25,6 +25,8 @@
 //!   [`asyncapi`]: the AsyncAPI document of what is published (`docs/asyncapi.yaml`).
 //! - [`companies`]: the companies served, their sealed secrets, and the runtime registry
 //!   (settings in effect, one Employes client per company, one rate limiter per API key).
+//! - [`privacy`]: the personal-data digest key and the rewrite of versions stored before
+//!   minimisation (what is kept of a record: `domain::minimise`; the audit log: `db::audit`).
 //! - [`employes`]: the Employes API client; [`simulator`]: a stand-in Employes for demos and tests.
 //! - [`scheduler`]: the cron-driven full sync of each company, once per (company, slot) across
 //!   replicas; [`failpoint`]: named pause points for fault-injection tests.
@@ -48,6 +50,7 @@ pub mod error;
 pub mod events;
 pub mod failpoint;
 pub mod http;
+pub mod privacy;
 pub mod scheduler;
 pub mod simulator;
 pub mod startup;

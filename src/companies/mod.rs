@@ -28,7 +28,7 @@ pub use announce::{CompaniesChanged, announce};
 pub use bootstrap::{SimulatedCompany, bootstrap};
 pub use registry::{Registry, Resolve};
 pub use runtime::{CompanyRuntime, KeySource, RegistrySettings};
-pub use secrets::{OpenError, SecretsKey};
+pub use secrets::{Field, OpenError, SecretsKey};
 
 use crate::{db::companies::CompanyRow, domain::milestones::ChainSettings};
 

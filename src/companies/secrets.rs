@@ -36,6 +36,8 @@ impl Clone for SecretsKey {
 pub enum Field {
     ApiKey,
     WebhookSecrets,
+    /// The deployment's personal-data digest key (sealed with the nil company id).
+    DigestKey,
 }
 
 impl Field {
@@ -43,6 +45,7 @@ impl Field {
         match self {
             Field::ApiKey => "api_key",
             Field::WebhookSecrets => "webhook_secrets",
+            Field::DigestKey => "digest_key",
         }
     }
 }

@@ -7,22 +7,32 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use super::Db;
-use crate::domain::Employee;
+use crate::domain::{
+    Employee,
+    minimise::{DigestKey, minimise},
+};
 
 /// Content hash of a JSON value (serde_json maps are key-sorted, so this is canonical).
 pub fn content_hash(v: &Value) -> Vec<u8> {
     Sha256::digest(serde_json::to_vec(v).unwrap_or_default()).to_vec()
 }
 
-/// Store a company's employee records; returns how many got a new version. An id another
-/// company already holds is left to that company.
-pub async fn store_snapshots(db: &Db, company: Uuid, session: Uuid, batch: &[Employee]) -> sqlx::Result<u64> {
+/// Store a company's employee records, minimised (only shown fields as sent, the others as
+/// digests under `key`: see [`crate::domain::minimise`]); returns how many got a new version. An
+/// id another company already holds is left to that company.
+pub async fn store_snapshots(
+    db: &Db,
+    company: Uuid,
+    session: Uuid,
+    batch: &[Employee],
+    key: &DigestKey,
+) -> sqlx::Result<u64> {
     if batch.is_empty() {
         return Ok(0);
     }
     let ids: Vec<Uuid> = batch.iter().map(|e| e.id).collect();
-    let hashes: Vec<Vec<u8>> = batch.iter().map(|e| content_hash(&e.raw)).collect();
-    let data: Vec<Value> = batch.iter().map(|e| e.raw.clone()).collect();
+    let data: Vec<Value> = batch.iter().map(|e| minimise(&e.raw, key)).collect();
+    let hashes: Vec<Vec<u8>> = data.iter().map(content_hash).collect();
     let names: Vec<String> = batch.iter().map(Employee::display_name).collect();
     let statuses: Vec<Option<String>> = batch.iter().map(Employee::status).collect();
     let updates: Vec<Option<String>> = batch.iter().map(Employee::dt_update).collect();
@@ -45,8 +55,8 @@ pub async fn store_snapshots(db: &Db, company: Uuid, session: Uuid, batch: &[Emp
                UPDATE employee_versions v SET valid_to = now() FROM upserted u
                WHERE v.employee_id = u.id AND v.version = u.snapshot_version - 1 AND v.valid_to IS NULL
            )
-           INSERT INTO employee_versions (employee_id, version, content_hash, data, session_id, company_id)
-           SELECT u.id, u.snapshot_version, i.hash, i.data, $1, $8 FROM upserted u JOIN input i ON i.id = u.id"#,
+           INSERT INTO employee_versions (employee_id, version, content_hash, data, session_id, company_id, minimised)
+           SELECT u.id, u.snapshot_version, i.hash, i.data, $1, $8, true FROM upserted u JOIN input i ON i.id = u.id"#,
         session,
         &ids,
         &hashes,

@@ -1,11 +1,13 @@
 //! Postgres access: small named query functions, compile-time checked (`.sqlx/` holds the
 //! offline data). One module per table family.
 
+pub mod audit;
 pub mod changes;
 pub mod companies;
 pub mod employees;
 pub mod issues;
 pub mod milestones;
+pub mod privacy;
 pub mod sessions;
 pub mod webhooks;
 

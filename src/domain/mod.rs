@@ -6,6 +6,7 @@ mod changes;
 mod employee;
 pub mod issues;
 pub mod milestones;
+pub mod minimise;
 mod states;
 
 pub use changes::{
@@ -14,7 +15,9 @@ pub use changes::{
     for_each_history_change, for_each_record_change, format_number, parse_date, sort_for_insert, text_of,
 };
 pub use employee::Employee;
-pub use states::{IssueKind, IssueStatus, Scope, SessionStatus, Source, Stage, StageStatus, WebhookOutcome};
+pub use states::{
+    AuditAction, IssueKind, IssueStatus, Role, Scope, SessionStatus, Source, Stage, StageStatus, WebhookOutcome,
+};
 
 /// The company the built-in simulator serves, and the one synced when no `EMPLOYES_API_URL`
 /// is configured.

@@ -170,6 +170,38 @@ state! {
     }
 }
 
+state! {
+    /// What a caller may do, in increasing order: each role may do what the ones before it may.
+    /// Every audit entry carries the role its actor acted in.
+    #[derive(PartialOrd, Ord)]
+    pub enum Role {
+        /// Reads companies, sessions, changes, issues.
+        Viewer,
+        /// Also asks for syncs and replays, resolves milestones.
+        Operator,
+        /// Also changes companies and endpoints, reads the audit log, erases employees.
+        Admin,
+    }
+}
+
+state! {
+    /// What an audit entry records (`audit_entries.action`).
+    pub enum AuditAction {
+        /// A person or a token asked for a sync (the API or the CLI; not the scheduler or webhooks).
+        SyncRequested,
+        CompanyCreated,
+        CompanyUpdated,
+        CompanyDeleted,
+        EndpointCreated,
+        EndpointUpdated,
+        EndpointDeleted,
+        ReplayRequested,
+        MilestoneResolved,
+        /// An employee's stored data was erased.
+        EmployeeErased,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::{fmt::Debug, str::FromStr};
@@ -240,6 +272,24 @@ mod tests {
             "endpoint_disabled",
         ]);
         round_trips::<IssueStatus>(&["ongoing", "resolved"]);
+    }
+
+    #[test]
+    fn role_and_audit_action_names_round_trip_and_roles_are_ordered() {
+        round_trips::<Role>(&["viewer", "operator", "admin"]);
+        assert!(Role::Viewer < Role::Operator && Role::Operator < Role::Admin);
+        round_trips::<AuditAction>(&[
+            "sync_requested",
+            "company_created",
+            "company_updated",
+            "company_deleted",
+            "endpoint_created",
+            "endpoint_updated",
+            "endpoint_deleted",
+            "replay_requested",
+            "milestone_resolved",
+            "employee_erased",
+        ]);
     }
 
     #[test]

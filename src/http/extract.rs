@@ -24,6 +24,12 @@ pub struct Query<T>(pub T);
 #[from_request(via(axum::extract::Path), rejection(AppError))]
 pub struct Path<T>(pub T);
 
+/// The request's `x-request-id` (set by the request-id layer when the caller sent none), for
+/// audit entries.
+pub fn request_id(headers: &axum::http::HeaderMap) -> Option<String> {
+    headers.get(&super::REQUEST_ID).and_then(|v| v.to_str().ok()).map(str::to_string)
+}
+
 /// `?company_id=`, on the routes about one company: may be omitted when there is only one.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]

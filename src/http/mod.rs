@@ -7,6 +7,7 @@
 //! modules do not import one another; what two of them show alike is in [`views`], the error
 //! answers they share in [`responses`], the schemas the derive cannot write in [`schemas`].
 
+mod audit;
 mod auth;
 mod changes;
 mod csv;
@@ -92,6 +93,7 @@ fn documented(config: &Config) -> OpenApiRouter<AppState> {
         .merge(stats::router())
         .merge(issues::router())
         .merge(milestones::router())
+        .merge(audit::router())
         .layer(cors(&config.cors_origins))
         .layer(timeout.clone());
     OpenApiRouter::with_openapi(<openapi::ApiDoc as utoipa::OpenApi>::openapi())

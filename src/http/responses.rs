@@ -52,3 +52,8 @@ error_set! {
         "400" => "a malformed query parameter, or several companies and no company_id (`company_required`)",
         "404" => "no such company",
 }
+
+error_set! {
+    /// A route for admins only.
+    AdminOnly: "403" => "the caller's role may not do this (`forbidden`): it needs admin"
+}

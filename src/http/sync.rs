@@ -22,7 +22,7 @@ use crate::{
     domain::SessionStatus,
     error::{AppError, AppResult, ErrorBody},
     scheduler,
-    sync::{Requested, SyncTrigger, idempotency_key, trigger::MAX_EMPLOYEE_IDS},
+    sync::{Requested, RequestedBy, SyncTrigger, idempotency_key, trigger::MAX_EMPLOYEE_IDS},
 };
 
 /// Largest accepted `POST /api/sync` body.
@@ -114,6 +114,7 @@ async fn request_sync(
             Some(idempotency_key(company, &who.name, key))
         }
     };
+    let by = RequestedBy { role: who.role(), request_id: super::extract::request_id(&headers) };
     let trigger = SyncTrigger {
         company_id: company,
         source: who.source,
@@ -122,8 +123,8 @@ async fn request_sync(
         dedup_id: idempotency_key.clone(),
         idempotency_key,
     };
-    let requested =
-        crate::sync::request_sync(&state.db, &state.bus, state.config.worker.coalesce_window, &trigger).await?;
+    let window = state.config.worker.coalesce_window;
+    let requested = crate::sync::request_sync_audited(&state.db, &state.bus, window, &trigger, &by).await?;
     Ok((StatusCode::ACCEPTED, axum::Json(requested)))
 }
 

@@ -57,6 +57,7 @@ fn every_operation_has_a_unique_id_named_after_its_resource_and_verb() {
     // Assert
     let expected = [
         ("GET", "/api/asyncapi.yaml", "get_asyncapi"),
+        ("GET", "/api/audit", "list_audit"),
         ("GET", "/api/changes", "list_changes"),
         ("GET", "/api/issues", "list_issues"),
         ("GET", "/api/milestones", "list_milestones"),

@@ -27,4 +27,6 @@ pub mod trigger;
 pub mod worker;
 
 pub use message::{AdmitWebhook, ProgressEvent, QueueTask, RunSession, Step};
-pub use trigger::{Opened, Requested, SyncTrigger, TriggerError, idempotency_key, request_sync};
+pub use trigger::{
+    Opened, Requested, RequestedBy, SyncTrigger, TriggerError, idempotency_key, request_sync, request_sync_audited,
+};

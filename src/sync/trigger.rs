@@ -13,9 +13,10 @@ use crate::{
     bus::{Bus, BusError},
     db::{
         Db,
+        audit::{self, AuditEntry},
         sessions::{self, SessionRow},
     },
-    domain::{SessionStatus, Source},
+    domain::{AuditAction, Role, SessionStatus, Source},
 };
 
 /// Largest targeted sync; bigger requests should be full syncs.
@@ -92,6 +93,41 @@ pub async fn request_sync(
     Ok(opened.requested())
 }
 
+/// Who asked for a sync, for the audit log: the caller's role and the HTTP request id.
+#[derive(Debug, Clone)]
+pub struct RequestedBy {
+    pub role: Role,
+    pub request_id: Option<String>,
+}
+
+/// [`request_sync`] for a person or a token (the API, the CLI): the session and its audit entry
+/// (`sync_requested`, actor `triggered_by`, target the session id) are committed together. A
+/// repeated `Idempotency-Key` is the same request, and is not recorded again.
+pub async fn request_sync_audited(
+    db: &Db,
+    bus: &Bus,
+    window: Duration,
+    trigger: &SyncTrigger,
+    by: &RequestedBy,
+) -> Result<Requested, TriggerError> {
+    let mut tx = db.begin().await?;
+    let opened = open_in(&mut tx, window, trigger).await?;
+    if !matches!(opened, Opened::Repeated(_)) {
+        let entry = AuditEntry {
+            actor: trigger.triggered_by.clone(),
+            role: by.role,
+            action: AuditAction::SyncRequested,
+            company_id: Some(trigger.company_id),
+            target: Some(opened.session().id.to_string()),
+            request_id: by.request_id.clone(),
+        };
+        audit::record(&mut tx, entry).await?;
+    }
+    tx.commit().await?;
+    enqueue(db, bus, trigger, &opened).await?;
+    Ok(opened.requested())
+}
+
 /// How an `Idempotency-Key` is stored and used as a task id: per company and caller.
 pub fn idempotency_key(company: Uuid, caller: &str, key: &str) -> String {
     format!("{company}:{caller}:{key}")
@@ -102,14 +138,20 @@ pub fn idempotency_key(company: Uuid, caller: &str, key: &str) -> String {
 /// queued session of the company from the same source requested within `window` (or its queued
 /// full sync); otherwise a new one.
 pub async fn open(db: &Db, window: Duration, trigger: &SyncTrigger) -> sqlx::Result<Opened> {
+    open_in(&mut *db.acquire().await?, window, trigger).await
+}
+
+/// [`open`] on one connection (in the caller's transaction, when it holds one).
+pub async fn open_in(db: &mut sqlx::PgConnection, window: Duration, trigger: &SyncTrigger) -> sqlx::Result<Opened> {
     if let Some(key) = &trigger.idempotency_key {
-        if let Some(s) = sessions::find_by_idempotency_key(db, key).await? {
+        if let Some(s) = sessions::find_by_idempotency_key(&mut *db, key).await? {
             return Ok(Opened::Repeated(s));
         }
     }
     if let Some(ids) = &trigger.employee_ids {
         let company = trigger.company_id;
-        if let Some(s) = sessions::coalesce_targeted(db, company, trigger.source, ids, window, MAX_EMPLOYEE_IDS).await?
+        if let Some(s) =
+            sessions::coalesce_targeted(&mut *db, company, trigger.source, ids, window, MAX_EMPLOYEE_IDS).await?
         {
             return Ok(Opened::Joined(s));
         }
@@ -127,16 +169,16 @@ pub async fn open(db: &Db, window: Duration, trigger: &SyncTrigger) -> sqlx::Res
             idempotency_key: trigger.idempotency_key.as_deref(),
             request_id: &request_id,
         };
-        if let Some(s) = sessions::insert(db, &new).await? {
+        if let Some(s) = sessions::insert(&mut *db, &new).await? {
             return Ok(Opened::New(s));
         }
         if let Some(key) = &trigger.idempotency_key {
-            if let Some(s) = sessions::find_by_idempotency_key(db, key).await? {
+            if let Some(s) = sessions::find_by_idempotency_key(&mut *db, key).await? {
                 return Ok(Opened::Repeated(s));
             }
         }
         if trigger.employee_ids.is_none() {
-            if let Some(s) = sessions::active_full(db, trigger.company_id).await? {
+            if let Some(s) = sessions::active_full(&mut *db, trigger.company_id).await? {
                 return Ok(Opened::Joined(s));
             }
         }

@@ -59,6 +59,7 @@ pub struct WorkerCtx {
     pub companies: Registry,
     pub fetch_concurrency: usize,
     pub milestones: crate::config::MilestonesConfig,
+    pub digest_key: std::sync::Arc<crate::domain::minimise::DigestKey>,
     pub cancel: CancellationToken,
 }
 
@@ -287,6 +288,7 @@ impl Worker {
             fetch_concurrency: self.ctx.fetch_concurrency,
             history_refresh_after: company.history_refresh_after,
             milestones: self.ctx.milestones.clone(),
+            digest_key: self.ctx.digest_key.clone(),
             cancel: self.ctx.cancel.clone(),
         })
     }

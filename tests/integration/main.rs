@@ -14,6 +14,7 @@ mod logs;
 mod milestones;
 mod pages;
 mod pipeline;
+mod privacy;
 mod properties;
 mod reliability;
 mod simulator;

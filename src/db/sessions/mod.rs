@@ -8,6 +8,8 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use uuid::Uuid;
 
+use sqlx::{Acquire, PgExecutor, Postgres};
+
 use super::Db;
 use crate::domain::{Scope, SessionStatus, Source, Stage};
 
@@ -92,7 +94,7 @@ pub struct NewSession<'a> {
 
 /// Insert a queued session with its pending stages. `None` when a unique rule refused it (an
 /// active full sync exists, or the idempotency key was used).
-pub async fn insert(db: &Db, s: &NewSession<'_>) -> sqlx::Result<Option<SessionRow>> {
+pub async fn insert(db: impl Acquire<'_, Database = Postgres>, s: &NewSession<'_>) -> sqlx::Result<Option<SessionRow>> {
     let mut tx = db.begin().await?;
     let row = session_query!(
         r#"INSERT INTO sync_sessions (id, source, triggered_by, scope, employee_ids, idempotency_key, request_id, company_id)
@@ -128,12 +130,12 @@ pub async fn insert(db: &Db, s: &NewSession<'_>) -> sqlx::Result<Option<SessionR
 }
 
 /// The session of an idempotency key (stored as `<company>:<caller>:<key>`).
-pub async fn find_by_idempotency_key(db: &Db, key: &str) -> sqlx::Result<Option<SessionRow>> {
+pub async fn find_by_idempotency_key(db: impl PgExecutor<'_>, key: &str) -> sqlx::Result<Option<SessionRow>> {
     session_query!("SELECT", "FROM sync_sessions WHERE idempotency_key = $1", key).fetch_optional(db).await
 }
 
 /// The company's full sync that is queued or running (at most one).
-pub async fn active_full(db: &Db, company: Uuid) -> sqlx::Result<Option<SessionRow>> {
+pub async fn active_full(db: impl PgExecutor<'_>, company: Uuid) -> sqlx::Result<Option<SessionRow>> {
     session_query!(
         "SELECT",
         "FROM sync_sessions WHERE company_id = $1 AND scope = 'full' AND status IN ('queued', 'running')",
@@ -147,7 +149,7 @@ pub async fn active_full(db: &Db, company: Uuid) -> sqlx::Result<Option<SessionR
 /// bursts), or into its queued full sync. Only a `queued` session qualifies: once a worker
 /// claimed it, it is too late.
 pub async fn coalesce_targeted(
-    db: &Db,
+    db: impl PgExecutor<'_>,
     company: Uuid,
     source: Source,
     ids: &[Uuid],

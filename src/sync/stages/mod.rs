@@ -29,6 +29,8 @@ pub struct StageCtx {
     pub history_refresh_after: std::time::Duration,
     /// `TIMEZONE`, `MILESTONE_REMINDERS` and today, for the evaluation after the stages.
     pub milestones: crate::config::MilestonesConfig,
+    /// What personal fields are digested under before they are stored.
+    pub digest_key: std::sync::Arc<crate::domain::minimise::DigestKey>,
     pub cancel: CancellationToken,
 }
 

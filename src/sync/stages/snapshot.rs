@@ -37,7 +37,7 @@ pub async fn run(ctx: &StageCtx, session: Uuid, targets: Option<&[Uuid]>) -> Res
                 if ctx.cancel.is_cancelled() {
                     return Err(Abort::Cancelled);
                 }
-                employees::store_snapshots(&ctx.db, ctx.company, session, chunk).await?;
+                employees::store_snapshots(&ctx.db, ctx.company, session, chunk, &ctx.digest_key).await?;
                 progress.advance(chunk.len() as i64).await?;
             }
             progress.advance(errors.len() as i64).await?;
@@ -84,7 +84,7 @@ async fn store_all_pages(
                 let fresh = unseen(&mut seen, employees);
                 let expected = total.map_or(0, |t| t as i64).max(seen.len() as i64);
                 progress.set_total(expected.max(progress.total));
-                employees::store_snapshots(&ctx.db, ctx.company, session, &fresh).await?;
+                employees::store_snapshots(&ctx.db, ctx.company, session, &fresh, &ctx.digest_key).await?;
                 progress.advance(fresh.len() as i64).await?;
                 failpoint::pause(Failpoint::SnapshotStored).await;
             }

@@ -7,7 +7,7 @@ mod rate_limits;
 mod scheduling;
 mod secrets;
 mod side_by_side;
-mod upgrade;
+pub(crate) mod upgrade;
 
 use std::time::Duration;
 

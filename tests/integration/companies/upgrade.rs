@@ -24,7 +24,7 @@ use uuid::Uuid;
 use super::*;
 
 /// Apply only the first version's two migrations (as that release did).
-async fn v1_schema(db: &sqlx::PgPool) {
+pub(crate) async fn v1_schema(db: &sqlx::PgPool) {
     let dir = tempfile::tempdir().unwrap();
     for file in ["20261125000001_init.sql", "20261125000002_incremental_history.sql"] {
         std::fs::copy(testkit::repo_root().join("migrations").join(file), dir.path().join(file)).unwrap();
@@ -47,7 +47,7 @@ async fn v1_streams(js: &jetstream::Context, prefix: &str) {
 }
 
 /// A session row of the first version (no company), with its stages.
-async fn v1_session(db: &sqlx::PgPool, id: Uuid, status: &str, idempotency_key: Option<&str>) {
+pub(crate) async fn v1_session(db: &sqlx::PgPool, id: Uuid, status: &str, idempotency_key: Option<&str>) {
     let completed = status != "queued";
     sqlx::query(
         "INSERT INTO sync_sessions (id, source, triggered_by, scope, status, idempotency_key, request_id,
@@ -77,7 +77,7 @@ async fn v1_session(db: &sqlx::PgPool, id: Uuid, status: &str, idempotency_key: 
 
 /// What a first-version full sync of the simulator's company leaves behind: every employee with
 /// its record and employment history, and the three historical changes.
-async fn v1_first_sync(db: &sqlx::PgPool, client: &EmployesClient, session: Uuid) -> Vec<Change> {
+pub(crate) async fn v1_first_sync(db: &sqlx::PgPool, client: &EmployesClient, session: Uuid) -> Vec<Change> {
     let mut changes = Vec::new();
     for e in client.list_employees().await.unwrap().employees {
         let employments = client.employments(e.id).await.unwrap();

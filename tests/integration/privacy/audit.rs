@@ -1,0 +1,107 @@
+//! `GET /api/audit`: an entry for every audited action, with its actor and role, in pages.
+
+use jsonwebtoken::{EncodingKey, Header};
+use serde_json::{Value, json};
+
+use crate::helpers::*;
+
+fn jwt(email: &str) -> String {
+    let claims = json!({"email": email, "exp": chrono::Utc::now().timestamp() + 600});
+    jsonwebtoken::encode(&Header::default(), &claims, &EncodingKey::from_secret(JWT_SECRET.as_bytes())).unwrap()
+}
+
+async fn post_sync(app: &TestApp, token: &str, request_id: &str, key: Option<&str>) -> Value {
+    let mut req = app.http.post(app.url("/api/sync")).bearer_auth(token).header("x-request-id", request_id);
+    if let Some(key) = key {
+        req = req.header("idempotency-key", key);
+    }
+    let (status, body) = reply(req.send().await.unwrap()).await;
+    assert_eq!(status, 202, "{body}");
+    body
+}
+
+/// Every page of the audit log, `limit` entries at a time.
+async fn all_entries(app: &TestApp, limit: usize) -> Vec<Value> {
+    let (mut entries, mut cursor) = (Vec::new(), None::<String>);
+    loop {
+        let path = match &cursor {
+            Some(c) => format!("/api/audit?limit={limit}&cursor={c}"),
+            None => format!("/api/audit?limit={limit}"),
+        };
+        let page = app.get_json(&path).await;
+        let items = page["entries"].as_array().unwrap();
+        assert!(items.len() <= limit, "{page}");
+        entries.extend(items.iter().cloned());
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_string()),
+            None => return entries,
+        }
+    }
+}
+
+#[tokio::test]
+async fn every_sync_request_by_a_person_a_token_or_the_cli_is_audited_with_actor_role_and_request_id() {
+    // Arrange
+    let mut env = TestEnv::new().await;
+    let app = env.spawn_app_with_roles(vec![employes_sync::cli::Role::Http]).await;
+    let company = env.companies[0].to_string();
+    // Act: a token (twice with one Idempotency-Key: one request), a person, and the CLI.
+    let token = post_sync(&app, API_TOKEN, "req-token-1", Some("k1")).await;
+    let repeat = post_sync(&app, API_TOKEN, "req-token-2", Some("k1")).await;
+    assert_eq!(repeat["session_id"], token["session_id"]);
+    let person = post_sync(&app, &jwt("hr.admin@example.nl"), "req-person-1", None).await;
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_employes-sync"))
+        .args(["sync", "--as", "Ana de Vries (on call)"])
+        .envs(&env.settings)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    // Assert: newest first, one page at a time, each entry complete.
+    let entries = all_entries(&app, 1).await;
+    let seen: Vec<(&str, &str, &str, &str, &str, Value)> = entries
+        .iter()
+        .map(|e| {
+            let s = |k: &str| e[k].as_str().unwrap_or("-");
+            (s("actor"), s("role"), s("action"), s("company_id"), s("target"), e["request_id"].clone())
+        })
+        .collect();
+    let (person_session, token_session) =
+        (person["session_id"].as_str().unwrap(), token["session_id"].as_str().unwrap());
+    let cli_session = entries[0]["target"].as_str().unwrap();
+    assert_eq!(
+        seen,
+        vec![
+            ("Ana de Vries (on call)", "admin", "sync_requested", company.as_str(), cli_session, Value::Null),
+            ("hr.admin@example.nl", "admin", "sync_requested", company.as_str(), person_session, json!("req-person-1")),
+            ("ci", "admin", "sync_requested", company.as_str(), token_session, json!("req-token-1")),
+        ]
+    );
+    let at: Vec<&str> = entries.iter().map(|e| e["at"].as_str().unwrap()).collect();
+    assert!(at.windows(2).all(|w| w[0] >= w[1]), "newest first: {at:?}");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_scheduler_and_webhooks_are_not_audited_and_a_bad_cursor_is_refused() {
+    // Arrange: a webhook-triggered sync and a scheduled one are machine actions.
+    let mut env = TestEnv::new().await;
+    env.set("SYNC_SCHEDULE", "* * * * * *");
+    let app = env.spawn_app().await;
+    let employee = app.sim.employee_id(0).await;
+    app.sim
+        .mutate(json!({"kind": "personal", "employee_id": employee, "field": "email", "value": "new@example.nl"}))
+        .await;
+    // Act
+    poll_json(&app, "/api/sync/sessions?limit=100", std::time::Duration::from_secs(30), |v| {
+        let sources: Vec<&str> =
+            v["sessions"].as_array().unwrap().iter().filter_map(|s| s["source"].as_str()).collect();
+        sources.contains(&"scheduler") && sources.contains(&"webhook")
+    })
+    .await;
+    let (status, body) =
+        reply(app.http.get(app.url("/api/audit?cursor=bm9wZQ")).bearer_auth(API_TOKEN).send().await.unwrap()).await;
+    // Assert
+    assert_eq!(app.get_json("/api/audit").await, json!({"entries": [], "next_cursor": null}));
+    assert_eq!((status, body["error"].as_str()), (400, Some("bad_request")), "{body}");
+    app.stop().await;
+}

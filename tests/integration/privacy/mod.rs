@@ -1,0 +1,4 @@
+//! Privacy by design: the audit log (and, as they land, minimisation, erasure and retention).
+
+mod at_rest;
+mod audit;
