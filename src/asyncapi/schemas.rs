@@ -19,7 +19,7 @@ use crate::domain::{ChangeType, milestones::MilestoneKind};
     crate::db::changes::ChangeView,
     crate::sync::dead_letter::DeadLetter,
     crate::companies::CompaniesChanged,
-    crate::sync::milestones::outbox::MilestoneEvent,
+    crate::sync::milestones::outbox::MilestoneEventData,
 )))]
 struct Derived;
 
@@ -62,16 +62,17 @@ pub fn schemas() -> Value {
         json!({"$ref": "#/components/schemas/ChangeView"}),
     );
 
-    // Milestone events still have their own envelope (`sync::milestones::outbox::MilestoneEvent`),
-    // without the v2 extension attributes until they move to `events::CloudEvent`.
     let milestone_types: Vec<String> =
         MilestoneKind::VARIANTS.iter().map(|&k| format!("nl.employes.milestone.{}", <&str>::from(k))).collect();
-    let event = &mut all["MilestoneEvent"];
-    event["properties"]["type"]["enum"] = json!(milestone_types);
-    event["properties"]["source"]["pattern"] = json!("^/employes-sync/companies/[0-9a-f-]{36}$");
+    let milestone = cloud_event(
+        milestone_types,
+        "The event's id (also the message's `Nats-Msg-Id`): one per milestone, reason, reminder and due date.",
+        json!({"$ref": "#/components/schemas/MilestoneEventData"}),
+    );
 
     for (name, schema) in [
         ("ChangeEvent", change),
+        ("MilestoneEvent", milestone),
         ("AdmitWebhookTask", task("admit_webhook", "AdmitWebhook")),
         ("RunSessionTask", task("run_session", "RunSession")),
         ("EmployeeErasedEvent", employee_erased_event()),

@@ -10,12 +10,15 @@ use serde_json::Value;
 use sqlx::{PgConnection, types::Json};
 use uuid::Uuid;
 
-use crate::domain::{
-    ChangeType,
-    milestones::{
-        Anchor, ContractRef, Details, Event, Milestone, MilestoneKey, MilestoneKind, MilestoneReason, Published,
-        Resolution, Row, status_on,
+use crate::{
+    domain::{
+        ChangeType,
+        milestones::{
+            Anchor, ContractRef, Details, Event, Milestone, MilestoneKey, MilestoneKind, MilestoneReason, Published,
+            Resolution, Row, status_on,
+        },
     },
+    events::{EventStream, next_sequence},
 };
 
 /// Evaluations of one company take turns (the session after-step and the daily run may meet):
@@ -225,7 +228,10 @@ pub async fn update(
     Ok(())
 }
 
-/// Record an event of a milestone in the outbox (once: a second time is a no-op).
+/// Record an event of a milestone in the outbox, with the employee's next sequence number on the
+/// milestones stream (taken only when the event is new, so numbers stay contiguous). An event
+/// recorded before is left as it is. The caller holds the milestone's row lock, so no other
+/// transaction records the same event meanwhile.
 pub async fn record_event(
     conn: &mut PgConnection,
     milestone_id: Uuid,
@@ -234,13 +240,20 @@ pub async fn record_event(
     milestone: &Value,
     baseline: bool,
 ) -> sqlx::Result<bool> {
+    let id = event.id(milestone_id);
+    let known = sqlx::query_scalar!(r#"SELECT EXISTS (SELECT 1 FROM milestone_events WHERE id = $1) AS "known!""#, id)
+        .fetch_one(&mut *conn)
+        .await?;
+    if known {
+        return Ok(false);
+    }
+    let sequence = next_sequence(&mut *conn, key.company_id, key.employee_id, EventStream::Milestones).await?;
     let days_before = event.days_before.map(|d| i32::try_from(d).unwrap_or(i32::MAX));
-    let inserted = sqlx::query!(
+    sqlx::query!(
         r#"INSERT INTO milestone_events (id, milestone_id, company_id, employee_id, kind, reason, days_before,
-                                         due_date, milestone, baseline)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-           ON CONFLICT DO NOTHING"#,
-        event.id(milestone_id),
+                                         due_date, milestone, baseline, sequence)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"#,
+        id,
         milestone_id,
         key.company_id,
         key.employee_id,
@@ -250,10 +263,11 @@ pub async fn record_event(
         event.due_date,
         milestone,
         baseline,
+        sequence,
     )
     .execute(conn)
     .await?;
-    Ok(inserted.rows_affected() == 1)
+    Ok(true)
 }
 
 /// The employees a session touched: a record version, a removal or an employment history it stored.

@@ -23,6 +23,8 @@ pub struct PendingEvent {
     /// The milestone as it was when the event was recorded.
     pub milestone: Value,
     pub baseline: bool,
+    /// The employee's number on the milestones stream.
+    pub sequence: i64,
     pub created_at: DateTime<Utc>,
 }
 
@@ -31,7 +33,8 @@ pub async fn unpublished(db: &Db, min_age_secs: f64, limit: i64) -> sqlx::Result
     sqlx::query_as!(
         PendingEvent,
         r#"SELECT id, milestone_id, company_id, employee_id, kind AS "kind: MilestoneKind",
-                  reason AS "reason: MilestoneReason", days_before, due_date, milestone, baseline, created_at
+                  reason AS "reason: MilestoneReason", days_before, due_date, milestone, baseline, sequence,
+                  created_at
            FROM milestone_events
            WHERE published_at IS NULL AND created_at <= now() - make_interval(secs => $1)
            ORDER BY position

@@ -5,10 +5,8 @@
 use std::time::Duration;
 
 use bytes::Bytes;
-use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
-use uuid::Uuid;
 
 use crate::{
     bus::Bus,
@@ -20,30 +18,12 @@ use crate::{
         },
     },
     domain::milestones::MilestoneReason,
-    events::{DataContentType, SpecVersion},
+    events::{CloudEvent, Sequence},
 };
 
-/// One milestone event as a CloudEvent 1.0 in JSON (structured mode): what
-/// `<p>.milestones.…` carries. `docs/asyncapi.yaml` describes it from this type. The v2
-/// extension attributes (`companyid`, `partitionkey`, `sequence`, `dataclassification`,
-/// `baseline`) come with the shared CloudEvents envelope; `baseline` is recorded already.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct MilestoneEvent<'a> {
-    pub specversion: SpecVersion,
-    /// The event id (also the message's `Nats-Msg-Id`): one per milestone, reason, reminder and due date.
-    pub id: Uuid,
-    /// `/employes-sync/companies/<company_id>`.
-    pub source: &'a str,
-    /// `nl.employes.milestone.<kind>`.
-    #[serde(rename = "type")]
-    pub event_type: String,
-    /// The employee the milestone is about.
-    pub subject: Uuid,
-    /// When the event was recorded.
-    pub time: DateTime<Utc>,
-    pub datacontenttype: DataContentType,
-    pub data: MilestoneEventData,
-}
+/// One milestone event as a CloudEvent 1.0 in JSON (structured mode), with the v2 extension
+/// attributes: what `<p>.milestones.…` carries. `docs/asyncapi.yaml` describes it (see `asyncapi`).
+pub type MilestoneEvent = CloudEvent<MilestoneEventData>;
 
 /// `data`: the milestone as it was when the event was recorded, and why the event was sent.
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
@@ -56,24 +36,26 @@ pub struct MilestoneEventData {
     pub days_before: Option<u32>,
 }
 
-/// The CloudEvent for one recorded event.
-pub fn cloud_event<'a>(source: &'a str, e: &PendingEvent) -> anyhow::Result<MilestoneEvent<'a>> {
+/// The CloudEvent for one recorded event: `type` `nl.employes.milestone.<kind>`, `time` when it
+/// was recorded, its sequence and baseline flag as recorded.
+pub fn cloud_event(e: &PendingEvent) -> anyhow::Result<MilestoneEvent> {
     let milestone: MilestoneView = serde_json::from_value(e.milestone.clone())?;
     let kind: &'static str = e.kind.into();
-    Ok(MilestoneEvent {
-        specversion: SpecVersion::V1_0,
-        id: e.id,
-        source,
-        event_type: format!("nl.employes.milestone.{kind}"),
-        subject: e.employee_id,
-        time: e.created_at,
-        datacontenttype: DataContentType::Json,
-        data: MilestoneEventData {
-            milestone,
-            reason: e.reason,
-            days_before: e.days_before.and_then(|d| u32::try_from(d).ok()),
-        },
-    })
+    let data = MilestoneEventData {
+        milestone,
+        reason: e.reason,
+        days_before: e.days_before.and_then(|d| u32::try_from(d).ok()),
+    };
+    Ok(CloudEvent::new(
+        e.id,
+        format!("nl.employes.milestone.{kind}"),
+        e.company_id,
+        e.employee_id,
+        e.created_at,
+        Sequence(e.sequence),
+        e.baseline,
+        data,
+    ))
 }
 
 /// Publish recorded events at least `min_age` old, in the order they were recorded. Returns how many.
@@ -86,8 +68,7 @@ pub async fn publish_pending(db: &Db, bus: &Bus, min_age: Duration) -> anyhow::R
         }
         let mut done = Vec::with_capacity(batch.len());
         for e in &batch {
-            let source = crate::companies::event_source(e.company_id);
-            let payload = Bytes::from(serde_json::to_vec(&cloud_event(&source, e)?)?);
+            let payload = Bytes::from(serde_json::to_vec(&cloud_event(e)?)?);
             let id = e.id.to_string();
             if let Err(err) = bus.publish_durable(bus.milestone_subject(e.company_id, e.kind), Some(&id), payload).await
             {

@@ -77,18 +77,16 @@ async fn each_moment_of_a_milestone_is_published_once_on_its_day_as_a_cloud_even
     assert_eq!(first["specversion"], "1.0");
     assert_eq!(first["type"], format!("nl.employes.milestone.{}", first["data"]["kind"].as_str().unwrap()));
     assert_eq!(first["source"], format!("/employes-sync/companies/{company}"));
-    let baseline: Vec<bool> =
-        sqlx::query_scalar("SELECT baseline FROM milestone_events WHERE employee_id = $1::uuid ORDER BY position")
-            .bind(subject)
-            .fetch_all(&app.db)
-            .await
-            .unwrap();
-    assert_eq!(baseline.len(), events.len());
     assert_eq!(
-        (baseline[0], baseline[baseline.len() - 1]),
-        (true, false),
-        "found by the company's first sync, then not"
+        (first["companyid"].as_str(), first["partitionkey"].as_str()),
+        (Some(&*company.to_string()), Some(subject))
     );
+    assert_eq!(first["dataclassification"], "confidential");
+    assert_eq!(first["baseline"], true, "found by the company's first sync");
+    assert_eq!(events.last().unwrap()["baseline"], false, "a day's evaluation is not the baseline");
+    let sequences: Vec<&str> = events.iter().map(|e| e["sequence"].as_str().unwrap()).collect();
+    let expected: Vec<String> = (1..=events.len()).map(|n| format!("{n:020}")).collect();
+    assert_eq!(sequences, expected, "the employee's milestone events numbered 1, 2, … in stream order");
     let last = &events.last().unwrap()["data"];
     assert_eq!(
         (last["status"].as_str(), last["resolution"].as_str(), last["note"].as_str()),
@@ -157,6 +155,11 @@ async fn a_worker_killed_between_publishing_a_milestone_event_and_marking_it_pub
     .await
     .unwrap();
     assert_eq!(recorded, 4, "recorded once each, and marked");
+    for who in mine {
+        let numbers: Vec<&str> =
+            events.iter().filter(|e| e["subject"] == who).map(|e| e["sequence"].as_str().unwrap()).collect();
+        assert_eq!(numbers, ["00000000000000000001", "00000000000000000002"], "{who}: no number twice or skipped");
+    }
     api.stop().await;
 }
 
