@@ -20,7 +20,10 @@ use super::{
 };
 use crate::{
     db::milestones::views::{self, After, MilestoneFilter, MilestoneView},
-    domain::milestones::{MilestoneKind, MilestoneStatus},
+    domain::{
+        Role,
+        milestones::{MilestoneKind, MilestoneStatus},
+    },
     error::{AppError, AppResult, ErrorBody},
     sync::milestones::{ByHand, outbox, resolve_by_hand},
 };
@@ -270,6 +273,7 @@ pub struct ResolveBody {
     security(("bearer" = [])),
     responses((status = 200, description = "the milestone, resolved", body = MilestoneView),
               (status = 400, description = "a malformed id or body, or a note longer than 2000 characters", body = ErrorBody),
+              (status = 403, description = "the caller's role is below operator (`forbidden`)", body = ErrorBody),
               (status = 404, description = "no such milestone", body = ErrorBody),
               (status = 409, description = "only a notice_due milestone can be acknowledged (`not_acknowledgeable`), \
                                             or it is resolved already (`already_resolved`)", body = ErrorBody),
@@ -284,11 +288,14 @@ async fn resolve_milestone(
     headers: HeaderMap,
     body: Body,
 ) -> AppResult<impl IntoResponse> {
+    who.require_role(Role::Operator)?;
     let body = axum::body::to_bytes(body, MAX_BODY).await.map_err(|_| AppError::PayloadTooLarge(MAX_BODY))?;
     let parsed = parse_body(&headers, &body)?;
     let visible = visible_companies(&who);
     let sees = |company: Uuid| visible.as_ref().is_none_or(|v| v.contains(&company));
-    let by_hand = ByHand { by: &who.name, note: parsed.note.as_deref() };
+    let request_id = extract::request_id(&headers);
+    let by_hand =
+        ByHand { by: &who.name, role: who.role(), note: parsed.note.as_deref(), request_id: request_id.as_deref() };
     let view = resolve_by_hand(&state.db, &state.config.milestones, id, by_hand, sees).await?;
     outbox::publish_now(&state.db, &state.bus).await;
     tracing::info!(kind = %view.kind, "milestone acknowledged");

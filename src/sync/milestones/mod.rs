@@ -17,10 +17,14 @@ use crate::{
     config::MilestonesConfig,
     db::{
         Db,
+        audit::{self, AuditEntry},
         milestones::{self as store, EmployeeFacts as StoredFacts, views},
     },
-    domain::milestones::{
-        EffectiveChangeType, EmployeeFacts, Event, RecordedChange, Row, Step, Write, acknowledge, derive, plan,
+    domain::{
+        AuditAction, Role,
+        milestones::{
+            EffectiveChangeType, EmployeeFacts, Event, RecordedChange, Row, Step, Write, acknowledge, derive, plan,
+        },
     },
 };
 
@@ -136,11 +140,14 @@ fn facts_of<'a>(
     }
 }
 
-/// Who resolved a milestone by hand, and what they wrote.
+/// Who resolved a milestone by hand, in which role, and what they wrote.
 #[derive(Debug, Clone, Copy)]
 pub struct ByHand<'a> {
     pub by: &'a str,
+    pub role: Role,
     pub note: Option<&'a str>,
+    /// The `x-request-id` of the HTTP request (for the audit log).
+    pub request_id: Option<&'a str>,
 }
 
 /// Write one planned step and record its event (with the milestone as it now is). Returns the
@@ -188,7 +195,8 @@ pub enum ResolveError {
 }
 
 /// A user says the notice was given: the milestone is resolved as `acknowledged` with their
-/// note, and its `resolved` event is recorded, in one transaction. `visible` says whether the
+/// note, its `resolved` event is recorded and the audit log says who did it (`milestone_resolved`,
+/// target the milestone id), in one transaction. `visible` says whether the
 /// caller may see the milestone's company (when not, it does not exist for them).
 pub async fn resolve_by_hand(
     db: &Db,
@@ -209,6 +217,15 @@ pub async fn resolve_by_hand(
     let row = stored.to_row(today).ok_or_else(|| anyhow::anyhow!("milestone {id} cannot be read"))?;
     let step = acknowledge(&row)?;
     write_step(&mut tx, &step, today, false, Some(by_hand)).await?;
+    let entry = AuditEntry {
+        actor: by_hand.by.to_string(),
+        role: by_hand.role,
+        action: AuditAction::MilestoneResolved,
+        company_id: Some(stored.company_id),
+        target: Some(id.to_string()),
+        request_id: by_hand.request_id.map(str::to_string),
+    };
+    audit::record(&mut tx, entry).await.map_err(storage)?;
     let view = views::get(&mut tx, id, today).await.map_err(storage)?.ok_or(ResolveError::NotFound)?;
     tx.commit().await.map_err(storage)?;
     Ok(view)

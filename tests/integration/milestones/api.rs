@@ -163,6 +163,14 @@ async fn only_a_notice_can_be_acknowledged_once_with_a_note_and_the_data_resolve
     );
     assert_eq!(resolved["note"], "letter handed over on 2026-01-10");
     assert!(resolved["resolved_at"].is_string());
+    let audit = app.get_json("/api/audit").await;
+    let entries: Vec<&Value> =
+        audit["entries"].as_array().unwrap().iter().filter(|e| e["action"] == "milestone_resolved").collect();
+    assert_eq!(entries.len(), 1, "{audit}");
+    assert_eq!(
+        (entries[0]["target"].as_str(), entries[0]["company_id"].as_str()),
+        (Some(notice.as_str()), Some(&*env.companies[0].to_string()))
+    );
     let (status, again) = resolve(&app, &notice, None).await;
     assert_eq!((status, again["error"].as_str()), (409, Some("already_resolved")), "{again}");
     let (status, refused) = resolve(&app, &ending, None).await;
@@ -171,6 +179,9 @@ async fn only_a_notice_can_be_acknowledged_once_with_a_note_and_the_data_resolve
     assert_eq!((status, unknown["error"].as_str()), (404, Some("not_found")));
     let (status, _) = resolve(&app, &ending, Some(json!({"note": "x".repeat(2001)}))).await;
     assert_eq!(status, 400);
+    let audit = app.get_json("/api/audit").await;
+    let resolved_entries = audit["entries"].as_array().unwrap().iter().filter(|e| e["action"] == "milestone_resolved");
+    assert_eq!(resolved_entries.count(), 1, "refused resolutions are not audited: {audit}");
     let listed = milestones(&app, &format!("employee_id={a}&status=resolved")).await;
     assert_eq!(summary(&listed), [("notice_due".into(), "2026-05-30".into(), "resolved".into())]);
 
