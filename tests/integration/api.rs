@@ -376,8 +376,10 @@ async fn the_openapi_document_describes_every_route() {
         routes,
         [
             "GET /api/asyncapi.yaml",
+            "GET /api/audit",
             "GET /api/changes",
             "GET /api/issues",
+            "GET /api/milestones",
             "GET /api/openapi.json",
             "GET /api/stats",
             "GET /api/sync/sessions",
@@ -387,6 +389,7 @@ async fn the_openapi_document_describes_every_route() {
             "GET /healthz",
             "GET /metrics",
             "GET /readyz",
+            "POST /api/milestones/{id}/resolve",
             "POST /api/sync",
             "POST /webhooks/employes",
         ]
