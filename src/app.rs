@@ -186,6 +186,7 @@ impl App {
             let (db, bus, companies) = (self.db.clone(), self.bus.clone(), self.companies.clone());
             let daily = milestones::daily::run(db, bus, companies, cfg.milestones.clone(), shutdown.clone());
             tasks.spawn(unit(daily));
+            tasks.spawn(unit(privacy::retention::run(self.db.clone(), cfg.retention, shutdown.clone())));
         }
         if let Some(listener) = self.listener {
             let state = AppState {

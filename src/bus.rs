@@ -126,6 +126,10 @@ impl Bus {
         let kind: &'static str = kind.into();
         format!("{}.milestones.{company}.{kind}", self.prefix)
     }
+    /// `<p>.changes.<company>.employee_erased`.
+    pub fn erased_subject(&self, company: Uuid) -> String {
+        format!("{}.changes.{company}.employee_erased", self.prefix)
+    }
     /// `<p>.sync.dead`: tasks given up on.
     pub fn dead_letter_subject(&self) -> String {
         format!("{}.sync.dead", self.prefix)

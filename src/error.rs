@@ -35,6 +35,9 @@ pub enum AppError {
     Timeout(std::time::Duration),
     #[error("{0}")]
     UnsupportedMediaType(String),
+    /// An erasure asked for an employee still in service.
+    #[error("{0}")]
+    StillEmployed(String),
     /// The milestone's kind cannot be acknowledged by a user (only `notice_due` can).
     #[error("{0}")]
     NotAcknowledgeable(String),
@@ -72,6 +75,7 @@ impl AppError {
             AppError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::BodyTimeout(_) | AppError::Timeout(_) => StatusCode::REQUEST_TIMEOUT,
             AppError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            AppError::StillEmployed(_) => StatusCode::CONFLICT,
             AppError::NotAcknowledgeable(_) | AppError::AlreadyResolved(_) => StatusCode::CONFLICT,
             AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Database(_) | AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -89,6 +93,7 @@ impl AppError {
             AppError::PayloadTooLarge(_) => "payload_too_large",
             AppError::BodyTimeout(_) | AppError::Timeout(_) => "request_timeout",
             AppError::UnsupportedMediaType(_) => "unsupported_media_type",
+            AppError::StillEmployed(_) => "still_employed",
             AppError::NotAcknowledgeable(_) => "not_acknowledgeable",
             AppError::AlreadyResolved(_) => "already_resolved",
             AppError::Unavailable(_) => "unavailable",

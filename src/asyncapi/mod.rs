@@ -117,7 +117,7 @@ pub const CHANNELS: &[Channel] = &[
         description: "An employee's stored data was erased (`POST /api/employees/{id}/erase`); no personal data.",
         messages: &["employeeErased"],
         stream: None,
-        coming: true,
+        coming: false,
         received: false,
     },
     Channel {

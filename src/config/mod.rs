@@ -52,6 +52,9 @@ pub struct Config {
     /// `None` = scheduler off.
     pub sync_schedule: Option<cron::Schedule>,
     pub sync_outdated_after: Duration,
+    /// `RETENTION`: sessions, errors, deliveries, audit entries and superseded versions older
+    /// than this are deleted.
+    pub retention: Duration,
     pub log_format: Option<LogFormat>,
     pub shutdown_timeout: Duration,
     /// How long start-up waits for Postgres and NATS before it gives up.
@@ -89,6 +92,7 @@ pub const KEYS: &[&str] = &[
     "CORS_ORIGINS",
     "SYNC_SCHEDULE",
     "SYNC_OUTDATED_AFTER",
+    "RETENTION",
     "LOG_FORMAT",
     "SHUTDOWN_TIMEOUT",
     "STARTUP_TIMEOUT",
@@ -132,8 +136,14 @@ impl Config {
         let employes::Employes { employes, simulator_addr } = employes::parse(v)?;
         let store::Store { database_url, nats_urls, subject_prefix, stream_replicas } = store::parse(v)?;
         let webhooks::Webhooks { webhook_secrets, webhook_secret_raw } = webhooks::parse(v)?;
-        let runtime::Runtime { sync_schedule, sync_outdated_after, log_format, shutdown_timeout, startup_timeout } =
-            runtime::parse(v)?;
+        let runtime::Runtime {
+            sync_schedule,
+            sync_outdated_after,
+            retention,
+            log_format,
+            shutdown_timeout,
+            startup_timeout,
+        } = runtime::parse(v)?;
         let worker = worker::parse(v)?;
         let http::Http { http_addr, request_timeout, auth_jwt_secret, api_tokens, cors_origins } = http::parse(v)?;
         let secrets_key = secrets::parse(v)?;
@@ -153,6 +163,7 @@ impl Config {
             cors_origins,
             sync_schedule,
             sync_outdated_after,
+            retention,
             log_format,
             shutdown_timeout,
             startup_timeout,
@@ -203,6 +214,7 @@ mod tests {
         assert_eq!(c.subject_prefix, "employes");
         assert!(c.sync_schedule.is_some());
         assert_eq!(c.sync_outdated_after, Duration::from_secs(6 * 3600));
+        assert_eq!(c.retention, Duration::from_secs(400 * 24 * 3600));
         assert_eq!(c.employes.v1_company(), Some(default_company_id()));
         assert_eq!(c.employes.simulator_companies, 1);
         assert_eq!(c.worker.concurrency, 64);

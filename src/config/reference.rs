@@ -63,6 +63,11 @@ pub const REFERENCE: &[KeyDoc] = &[
     unset("CORS_ORIGINS", "none", "browser origins allowed to call the API, comma-separated"),
     doc("SYNC_SCHEDULE", "0 0 */6 * * *", "cron (with seconds) of scheduled full syncs; off disables"),
     doc("SYNC_OUTDATED_AFTER", "6h", "a completed sync older than this shows as outdated"),
+    doc(
+        "RETENTION",
+        "400d",
+        "sessions, errors, webhook deliveries, audit entries and superseded versions older than this are deleted daily",
+    ),
     unset("LOG_FORMAT", "pretty on a terminal, else json", "pretty or json; RUST_LOG filters (default info)"),
     doc("SHUTDOWN_TIMEOUT", "30s", "bound on the graceful shutdown after SIGTERM"),
     doc("STARTUP_TIMEOUT", "60s", "how long start-up waits for Postgres and NATS before it exits"),

@@ -18,6 +18,7 @@ pub enum LogFormat {
 pub(super) struct Runtime {
     pub sync_schedule: Option<cron::Schedule>,
     pub sync_outdated_after: Duration,
+    pub retention: Duration,
     pub log_format: Option<LogFormat>,
     pub shutdown_timeout: Duration,
     pub startup_timeout: Duration,
@@ -40,6 +41,7 @@ pub(super) fn parse(v: &Values<'_>) -> Result<Runtime, ConfigError> {
     Ok(Runtime {
         sync_schedule,
         sync_outdated_after: v.duration("SYNC_OUTDATED_AFTER", "6h")?,
+        retention: v.duration("RETENTION", "400d")?,
         log_format,
         shutdown_timeout: v.duration("SHUTDOWN_TIMEOUT", "30s")?,
         startup_timeout: v.duration("STARTUP_TIMEOUT", "60s")?,

@@ -5,9 +5,11 @@ pub mod audit;
 pub mod changes;
 pub mod companies;
 pub mod employees;
+pub mod erasure;
 pub mod issues;
 pub mod milestones;
 pub mod privacy;
+pub mod retention;
 pub mod sessions;
 pub mod webhooks;
 

@@ -13,6 +13,7 @@ mod changes;
 mod csv;
 mod dashboard;
 mod docs;
+mod erasure;
 mod extract;
 mod health;
 mod issues;
@@ -94,6 +95,7 @@ fn documented(config: &Config) -> OpenApiRouter<AppState> {
         .merge(issues::router())
         .merge(milestones::router())
         .merge(audit::router())
+        .merge(erasure::router())
         .layer(cors(&config.cors_origins))
         .layer(timeout.clone());
     OpenApiRouter::with_openapi(<openapi::ApiDoc as utoipa::OpenApi>::openapi())

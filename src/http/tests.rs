@@ -59,6 +59,7 @@ fn every_operation_has_a_unique_id_named_after_its_resource_and_verb() {
         ("GET", "/api/asyncapi.yaml", "get_asyncapi"),
         ("GET", "/api/audit", "list_audit"),
         ("GET", "/api/changes", "list_changes"),
+        ("POST", "/api/employees/{id}/erase", "erase_employee"),
         ("GET", "/api/issues", "list_issues"),
         ("GET", "/api/milestones", "list_milestones"),
         ("POST", "/api/milestones/{id}/resolve", "resolve_milestone"),

@@ -80,5 +80,10 @@ pub async fn run_sweeper(db: Db, bus: Bus, every: Duration, cancel: Cancellation
             Ok(n) => tracing::info!(count = n, "outbox published changes left behind"),
             Err(e) => tracing::warn!(error = format!("{e:#}"), "outbox sweep failed; will retry"),
         }
+        match crate::privacy::erasure::publish_pending(&db, &bus).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(count = n, "outbox published employee_erased events left behind"),
+            Err(e) => tracing::warn!(error = format!("{e:#}"), "outbox sweep of erasures failed; will retry"),
+        }
     }
 }

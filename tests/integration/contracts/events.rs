@@ -59,7 +59,7 @@ async fn every_message_a_full_scenario_publishes_is_described_by_the_asyncapi_do
     // Arrange: a first full sync (baseline changes), then an employee hired, a raise, a new
     // e-mail address and a fixed-term contract upstream, each followed by the simulator's signed webhook (targeted syncs); a
     // company renamed (announced to the replicas), and a task for a session that does not exist
-    // (given up as a dead letter).
+    // (given up as a dead letter); an employee no longer listed erased.
     let mut env = TestEnv::new().await;
     let app = env.spawn_app().await;
     let seen = capture(&app).await;
@@ -100,6 +100,18 @@ async fn every_message_a_full_scenario_publishes_is_described_by_the_asyncapi_do
         }
     })
     .await;
+    // An employee no longer listed (and without changes) is erased: `employee_erased`.
+    let gone: Uuid = sqlx::query_scalar(
+        "UPDATE employees SET removed_at = now() WHERE id = (SELECT id FROM employees
+         WHERE id NOT IN (SELECT employee_id FROM changes) AND id NOT IN (SELECT employee_id FROM milestones)
+         ORDER BY id LIMIT 1) RETURNING id",
+    )
+    .fetch_one(&app.db)
+    .await
+    .unwrap();
+    let erased =
+        app.http.post(app.url(&format!("/api/employees/{gone}/erase"))).bearer_auth(API_TOKEN).send().await.unwrap();
+    assert_eq!(erased.status().as_u16(), 200);
     let changes = count(&app, "SELECT count(*) FROM changes").await as usize;
     let captured = eventually("the last events are seen", Duration::from_secs(30), async || {
         let all = seen.lock().unwrap().clone();

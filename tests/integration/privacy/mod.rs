@@ -2,3 +2,5 @@
 
 mod at_rest;
 mod audit;
+mod erasure;
+mod retention;
