@@ -28,6 +28,7 @@ use crate::{
         issues, milestones, outbox,
         worker::{self, Worker, WorkerCtx},
     },
+    watch,
 };
 
 pub struct App {
@@ -160,6 +161,9 @@ impl App {
             tokio::spawn(async move { sim.run_until_stopped(stop).await });
         }
         tasks.spawn(unit(self.companies.clone().run_reloader(shutdown.clone())));
+        // Stopped after the drain, which then stores the last request counts.
+        let budget_stop = CancellationToken::new();
+        tokio::spawn(companies::budget::run_flusher(self.db.clone(), self.companies.clone(), budget_stop.clone()));
         if self.roles.contains(&Role::Worker) {
             let ctx = WorkerCtx {
                 db: self.db.clone(),
@@ -181,6 +185,9 @@ impl App {
             let (db, bus, companies) = (self.db.clone(), self.bus.clone(), self.companies.clone());
             let window = cfg.worker.coalesce_window;
             tasks.spawn(unit(scheduler::run(db, bus, companies, window, shutdown.clone())));
+            let (db, bus, companies) = (self.db.clone(), self.bus.clone(), self.companies.clone());
+            tasks.spawn(unit(watch::run(db, bus, companies, window, shutdown.clone())));
+            tasks.spawn(unit(watch::run_pruner(self.db.clone(), shutdown.clone())));
             let checks = issues::run_key_expiry_checks(self.db.clone(), self.companies.clone(), shutdown.clone());
             tasks.spawn(unit(checks));
             let (db, bus, companies) = (self.db.clone(), self.bus.clone(), self.companies.clone());
@@ -228,6 +235,8 @@ impl App {
             tracing::warn!("shutdown timeout reached; abandoning unfinished work (it will be redelivered)");
             tasks.abort_all();
         }
+        budget_stop.cancel();
+        companies::budget::flush(&self.db, &self.companies).await;
         self.db.close().await;
         Ok(())
     }

@@ -29,7 +29,8 @@
 //!   minimisation (what is kept of a record: `domain::minimise`; the audit log: `db::audit`).
 //! - [`employes`]: the Employes API client; [`simulator`]: a stand-in Employes for demos and tests.
 //! - [`scheduler`]: the cron-driven full sync of each company, once per (company, slot) across
-//!   replicas; [`failpoint`]: named pause points for fault-injection tests.
+//!   replicas; [`watch`]: each company's incremental full sync every `watch_interval`, once per
+//!   (company, slot) across replicas; [`failpoint`]: named pause points for fault-injection tests.
 //!
 //! Dependencies point one way: `http` → `sync` → `db`/`bus`/`employes` → `domain`.
 #![forbid(unsafe_code)]
@@ -56,4 +57,5 @@ pub mod simulator;
 pub mod startup;
 pub mod sync;
 pub mod telemetry;
+pub mod watch;
 pub mod webhook_signature;

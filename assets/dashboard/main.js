@@ -14,6 +14,7 @@
 import { setUnauthorizedHandler } from './api.js';
 import { handleUnauthorized, onHashChange, onSigninSubmit, resume, signOut } from './auth.js';
 import { showMore } from './changes.js';
+import { loadSessions } from './sessions.js';
 import { $ } from './dom.js';
 import { state } from './state.js';
 import { loadStatus, startSync } from './sync.js';
@@ -23,6 +24,7 @@ $('#signin-form').addEventListener('submit', onSigninSubmit);
 $('#sign-out').addEventListener('click', signOut);
 $('#sync-now').addEventListener('click', startSync);
 $('#show-more').addEventListener('click', showMore);
+$('#show-quiet').addEventListener('change', loadSessions);
 window.addEventListener('hashchange', onHashChange);
 document.addEventListener('visibilitychange', () => { if (!document.hidden && state.token) loadStatus(); });
 resume();

@@ -28,9 +28,12 @@ function renderSessionRow(s) {
   return row;
 }
 
+// Quiet checks (watches that completed without finding anything) are hidden unless the
+// "Show quiet checks" box is ticked.
 export async function loadSessions() {
+  const quiet = $('#show-quiet').checked ? '' : '&quiet=false';
   try {
-    const { sessions = [] } = await api(`/api/sync/sessions?limit=${PAGE_SIZE}`);
+    const { sessions = [] } = await api(`/api/sync/sessions?limit=${PAGE_SIZE}${quiet}`);
     $('#sessions').replaceChildren(...sessions.map(renderSessionRow));
     $('#sessions-empty').hidden = sessions.length > 0;
   } catch (err) {

@@ -8,12 +8,15 @@
 //! - [`Registry`]: every company's runtime ([`CompanyRuntime`]: settings in effect, its
 //!   Employes client, its webhook keys), reloaded when any replica changes a company, with one
 //!   rate limiter per API key.
+//! - [`budget`]: the requests each company made to Employes, stored per minute and shown as
+//!   its share of the key's daily budget.
 //! - `admin`: the writes (insert, update, delete, keys and secrets), validated and sealed;
 //!   `announce`: the [`Registry`] methods that make them and tell every replica.
 
 mod admin;
 mod announce;
 mod bootstrap;
+pub mod budget;
 mod registry;
 mod runtime;
 pub mod secrets;

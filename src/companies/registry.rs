@@ -31,7 +31,7 @@ use crate::{
     bus::Bus,
     config::ConfigError,
     db::{Db, companies},
-    employes::{ClientParts, EmployesClient, Limiter, limiter},
+    employes::{ClientParts, EmployesClient, Limiter, RequestTally, limiter},
     webhook_signature::WebhookKey,
 };
 
@@ -70,6 +70,8 @@ struct Inner {
     http: reqwest::Client,
     companies: RwLock<Arc<Companies>>,
     limiters: Mutex<KeyLimiters>,
+    /// Every company client's requests, for the daily budget.
+    tally: RequestTally,
     /// Bumped after every reload that changed something.
     generation: watch::Sender<u64>,
     /// The subscription to `<p>.control.companies`, made at load (so no announcement made after
@@ -102,6 +104,7 @@ impl Registry {
             http,
             companies: RwLock::new(Arc::default()),
             limiters: Mutex::default(),
+            tally: RequestTally::default(),
             generation: watch::Sender::new(0),
             announcements: Mutex::new(announcements),
         }));
@@ -135,6 +138,7 @@ impl Registry {
                         key,
                         limiter,
                         max_attempts: self.0.settings.max_attempts,
+                        tally: self.0.tally.clone(),
                     });
                     (Some(client), rate)
                 }
@@ -142,6 +146,11 @@ impl Registry {
             };
             let runtime = CompanyRuntime {
                 schedule: self.schedule_of(&company),
+                watch_interval: match company.watch_interval {
+                    None => self.0.settings.default_watch_interval,
+                    Some(d) if d.is_zero() => None,
+                    Some(d) => Some(d.max(crate::config::MIN_WATCH_INTERVAL)),
+                },
                 history_refresh_after: company
                     .history_refresh_after
                     .unwrap_or(self.0.settings.default_history_refresh_after),
@@ -284,6 +293,11 @@ impl Registry {
     /// Tells when the companies changed (the value is a generation counter).
     pub fn changes(&self) -> watch::Receiver<u64> {
         self.0.generation.subscribe()
+    }
+
+    /// The requests every company's client made since the budget flusher last took them.
+    pub fn tally(&self) -> &RequestTally {
+        &self.0.tally
     }
 
     pub fn secrets_key(&self) -> Option<&SecretsKey> {

@@ -21,6 +21,8 @@ pub struct RegistrySettings {
     pub default_rate_limit: u32,
     /// `SYNC_SCHEDULE` (`None` = off).
     pub default_schedule: Option<cron::Schedule>,
+    /// `WATCH_INTERVAL` (`None` = off).
+    pub default_watch_interval: Option<Duration>,
     /// `HISTORY_REFRESH_AFTER`.
     pub default_history_refresh_after: Duration,
     /// `EMPLOYES_API_KEY`, for companies from the environment without a stored key.
@@ -37,6 +39,7 @@ impl RegistrySettings {
             max_attempts: config.employes.max_attempts,
             default_rate_limit: config.employes.rate_limit,
             default_schedule: config.sync_schedule.clone(),
+            default_watch_interval: config.watch_interval,
             default_history_refresh_after: config.worker.history_refresh_after,
             env_api_key: config.employes.api_key.clone(),
             v1_company: config.employes.v1_company(),
@@ -67,6 +70,8 @@ pub struct CompanyRuntime {
     pub rate_limit: u32,
     /// The schedule in effect (`None` = off).
     pub schedule: Option<cron::Schedule>,
+    /// How often the company is watched (`None` = off).
+    pub watch_interval: Option<Duration>,
     pub history_refresh_after: Duration,
     /// Keys its webhooks are verified with (empty = the deployment's `WEBHOOK_SECRET`).
     pub webhook_keys: Vec<WebhookKey>,

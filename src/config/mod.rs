@@ -20,7 +20,7 @@ use secrecy::{ExposeSecret, SecretString};
 pub use employes::{EmployesConfig, default_company_id};
 pub use http::ApiToken;
 pub use milestones::MilestonesConfig;
-pub use runtime::LogFormat;
+pub use runtime::{LogFormat, MIN_WATCH_INTERVAL};
 use values::{Values, bad};
 pub use worker::WorkerConfig;
 
@@ -51,6 +51,8 @@ pub struct Config {
     pub cors_origins: Vec<String>,
     /// `None` = scheduler off.
     pub sync_schedule: Option<cron::Schedule>,
+    /// `WATCH_INTERVAL` (`None` = off): the default every company is watched at.
+    pub watch_interval: Option<Duration>,
     pub sync_outdated_after: Duration,
     /// `RETENTION`: sessions, errors, deliveries, audit entries and superseded versions older
     /// than this are deleted.
@@ -91,6 +93,7 @@ pub const KEYS: &[&str] = &[
     "API_TOKENS",
     "CORS_ORIGINS",
     "SYNC_SCHEDULE",
+    "WATCH_INTERVAL",
     "SYNC_OUTDATED_AFTER",
     "RETENTION",
     "LOG_FORMAT",
@@ -138,6 +141,7 @@ impl Config {
         let webhooks::Webhooks { webhook_secrets, webhook_secret_raw } = webhooks::parse(v)?;
         let runtime::Runtime {
             sync_schedule,
+            watch_interval,
             sync_outdated_after,
             retention,
             log_format,
@@ -162,6 +166,7 @@ impl Config {
             api_tokens,
             cors_origins,
             sync_schedule,
+            watch_interval,
             sync_outdated_after,
             retention,
             log_format,
@@ -321,6 +326,19 @@ mod tests {
             assert_eq!(c.worker.max_attempts, attempts, "{value}");
         }
         assert_eq!(Config::from_map(&HashMap::new()).unwrap().worker.max_attempts, 20);
+    }
+
+    #[test]
+    fn the_watch_runs_every_five_minutes_unless_set_or_off_and_never_below_a_second() {
+        assert_eq!(Config::from_map(&HashMap::new()).unwrap().watch_interval, Some(Duration::from_secs(300)));
+        for (value, interval) in [("10s", Some(10)), ("off", None), ("0s", None), ("1s", Some(1))] {
+            let c = Config::from_map(&map(&[("WATCH_INTERVAL", value)])).unwrap();
+            assert_eq!(c.watch_interval, interval.map(Duration::from_secs), "{value}");
+        }
+        for value in ["500ms", "often"] {
+            let err = Config::from_map(&map(&[("WATCH_INTERVAL", value)])).unwrap_err();
+            assert_eq!(err.key, "WATCH_INTERVAL", "{value}");
+        }
     }
 
     #[test]

@@ -62,6 +62,7 @@ pub const REFERENCE: &[KeyDoc] = &[
     unset("API_TOKENS", "none", "name:token,... static API tokens (name = triggered_by, source api)"),
     unset("CORS_ORIGINS", "none", "browser origins allowed to call the API, comma-separated"),
     doc("SYNC_SCHEDULE", "0 0 */6 * * *", "cron (with seconds) of scheduled full syncs; off disables"),
+    doc("WATCH_INTERVAL", "5m", "how often each company is watched (an incremental full sync); off disables"),
     doc("SYNC_OUTDATED_AFTER", "6h", "a completed sync older than this shows as outdated"),
     doc(
         "RETENTION",
@@ -78,7 +79,7 @@ pub const REFERENCE: &[KeyDoc] = &[
     doc("WORKER_MAX_DELIVER", "20", "claims of one session before it is given up as failed, as a dead letter (1-1000)"),
     doc("WORKER_CONCURRENCY", "64", "sessions one worker runs at once (at most 2 of one company while others wait)"),
     doc("WORKER_FETCH_CONCURRENCY", "8", "concurrent Employes fetches of one session (still rate-limited)"),
-    doc("HISTORY_REFRESH_AFTER", "24h", "a full sync re-reads employments older than this; 0s = always"),
+    doc("HISTORY_REFRESH_AFTER", "24h", "every history is re-read within this, a rolling share per watch; 0s = always"),
     doc("TIMEZONE", "Europe/Amsterdam", "IANA time zone whose calendar day is today for milestones"),
     doc("MILESTONE_REMINDERS", "30,7", "days before a milestone's due date that get a reminder event, comma-separated"),
     unset(

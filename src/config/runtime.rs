@@ -1,6 +1,6 @@
-//! How the process runs: the sync schedule, when a sync counts as outdated, logs and shutdown
-//! (`SYNC_SCHEDULE`, `SYNC_OUTDATED_AFTER`, `LOG_FORMAT`, `SHUTDOWN_TIMEOUT`), and how long start-up
-//! waits for Postgres and NATS (`STARTUP_TIMEOUT`).
+//! How the process runs: the sync schedule and the watch, when a sync counts as outdated, logs and
+//! shutdown (`SYNC_SCHEDULE`, `WATCH_INTERVAL`, `SYNC_OUTDATED_AFTER`, `LOG_FORMAT`,
+//! `SHUTDOWN_TIMEOUT`), and how long start-up waits for Postgres and NATS (`STARTUP_TIMEOUT`).
 
 use std::{str::FromStr, time::Duration};
 
@@ -15,8 +15,12 @@ pub enum LogFormat {
     Json,
 }
 
+/// The shortest watch interval.
+pub const MIN_WATCH_INTERVAL: Duration = Duration::from_secs(1);
+
 pub(super) struct Runtime {
     pub sync_schedule: Option<cron::Schedule>,
+    pub watch_interval: Option<Duration>,
     pub sync_outdated_after: Duration,
     pub retention: Duration,
     pub log_format: Option<LogFormat>,
@@ -32,6 +36,14 @@ pub(super) fn parse(v: &Values<'_>) -> Result<Runtime, ConfigError> {
                 .map_err(|e| bad("SYNC_SCHEDULE", format!("not a cron expression with seconds ({e})")))?,
         ),
     };
+    let watch_interval = match v.text("WATCH_INTERVAL").unwrap_or("5m") {
+        "off" => None,
+        _ => match v.duration("WATCH_INTERVAL", "5m")? {
+            d if d.is_zero() => None,
+            d if d < MIN_WATCH_INTERVAL => return Err(bad("WATCH_INTERVAL", "must be at least 1s (or off)")),
+            d => Some(d),
+        },
+    };
     let log_format = match v.text("LOG_FORMAT") {
         None => None,
         Some("json") => Some(LogFormat::Json),
@@ -40,6 +52,7 @@ pub(super) fn parse(v: &Values<'_>) -> Result<Runtime, ConfigError> {
     };
     Ok(Runtime {
         sync_schedule,
+        watch_interval,
         sync_outdated_after: v.duration("SYNC_OUTDATED_AFTER", "6h")?,
         retention: v.duration("RETENTION", "400d")?,
         log_format,

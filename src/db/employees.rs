@@ -111,27 +111,41 @@ pub async fn mark_removed(db: &Db, company: Uuid, session: Uuid, id: Uuid) -> sq
 
 /// Employees to collect history for. Targeted: the given ones that exist. Full: every current
 /// one when `refresh_after` is zero; otherwise those whose record this session changed, those
-/// never fetched, and those fetched longer than `refresh_after` ago (the backstop for history
-/// edits that leave the record untouched).
+/// never fetched, and the **rolling refresh share**: the ceil(N × `share`) histories read longest
+/// ago among the others (N = the company's current employees, `share` = watch interval ÷
+/// `refresh_after`), so every history is re-read within `refresh_after` with a flat load. Any
+/// history older than `refresh_after` (watches were missed) is read too.
 pub async fn history_due(
     db: &Db,
     company: Uuid,
     session: Uuid,
     only: Option<&[Uuid]>,
     refresh_after: std::time::Duration,
+    share: f64,
 ) -> sqlx::Result<Vec<Uuid>> {
     sqlx::query_scalar!(
-        r#"SELECT id FROM employees e
-           WHERE removed_at IS NULL AND company_id = $4
-             AND ($2::uuid[] IS NULL OR id = ANY($2))
-             AND ($2::uuid[] IS NOT NULL OR $3::float8 <= 0 OR history_fetched_at IS NULL
-                  OR history_fetched_at < now() - make_interval(secs => $3)
-                  OR EXISTS (SELECT 1 FROM employee_versions v WHERE v.employee_id = e.id AND v.session_id = $1))
-           ORDER BY id"#,
+        r#"WITH cur AS (
+               SELECT id, history_fetched_at,
+                      ($2::uuid[] IS NOT NULL OR $3::float8 <= 0 OR history_fetched_at IS NULL
+                       OR EXISTS (SELECT 1 FROM employee_versions v WHERE v.employee_id = e.id AND v.session_id = $1))
+                          AS must
+               FROM employees e
+               WHERE removed_at IS NULL AND company_id = $4 AND ($2::uuid[] IS NULL OR id = ANY($2))
+           ), rolling AS (
+               SELECT id FROM cur WHERE NOT must
+               ORDER BY history_fetched_at, id
+               LIMIT (SELECT ceil(count(*) * greatest($5::float8, 0))::bigint FROM cur)
+           )
+           SELECT id AS "id!" FROM cur
+           WHERE must OR history_fetched_at < now() - make_interval(secs => $3)
+           UNION
+           SELECT id FROM rolling
+           ORDER BY 1"#,
         session,
         only as Option<&[Uuid]>,
         refresh_after.as_secs_f64(),
         company,
+        share,
     )
     .fetch_all(db)
     .await

@@ -2,6 +2,7 @@
 //! offline data). One module per table family.
 
 pub mod audit;
+pub mod budget;
 pub mod changes;
 pub mod companies;
 pub mod employees;

@@ -41,6 +41,8 @@ state! {
         Api,
         /// A verified Employes webhook.
         Webhook,
+        /// The company's watch: an incremental full sync every `watch_interval` (`triggered_by` `system`).
+        Watch,
     }
 }
 
@@ -231,7 +233,7 @@ mod tests {
 
     #[test]
     fn source_names_round_trip() {
-        round_trips::<Source>(&["manual", "scheduler", "api", "webhook"]);
+        round_trips::<Source>(&["manual", "scheduler", "api", "webhook", "watch"]);
     }
 
     #[test]

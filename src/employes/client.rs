@@ -12,6 +12,7 @@ use uuid::Uuid;
 use super::{
     error::{EmployesError, Endpoint},
     retry::{Failure, Retries, Transient, retry_after},
+    tally::RequestTally,
 };
 use crate::domain::Employee;
 
@@ -46,6 +47,7 @@ pub struct EmployesClient {
     key: SecretString,
     limiter: Arc<Limiter>,
     max_attempts: u32,
+    tally: RequestTally,
 }
 
 impl std::fmt::Debug for EmployesClient {
@@ -67,11 +69,13 @@ pub struct ClientParts {
     pub limiter: Arc<Limiter>,
     /// Tries per request for 5xx, timeouts and connection errors (at least 1).
     pub max_attempts: u32,
+    /// Where every request that reached Employes is counted.
+    pub tally: RequestTally,
 }
 
 impl EmployesClient {
     pub fn new(parts: ClientParts) -> EmployesClient {
-        let ClientParts { http, base_url, company, key, limiter, max_attempts } = parts;
+        let ClientParts { http, base_url, company, key, limiter, max_attempts, tally } = parts;
         EmployesClient {
             http,
             base: base_url.trim_end_matches('/').to_string(),
@@ -80,6 +84,7 @@ impl EmployesClient {
             key,
             limiter,
             max_attempts: max_attempts.max(1),
+            tally,
         }
     }
 
@@ -145,11 +150,16 @@ impl EmployesClient {
         let resp = match sent {
             Ok(resp) => resp,
             Err(e) => {
+                if e.is_timeout() {
+                    // It reached Employes (or may have): it counts against the budget.
+                    self.tally.add(self.company);
+                }
                 self.count(endpoint, if e.is_timeout() { "timeout" } else { "connect_error" });
                 return Err(Failure::Transient(Transient::of(&e)));
             }
         };
         let status = resp.status();
+        self.tally.add(self.company);
         self.count(endpoint, status.as_str());
         match status {
             s if s.is_success() => {

@@ -52,6 +52,9 @@ struct ListQuery {
     source: Option<Source>,
     /// Only sessions in this status.
     status: Option<SessionStatus>,
+    /// `false`: without quiet watches (completed, nothing recorded, no error; the dashboard's
+    /// default); `true`: only them. Absent: every session.
+    quiet: Option<bool>,
 }
 
 /// Recent sessions, newest first, each with its stages.
@@ -66,7 +69,8 @@ async fn list_sessions(
     _who: Identity,
     Query(q): Query<ListQuery>,
 ) -> AppResult<impl IntoResponse> {
-    let rows = sessions::list(&state.db, None, q.source, q.status, q.limit.get()).await?;
+    let filter = sessions::ListFilter { company: None, source: q.source, status: q.status, quiet: q.quiet };
+    let rows = sessions::list(&state.db, filter, q.limit.get()).await?;
     let ids: Vec<Uuid> = rows.iter().map(|s| s.id).collect();
     let mut stages = sessions::stages_for(&state.db, &ids).await?;
     let sessions = rows
@@ -128,23 +132,23 @@ mod tests {
     #[tokio::test]
     async fn filters_parse_into_their_enums_and_a_bad_one_is_named_in_the_message() {
         // Arrange
-        let uri = "/api/sync/sessions?source=webhook&status=failed&limit=5";
+        let uri = "/api/sync/sessions?source=webhook&status=failed&limit=5&quiet=false";
         // Act
         let parsed = query::<ListQuery>(uri).await.unwrap();
         let default = query::<ListQuery>("/api/sync/sessions").await.unwrap();
         // Assert
         assert_eq!(
-            (parsed.source, parsed.status, parsed.limit.get()),
-            (Some(Source::Webhook), Some(SessionStatus::Failed), 5)
+            (parsed.source, parsed.status, parsed.limit.get(), parsed.quiet),
+            (Some(Source::Webhook), Some(SessionStatus::Failed), 5, Some(false))
         );
-        assert_eq!((default.source, default.status, default.limit.get()), (None, None, 20));
+        assert_eq!((default.source, default.status, default.limit.get(), default.quiet), (None, None, 20, None));
         for (params, expected) in [
             ("limit=0", "limit must be between 1 and 100"),
             ("limit=101", "limit must be between 1 and 100"),
             (
                 "source=cron",
                 "Failed to deserialize query string: source: unknown variant `cron`, expected one of `manual`, \
-                 `scheduler`, `api`, `webhook`",
+                 `scheduler`, `api`, `webhook`, `watch`",
             ),
             (
                 "status=done",

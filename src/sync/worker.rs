@@ -289,6 +289,7 @@ impl Worker {
             history_refresh_after: company.history_refresh_after,
             milestones: self.ctx.milestones.clone(),
             digest_key: self.ctx.digest_key.clone(),
+            watch_interval: company.watch_interval,
             cancel: self.ctx.cancel.clone(),
         })
     }

@@ -13,7 +13,8 @@ pub fn subject_prefix(letter: char) -> String {
 
 /// What every service under test runs with: its database, NATS and subject prefix, the
 /// simulator (`employes_url`, `company`) as Employes at 1,000 requests/s, the kit's API token
-/// and webhook secret, an HTTP port picked by the OS, and no schedule. Callers add or override.
+/// and webhook secret, an HTTP port picked by the OS, and no schedule and no watch (tests of
+/// either set them). Callers add or override.
 pub fn service_settings(
     database_url: &str,
     nats_url: &str,
@@ -33,6 +34,7 @@ pub fn service_settings(
         ("API_TOKENS", format!("ci:{API_TOKEN}")),
         ("WEBHOOK_SECRET", WEBHOOK_SECRET.into()),
         ("SYNC_SCHEDULE", "off".into()),
+        ("WATCH_INTERVAL", "off".into()),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_string(), v))

@@ -623,6 +623,25 @@ scenario('on a phone (412 px wide) the dashboard fits the screen', async () => {
   }
 });
 
+scenario('quiet checks (watches that found nothing) are hidden until "Show quiet checks" is ticked', async () => {
+  // A quiet watch, the newest session (the service watches every 5 min; this run is shorter).
+  execFileSync('psql', [databaseUrl(dbName), '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-c',
+    `INSERT INTO sync_sessions (id, company_id, source, triggered_by, scope, status, requested_at, started_at,
+                                completed_at, employees_processed, request_id)
+     SELECT gen_random_uuid(), id, 'watch', 'system', 'full', 'completed', now(), now(), now() + interval '1 second',
+            110, 'browser-quiet-watch' FROM companies LIMIT 1`], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const sources = async () => (await sessionRows(desk)).map((r) => r.cells[1]);
+  await desk.reload(); // the tab keeps its token
+  await eventually(async () => (await sessionRows(desk)).length >= 4, { what: 'the session history' });
+  assert.ok(!(await desk.locator('#show-quiet').isChecked()), 'hidden by default');
+  assert.ok(!(await sources()).includes('watch'), 'no quiet check listed by default');
+  await desk.check('#show-quiet');
+  await eventually(async () => (await sources())[0] === 'watch', { what: 'the quiet check on top once asked for' });
+  await shot(desk, '12-quiet-checks-shown');
+  await desk.uncheck('#show-quiet');
+  await eventually(async () => !(await sources()).includes('watch'), { what: 'the quiet check hidden again' });
+});
+
 test('no script errors on any page', () => {
   assert.deepEqual(pageErrors, []);
 });

@@ -25,6 +25,7 @@ async fn sim(cfg: SimConfig, client_rate: u32) -> Sim {
         key: SecretString::from("test-key".to_string()),
         limiter: limiter(client_rate),
         max_attempts: 5,
+        tally: Default::default(),
     });
     Sim { server, client }
 }

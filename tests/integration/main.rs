@@ -20,4 +20,5 @@ mod reliability;
 mod simulator;
 mod startup;
 mod states;
+mod watch;
 mod webhooks;

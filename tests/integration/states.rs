@@ -64,7 +64,13 @@ async fn every_source_scope_and_session_status_is_stored_and_read_back_as_itself
             .await
             .unwrap();
         assert_eq!(sessions::get(&db, s.id).await.unwrap().unwrap().status, status);
-        let listed = sessions::list(&db, Some(COMPANY), Some(Source::Api), Some(status), 100).await.unwrap();
+        let filter = sessions::ListFilter {
+            company: Some(COMPANY),
+            source: Some(Source::Api),
+            status: Some(status),
+            quiet: None,
+        };
+        let listed = sessions::list(&db, filter, 100).await.unwrap();
         assert!(listed.iter().any(|l| l.id == s.id), "{status}");
     }
 }

@@ -35,7 +35,7 @@ mod slots;
 mod stages;
 
 pub use claims::{Claim, claim, finish, heartbeat, reap, release};
-pub use slots::{claim_slot, set_slot_session};
+pub use slots::{claim_slot, claim_watch_slot, set_slot_session, set_watch_slot_session};
 pub use stages::{
     ErrorRow, NewError, StageEnd, StageRow, add_errors, clear_stage_errors, count_errors_with_code, errors,
     stage_finished, stage_progress, stage_started, stages, stages_for,
@@ -186,28 +186,47 @@ pub async fn get(db: &Db, id: Uuid) -> sqlx::Result<Option<SessionRow>> {
     session_query!("SELECT", "FROM sync_sessions WHERE id = $1", id).fetch_optional(db).await
 }
 
-/// Newest first, optionally filtered (by company too).
-pub async fn list(
-    db: &Db,
-    company: Option<Uuid>,
-    source: Option<Source>,
-    status: Option<SessionStatus>,
-    limit: i64,
-) -> sqlx::Result<Vec<SessionRow>> {
+/// What [`list`] selects: every filter optional.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ListFilter {
+    pub company: Option<Uuid>,
+    pub source: Option<Source>,
+    pub status: Option<SessionStatus>,
+    /// `Some(false)` hides quiet watches, `Some(true)` lists only them (see [`prune_quiet_watches`]).
+    pub quiet: Option<bool>,
+}
+
+/// Newest first, filtered.
+pub async fn list(db: &Db, f: ListFilter, limit: i64) -> sqlx::Result<Vec<SessionRow>> {
     session_query!(
         "SELECT",
-        r#"FROM sync_sessions
+        r#"FROM sync_sessions s
            WHERE ($1::text IS NULL OR source = $1) AND ($2::text IS NULL OR status = $2)
              AND ($4::uuid IS NULL OR company_id = $4)
+             AND ($5::bool IS NULL OR sync_session_is_quiet(s) = $5)
            ORDER BY requested_at DESC, id
            LIMIT $3"#,
-        source.map(Source::as_str),
-        status.map(SessionStatus::as_str),
+        f.source.map(Source::as_str),
+        f.status.map(SessionStatus::as_str),
         limit,
-        company,
+        f.company,
+        f.quiet,
     )
     .fetch_all(db)
     .await
+}
+
+/// Delete quiet watch sessions (completed, nothing recorded, no error, no version stored: the
+/// SQL function `sync_session_is_quiet`) that ended longer than `keep` ago; returns how many.
+pub async fn prune_quiet_watches(db: &Db, keep: Duration) -> sqlx::Result<u64> {
+    Ok(sqlx::query!(
+        "DELETE FROM sync_sessions s
+         WHERE source = 'watch' AND completed_at < now() - make_interval(secs => $1) AND sync_session_is_quiet(s)",
+        keep.as_secs_f64()
+    )
+    .execute(db)
+    .await?
+    .rows_affected())
 }
 
 /// The company's most recently requested session, whatever its state.

@@ -1,4 +1,5 @@
-//! Scheduler slots: each company's cron slot is claimed once across all replicas.
+//! Scheduler and watch slots: each company's cron slot, and each of its watch slots, is claimed
+//! once across all replicas.
 
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
@@ -28,5 +29,30 @@ pub async fn set_slot_session(db: &Db, company: Uuid, slot: DateTime<Utc>, sessi
     )
     .execute(db)
     .await?;
+    Ok(())
+}
+
+/// Claim a company's watch slot once across all replicas: the claim row moves forward to
+/// `slot`, and only the replica whose update moved it wins. `false` when another replica took
+/// this slot (or a later one) first.
+pub async fn claim_watch_slot(db: &Db, company: Uuid, slot: DateTime<Utc>) -> sqlx::Result<bool> {
+    let rows = sqlx::query!(
+        "INSERT INTO watch_slots AS w (company_id, slot) VALUES ($1, $2)
+         ON CONFLICT (company_id) DO UPDATE SET slot = EXCLUDED.slot, session_id = NULL, claimed_at = now()
+         WHERE w.slot < EXCLUDED.slot",
+        company,
+        slot
+    )
+    .execute(db)
+    .await?
+    .rows_affected();
+    Ok(rows == 1)
+}
+
+/// Link a claimed watch slot to the session it requested (or joined).
+pub async fn set_watch_slot_session(db: &Db, company: Uuid, slot: DateTime<Utc>, session: Uuid) -> sqlx::Result<()> {
+    sqlx::query!("UPDATE watch_slots SET session_id = $3 WHERE company_id = $1 AND slot = $2", company, slot, session)
+        .execute(db)
+        .await?;
     Ok(())
 }

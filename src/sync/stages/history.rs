@@ -1,6 +1,8 @@
 //! Stage 2: fetch each employee's employments (bounded concurrency, paced by the client's
 //! rate limiter) and version them. Failures are per-employee errors.
 
+use std::time::Duration;
+
 use futures::{StreamExt, stream};
 use serde_json::Value;
 use tokio_util::task::AbortOnDropHandle;
@@ -21,9 +23,21 @@ const STAGE: Stage = Stage::History;
 
 const BATCH: usize = 10;
 
+/// The share of a company's histories each full sync re-reads besides the changed ones: one
+/// watch interval's worth of `refresh_after` (all of them when that is zero; none without a
+/// watch, when only histories older than `refresh_after` are re-read).
+pub fn refresh_share(watch_interval: Option<Duration>, refresh_after: Duration) -> f64 {
+    match watch_interval {
+        _ if refresh_after.is_zero() => 1.0,
+        Some(interval) => (interval.as_secs_f64() / refresh_after.as_secs_f64()).min(1.0),
+        None => 0.0,
+    }
+}
+
 #[tracing::instrument(skip_all, fields(%session))]
 pub async fn run(ctx: &StageCtx, session: Uuid, targets: Option<&[Uuid]>) -> Result<StageReport, Abort> {
-    let ids = employees::history_due(&ctx.db, ctx.company, session, targets, ctx.history_refresh_after).await?;
+    let share = refresh_share(ctx.watch_interval, ctx.history_refresh_after);
+    let ids = employees::history_due(&ctx.db, ctx.company, session, targets, ctx.history_refresh_after, share).await?;
     let mut progress = StageProgress::start(&ctx.db, &ctx.bus, session, STAGE, ids.len() as i64).await?;
     // Fetching runs in its own task so the rate limiter stays busy while results are stored.
     let (tx, mut fetches) = tokio::sync::mpsc::channel(ctx.fetch_concurrency * 4);
@@ -83,4 +97,22 @@ pub async fn run(ctx: &StageCtx, session: Uuid, targets: Option<&[Uuid]>) -> Res
     let with_history = employees::count_with_history(&ctx.db, ctx.company, targets).await?;
     progress.finish(status, with_history).await?;
     Ok(StageReport { status, count: with_history })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_share_is_one_watch_interval_of_the_refresh_window() {
+        let (min, day) = (Duration::from_secs(60), Duration::from_secs(86_400));
+        assert_eq!(refresh_share(Some(Duration::from_secs(300)), day), 300.0 / 86_400.0);
+        assert_eq!(refresh_share(Some(day), min), 1.0, "an interval longer than the window reads all");
+        assert_eq!(refresh_share(None, day), 0.0, "no watch: only the histories older than the window");
+        assert_eq!(refresh_share(Some(min), Duration::ZERO), 1.0, "zero = always every history");
+        // ceil(N × share): 10,000 employees, a 5 minute watch, 24 h → 35 a watch, all within the day.
+        let per_watch = (10_000.0 * refresh_share(Some(Duration::from_secs(300)), day)).ceil();
+        assert_eq!(per_watch, 35.0);
+        assert!(per_watch * (86_400.0 / 300.0) >= 10_000.0);
+    }
 }

@@ -31,6 +31,8 @@ pub struct StageCtx {
     pub milestones: crate::config::MilestonesConfig,
     /// What personal fields are digested under before they are stored.
     pub digest_key: std::sync::Arc<crate::domain::minimise::DigestKey>,
+    /// The company's watch interval (`None` = not watched): sets the rolling refresh share.
+    pub watch_interval: Option<std::time::Duration>,
     pub cancel: CancellationToken,
 }
 

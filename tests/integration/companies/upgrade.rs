@@ -173,6 +173,7 @@ async fn a_first_version_deployment_is_upgraded_in_place_without_recording_or_pu
         key: "v1-key".to_string().into(),
         limiter: limiter(1000),
         max_attempts: 3,
+        tally: Default::default(),
     });
     let (first, queued) = (Uuid::new_v4(), Uuid::new_v4());
     v1_session(&db, first, "completed", Some("ci:upgrade-key")).await;

@@ -139,6 +139,7 @@ async fn a_first_version_database_with_whole_records_is_rewritten_and_detection_
         key: "v1-key".to_string().into(),
         limiter: limiter(1000),
         max_attempts: 3,
+        tally: Default::default(),
     });
     let first = Uuid::new_v4();
     v1_session(&db, first, "completed", None).await;
