@@ -178,6 +178,14 @@ impl App {
             tasks.spawn(unit(worker::run_reaper(self.db.clone(), cfg.worker.clone(), shutdown.clone())));
             let every = cfg.worker.heartbeat.max(Duration::from_secs(1));
             tasks.spawn(unit(outbox::run_sweeper(self.db.clone(), self.bus.clone(), every, shutdown.clone())));
+            let endpoints = crate::endpoints::Dispatcher {
+                db: self.db.clone(),
+                bus: self.bus.clone(),
+                secrets: cfg.secrets_key.clone(),
+                cfg: Arc::new(cfg.endpoints.clone()),
+                client: crate::endpoints::guard::client(cfg.endpoints.timeout, cfg.endpoints.allow_private_networks)?,
+            };
+            tasks.spawn(unit(endpoints.run(shutdown.clone())));
             let sweep = milestones::outbox::run_sweeper(self.db.clone(), self.bus.clone(), every, shutdown.clone());
             tasks.spawn(unit(sweep));
         }

@@ -150,6 +150,18 @@ impl Bus {
     pub fn changes_stream(&self) -> String {
         format!("{}_CHANGES", self.stream_prefix)
     }
+    /// The upper-cased prefix streams and consumers are named with.
+    pub fn stream_prefix(&self) -> &str {
+        &self.stream_prefix
+    }
+    /// `<P>_ENDPOINT_REPLAYS`: events queued again for one endpoint (`POST /api/endpoints/{id}/replay`).
+    pub fn replay_stream(&self) -> String {
+        format!("{}_ENDPOINT_REPLAYS", self.stream_prefix)
+    }
+    /// `<p>.endpoints.replay.<endpoint>`.
+    pub fn replay_subject(&self, endpoint: Uuid) -> String {
+        format!("{}.endpoints.replay.{endpoint}", self.prefix)
+    }
     pub fn milestones_stream(&self) -> String {
         format!("{}_MILESTONES", self.stream_prefix)
     }

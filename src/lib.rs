@@ -18,6 +18,8 @@
 //! - [`http`]: one router per resource (webhooks, sync, sessions, changes, stats, health, dashboard), each route
 //!   registered with its OpenAPI documentation.
 //! - [`webhook_signature`]: Standard Webhooks signing and verification.
+//! - [`endpoints`]: outbound webhooks — registered endpoints' filters, the SSRF guard, signed delivery
+//!   from one durable JetStream consumer per endpoint, retries, disabling.
 //! - [`events`]: the CloudEvents envelope every published event has, and per-employee sequences.
 //! - [`sync`]: opening and queueing sessions, the worker, the stages, progress and the change outbox.
 //! - [`domain`]: pure change detection, milestones, and the typed states of sessions and deliveries.
@@ -47,6 +49,7 @@ pub mod db;
 mod doc_links;
 pub mod domain;
 pub mod employes;
+pub mod endpoints;
 pub mod error;
 pub mod events;
 pub mod failpoint;

@@ -38,6 +38,8 @@ pub enum Field {
     WebhookSecrets,
     /// The deployment's personal-data digest key (sealed with the nil company id).
     DigestKey,
+    /// An outbound endpoint's signing secret (sealed under the endpoint's id).
+    EndpointSecret,
 }
 
 impl Field {
@@ -46,6 +48,7 @@ impl Field {
             Field::ApiKey => "api_key",
             Field::WebhookSecrets => "webhook_secrets",
             Field::DigestKey => "digest_key",
+            Field::EndpointSecret => "endpoint_secret",
         }
     }
 }

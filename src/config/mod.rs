@@ -3,6 +3,7 @@
 //! each) reads and checks its own keys.
 
 mod employes;
+mod endpoints;
 mod http;
 mod milestones;
 pub mod reference;
@@ -18,6 +19,7 @@ use std::{collections::HashMap, net::SocketAddr, time::Duration};
 use secrecy::{ExposeSecret, SecretString};
 
 pub use employes::{EmployesConfig, default_company_id};
+pub use endpoints::EndpointConfig;
 pub use http::ApiToken;
 pub use milestones::MilestonesConfig;
 pub use runtime::{LogFormat, MIN_WATCH_INTERVAL};
@@ -67,6 +69,8 @@ pub struct Config {
     pub secrets_key: Option<SecretsKey>,
     /// `TIMEZONE`, `MILESTONE_REMINDERS`, `MILESTONE_TODAY`.
     pub milestones: MilestonesConfig,
+    /// Outbound endpoints: retries, disabling, timeout, concurrency, the SSRF guard.
+    pub endpoints: EndpointConfig,
 }
 
 /// Every key this service reads (the README's configuration table); the environment is
@@ -110,6 +114,11 @@ pub const KEYS: &[&str] = &[
     "TIMEZONE",
     "MILESTONE_REMINDERS",
     "MILESTONE_TODAY",
+    "ENDPOINT_RETRY_SCHEDULE",
+    "ENDPOINT_DISABLE_AFTER",
+    "ENDPOINT_TIMEOUT",
+    "ENDPOINT_CONCURRENCY",
+    "ENDPOINT_ALLOW_PRIVATE_NETWORKS",
 ];
 
 impl Config {
@@ -152,6 +161,7 @@ impl Config {
         let http::Http { http_addr, request_timeout, auth_jwt_secret, api_tokens, cors_origins } = http::parse(v)?;
         let secrets_key = secrets::parse(v)?;
         let milestones = milestones::parse(v)?;
+        let endpoints = endpoints::parse(v)?;
         Ok(Config {
             database_url,
             nats_urls,
@@ -176,6 +186,7 @@ impl Config {
             worker,
             secrets_key,
             milestones,
+            endpoints,
         })
     }
 

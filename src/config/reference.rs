@@ -87,6 +87,15 @@ pub const REFERENCE: &[KeyDoc] = &[
         "today's date in TIMEZONE",
         "YYYY-MM-DD: evaluate milestones as if today were this date (tests and demos only)",
     ),
+    doc("ENDPOINT_RETRY_SCHEDULE", "5s,5m,30m,2h,5h,10h,10h", "delays before each retry of a failed endpoint delivery"),
+    doc("ENDPOINT_DISABLE_AFTER", "5d", "an endpoint whose every delivery failed this long is disabled"),
+    doc("ENDPOINT_TIMEOUT", "15s", "bound on one delivery attempt to an endpoint"),
+    doc("ENDPOINT_CONCURRENCY", "16", "deliveries in flight to one endpoint per replica (1-1000)"),
+    doc(
+        "ENDPOINT_ALLOW_PRIVATE_NETWORKS",
+        "false",
+        "true lets endpoints use loopback, private, link-local and metadata addresses",
+    ),
 ];
 
 /// The environment section of `serve --help`: each key with its default, and what it means on

@@ -6,6 +6,7 @@ pub mod budget;
 pub mod changes;
 pub mod companies;
 pub mod employees;
+pub mod endpoints;
 pub mod erasure;
 pub mod issues;
 pub mod milestones;

@@ -16,7 +16,8 @@ pub use changes::{
 };
 pub use employee::Employee;
 pub use states::{
-    AuditAction, IssueKind, IssueStatus, Role, Scope, SessionStatus, Source, Stage, StageStatus, WebhookOutcome,
+    AttemptStatus, AuditAction, IssueKind, IssueStatus, Role, Scope, SessionStatus, Source, Stage, StageStatus,
+    WebhookOutcome,
 };
 
 /// The company the built-in simulator serves, and the one synced when no `EMPLOYES_API_URL`

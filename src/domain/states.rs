@@ -165,6 +165,18 @@ state! {
 }
 
 state! {
+    /// How one delivery attempt of an event to an endpoint ended.
+    pub enum AttemptStatus {
+        /// Answered 2xx in time: delivered.
+        Succeeded,
+        /// Failed, and no retry is left (or the endpoint answered 410 Gone).
+        Failed,
+        /// Failed; retried at `next_attempt_at`.
+        Pending,
+    }
+}
+
+state! {
     /// Whether an issue still holds.
     pub enum IssueStatus {
         Ongoing,
@@ -292,6 +304,11 @@ mod tests {
             "milestone_resolved",
             "employee_erased",
         ]);
+    }
+
+    #[test]
+    fn attempt_status_names_round_trip() {
+        round_trips::<AttemptStatus>(&["succeeded", "failed", "pending"]);
     }
 
     #[test]

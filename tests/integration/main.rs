@@ -8,6 +8,7 @@ mod client;
 mod cluster;
 mod companies;
 mod contracts;
+mod endpoints;
 mod events;
 mod incremental;
 mod logs;

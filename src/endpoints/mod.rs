@@ -1,0 +1,22 @@
+//! Outbound webhooks ("endpoints"): subscribers that only speak HTTP get every change and
+//! milestone event they subscribe to POSTed as its CloudEvent, signed per Standard Webhooks.
+//!
+//! - [`filter`]: what an endpoint subscribes to (company, `types`) and its filter subjects;
+//! - [`address`] and [`guard`]: the SSRF guard (public addresses only, no redirects);
+//! - [`secrets`]: `whsec_` secrets, sealed under `SECRETS_KEY`, rotation with a 24 h overlap;
+//! - [`consumers`]: the endpoint's durable JetStream consumers, where delivery state lives;
+//! - [`deliver`], [`retry`]: one signed attempt and what follows it;
+//! - [`dispatcher`]: the delivery loops every worker replica runs.
+
+pub mod address;
+pub mod consumers;
+pub mod deliver;
+pub mod dispatcher;
+pub mod filter;
+pub mod guard;
+pub mod retry;
+pub mod secrets;
+
+pub use dispatcher::Dispatcher;
+pub use filter::EventKind;
+pub use retry::RetrySchedule;
