@@ -1,4 +1,4 @@
-//! Command line: `serve`, `migrate`, `simulate`, `sync`, `token`, `healthcheck`.
+//! Command line: `serve`, `migrate`, `simulate`, `sync`, `token`, `companies`, `healthcheck`.
 
 use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
@@ -63,8 +63,9 @@ pub enum Command {
     },
     /// Print a sign-in token (a JWT) for the dashboard and the API.
     ///
-    /// An HS256 JWT with an `email` claim, signed with AUTH_JWT_SECRET; syncs started with it are
-    /// recorded as source `manual`, triggered by that e-mail address.
+    /// An HS256 JWT with `email`, `role` and (with --company) `companies` claims, signed with
+    /// AUTH_JWT_SECRET; syncs started with it are recorded as source `manual`, triggered by that
+    /// e-mail address.
     #[command(after_help = "Reads AUTH_JWT_SECRET (the service must have the same one).")]
     Token {
         /// The person's e-mail address (the token's `email` claim).
@@ -73,12 +74,63 @@ pub enum Command {
         /// How long the token is valid, e.g. 30m, 8h or 7d.
         #[arg(long, value_name = "DURATION", default_value = "8h", value_parser = humantime::parse_duration)]
         ttl: Duration,
+        /// What the person may do: viewer (read), operator (also sync and check companies) or admin.
+        #[arg(long, value_name = "ROLE", default_value = "operator", value_parser = parse_access_role)]
+        role: crate::domain::Role,
+        /// A company the person may see (repeatable); without it, every company.
+        #[arg(long = "company", value_name = "UUID")]
+        companies: Vec<Uuid>,
     },
+    /// List, add, remove or check companies, in the database directly (no running service needed).
+    #[command(
+        subcommand,
+        after_help = "Reads DATABASE_URL, SECRETS_KEY (to add a key or open stored ones), \
+                                         EMPLOYES_API_URL (to check) and STARTUP_TIMEOUT."
+    )]
+    Companies(CompaniesCommand),
     /// Exit 0 when the service answers its health check (for container HEALTHCHECKs).
     Healthcheck {
         /// The URL to ask (`/readyz` also checks Postgres and NATS).
         #[arg(long, value_name = "URL", default_value = "http://127.0.0.1:8080/healthz")]
         url: String,
+    },
+}
+
+/// `companies …`: changes take effect in running replicas within 30 s.
+#[derive(Debug, Subcommand)]
+pub enum CompaniesCommand {
+    /// Every company: id, name, key, rate limit, schedule, employees, last successful sync.
+    List,
+    /// Add a company with its own API key (stored encrypted under SECRETS_KEY).
+    Add {
+        /// The company's id in Employes.
+        #[arg(long, value_name = "UUID")]
+        id: Uuid,
+        /// Its name (default: `Company <first 8 characters of the id>`).
+        #[arg(long, value_name = "NAME")]
+        name: Option<String>,
+        /// A file holding the Employes API key (`-` reads it from stdin); never pass a key as an argument.
+        #[arg(long, value_name = "FILE")]
+        api_key_file: PathBuf,
+        /// Requests per second to Employes (default EMPLOYES_RATE_LIMIT).
+        #[arg(long, value_name = "N")]
+        rate_limit: Option<u32>,
+        /// Full syncs: a cron expression with seconds, or `off` (default SYNC_SCHEDULE).
+        #[arg(long, value_name = "CRON")]
+        schedule: Option<String>,
+        /// A file of `whsec_…` secrets, one per line, its webhooks are verified with.
+        #[arg(long, value_name = "FILE")]
+        webhook_secrets_file: Option<PathBuf>,
+    },
+    /// Delete a company and everything stored about it.
+    Remove {
+        /// The company's id.
+        id: Uuid,
+    },
+    /// One list call to Employes with the company's key: exit 0 when key and id work.
+    Check {
+        /// The company's id.
+        id: Uuid,
     },
 }
 
@@ -179,4 +231,9 @@ fn parse_company_secret(s: &str) -> Result<CompanySecret, String> {
     let (company_id, value) = split_company(s, "WHSEC")?;
     crate::webhook_signature::WebhookKey::from_whsec(&value).map_err(|e| format!("the secret: {e}"))?;
     Ok(CompanySecret { company_id, value })
+}
+
+/// `--role`: viewer, operator or admin.
+fn parse_access_role(s: &str) -> Result<crate::domain::Role, String> {
+    s.parse().map_err(|_| "must be viewer, operator or admin".to_string())
 }

@@ -23,6 +23,12 @@ pub enum AppError {
     Forbidden(String),
     #[error("{0}")]
     NotFound(String),
+    /// A company with this id exists (`company_exists`).
+    #[error("{0}")]
+    CompanyExists(String),
+    /// A key or secret cannot be stored without `SECRETS_KEY` (`secrets_key_missing`).
+    #[error("{0}")]
+    SecretsKeyMissing(String),
     /// Several companies, and the request names none.
     #[error("{0}")]
     CompanyRequired(String),
@@ -71,7 +77,8 @@ impl AppError {
             AppError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             AppError::Forbidden(_) => StatusCode::FORBIDDEN,
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
-            AppError::CompanyRequired(_) => StatusCode::BAD_REQUEST,
+            AppError::CompanyRequired(_) | AppError::SecretsKeyMissing(_) => StatusCode::BAD_REQUEST,
+            AppError::CompanyExists(_) => StatusCode::CONFLICT,
             AppError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::BodyTimeout(_) | AppError::Timeout(_) => StatusCode::REQUEST_TIMEOUT,
             AppError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -90,6 +97,8 @@ impl AppError {
             AppError::Forbidden(_) => "forbidden",
             AppError::NotFound(_) => "not_found",
             AppError::CompanyRequired(_) => "company_required",
+            AppError::CompanyExists(_) => "company_exists",
+            AppError::SecretsKeyMissing(_) => "secrets_key_missing",
             AppError::PayloadTooLarge(_) => "payload_too_large",
             AppError::BodyTimeout(_) | AppError::Timeout(_) => "request_timeout",
             AppError::UnsupportedMediaType(_) => "unsupported_media_type",
@@ -109,6 +118,19 @@ impl From<crate::companies::Resolve> for AppError {
                 AppError::CompanyRequired("this deployment serves several companies: name one with company_id".into())
             }
             crate::companies::Resolve::Unknown => AppError::NotFound("no such company".into()),
+        }
+    }
+}
+
+impl From<crate::companies::CompanyError> for AppError {
+    fn from(e: crate::companies::CompanyError) -> Self {
+        use crate::companies::CompanyError;
+        match e {
+            CompanyError::Exists => AppError::CompanyExists(e.to_string()),
+            CompanyError::NotFound => AppError::NotFound(e.to_string()),
+            CompanyError::SecretsKeyMissing => AppError::SecretsKeyMissing(e.to_string()),
+            CompanyError::Invalid { .. } => AppError::BadRequest(e.to_string()),
+            CompanyError::Database(e) => AppError::Database(e),
         }
     }
 }

@@ -88,6 +88,21 @@ impl From<&CompanyRow> for Company {
     }
 }
 
+/// Whether the company's key and id work: one list call with its key. The employee count, or
+/// the reason in plain words (never the key).
+pub async fn check(company: &CompanyRuntime) -> Result<u64, String> {
+    let Some(client) = &company.client else {
+        return Err("no API key is set for this company".to_string());
+    };
+    client.count_employees().await.map_err(|e| match e {
+        crate::employes::EmployesError::Forbidden { .. }
+        | crate::employes::EmployesError::Status { status: 404, .. } => {
+            format!("{e}: Employes does not know this company id, or this key may not read it")
+        }
+        e => e.to_string(),
+    })
+}
+
 /// The CloudEvents `source` of a company's events.
 pub fn event_source(company: Uuid) -> String {
     format!("/employes-sync/companies/{company}")

@@ -59,7 +59,11 @@ pub const REFERENCE: &[KeyDoc] = &[
     unset("WEBHOOK_SECRET", "webhooks answer 503", "whsec_... secrets of webhook senders, space-separated (rotation)"),
     doc("WEBHOOK_COALESCE_WINDOW", "2s", "webhooks within this window share one targeted sync"),
     unset("AUTH_JWT_SECRET", "no JWT sign-in", "HS256 secret of sign-in JWTs (email claim, source manual)"),
-    unset("API_TOKENS", "none", "name:token,... static API tokens (name = triggered_by, source api)"),
+    unset(
+        "API_TOKENS",
+        "none",
+        "name:token[:role[:uuid|uuid..]],... static API tokens (name = triggered_by, source api; role viewer, operator (default) or admin; companies default all)",
+    ),
     unset("CORS_ORIGINS", "none", "browser origins allowed to call the API, comma-separated"),
     doc("SYNC_SCHEDULE", "0 0 */6 * * *", "cron (with seconds) of scheduled full syncs; off disables"),
     doc("WATCH_INTERVAL", "5m", "how often each company is watched (an incremental full sync); off disables"),

@@ -213,37 +213,76 @@ pub async fn mark_published(db: &Db, ids: &[Uuid]) -> sqlx::Result<()> {
 }
 
 /// Filters of `GET /api/changes`.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct ChangeFilter {
     pub company_id: Option<Uuid>,
+    /// Only these companies (a caller's scope); `None` = all.
+    pub companies: Option<Vec<Uuid>>,
     pub since: Option<DateTime<Utc>>,
     pub change_type: Option<ChangeType>,
     pub employee_id: Option<Uuid>,
-    pub limit: i64,
+    /// Only changes after this key in the list's order (a page's cursor).
+    pub after: Option<ChangeKey>,
+    /// `None` = every matching change (the CSV export).
+    pub limit: Option<i64>,
 }
 
+/// Where a change stands in the list's order: detected (newest first), effective date (latest
+/// first, none last), id (descending).
+pub type ChangeKey = (DateTime<Utc>, Option<NaiveDate>, Uuid);
+
+impl ChangeRow {
+    pub fn key(&self) -> ChangeKey {
+        (self.detected_at, self.effective_date, self.id)
+    }
+}
+
+/// `query_as!` of the change list into [`ChangeRow`], with the filters of [`ChangeFilter`].
+macro_rules! change_list {
+    ($f:expr) => {{
+        let f: &ChangeFilter = $f;
+        let (after_at, after_date, after_id) = match f.after {
+            Some((at, date, id)) => (Some(at), date, Some(id)),
+            None => (None, None, None),
+        };
+        sqlx::query_as!(
+            ChangeRow,
+            r#"SELECT c.id, c.company_id, c.employee_id, e.display_name AS "employee_name?", c.change_type AS "change_type: ChangeType",
+                      c.field, c.old_value, c.new_value, c.effective_date, c.detected_at, c.session_id,
+                      c.business_impact AS "business_impact: BusinessImpact", c.change_amount, c.change_percent,
+                      c.baseline, c.sequence AS "sequence!"
+               FROM changes c LEFT JOIN employees e ON e.id = c.employee_id
+               WHERE ($1::timestamptz IS NULL OR c.detected_at >= $1)
+                 AND ($2::text IS NULL OR c.change_type = $2)
+                 AND ($3::uuid IS NULL OR c.employee_id = $3)
+                 AND ($5::uuid IS NULL OR c.company_id = $5)
+                 AND ($6::uuid[] IS NULL OR c.company_id = ANY($6))
+                 AND ($7::timestamptz IS NULL
+                      OR (c.detected_at, coalesce(c.effective_date, '-infinity'::date), c.id)
+                         < ($7, coalesce($8::date, '-infinity'::date), $9::uuid))
+               ORDER BY c.detected_at DESC, coalesce(c.effective_date, '-infinity'::date) DESC, c.id DESC
+               LIMIT $4"#,
+            f.since,
+            f.change_type as Option<ChangeType>,
+            f.employee_id,
+            f.limit,
+            f.company_id,
+            f.companies.as_deref() as Option<&[Uuid]>,
+            after_at,
+            after_date,
+            after_id,
+        )
+    }};
+}
+
+/// Newest first (see [`ChangeKey`]), filtered.
 pub async fn list(db: &Db, f: &ChangeFilter) -> sqlx::Result<Vec<ChangeRow>> {
-    sqlx::query_as!(
-        ChangeRow,
-        r#"SELECT c.id, c.company_id, c.employee_id, e.display_name AS "employee_name?", c.change_type AS "change_type: ChangeType",
-                  c.field, c.old_value, c.new_value, c.effective_date, c.detected_at, c.session_id,
-                  c.business_impact AS "business_impact: BusinessImpact", c.change_amount, c.change_percent,
-                  c.baseline, c.sequence AS "sequence!"
-           FROM changes c LEFT JOIN employees e ON e.id = c.employee_id
-           WHERE ($1::timestamptz IS NULL OR c.detected_at >= $1)
-             AND ($2::text IS NULL OR c.change_type = $2)
-             AND ($3::uuid IS NULL OR c.employee_id = $3)
-             AND ($5::uuid IS NULL OR c.company_id = $5)
-           ORDER BY c.detected_at DESC, c.effective_date DESC NULLS LAST, c.id
-           LIMIT $4"#,
-        f.since,
-        f.change_type as Option<ChangeType>,
-        f.employee_id,
-        f.limit,
-        f.company_id
-    )
-    .fetch_all(db)
-    .await
+    change_list!(f).fetch_all(db).await
+}
+
+/// The same rows as [`list`], one at a time as the database sends them (the CSV export).
+pub fn stream<'a>(db: &'a Db, f: &'a ChangeFilter) -> impl futures::Stream<Item = sqlx::Result<ChangeRow>> + Send + 'a {
+    change_list!(f).fetch(db)
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]

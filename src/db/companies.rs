@@ -231,3 +231,40 @@ pub async fn set_webhook_secrets(db: &Db, id: Uuid, sealed: Option<&[u8]>) -> sq
             .rows_affected();
     Ok(rows == 1)
 }
+
+/// What the company API shows of a company's syncs and data.
+#[derive(Debug, Clone)]
+pub struct CompanyActivity {
+    pub id: Uuid,
+    /// A session of the company is queued or running.
+    pub active: bool,
+    /// When its most recent successful full sync ended.
+    pub last_success_at: Option<DateTime<Utc>>,
+    /// Its most recently requested session failed: when, and why.
+    pub failed_at: Option<DateTime<Utc>>,
+    pub failure_reason: Option<String>,
+    /// Employees listed (not removed).
+    pub employees: i64,
+}
+
+/// [`CompanyActivity`] of each of `ids` (one query however many companies).
+pub async fn activity(db: &Db, ids: &[Uuid]) -> sqlx::Result<Vec<CompanyActivity>> {
+    sqlx::query_as!(
+        CompanyActivity,
+        r#"SELECT c.id AS "id!",
+                  EXISTS (SELECT 1 FROM sync_sessions s
+                          WHERE s.company_id = c.id AND s.status IN ('queued', 'running')) AS "active!",
+                  (SELECT max(s.completed_at) FROM sync_sessions s
+                   WHERE s.company_id = c.id AND s.scope = 'full'
+                     AND s.status IN ('completed', 'completed_with_errors')) AS last_success_at,
+                  CASE WHEN l.status = 'failed' THEN coalesce(l.completed_at, l.requested_at) END AS failed_at,
+                  CASE WHEN l.status = 'failed' THEN coalesce(l.failure_reason, 'the sync failed') END AS failure_reason,
+                  (SELECT count(*) FROM employees e WHERE e.company_id = c.id AND e.removed_at IS NULL) AS "employees!"
+           FROM UNNEST($1::uuid[]) AS c(id)
+           LEFT JOIN LATERAL (SELECT s.status, s.completed_at, s.requested_at, s.failure_reason FROM sync_sessions s
+                              WHERE s.company_id = c.id ORDER BY s.requested_at DESC LIMIT 1) l ON true"#,
+        ids,
+    )
+    .fetch_all(db)
+    .await
+}

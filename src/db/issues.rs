@@ -74,10 +74,12 @@ pub struct IssueFilter<'a> {
     /// Only these companies (a caller's scope); `None` = all.
     pub companies: Option<&'a [Uuid]>,
     pub status: Option<IssueStatus>,
+    /// Only issues after this (`last_seen`, `id`) in the list's order (a page's cursor).
+    pub after: Option<(DateTime<Utc>, Uuid)>,
     pub limit: i64,
 }
 
-/// Most recently seen first.
+/// Most recently seen first (then by id, descending).
 pub async fn list(db: &Db, f: &IssueFilter<'_>) -> sqlx::Result<Vec<IssueRow>> {
     sqlx::query_as!(
         IssueRow,
@@ -87,12 +89,15 @@ pub async fn list(db: &Db, f: &IssueFilter<'_>) -> sqlx::Result<Vec<IssueRow>> {
            WHERE ($1::uuid IS NULL OR company_id = $1)
              AND ($2::uuid[] IS NULL OR company_id = ANY($2))
              AND ($3::text IS NULL OR status = $3)
-           ORDER BY last_seen DESC, id
+             AND ($5::timestamptz IS NULL OR (last_seen, id) < ($5, $6::uuid))
+           ORDER BY last_seen DESC, id DESC
            LIMIT $4"#,
         f.company_id,
         f.companies as Option<&[Uuid]>,
         f.status as Option<IssueStatus>,
         f.limit,
+        f.after.map(|(at, _)| at),
+        f.after.map(|(_, id)| id),
     )
     .fetch_all(db)
     .await

@@ -141,6 +141,14 @@ impl EmployesClient {
         Ok(())
     }
 
+    /// Whether the key and the company id work: one list call (the first page). The company's
+    /// employee count as the page states it (else the records on it, when it is the only page).
+    pub async fn count_employees(&self) -> Result<u64, EmployesError> {
+        let first = self.page(1).await?;
+        let total = first.get("total").and_then(Value::as_u64);
+        Ok(total.unwrap_or_else(|| ListedPage::from_body(first).1 as u64))
+    }
+
     /// One page; a 404 is an error here (a listed page must exist).
     async fn page(&self, page: u32) -> Result<Value, EmployesError> {
         let path = format!("employees?page={page}&per_page={PER_PAGE}");

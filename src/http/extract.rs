@@ -30,6 +30,49 @@ pub fn request_id(headers: &axum::http::HeaderMap) -> Option<String> {
     headers.get(&super::REQUEST_ID).and_then(|v| v.to_str().ok()).map(str::to_string)
 }
 
+/// Largest JSON body [`JsonBody`] reads.
+const MAX_JSON_BODY: usize = 64 * 1024;
+
+/// A JSON request body (`application/json`, at most 64 KiB), rejected with [`AppError`]: 415 for
+/// another content type, 413 when larger, 400 naming the field that is wrong (`rate_limit:
+/// invalid type: string "fast", expected u32`).
+pub struct JsonBody<T>(pub T);
+
+impl<S: Send + Sync, T: serde::de::DeserializeOwned> axum::extract::FromRequest<S> for JsonBody<T> {
+    type Rejection = AppError;
+
+    async fn from_request(req: axum::extract::Request, _: &S) -> Result<Self, AppError> {
+        let is_json = req
+            .headers()
+            .get(axum::http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"));
+        if !is_json {
+            return Err(AppError::UnsupportedMediaType("expected Content-Type: application/json".into()));
+        }
+        let bytes = axum::body::to_bytes(req.into_body(), MAX_JSON_BODY)
+            .await
+            .map_err(|_| AppError::PayloadTooLarge(MAX_JSON_BODY))?;
+        let mut de = serde_json::Deserializer::from_slice(&bytes);
+        let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+            let path = e.path().to_string();
+            let inner = e.into_inner();
+            // serde's own messages name the line and column; the path names the field.
+            let message = inner.to_string();
+            let message = message.split(" at line ").next().unwrap_or(&message);
+            if path == "." || message.contains(&format!("`{path}`")) {
+                AppError::BadRequest(format!("invalid request body: {message}"))
+            } else {
+                AppError::BadRequest(format!("invalid request body: {path}: {message}"))
+            }
+        })?;
+        de.end()
+            .map_err(|_| AppError::BadRequest("invalid request body: trailing characters after the JSON".into()))?;
+        Ok(JsonBody(value))
+    }
+}
+
 /// `?company_id=`, on the routes about one company: may be omitted when there is only one.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]

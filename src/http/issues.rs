@@ -8,6 +8,7 @@ use uuid::Uuid;
 use super::{
     AppState, Identity,
     extract::{Limit, Query},
+    paging::{self, Cursor, MAX_LIMIT, TimeKey},
     responses::{Authenticated, OneCompany, Storage},
 };
 use crate::{
@@ -31,18 +32,22 @@ struct IssuesQuery {
     /// How many issues, most recently seen first.
     #[serde(default)]
     #[param(inline)]
-    limit: Limit<100, 500>,
+    limit: Limit<100, { MAX_LIMIT }>,
+    /// Where the previous page ended (its `next_cursor`).
+    #[param(schema_with = paging::cursor_schema)]
+    cursor: Option<Cursor<TimeKey>>,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct IssueList {
     issues: Vec<IssueRow>,
-    /// Always `null` for now: the list is not paged yet.
+    /// Pass it as `cursor` for the next page; `null` on the last one.
     #[schema(required = true)]
     next_cursor: Option<String>,
 }
 
-/// Companies' issues (one per company and kind while ongoing), most recently seen first.
+/// The issues of the companies the caller sees (one per company and kind while ongoing), most
+/// recently seen first.
 #[utoipa::path(get, path = "/api/issues", tag = "issues", params(IssuesQuery), security(("bearer" = [])),
     responses((status = 200, description = "the issues", body = IssueList), OneCompany, Authenticated, Storage))]
 async fn list_issues(
@@ -53,9 +58,16 @@ async fn list_issues(
     if let Some(id) = q.company_id {
         state.company(&who, Some(id))?;
     }
-    let filter = IssueFilter { company_id: q.company_id, companies: None, status: q.status, limit: q.limit.get() };
+    let filter = IssueFilter {
+        company_id: q.company_id,
+        companies: who.visible(),
+        status: q.status,
+        after: q.cursor.map(|c| c.0),
+        limit: paging::fetch_limit(q.limit.get()),
+    };
     let rows = issues::list(&state.db, &filter).await?;
-    Ok(axum::Json(IssueList { issues: rows, next_cursor: None }))
+    let (issues, next_cursor) = paging::page(rows, q.limit.get(), |i: &IssueRow| (i.last_seen, i.id));
+    Ok(axum::Json(IssueList { issues, next_cursor }))
 }
 
 #[cfg(test)]

@@ -14,9 +14,11 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
 use super::{
-    AppState, Identity, csv,
+    AppState, Identity,
+    auth::Role,
+    csv,
     extract::{self, Limit, Path, Query},
-    responses::{Authenticated, Storage},
+    responses::{Authenticated, Forbidden, Storage},
 };
 use crate::{
     db::milestones::views::{self, After, MilestoneFilter, MilestoneView},
@@ -138,10 +140,9 @@ pub struct MilestoneList {
     next_cursor: Option<String>,
 }
 
-/// The companies the caller may see (`None` = all). Seam for roles and company access: every
-/// caller sees every company until identities carry their company list.
-fn visible_companies(_who: &Identity) -> Option<Vec<Uuid>> {
-    None
+/// The companies the caller may see (`None` = all).
+fn visible_companies(who: &Identity) -> Option<Vec<Uuid>> {
+    who.companies.clone()
 }
 
 /// Milestones by due date: what is about to happen in employees' contracts (README, "Milestones").
@@ -149,7 +150,7 @@ fn visible_companies(_who: &Identity) -> Option<Vec<Uuid>> {
     responses((status = 200, description = "a page of milestones, or (`format=csv`) every match as CSV",
                content((MilestoneList = "application/json"), (String = "text/csv"))),
               (status = 400, description = "a malformed or unknown query parameter (e.g. within beyond 3650d)", body = ErrorBody),
-              (status = 404, description = "no such company", body = ErrorBody),
+              (status = 404, description = "no such company (or one the caller may not see)", body = ErrorBody),
               Authenticated, Storage))]
 async fn list_milestones(
     State(state): State<AppState>,
@@ -279,7 +280,7 @@ pub struct ResolveBody {
                                             or it is resolved already (`already_resolved`)", body = ErrorBody),
               (status = 413, description = "the body is larger than 16 KiB", body = ErrorBody),
               (status = 415, description = "a body that is not application/json", body = ErrorBody),
-              Authenticated, Storage))]
+              Authenticated, Forbidden, Storage))]
 #[tracing::instrument(skip_all, fields(milestone = %id))]
 async fn resolve_milestone(
     State(state): State<AppState>,
@@ -288,7 +289,7 @@ async fn resolve_milestone(
     headers: HeaderMap,
     body: Body,
 ) -> AppResult<impl IntoResponse> {
-    who.require_role(Role::Operator)?;
+    who.require(Role::Operator)?;
     let body = axum::body::to_bytes(body, MAX_BODY).await.map_err(|_| AppError::PayloadTooLarge(MAX_BODY))?;
     let parsed = parse_body(&headers, &body)?;
     let visible = visible_companies(&who);

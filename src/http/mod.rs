@@ -10,15 +10,19 @@
 mod audit;
 mod auth;
 mod changes;
+mod companies;
+mod company_input;
 mod csv;
 mod dashboard;
 mod docs;
 mod erasure;
+mod export;
 mod extract;
 mod health;
 mod issues;
 mod milestones;
 pub mod openapi;
+mod paging;
 mod responses;
 mod schemas;
 mod sessions;
@@ -48,7 +52,7 @@ use tower_http::{
 };
 use utoipa_axum::router::OpenApiRouter;
 
-pub use auth::{Identity, sign_in_token};
+pub use auth::{Identity, Role, SignInFor, sign_in_token};
 
 use crate::{
     bus::Bus,
@@ -74,8 +78,10 @@ pub struct AppState {
 impl AppState {
     /// The company a request is about: the one it names (404 when unknown), or the only one,
     /// when it names none (400 `company_required` when there are several).
-    pub fn company(&self, _who: &Identity, requested: Option<uuid::Uuid>) -> AppResult<Arc<CompanyRuntime>> {
-        Ok(self.companies.resolve(requested, None)?)
+    /// A company outside the caller's scope is unknown to them (404); "the only one" means the only
+    /// one they see.
+    pub fn company(&self, who: &Identity, requested: Option<uuid::Uuid>) -> AppResult<Arc<CompanyRuntime>> {
+        Ok(self.companies.resolve(requested, who.visible())?)
     }
 }
 
@@ -96,6 +102,7 @@ fn documented(config: &Config) -> OpenApiRouter<AppState> {
         .merge(milestones::router())
         .merge(audit::router())
         .merge(erasure::router())
+        .merge(companies::router())
         .layer(cors(&config.cors_origins))
         .layer(timeout.clone());
     OpenApiRouter::with_openapi(<openapi::ApiDoc as utoipa::OpenApi>::openapi())
@@ -166,7 +173,7 @@ fn cors(origins: &[String]) -> CorsLayer {
     let allowed: Vec<HeaderValue> = origins.iter().filter_map(|o| HeaderValue::from_str(o).ok()).collect();
     CorsLayer::new()
         .allow_origin(AllowOrigin::list(allowed))
-        .allow_methods([Method::GET, Method::POST, Method::OPTIONS])
+        .allow_methods([Method::GET, Method::POST, Method::PATCH, Method::DELETE, Method::OPTIONS])
         .allow_headers([
             header::AUTHORIZATION,
             header::CONTENT_TYPE,

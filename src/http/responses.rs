@@ -38,6 +38,11 @@ error_set! {
 }
 
 error_set! {
+    /// A route that needs more than the `viewer` role.
+    Forbidden: "403" => "the caller's role may not do this (`forbidden`)"
+}
+
+error_set! {
     /// A route under `HTTP_REQUEST_TIMEOUT` that reads Postgres: it may not finish in time, or find
     /// the database down (503, retry) or failing (500; the body never says why).
     Storage:
@@ -50,7 +55,7 @@ error_set! {
     /// A route about one company (`company_id`, which may be omitted while there is only one).
     OneCompany:
         "400" => "a malformed query parameter, or several companies and no company_id (`company_required`)",
-        "404" => "no such company",
+        "404" => "no such company (or one the caller may not see)",
 }
 
 error_set! {

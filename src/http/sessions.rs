@@ -17,12 +17,13 @@ use uuid::Uuid;
 use super::{
     AppState, Identity,
     extract::{Limit, Path, Query},
+    paging::{self, Cursor, MAX_LIMIT, TimeKey},
     responses::{Authenticated, Storage},
     schemas::ProgressSseEvent,
     views::SessionView,
 };
 use crate::{
-    db::sessions,
+    db::sessions::{self, SessionFilter, SessionRow},
     domain::{SessionStatus, Source},
     error::{AppError, AppResult, ErrorBody},
     sync::{ProgressEvent, progress},
@@ -38,6 +39,9 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct SessionList {
     pub sessions: Vec<SessionView>,
+    /// Pass it as `cursor` for the next page; `null` on the last one.
+    #[schema(required = true)]
+    pub next_cursor: Option<String>,
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -47,7 +51,12 @@ struct ListQuery {
     /// How many sessions, newest first.
     #[serde(default)]
     #[param(inline)]
-    limit: Limit<20, 100>,
+    limit: Limit<20, { MAX_LIMIT }>,
+    /// Where the previous page ended (its `next_cursor`).
+    #[param(schema_with = paging::cursor_schema)]
+    cursor: Option<Cursor<TimeKey>>,
+    /// Only this company's sessions.
+    company_id: Option<Uuid>,
     /// Only sessions of this source.
     source: Option<Source>,
     /// Only sessions in this status.
@@ -57,27 +66,48 @@ struct ListQuery {
     quiet: Option<bool>,
 }
 
-/// Recent sessions, newest first, each with its stages.
+/// Recent sessions of the companies the caller sees, newest first, each with its stages.
 #[utoipa::path(get, path = "/api/sync/sessions", tag = "sessions", params(ListQuery), security(("bearer" = [])),
     responses((status = 200, description = "the sessions", body = SessionList,
                links(("first_session" = (operation_id = "get_session",
                                          parameters(("id" = "$response.body#/sessions/0/id")))))),
               (status = 400, description = "a malformed or unknown query parameter", body = ErrorBody),
+              (status = 404, description = "no such company (or one the caller may not see)", body = ErrorBody),
               Authenticated, Storage))]
 async fn list_sessions(
     State(state): State<AppState>,
-    _who: Identity,
+    who: Identity,
     Query(q): Query<ListQuery>,
 ) -> AppResult<impl IntoResponse> {
-    let filter = sessions::ListFilter { company: None, source: q.source, status: q.status, quiet: q.quiet };
-    let rows = sessions::list(&state.db, filter, q.limit.get()).await?;
+    if let Some(id) = q.company_id {
+        state.company(&who, Some(id))?;
+    }
+    let filter = SessionFilter {
+        company_id: q.company_id,
+        companies: who.visible(),
+        source: q.source,
+        status: q.status,
+        quiet: q.quiet,
+        after: q.cursor.map(|c| c.0),
+        limit: paging::fetch_limit(q.limit.get()),
+    };
+    let rows = sessions::list(&state.db, &filter).await?;
+    let (rows, next_cursor) = paging::page(rows, q.limit.get(), |s: &SessionRow| (s.requested_at, s.id));
     let ids: Vec<Uuid> = rows.iter().map(|s| s.id).collect();
     let mut stages = sessions::stages_for(&state.db, &ids).await?;
     let sessions = rows
         .into_iter()
         .map(|session| SessionView { stages: stages.remove(&session.id).unwrap_or_default(), session, errors: None })
         .collect();
-    Ok(axum::Json(SessionList { sessions }))
+    Ok(axum::Json(SessionList { sessions, next_cursor }))
+}
+
+/// The session, when the caller may see its company (else 404, as for an unknown one).
+async fn visible_session(state: &AppState, who: &Identity, id: Uuid) -> AppResult<SessionRow> {
+    sessions::get(&state.db, id)
+        .await?
+        .filter(|s| who.sees(s.company_id))
+        .ok_or_else(|| AppError::NotFound("no such session".into()))
 }
 
 /// One session with its stages and errors.
@@ -90,10 +120,10 @@ async fn list_sessions(
               Authenticated, Storage))]
 async fn get_session(
     State(state): State<AppState>,
-    _who: Identity,
+    who: Identity,
     Path(id): Path<Uuid>,
 ) -> AppResult<impl IntoResponse> {
-    let s = sessions::get(&state.db, id).await?.ok_or_else(|| AppError::NotFound("no such session".into()))?;
+    let s = visible_session(&state, &who, id).await?;
     Ok(axum::Json(SessionView::detail(&state.db, s).await?))
 }
 
@@ -108,10 +138,10 @@ async fn get_session(
               Authenticated, Storage))]
 async fn follow_session_events(
     State(state): State<AppState>,
-    _who: Identity,
+    who: Identity,
     Path(id): Path<Uuid>,
 ) -> AppResult<impl IntoResponse> {
-    sessions::get(&state.db, id).await?.ok_or_else(|| AppError::NotFound("no such session".into()))?;
+    visible_session(&state, &who, id).await?;
     let events = progress::follow(&state.bus, &state.db, id)
         .await
         .map_err(|e| AppError::Unavailable(format!("{e:#}")))?
@@ -143,8 +173,9 @@ mod tests {
         );
         assert_eq!((default.source, default.status, default.limit.get(), default.quiet), (None, None, 20, None));
         for (params, expected) in [
-            ("limit=0", "limit must be between 1 and 100"),
-            ("limit=101", "limit must be between 1 and 100"),
+            ("limit=0", "limit must be between 1 and 500"),
+            ("limit=501", "limit must be between 1 and 500"),
+            ("cursor=abc", "cursor must be a next_cursor this list gave out"),
             (
                 "source=cron",
                 "Failed to deserialize query string: source: unknown variant `cron`, expected one of `manual`, \

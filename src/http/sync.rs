@@ -13,9 +13,10 @@ use uuid::Uuid;
 
 use super::{
     AppState, Identity,
+    auth::Role,
     extract::{CompanyQuery, Query},
-    responses::{Authenticated, OneCompany, Storage},
-    views::SessionView,
+    responses::{Authenticated, Forbidden, OneCompany, Storage},
+    views::{SessionView, SyncStatus, sync_status},
 };
 use crate::{
     db::sessions,
@@ -44,22 +45,6 @@ pub struct SyncBody {
     employee_ids: Option<Vec<Uuid>>,
 }
 
-/// How current the copy of the company is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum SyncStatus {
-    /// No full sync has completed yet.
-    Never,
-    /// A session is queued or running.
-    Syncing,
-    /// The last full sync completed within `SYNC_OUTDATED_AFTER`.
-    Current,
-    /// The last full sync completed longer than `SYNC_OUTDATED_AFTER` ago.
-    Outdated,
-    /// The latest session failed.
-    Error,
-}
-
 // Every field is always sent (`null` when unknown): each `Option` is `required` in the document.
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct StatusView {
@@ -72,7 +57,7 @@ pub struct StatusView {
     next_scheduled_at: Option<DateTime<Utc>>,
 }
 
-/// Ask for a sync of a company (`company_id`, which may be left out while there is only one):
+/// Ask for a sync of a company (`company_id`, which may be left out while the caller sees only one; operator):
 /// full without a body (or with `{}`, or `"employee_ids": null`), targeted with `employee_ids`. A
 /// request that matches a queued (or, when full, running) session of the company joins it
 /// (`coalesced`). A repeated `Idempotency-Key` of the same caller for the same company answers
@@ -89,10 +74,10 @@ pub struct StatusView {
                      ("events" = (operation_id = "follow_session_events",
                                   parameters(("id" = "$response.body#/session_id")))))),
               (status = 400, description = "a malformed body or Idempotency-Key, or several companies and no company_id (`company_required`)", body = ErrorBody),
-              (status = 404, description = "no such company", body = ErrorBody),
+              (status = 404, description = "no such company (or one the caller may not see)", body = ErrorBody),
               (status = 413, description = "the body is larger than 64 KiB", body = ErrorBody),
               (status = 415, description = "a body that is not application/json", body = ErrorBody),
-              Authenticated, Storage))]
+              Authenticated, Forbidden, Storage))]
 #[tracing::instrument(skip_all, fields(source = who.source.as_str()))]
 async fn request_sync(
     State(state): State<AppState>,
@@ -100,6 +85,7 @@ async fn request_sync(
     headers: HeaderMap,
     body: Body,
 ) -> AppResult<impl IntoResponse> {
+    who.require(Role::Operator)?;
     let body = axum::body::to_bytes(body, MAX_BODY).await.map_err(|_| AppError::PayloadTooLarge(MAX_BODY))?;
     let (company_id, employee_ids) = parse_body(&headers, &body)?;
     let company = state.company(&who, company_id)?.id();
@@ -182,19 +168,8 @@ async fn get_sync_status(
     let last = sessions::latest(&state.db, company.id()).await?;
     let last_success = sessions::last_full_success_at(&state.db, company.id()).await?;
     let active = sessions::any_active(&state.db, company.id()).await?;
-    let outdated_after = chrono::Duration::from_std(state.config.sync_outdated_after).unwrap_or(chrono::Duration::MAX);
     let last_failed = last.as_ref().is_some_and(|s| s.status == SessionStatus::Failed);
-    let status = if active {
-        SyncStatus::Syncing
-    } else if last_failed {
-        SyncStatus::Error
-    } else {
-        match last_success {
-            None => SyncStatus::Never,
-            Some(at) if Utc::now() - at > outdated_after => SyncStatus::Outdated,
-            Some(_) => SyncStatus::Current,
-        }
-    };
+    let status = sync_status(active, last_failed, last_success, state.config.sync_outdated_after);
     let last_session = match last {
         Some(s) => Some(SessionView::summary(&state.db, s).await?),
         None => None,

@@ -59,6 +59,12 @@ fn every_operation_has_a_unique_id_named_after_its_resource_and_verb() {
         ("GET", "/api/asyncapi.yaml", "get_asyncapi"),
         ("GET", "/api/audit", "list_audit"),
         ("GET", "/api/changes", "list_changes"),
+        ("GET", "/api/companies", "list_companies"),
+        ("POST", "/api/companies", "add_company"),
+        ("DELETE", "/api/companies/{id}", "delete_company"),
+        ("GET", "/api/companies/{id}", "get_company"),
+        ("PATCH", "/api/companies/{id}", "change_company"),
+        ("POST", "/api/companies/{id}/check", "check_company"),
         ("POST", "/api/employees/{id}/erase", "erase_employee"),
         ("GET", "/api/issues", "list_issues"),
         ("GET", "/api/milestones", "list_milestones"),
@@ -106,6 +112,7 @@ fn every_typed_state_is_an_enum_in_the_document_and_every_limit_states_its_bound
         ("SyncStatus", sync_status),
         ("IssueKind", names::<IssueKind>()),
         ("IssueStatus", names::<IssueStatus>()),
+        ("Format", vec![Value::from("json"), Value::from("csv")]),
     ];
     // Assert
     for (name, values) in enums {
@@ -123,7 +130,13 @@ fn every_typed_state_is_an_enum_in_the_document_and_every_limit_states_its_bound
         let params = doc["paths"][path]["get"]["parameters"].as_array().expect("parameters");
         params.iter().find(|p| p["name"] == name).unwrap_or_else(|| panic!("{path} has no {name}"))["schema"].clone()
     };
-    for (path, max, default) in [("/api/sync/sessions", 100, 20), ("/api/changes", 500, 50)] {
+    assert!(row("CompanyView", "status").contains("#/components/schemas/SyncStatus"));
+    for (path, max, default) in [
+        ("/api/sync/sessions", 500, 20),
+        ("/api/changes", 500, 50),
+        ("/api/issues", 500, 100),
+        ("/api/companies", 500, 100),
+    ] {
         let limit = parameter(path, "limit");
         assert_eq!((limit["type"].as_str(), limit["minimum"].as_f64()), (Some("integer"), Some(1.0)), "{limit}");
         assert_eq!((limit["maximum"].as_f64(), limit["default"].as_i64()), (Some(f64::from(max)), Some(default)));
@@ -133,6 +146,11 @@ fn every_typed_state_is_an_enum_in_the_document_and_every_limit_states_its_bound
     assert!(reference(&parameter("/api/changes", "type")).contains("#/components/schemas/ChangeType"));
     assert_eq!(parameter("/api/changes", "employee_id")["format"], "uuid");
     assert_eq!(parameter("/api/changes", "since")["format"], "date-time");
+    for path in ["/api/sync/sessions", "/api/changes", "/api/issues", "/api/companies"] {
+        let cursor = parameter(path, "cursor");
+        assert_eq!((cursor["type"].as_str(), cursor["pattern"].as_str()), (Some("string"), Some("^[A-Za-z0-9_-]+$")));
+    }
+    assert!(reference(&parameter("/api/changes", "format")).contains("#/components/schemas/Format"));
 }
 
 #[test]
@@ -240,7 +258,19 @@ fn siblings_named(source: &str) -> Vec<String> {
 #[test]
 fn handler_modules_do_not_import_one_another() {
     // Arrange: what two handlers share lives in `views`, `extract` or `auth`.
-    let handlers = ["changes", "dashboard", "docs", "health", "milestones", "sessions", "stats", "sync", "webhooks"];
+    let handlers = [
+        "changes",
+        "companies",
+        "dashboard",
+        "docs",
+        "health",
+        "issues",
+        "milestones",
+        "sessions",
+        "stats",
+        "sync",
+        "webhooks",
+    ];
     let parent = ["mod.rs", "tests.rs"];
     // Act
     let offenders: Vec<String> = http_sources()

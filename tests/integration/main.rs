@@ -2,6 +2,7 @@
 
 mod helpers;
 
+mod access;
 mod api;
 mod cli;
 mod client;

@@ -303,7 +303,7 @@ async fn a_stored_change_whose_type_or_impact_is_unknown_fails_to_load_instead_o
         let unpublished = employes_sync::db::changes::unpublished(&db, None, 0.0, 10).await;
         let listed = employes_sync::db::changes::list(
             &db,
-            &employes_sync::db::changes::ChangeFilter { limit: 10, ..Default::default() },
+            &employes_sync::db::changes::ChangeFilter { limit: Some(10), ..Default::default() },
         )
         .await;
         // Assert: the row does not decode (it is neither skipped nor read as something else).

@@ -64,13 +64,14 @@ async fn every_source_scope_and_session_status_is_stored_and_read_back_as_itself
             .await
             .unwrap();
         assert_eq!(sessions::get(&db, s.id).await.unwrap().unwrap().status, status);
-        let filter = sessions::ListFilter {
-            company: Some(COMPANY),
+        let filter = sessions::SessionFilter {
+            company_id: Some(COMPANY),
             source: Some(Source::Api),
             status: Some(status),
-            quiet: None,
+            limit: 100,
+            ..Default::default()
         };
-        let listed = sessions::list(&db, filter, 100).await.unwrap();
+        let listed = sessions::list(&db, &filter).await.unwrap();
         assert!(listed.iter().any(|l| l.id == s.id), "{status}");
     }
 }

@@ -186,30 +186,41 @@ pub async fn get(db: &Db, id: Uuid) -> sqlx::Result<Option<SessionRow>> {
     session_query!("SELECT", "FROM sync_sessions WHERE id = $1", id).fetch_optional(db).await
 }
 
-/// What [`list`] selects: every filter optional.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct ListFilter {
-    pub company: Option<Uuid>,
+/// Filters of the session list.
+#[derive(Debug, Default)]
+pub struct SessionFilter<'a> {
+    pub company_id: Option<Uuid>,
+    /// Only these companies (a caller's scope); `None` = all.
+    pub companies: Option<&'a [Uuid]>,
     pub source: Option<Source>,
     pub status: Option<SessionStatus>,
     /// `Some(false)` hides quiet watches, `Some(true)` lists only them (see [`prune_quiet_watches`]).
     pub quiet: Option<bool>,
+    /// Only sessions after this (`requested_at`, `id`) in the list's order (a page's cursor).
+    pub after: Option<(DateTime<Utc>, Uuid)>,
+    pub limit: i64,
 }
 
-/// Newest first, filtered.
-pub async fn list(db: &Db, f: ListFilter, limit: i64) -> sqlx::Result<Vec<SessionRow>> {
+/// Newest first (then by id, descending), filtered.
+pub async fn list(db: &Db, f: &SessionFilter<'_>) -> sqlx::Result<Vec<SessionRow>> {
+    let (after_at, after_id) = f.after.unzip();
     session_query!(
         "SELECT",
         r#"FROM sync_sessions s
            WHERE ($1::text IS NULL OR source = $1) AND ($2::text IS NULL OR status = $2)
              AND ($4::uuid IS NULL OR company_id = $4)
-             AND ($5::bool IS NULL OR sync_session_is_quiet(s) = $5)
-           ORDER BY requested_at DESC, id
+             AND ($5::uuid[] IS NULL OR company_id = ANY($5))
+             AND ($6::timestamptz IS NULL OR (requested_at, id) < ($6, $7::uuid))
+             AND ($8::bool IS NULL OR sync_session_is_quiet(s) = $8)
+           ORDER BY requested_at DESC, id DESC
            LIMIT $3"#,
         f.source.map(Source::as_str),
         f.status.map(SessionStatus::as_str),
-        limit,
-        f.company,
+        f.limit,
+        f.company_id,
+        f.companies as Option<&[Uuid]>,
+        after_at,
+        after_id,
         f.quiet,
     )
     .fetch_all(db)

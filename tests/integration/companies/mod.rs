@@ -2,6 +2,7 @@
 //! rest, companies synced side by side and isolated from each other's failures, per-key rate
 //! limits, per-company schedules, and tasks given up as dead letters.
 
+mod api;
 mod poison;
 mod rate_limits;
 mod scheduling;

@@ -6,16 +6,17 @@
 
 use crate::helpers::*;
 
-/// Who schemathesis calls as, one run each: (role, token). Until roles exist every token is an
-/// operator; with roles, add the admin's and the viewer's tokens here and to `API_TOKENS` below
-/// (their 403s must then be documented).
-const CALLERS: &[(&str, &str)] = &[("operator", API_TOKEN)];
+/// Who schemathesis calls as, one run each: (role, token); each is an `API_TOKENS` entry
+/// `<role>:<token>:<role>` below, so every 403 a role gets must be documented. (No `SECRETS_KEY`
+/// is set, so the admin's generated companies are refused with `secrets_key_missing`.)
+const CALLERS: &[(&str, &str)] =
+    &[("viewer", "viewer-token-0123456789abcdef"), ("operator", API_TOKEN), ("admin", "admin-token-0123456789abcdef")];
 
 #[tokio::test]
 async fn schemathesis_finds_nothing_the_document_does_not_say_for_any_caller() {
     // Arrange: the service with the simulator as Employes; webhooks signed by the hooks.
     let mut env = TestEnv::new().await;
-    let tokens: Vec<String> = CALLERS.iter().map(|(role, token)| format!("{role}:{token}")).collect();
+    let tokens: Vec<String> = CALLERS.iter().map(|(role, token)| format!("{role}:{token}:{role}")).collect();
     env.set("API_TOKENS", &tokens.join(","));
     let app = env.spawn_app().await;
     let url = app.url("");

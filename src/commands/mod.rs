@@ -1,5 +1,7 @@
 //! What each subcommand does. Errors end as one line on stderr and a non-zero exit.
 
+mod companies;
+
 use std::{process::ExitCode, time::Duration};
 
 use anyhow::Context as _;
@@ -42,7 +44,12 @@ pub async fn run(cli: Cli) -> ExitCode {
                     Command::Sync { company, employees, wait, operator } => {
                         sync(config, company, employees, wait, operator).await
                     }
-                    Command::Token { email, ttl } => token(&config, &email, ttl).map(|_| ExitCode::SUCCESS),
+                    Command::Token { email, ttl, role, companies } => {
+                        let companies = (!companies.is_empty()).then_some(companies.as_slice());
+                        let who = crate::http::SignInFor { email: &email, role, companies };
+                        token(&config, &who, ttl).map(|_| ExitCode::SUCCESS)
+                    }
+                    Command::Companies(command) => companies::run(&config, command).await,
                     Command::Simulate(_) | Command::Healthcheck { .. } => {
                         unreachable!("handled above")
                     }
@@ -177,13 +184,13 @@ fn operator_name(named: Option<String>) -> anyhow::Result<String> {
     Ok(name.to_string())
 }
 
-/// Print a sign-in token for `email`.
-fn token(config: &Config, email: &str, ttl: Duration) -> anyhow::Result<()> {
+/// Print a sign-in token for `who`.
+fn token(config: &Config, who: &crate::http::SignInFor<'_>, ttl: Duration) -> anyhow::Result<()> {
     let secret = config
         .auth_jwt_secret
         .as_ref()
         .ok_or_else(|| anyhow::anyhow!("AUTH_JWT_SECRET is not set: the service would accept no token"))?;
-    println!("{}", crate::http::sign_in_token(secret, email, ttl)?);
+    println!("{}", crate::http::sign_in_token(secret, who, ttl)?);
     Ok(())
 }
 
