@@ -112,7 +112,6 @@ fn every_typed_state_is_an_enum_in_the_document_and_every_limit_states_its_bound
         ("SyncStatus", sync_status),
         ("IssueKind", names::<IssueKind>()),
         ("IssueStatus", names::<IssueStatus>()),
-        ("Format", vec![Value::from("json"), Value::from("csv")]),
     ];
     // Assert
     for (name, values) in enums {
@@ -150,7 +149,7 @@ fn every_typed_state_is_an_enum_in_the_document_and_every_limit_states_its_bound
         let cursor = parameter(path, "cursor");
         assert_eq!((cursor["type"].as_str(), cursor["pattern"].as_str()), (Some("string"), Some("^[A-Za-z0-9_-]+$")));
     }
-    assert!(reference(&parameter("/api/changes", "format")).contains("#/components/schemas/Format"));
+    assert_eq!(parameter("/api/changes", "format")["enum"], serde_json::json!(["json", "csv"]));
 }
 
 #[test]
