@@ -156,14 +156,14 @@ impl CsvRecord for ChangeView {
         row.opt(c.field.as_deref());
         row.opt(c.old_value.as_deref());
         row.opt(c.new_value.as_deref());
-        row.opt(self.old_amount);
-        row.opt(self.new_amount);
+        row.number(self.old_amount);
+        row.number(self.new_amount);
         row.opt(c.effective_date);
         row.time(Some(c.detected_at));
         row.opt(Some(c.session_id));
         row.opt(c.business_impact.map(|b| b.as_str()));
-        row.opt(c.change_amount);
-        row.opt(c.change_percent);
+        row.number(c.change_amount);
+        row.number(c.change_percent);
     }
 }
 

@@ -1,6 +1,7 @@
 //! CSV exports (`?format=csv` on a list): RFC 4180 text in UTF-8, a header row, then one row per
 //! item, streamed from the database as it sends the rows (an export of any size holds one
-//! buffer of about 32 KiB, never the whole list).
+//! buffer of about 32 KiB, never the whole list). Text that a spreadsheet would run as a formula
+//! gets a leading `'`, as in [`super::csv`]; numbers are written as they are.
 
 use std::fmt::Display;
 
@@ -39,8 +40,21 @@ pub struct Row<'a> {
 }
 
 impl Row<'_> {
-    /// A text field.
+    /// A text field (a would-be formula defused).
     pub fn text(&mut self, value: &str) {
+        if value.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+            self.raw(&format!("'{value}"));
+        } else {
+            self.raw(value);
+        }
+    }
+
+    /// A number (never defused: `-3` stays a number).
+    pub fn number(&mut self, value: Option<f64>) {
+        self.raw(&value.map(|v| v.to_string()).unwrap_or_default());
+    }
+
+    fn raw(&mut self, value: &str) {
         if !std::mem::take(&mut self.first) {
             self.buf.push(b',');
         }
@@ -121,7 +135,7 @@ mod tests {
         const HEADER: &'static [&'static str] = &["name", "amount"];
         fn write(&self, row: &mut Row<'_>) {
             row.text(self.0);
-            row.opt(self.1);
+            row.number(self.1);
         }
     }
 
@@ -136,13 +150,13 @@ mod tests {
         // Act
         let text = body_of(
             Some(Item("Jansen, P.", Some(2900.5))),
-            vec![Item("say \"hi\"", None), Item("Zoë\nline", Some(-3.0)), Item("plain", Some(12.0))],
+            vec![Item("say \"hi\"", None), Item("Zoë\nline", Some(-3.0)), Item("=SUM(A1)", Some(12.0))],
         )
         .await;
         // Assert
         assert_eq!(
             text,
-            "name,amount\r\n\"Jansen, P.\",2900.5\r\n\"say \"\"hi\"\"\",\r\n\"Zoë\nline\",-3\r\nplain,12\r\n"
+            "name,amount\r\n\"Jansen, P.\",2900.5\r\n\"say \"\"hi\"\"\",\r\n\"Zoë\nline\",-3\r\n'=SUM(A1),12\r\n"
         );
     }
 

@@ -375,9 +375,12 @@ async fn the_openapi_document_describes_every_route() {
     assert_eq!(
         routes,
         [
+            "DELETE /api/companies/{id}",
             "GET /api/asyncapi.yaml",
             "GET /api/audit",
             "GET /api/changes",
+            "GET /api/companies",
+            "GET /api/companies/{id}",
             "GET /api/issues",
             "GET /api/milestones",
             "GET /api/openapi.json",
@@ -389,6 +392,9 @@ async fn the_openapi_document_describes_every_route() {
             "GET /healthz",
             "GET /metrics",
             "GET /readyz",
+            "PATCH /api/companies/{id}",
+            "POST /api/companies",
+            "POST /api/companies/{id}/check",
             "POST /api/milestones/{id}/resolve",
             "POST /api/sync",
             "POST /webhooks/employes",
