@@ -52,7 +52,7 @@ async fn list_audit(
     who: Identity,
     Query(q): Query<AuditQuery>,
 ) -> AppResult<impl IntoResponse> {
-    who.require_role(Role::Admin)?;
+    who.require(Role::Admin)?;
     let after = q.cursor.as_deref().map(cursor::decode).transpose()?;
     let limit = q.limit.get();
     let mut entries = audit::list(&state.db, after, limit + 1).await?;

@@ -157,16 +157,3 @@ pub fn sign_in_token(
     let key = jsonwebtoken::EncodingKey::from_secret(secret.expose_secret().as_bytes());
     Ok(jsonwebtoken::encode(&jsonwebtoken::Header::new(Algorithm::HS256), &claims, &key)?)
 }
-
-impl Identity {
-    /// The role the caller acts in. Until roles are assigned per token and person (the companies
-    /// API), every authenticated caller may do everything, as an admin.
-    pub fn role(&self) -> crate::domain::Role {
-        crate::domain::Role::Admin
-    }
-
-    /// 403 `forbidden` unless the caller's role is at least `role` (see [`Identity::role`]).
-    pub fn require_role(&self, role: crate::domain::Role) -> Result<(), AppError> {
-        if self.role() >= role { Ok(()) } else { Err(AppError::Forbidden(format!("this needs the {role} role"))) }
-    }
-}

@@ -100,7 +100,7 @@ async fn request_sync(
             Some(idempotency_key(company, &who.name, key))
         }
     };
-    let by = RequestedBy { role: who.role(), request_id: super::extract::request_id(&headers) };
+    let by = RequestedBy { role: who.role, request_id: super::extract::request_id(&headers) };
     let trigger = SyncTrigger {
         company_id: company,
         source: who.source,
