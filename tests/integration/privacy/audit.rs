@@ -43,6 +43,7 @@ async fn all_entries(app: &TestApp, limit: usize) -> Vec<Value> {
 async fn every_sync_request_by_a_person_a_token_or_the_cli_is_audited_with_actor_role_and_request_id() {
     // Arrange
     let mut env = TestEnv::new().await;
+    env.set("API_TOKENS", &format!("ci:{API_TOKEN}:admin"));
     let app = env.spawn_app_with_roles(vec![employes_sync::cli::Role::Http]).await;
     let company = env.companies[0].to_string();
     // Act: a token (twice with one Idempotency-Key: one request), a person, and the CLI.
@@ -72,7 +73,14 @@ async fn every_sync_request_by_a_person_a_token_or_the_cli_is_audited_with_actor
         seen,
         vec![
             ("Ana de Vries (on call)", "admin", "sync_requested", company.as_str(), cli_session, Value::Null),
-            ("hr.admin@example.nl", "admin", "sync_requested", company.as_str(), person_session, json!("req-person-1")),
+            (
+                "hr.admin@example.nl",
+                "operator",
+                "sync_requested",
+                company.as_str(),
+                person_session,
+                json!("req-person-1")
+            ),
             ("ci", "admin", "sync_requested", company.as_str(), token_session, json!("req-token-1")),
         ]
     );
@@ -86,6 +94,7 @@ async fn the_scheduler_and_webhooks_are_not_audited_and_a_bad_cursor_is_refused(
     // Arrange: a webhook-triggered sync and a scheduled one are machine actions.
     let mut env = TestEnv::new().await;
     env.set("SYNC_SCHEDULE", "* * * * * *");
+    env.set("API_TOKENS", &format!("ci:{API_TOKEN}:admin"));
     let app = env.spawn_app().await;
     let employee = app.sim.employee_id(0).await;
     app.sim
