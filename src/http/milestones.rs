@@ -296,7 +296,7 @@ async fn resolve_milestone(
     let sees = |company: Uuid| visible.as_ref().is_none_or(|v| v.contains(&company));
     let request_id = extract::request_id(&headers);
     let by_hand =
-        ByHand { by: &who.name, role: who.role(), note: parsed.note.as_deref(), request_id: request_id.as_deref() };
+        ByHand { by: &who.name, role: who.role, note: parsed.note.as_deref(), request_id: request_id.as_deref() };
     let view = resolve_by_hand(&state.db, &state.config.milestones, id, by_hand, sees).await?;
     outbox::publish_now(&state.db, &state.bus).await;
     tracing::info!(kind = %view.kind, "milestone acknowledged");
