@@ -48,8 +48,8 @@ async fn erase_employee(
     headers: HeaderMap,
     Path(id): Path<Uuid>,
 ) -> AppResult<impl IntoResponse> {
-    who.require_role(Role::Admin)?;
-    let by = ErasedBy { actor: who.name.clone(), role: who.role(), request_id: extract::request_id(&headers) };
+    who.require(Role::Admin)?;
+    let by = ErasedBy { actor: who.name.clone(), role: who.role, request_id: extract::request_id(&headers) };
     let visible = |company: Uuid| state.company(&who, Some(company)).is_ok();
     let t = erasure::erase(&state.db, &state.bus, id, visible, by).await.map_err(|e| match e {
         EraseError::Unknown => AppError::NotFound("no such employee".into()),

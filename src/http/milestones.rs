@@ -14,9 +14,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
 use super::{
-    AppState, Identity,
-    auth::Role,
-    csv,
+    AppState, Identity, csv,
     extract::{self, Limit, Path, Query},
     responses::{Authenticated, Forbidden, Storage},
 };

@@ -31,7 +31,7 @@ pub fn service_settings(
         ("EMPLOYES_API_KEY", EMPLOYES_API_KEY.into()),
         ("EMPLOYES_COMPANY_ID", company.to_string()),
         ("EMPLOYES_RATE_LIMIT", "1000".into()),
-        ("API_TOKENS", format!("ci:{API_TOKEN}")),
+        ("API_TOKENS", format!("ci:{API_TOKEN}:admin")),
         ("WEBHOOK_SECRET", WEBHOOK_SECRET.into()),
         ("SYNC_SCHEDULE", "off".into()),
         ("WATCH_INTERVAL", "off".into()),
