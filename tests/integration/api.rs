@@ -395,6 +395,7 @@ async fn the_openapi_document_describes_every_route() {
             "PATCH /api/companies/{id}",
             "POST /api/companies",
             "POST /api/companies/{id}/check",
+            "POST /api/employees/{id}/erase",
             "POST /api/milestones/{id}/resolve",
             "POST /api/sync",
             "POST /webhooks/employes",

@@ -104,7 +104,9 @@ async fn the_scheduler_and_webhooks_are_not_audited_and_a_bad_cursor_is_refused(
     poll_json(&app, "/api/sync/sessions?limit=100", std::time::Duration::from_secs(30), |v| {
         let sources: Vec<&str> =
             v["sessions"].as_array().unwrap().iter().filter_map(|s| s["source"].as_str()).collect();
-        sources.contains(&"scheduler") && sources.contains(&"webhook")
+        // The webhook's employee may join a running scheduled sync instead of opening its own
+        // session (coalescing), so only the scheduled session is waited for.
+        sources.contains(&"scheduler")
     })
     .await;
     let (status, body) =
