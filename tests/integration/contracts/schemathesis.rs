@@ -18,6 +18,8 @@ async fn schemathesis_finds_nothing_the_document_does_not_say_for_any_caller() {
     let mut env = TestEnv::new().await;
     let tokens: Vec<String> = CALLERS.iter().map(|(role, token)| format!("{role}:{token}:{role}")).collect();
     env.set("API_TOKENS", &tokens.join(","));
+    // Companies may be added with keys and secrets (stored sealed under SECRETS_KEY).
+    env.set("SECRETS_KEY", "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=");
     let app = env.spawn_app().await;
     let url = app.url("");
     // Act
