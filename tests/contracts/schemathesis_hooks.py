@@ -59,6 +59,15 @@ def before_call(context, case, **kwargs):
         case.query = {k: v for k, v in case.query.items() if k != "cursor"}
     if case.body is not NOT_SET and not (meta is not None and meta.is_negative_at(ParameterLocation.BODY)):
         case.body = _integral_floats_as_ints(case.body)
+    # Once the stateful phase has added a company, routes that take an optional company_id answer
+    # 400 company_required without one (the document says so; it cannot say when): positive cases
+    # name the simulator's company.
+    company = os.environ.get("CONTRACT_COMPANY_ID")
+    negative_query = meta is not None and meta.is_negative_at(ParameterLocation.QUERY)
+    if company and case.method.upper() == "GET" and case.operation.path in ("/api/stats", "/api/sync/status") and not negative_query:
+        query = dict(case.query or {})
+        query.setdefault("company_id", company)
+        case.query = query
     if case.operation.path != WEBHOOK_PATH or case.method.upper() != "POST":
         return
     key = _key()

@@ -26,7 +26,13 @@ async fn schemathesis_finds_nothing_the_document_does_not_say_for_any_caller() {
     let run = tokio::task::spawn_blocking(move || {
         let mut args = vec!["schemathesis", url.as_str()];
         args.extend(CALLERS.iter().map(|(_, token)| *token));
-        testkit::contracts::tool(&args, &[("CONTRACT_WEBHOOK_SECRET", WEBHOOK_SECRET)])
+        testkit::contracts::tool(
+            &args,
+            &[
+                ("CONTRACT_WEBHOOK_SECRET", WEBHOOK_SECRET),
+                ("CONTRACT_COMPANY_ID", "7e3f2a10-5b6c-4d8e-9f01-23456789abcd"),
+            ],
+        )
     })
     .await
     .unwrap();
