@@ -9,7 +9,8 @@
 #   asyncapi-validate FILE         @asyncapi/parser (errors and warnings) on an AsyncAPI document
 #   schemathesis URL TOKEN...      schemathesis (all checks, stateful links) against a running
 #                                  service, once per API token (one per role); SCHEMATHESIS_*
-#                                  settings in the environment pass through (see tests/contracts/)
+#                                  settings in the environment pass through (see tests/contracts/);
+#                                  CONTRACT_MILESTONE_ID names a notice_due milestone to acknowledge
 #   python-client URL TOKEN        generate a client with openapi-python-client from URL's
 #                                  /api/openapi.json and run tests/contracts/client_smoke.py with it
 #
@@ -85,7 +86,7 @@ case "$command" in
     status=0
     for token in "$@"; do
       # The hooks sign webhook deliveries and add the check that every response field is documented.
-      SCHEMATHESIS_HOOKS=schemathesis_hooks PYTHONPATH="$root/tests/contracts" \
+      CONTRACT_TOKEN="$token" SCHEMATHESIS_HOOKS=schemathesis_hooks PYTHONPATH="$root/tests/contracts" \
         "$venv/bin/schemathesis" --config-file "$root/tests/contracts/schemathesis.toml" run "$url/api/openapi.json" \
         --header "Authorization: Bearer $token" || status=1
     done

@@ -186,8 +186,6 @@ impl App {
                 client: crate::endpoints::guard::client(cfg.endpoints.timeout, cfg.endpoints.allow_private_networks)?,
             };
             tasks.spawn(unit(endpoints.run(shutdown.clone())));
-            let sweep = milestones::outbox::run_sweeper(self.db.clone(), self.bus.clone(), every, shutdown.clone());
-            tasks.spawn(unit(sweep));
         }
         if self.roles.contains(&Role::Scheduler) {
             let (db, bus, companies) = (self.db.clone(), self.bus.clone(), self.companies.clone());

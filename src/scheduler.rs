@@ -24,7 +24,7 @@ use crate::{
 
 /// The longest delay after a slot.
 const MAX_SPREAD: TimeDelta = TimeDelta::minutes(5);
-/// Wake up at least this often (companies and schedules change).
+/// Wake up at least this often (companies, schedules and intervals change).
 const IDLE: Duration = Duration::from_secs(30);
 /// A slot fired this late is on time; later ones are skipped, not caught up.
 const LATE: TimeDelta = TimeDelta::seconds(1);
@@ -86,12 +86,10 @@ pub async fn run(db: Db, bus: Bus, companies: Registry, window: Duration, cancel
                 }
             }
         }
-        let wake =
-            due.values().map(|d| d.at).min().map_or(IDLE, |at| (at - now).to_std().unwrap_or_default().min(IDLE));
-        tokio::select! {
-            _ = cancel.cancelled() => return,
-            _ = tokio::time::sleep(wake) => {}
-            changed = changes.changed() => if changed.is_err() { return } else { continue },
+        match wait_for_slot(due.values().map(|d| d.at).min(), now, &mut changes, &cancel).await {
+            Woke::Due => {}
+            Woke::Changed => continue,
+            Woke::Cancelled => return,
         }
         let now = Utc::now();
         for (id, d) in due.iter_mut().filter(|(_, d)| d.at <= now) {
@@ -105,6 +103,31 @@ pub async fn run(db: Db, bus: Bus, companies: Registry, window: Duration, cancel
                 None => d.at = DateTime::<Utc>::MAX_UTC,
             }
         }
+    }
+}
+
+/// What ended [`wait_for_slot`].
+pub(crate) enum Woke {
+    /// The earliest slot is due (or [`IDLE`] passed: look again).
+    Due,
+    /// The companies changed: recompute the slots.
+    Changed,
+    Cancelled,
+}
+
+/// Sleep until `earliest` (at most [`IDLE`]), a change of the companies, or cancellation: the
+/// wait of the scheduler's and the watch's loops over per-company slots.
+pub(crate) async fn wait_for_slot(
+    earliest: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+    changes: &mut tokio::sync::watch::Receiver<u64>,
+    cancel: &CancellationToken,
+) -> Woke {
+    let wake = earliest.map_or(IDLE, |at| (at - now).to_std().unwrap_or_default().min(IDLE));
+    tokio::select! {
+        _ = cancel.cancelled() => Woke::Cancelled,
+        _ = tokio::time::sleep(wake) => Woke::Due,
+        changed = changes.changed() => if changed.is_err() { Woke::Cancelled } else { Woke::Changed },
     }
 }
 

@@ -36,6 +36,7 @@ use crate::{
     companies::Registry,
     db::{Db, sessions},
     domain::Source,
+    scheduler::{Woke, wait_for_slot},
     sync::{SyncTrigger, request_sync},
 };
 
@@ -43,8 +44,6 @@ use crate::{
 pub const QUIET_KEPT: Duration = Duration::from_secs(24 * 3600);
 /// How often quiet watch sessions past [`QUIET_KEPT`] are deleted (and once at start).
 const PRUNE_EVERY: Duration = Duration::from_secs(600);
-/// Wake up at least this often (companies and intervals change).
-const IDLE: Duration = Duration::from_secs(30);
 /// Watches being requested at once by one replica.
 const CONCURRENT_FIRES: usize = 32;
 
@@ -127,12 +126,10 @@ pub async fn run(db: Db, bus: Bus, companies: Registry, window: Duration, cancel
                 Due { interval, at: slot_at_or_after(*id, interval, first) }
             });
         }
-        let wake =
-            due.values().map(|d| d.at).min().map_or(IDLE, |at| (at - now).to_std().unwrap_or_default().min(IDLE));
-        tokio::select! {
-            _ = cancel.cancelled() => return,
-            _ = tokio::time::sleep(wake) => {}
-            changed = changes.changed() => if changed.is_err() { return } else { continue },
+        match wait_for_slot(due.values().map(|d| d.at).min(), now, &mut changes, &cancel).await {
+            Woke::Due => {}
+            Woke::Changed => continue,
+            Woke::Cancelled => return,
         }
         let now = Utc::now();
         for (id, d) in due.iter_mut().filter(|(_, d)| d.at <= now) {

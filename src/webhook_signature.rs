@@ -14,6 +14,10 @@ const MAX_ID_LEN: usize = 256;
 const MAX_SIGNATURES: usize = 16;
 /// Shortest key accepted from a `whsec_` secret.
 const MIN_KEY_LEN: usize = 16;
+/// Exactly the secrets [`WebhookKey::from_whsec`] takes: `whsec_` and the canonical, padded
+/// base64 of at least 16 bytes (five groups of four and a padded tail of one or two bytes, or six
+/// groups or more; the tail's last character carries no stray bits).
+pub const WHSEC_PATTERN: &str = "^whsec_(([A-Za-z0-9+/]{4}){5,}([A-Za-z0-9+/][AQgw]==|[A-Za-z0-9+/]{2}[AEIMQUYcgkosw048]=)|([A-Za-z0-9+/]{4}){6,})$";
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SignatureError {
@@ -202,6 +206,31 @@ mod tests {
         assert_eq!(verify(&[key(k)], headers("m", "100", &sixteenth), b"x", 100), Ok("m"));
         let seventeenth = format!("{junk} v1,BBBB {sig}");
         assert_eq!(verify(&[key(k)], headers("m", "100", &seventeenth), b"x", 100), Err(SignatureError::NoMatch));
+    }
+
+    #[test]
+    fn the_documented_pattern_is_exactly_what_from_whsec_takes() {
+        let pattern = regex::Regex::new(WHSEC_PATTERN).unwrap();
+        for len in 0..40usize {
+            for fill in [0u8, 0xff, 0x5a] {
+                let secret = format!("whsec_{}", STANDARD.encode(vec![fill; len]));
+                assert_eq!(pattern.is_match(&secret), WebhookKey::from_whsec(&secret).is_ok(), "{len} bytes: {secret}");
+            }
+        }
+        for odd in [
+            "whsec_AAAAAAAAAAAAAAAAAAAAAB==",
+            "whsec_AAAAAAAAAAAAAAAAAAAAAAA",
+            "whsec_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAB=",
+        ] {
+            assert_eq!(pattern.is_match(odd), WebhookKey::from_whsec(odd).is_ok(), "{odd}");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn every_secret_of_the_pattern_is_a_key(secret in proptest::string::string_regex(WHSEC_PATTERN.trim_start_matches('^').trim_end_matches('$')).unwrap()) {
+            proptest::prop_assert!(WebhookKey::from_whsec(&secret).is_ok(), "{}", secret);
+        }
     }
 
     #[test]

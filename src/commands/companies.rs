@@ -49,7 +49,7 @@ pub async fn run(config: &Config, command: CompaniesCommand) -> anyhow::Result<E
             };
             let registry = registry(config, &db, url).await?;
             let company = registry.get(id).ok_or_else(|| anyhow::anyhow!("no such company: {id}"))?;
-            match companies::check(&company).await {
+            match companies::check(&company, std::time::Duration::from_secs(60)).await {
                 Ok(employees) => {
                     println!("ok: the key and the id work ({employees} employees)");
                     Ok(ExitCode::SUCCESS)

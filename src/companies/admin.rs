@@ -4,12 +4,15 @@
 //! The free functions need only the database (the `companies` CLI works without NATS); the
 //! [`super::Registry`] methods of the same names call them, announce the change and reload.
 
-use std::{str::FromStr, time::Duration};
+use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
 use uuid::Uuid;
 
-use super::secrets::{Field, SecretsKey, jwt_expiry};
+use super::{
+    formats,
+    secrets::{Field, SecretsKey, jwt_expiry},
+};
 use crate::{
     db::{
         Db,
@@ -72,11 +75,10 @@ fn invalid(field: &'static str, problem: impl Into<String>) -> CompanyError {
 }
 
 fn check_name(name: &str) -> Result<String, CompanyError> {
-    let name = name.trim();
-    if name.is_empty() || name.chars().count() > 200 || name.chars().any(char::is_control) {
-        return Err(invalid("name", "must be 1-200 printable characters"));
+    if !formats::is_name(name) {
+        return Err(invalid("name", "must be 1-200 characters, not only blanks, without control characters"));
     }
-    Ok(name.to_string())
+    Ok(name.trim().to_string())
 }
 
 fn check_rate_limit(n: u32) -> Result<i32, CompanyError> {
@@ -86,12 +88,14 @@ fn check_rate_limit(n: u32) -> Result<i32, CompanyError> {
     Ok(n as i32)
 }
 
-/// A cron expression with seconds, or `off`.
+/// A cron expression with seconds, or `off` ([`formats::SCHEDULE_PATTERN`]).
 pub fn check_schedule(schedule: &str) -> Result<String, CompanyError> {
-    let schedule = schedule.trim();
-    if schedule != "off" {
-        cron::Schedule::from_str(schedule)
-            .map_err(|e| invalid("schedule", format!("not a cron expression with seconds, or `off` ({e})")))?;
+    if !formats::is_schedule(schedule) {
+        return Err(invalid(
+            "schedule",
+            "must be a cron expression with seconds (six fields, each * or a comma list of values, with \
+             an optional /step; day of week 1-7 = Sunday-Saturday), or off",
+        ));
     }
     Ok(schedule.to_string())
 }
@@ -109,8 +113,8 @@ fn check_count(field: &'static str, n: u32, min: u32, max: u32) -> Result<i32, C
 
 fn check_api_key(key: &SecretString) -> Result<(), CompanyError> {
     let k = key.expose_secret();
-    if k.is_empty() || k.len() > 4096 || k.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err(invalid("api_key", "must be 1-4096 characters without spaces"));
+    if !formats::is_api_key(k) {
+        return Err(invalid("api_key", "must be 1-4096 visible ASCII characters (no spaces)"));
     }
     Ok(())
 }
@@ -263,7 +267,8 @@ mod tests {
     #[test]
     fn bad_settings_name_their_field_and_never_a_secret() {
         assert!(matches!(check_schedule("every day"), Err(CompanyError::Invalid { field: "schedule", .. })));
-        assert_eq!(check_schedule(" off ").unwrap(), "off");
+        assert_eq!(check_schedule("off").unwrap(), "off");
+        assert!(check_schedule(" off ").is_err(), "exactly the documented pattern");
         assert!(check_schedule("0 0 */6 * * *").is_ok());
         assert!(matches!(check_rate_limit(0), Err(CompanyError::Invalid { field: "rate_limit", .. })));
         assert!(matches!(check_name("  "), Err(CompanyError::Invalid { field: "name", .. })));

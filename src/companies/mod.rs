@@ -17,6 +17,7 @@ mod admin;
 mod announce;
 mod bootstrap;
 pub mod budget;
+pub mod formats;
 mod registry;
 mod runtime;
 pub mod secrets;
@@ -90,11 +91,17 @@ impl From<&CompanyRow> for Company {
 
 /// Whether the company's key and id work: one list call with its key. The employee count, or
 /// the reason in plain words (never the key).
-pub async fn check(company: &CompanyRuntime) -> Result<u64, String> {
+pub async fn check(company: &CompanyRuntime, within: std::time::Duration) -> Result<u64, String> {
     let Some(client) = &company.client else {
         return Err("no API key is set for this company".to_string());
     };
-    client.count_employees().await.map_err(|e| match e {
+    let Ok(counted) = tokio::time::timeout(within, client.count_employees()).await else {
+        return Err(format!(
+            "Employes did not answer within {} s (the key's requests may be queued behind running syncs); try again",
+            within.as_secs().max(1)
+        ));
+    };
+    counted.map_err(|e| match e {
         crate::employes::EmployesError::Forbidden { .. }
         | crate::employes::EmployesError::Status { status: 404, .. } => {
             format!("{e}: Employes does not know this company id, or this key may not read it")

@@ -284,10 +284,13 @@ impl Registry {
         self.0.settings.v1_company
     }
 
-    /// The company of a queue task that names none (a first-version task): the v1 company, else
-    /// the only company.
+    /// The company of a queue task or webhook that names none (a first-version one): the v1
+    /// company while it exists (none once it was deleted), else the only company.
     pub fn default_company(&self) -> Option<Uuid> {
-        self.v1_company().or_else(|| self.resolve(None, None).ok().map(|c| c.id()))
+        match self.v1_company() {
+            Some(id) => self.get(id).map(|c| c.id()),
+            None => self.resolve(None, None).ok().map(|c| c.id()),
+        }
     }
 
     /// Tells when the companies changed (the value is a generation counter).

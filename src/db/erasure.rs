@@ -43,6 +43,17 @@ pub struct Tombstone {
     pub sequence: i64,
 }
 
+/// The tombstone of an erased employee (`None` when they were never erased, or are back).
+pub async fn tombstone(conn: &mut PgConnection, id: Uuid) -> sqlx::Result<Option<Tombstone>> {
+    sqlx::query_as!(
+        Tombstone,
+        "SELECT employee_id, company_id, erased_at, event_id, sequence FROM erased_employees WHERE employee_id = $1",
+        id
+    )
+    .fetch_optional(conn)
+    .await
+}
+
 /// Delete every row about the employee — record and employment versions, changes (published or
 /// not), milestones and their pending events, session errors, their id in webhook deliveries and targeted sessions, the employee — and
 /// keep the tombstone. Call it in the transaction that locked the employee.

@@ -29,7 +29,7 @@ struct AuditQuery {
     #[param(inline)]
     limit: Limit<100, 500>,
     /// Where the previous page ended (its `next_cursor`).
-    #[param(schema_with = paging::cursor_schema)]
+    #[param(schema_with = paging::cursor_schema::<TimeKey>)]
     cursor: Option<Cursor<TimeKey>>,
 }
 

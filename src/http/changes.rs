@@ -51,7 +51,7 @@ struct ChangesQuery {
     #[param(schema_with = limit_schema)]
     limit: Option<Limit<DEFAULT_LIMIT, { MAX_LIMIT }>>,
     /// Where the previous page ended (its `next_cursor`).
-    #[param(schema_with = paging::cursor_schema)]
+    #[param(schema_with = paging::cursor_schema::<ChangeKey>)]
     cursor: Option<Cursor<ChangeKey>>,
     /// `json` (default): a page; `csv`: `text/csv`, a header row and one row per change.
     #[serde(default)]

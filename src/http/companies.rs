@@ -77,7 +77,7 @@ pub struct CompanyView {
 }
 
 fn human(d: std::time::Duration) -> String {
-    if d.is_zero() { "off".to_string() } else { humantime::format_duration(d).to_string() }
+    crate::companies::formats::format_duration(d)
 }
 
 impl CompanyView {
@@ -131,7 +131,7 @@ struct ListQuery {
     #[param(inline)]
     limit: Limit<100, { MAX_LIMIT }>,
     /// Where the previous page ended (its `next_cursor`).
-    #[param(schema_with = paging::cursor_schema)]
+    #[param(schema_with = paging::cursor_schema::<Uuid>)]
     cursor: Option<Cursor<Uuid>>,
 }
 
@@ -288,7 +288,9 @@ async fn check_company(
 ) -> AppResult<impl IntoResponse> {
     who.require(Role::Operator)?;
     let company = visible(&state, &who, id)?;
-    let result = match crate::companies::check(&company).await {
+    // An answer before the request's own deadline, even when the key's limiter is busy.
+    let within = state.config.request_timeout / 2;
+    let result = match crate::companies::check(&company, within).await {
         Ok(employees) => CheckResult { ok: true, employees: Some(employees), reason: None },
         Err(reason) => CheckResult { ok: false, employees: None, reason: Some(reason) },
     };

@@ -36,9 +36,9 @@ pub struct Erased {
 /// `<prefix>.changes.<company_id>.employee_erased`; the audit log records who erased them.
 #[utoipa::path(post, path = "/api/employees/{id}/erase", tag = "employees",
     params(("id" = Uuid, Path, description = "the employee")), security(("bearer" = [])),
-    responses((status = 200, description = "erased", body = Erased),
+    responses((status = 200, description = "erased (now, or before: a repeated request gets the same answer)", body = Erased),
               (status = 400, description = "a malformed id", body = ErrorBody),
-              (status = 404, description = "no such employee (or already erased)", body = ErrorBody),
+              (status = 404, description = "no such employee", body = ErrorBody),
               (status = 409, description = "the employee is still employed (`still_employed`)", body = ErrorBody),
               AdminOnly, Authenticated, Storage))]
 #[tracing::instrument(skip_all, fields(employee_id = %id))]

@@ -1,7 +1,7 @@
 //! CSV exports (`?format=csv` on a list): RFC 4180 text in UTF-8, a header row, then one row per
 //! item, streamed from the database as it sends the rows (an export of any size holds one
 //! buffer of about 32 KiB, never the whole list). Text that a spreadsheet would run as a formula
-//! gets a leading `'`, as in [`super::csv`]; numbers are written as they are.
+//! (a leading `=`, `+`, `-`, `@`, tab or CR) gets a leading `'`; numbers are written as they are.
 
 use std::fmt::Display;
 

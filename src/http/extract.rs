@@ -54,6 +54,10 @@ impl<S: Send + Sync, T: serde::de::DeserializeOwned> axum::extract::FromRequest<
         let bytes = axum::body::to_bytes(req.into_body(), MAX_JSON_BODY)
             .await
             .map_err(|_| AppError::PayloadTooLarge(MAX_JSON_BODY))?;
+        // A struct would also read from a JSON array (`[null, null]`): the document says object.
+        if bytes.trim_ascii_start().first() != Some(&b'{') {
+            return Err(AppError::BadRequest("invalid request body: expected a JSON object".into()));
+        }
         let mut de = serde_json::Deserializer::from_slice(&bytes);
         let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
             let path = e.path().to_string();

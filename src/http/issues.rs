@@ -34,7 +34,7 @@ struct IssuesQuery {
     #[param(inline)]
     limit: Limit<100, { MAX_LIMIT }>,
     /// Where the previous page ended (its `next_cursor`).
-    #[param(schema_with = paging::cursor_schema)]
+    #[param(schema_with = paging::cursor_schema::<TimeKey>)]
     cursor: Option<Cursor<TimeKey>>,
 }
 

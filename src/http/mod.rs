@@ -12,7 +12,6 @@ mod auth;
 mod changes;
 mod companies;
 mod company_input;
-mod csv;
 mod dashboard;
 mod docs;
 mod erasure;

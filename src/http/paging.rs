@@ -1,60 +1,159 @@
 //! Keyset paging for every list route: `?limit=` (at most 500) and `?cursor=`, answered with the
 //! items and `next_cursor` (`null` on the last page).
 //!
-//! A cursor is opaque to callers: the sort key of the last item of a page (e.g. its time and id),
-//! as JSON in URL-safe base64. The next page is the items strictly after that key in the list's
-//! order, so a page never repeats or skips an item because rows were added meanwhile (a keyset,
-//! not an offset). A cursor that is not one a list gave out is a 400 naming `cursor`.
+//! A cursor is the sort key of the last item of a page (e.g. its time and id) as text: its parts
+//! joined by `~` (a time in microseconds since 1970, a date in days from 0001-01-01 counting it
+//! as 1, an id in lowercase hyphenated form). The next page is the items strictly after that key
+//! in the list's order, so a page never repeats or skips an item because rows were added
+//! meanwhile (a keyset, not an offset). The document gives each list's cursor pattern exactly:
+//! every string of it is a cursor the server takes, and anything else is a 400 naming `cursor`.
 
-use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
-use serde::{Deserialize, Deserializer, Serialize, de::DeserializeOwned, de::Error as _};
+use chrono::{DateTime, Datelike as _, NaiveDate, Utc};
+use serde::{Deserialize, Deserializer, de::Error as _};
 use utoipa::openapi::{ObjectBuilder, Schema, Type};
+use uuid::Uuid;
 
 /// The largest `limit` of any list.
 pub const MAX_LIMIT: i64 = 500;
 
-/// Longest cursor accepted (a key is a few dozen bytes).
-const MAX_CURSOR: usize = 512;
+/// A sort key as cursor text. Parts never contain `~`, so keys of several parts join with it.
+pub trait CursorKey: Sized {
+    /// What the text looks like (a regular expression, unanchored).
+    fn pattern() -> String;
+    fn write(&self, out: &mut String);
+    /// The key of `text`, which must be all of it and match [`CursorKey::pattern`].
+    fn read(text: &str) -> Option<Self>;
+}
+
+const UUID_PATTERN: &str = "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}";
+
+fn digits(text: &str, max: usize) -> bool {
+    (1..=max).contains(&text.len()) && text.bytes().all(|b| b.is_ascii_digit())
+}
+
+impl CursorKey for Uuid {
+    fn pattern() -> String {
+        UUID_PATTERN.into()
+    }
+    fn write(&self, out: &mut String) {
+        out.push_str(&self.hyphenated().to_string());
+    }
+    fn read(text: &str) -> Option<Self> {
+        let shape = text.len() == 36
+            && text.bytes().enumerate().all(|(i, b)| match i {
+                8 | 13 | 18 | 23 => b == b'-',
+                _ => b.is_ascii_digit() || (b'a'..=b'f').contains(&b),
+            });
+        shape.then(|| text.parse().ok()).flatten()
+    }
+}
+
+/// Microseconds since 1970 (at most 16 digits: every such value is a time).
+impl CursorKey for DateTime<Utc> {
+    fn pattern() -> String {
+        "-?[0-9]{1,16}".into()
+    }
+    fn write(&self, out: &mut String) {
+        out.push_str(&self.timestamp_micros().to_string());
+    }
+    fn read(text: &str) -> Option<Self> {
+        digits(text.strip_prefix('-').unwrap_or(text), 16)
+            .then(|| DateTime::from_timestamp_micros(text.parse().ok()?))?
+    }
+}
+
+/// Days from 0001-01-01 counting it as 1 (at most 7 digits: every such value is a date).
+impl CursorKey for NaiveDate {
+    fn pattern() -> String {
+        "[0-9]{1,7}".into()
+    }
+    fn write(&self, out: &mut String) {
+        out.push_str(&self.num_days_from_ce().to_string());
+    }
+    fn read(text: &str) -> Option<Self> {
+        digits(text, 7).then(|| NaiveDate::from_num_days_from_ce_opt(text.parse().ok()?))?
+    }
+}
+
+/// Empty for none.
+impl<T: CursorKey> CursorKey for Option<T> {
+    fn pattern() -> String {
+        format!("({})?", T::pattern())
+    }
+    fn write(&self, out: &mut String) {
+        if let Some(v) = self {
+            v.write(out);
+        }
+    }
+    fn read(text: &str) -> Option<Self> {
+        if text.is_empty() { Some(None) } else { T::read(text).map(Some) }
+    }
+}
+
+impl<A: CursorKey, B: CursorKey> CursorKey for (A, B) {
+    fn pattern() -> String {
+        format!("{}~{}", A::pattern(), B::pattern())
+    }
+    fn write(&self, out: &mut String) {
+        self.0.write(out);
+        out.push('~');
+        self.1.write(out);
+    }
+    fn read(text: &str) -> Option<Self> {
+        let (a, b) = text.split_once('~')?;
+        Some((A::read(a)?, B::read(b)?))
+    }
+}
+
+impl<A: CursorKey, B: CursorKey, C: CursorKey> CursorKey for (A, B, C) {
+    fn pattern() -> String {
+        format!("{}~{}~{}", A::pattern(), B::pattern(), C::pattern())
+    }
+    fn write(&self, out: &mut String) {
+        self.0.write(out);
+        out.push('~');
+        self.1.write(out);
+        out.push('~');
+        self.2.write(out);
+    }
+    fn read(text: &str) -> Option<Self> {
+        let (a, rest) = text.split_once('~')?;
+        let (b, c) = <(B, C)>::read(rest)?;
+        Some((A::read(a)?, b, c))
+    }
+}
 
 /// `?cursor=`: where the previous page ended (`K` is the list's sort key).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Cursor<K>(pub K);
 
-impl<K: Serialize> Cursor<K> {
+impl<K: CursorKey> Cursor<K> {
     /// The cursor's text, as `next_cursor` carries it.
     pub fn encode(key: &K) -> String {
-        URL_SAFE_NO_PAD.encode(serde_json::to_vec(key).expect("a sort key serializes"))
+        let mut out = String::new();
+        key.write(&mut out);
+        out
     }
 }
 
-impl<'de, K: DeserializeOwned> Deserialize<'de> for Cursor<K> {
+impl<'de, K: CursorKey> Deserialize<'de> for Cursor<K> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let text = String::deserialize(deserializer)?;
-        let invalid = || D::Error::custom("cursor must be a next_cursor this list gave out");
-        if text.len() > MAX_CURSOR {
-            return Err(invalid());
-        }
-        let bytes = URL_SAFE_NO_PAD.decode(text.as_bytes()).map_err(|_| invalid())?;
-        serde_json::from_slice(&bytes).map(Cursor).map_err(|_| invalid())
+        K::read(&text).map(Cursor).ok_or_else(|| D::Error::custom("cursor must be a next_cursor this list gave out"))
     }
 }
 
-/// The schema of `?cursor=` (`#[param(schema_with = paging::cursor_schema)]`).
-pub fn cursor_schema() -> Schema {
-    ObjectBuilder::new()
-        .schema_type(Type::String)
-        .min_length(Some(1))
-        .max_length(Some(MAX_CURSOR))
-        .pattern(Some("^[A-Za-z0-9_-]+$"))
-        .into()
+/// The schema of `?cursor=` for keys `K` (`#[param(schema_with = paging::cursor_schema::<K>)]`).
+pub fn cursor_schema<K: CursorKey>() -> Schema {
+    ObjectBuilder::new().schema_type(Type::String).pattern(Some(format!("^{}$", K::pattern()))).into()
 }
 
 /// The key of an item ordered by a time, newest first, then by id.
-pub type TimeKey = (chrono::DateTime<chrono::Utc>, uuid::Uuid);
+pub type TimeKey = (DateTime<Utc>, Uuid);
 
 /// Cut the `limit + 1` rows a query fetched to one page: the first `limit` rows, and the cursor of
 /// the last of them when there were more.
-pub fn page<T, K: Serialize>(mut rows: Vec<T>, limit: i64, key: impl Fn(&T) -> K) -> (Vec<T>, Option<String>) {
+pub fn page<T, K: CursorKey>(mut rows: Vec<T>, limit: i64, key: impl Fn(&T) -> K) -> (Vec<T>, Option<String>) {
     let limit = usize::try_from(limit).unwrap_or(0);
     if rows.len() <= limit {
         return (rows, None);
@@ -71,40 +170,81 @@ pub fn fetch_limit(limit: i64) -> i64 {
 
 #[cfg(test)]
 mod tests {
-    use chrono::{DateTime, Utc};
-    use uuid::Uuid;
-
     use super::*;
 
+    fn decode<K: CursorKey>(text: &str) -> Result<K, String> {
+        serde_json::from_value::<Cursor<K>>(serde_json::json!(text)).map(|c| c.0).map_err(|e| e.to_string())
+    }
+
     #[test]
-    fn a_cursor_round_trips_and_anything_else_is_refused_naming_cursor() {
+    fn a_cursor_round_trips_matches_its_documented_pattern_and_anything_else_is_refused_naming_cursor() {
         // Arrange
         let at: DateTime<Utc> = "2026-12-01T10:11:12.345678Z".parse().unwrap();
-        let key: TimeKey = (at, Uuid::new_v4());
+        let id = Uuid::new_v4();
+        let day = NaiveDate::from_ymd_opt(2027, 2, 28).unwrap();
         // Act
-        let text = Cursor::encode(&key);
-        let back: Cursor<TimeKey> = serde_json::from_value(serde_json::json!(text)).unwrap();
+        let time = Cursor::encode(&(at, id));
+        let change = Cursor::encode(&(at, Some(day), id));
+        let undated = Cursor::encode(&(at, None::<NaiveDate>, id));
         // Assert
-        assert_eq!(back.0, key, "microseconds survive");
-        assert!(text.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'), "{text}");
-        let long = "A".repeat(MAX_CURSOR + 1);
-        let other_shape = Cursor::encode(&(1, 2, 3));
-        for bad in ["", "not base64!", "bm90IGpzb24", other_shape.as_str(), long.as_str()] {
-            let err = serde_json::from_value::<Cursor<TimeKey>>(serde_json::json!(bad)).unwrap_err();
-            assert!(err.to_string().starts_with("cursor must be"), "{bad}: {err}");
+        assert_eq!(decode::<TimeKey>(&time).unwrap(), (at, id), "microseconds survive");
+        assert_eq!(decode::<(DateTime<Utc>, Option<NaiveDate>, Uuid)>(&change).unwrap(), (at, Some(day), id));
+        assert_eq!(decode::<(DateTime<Utc>, Option<NaiveDate>, Uuid)>(&undated).unwrap(), (at, None, id));
+        assert_eq!(Cursor::encode(&(day, id)), format!("{}~{id}", day.num_days_from_ce()));
+        let upper = format!("{}~{}", at.timestamp_micros(), id.to_string().to_uppercase());
+        let long = format!("{}~{id}", "1".repeat(17));
+        for bad in ["", "~", "not a cursor", upper.as_str(), long.as_str(), &format!("{time}~"), &format!(" {time}")] {
+            let err = decode::<TimeKey>(bad).unwrap_err();
+            assert!(err.starts_with("cursor must be"), "{bad}: {err}");
+        }
+    }
+
+    type ChangeKey = (DateTime<Utc>, Option<NaiveDate>, Uuid);
+
+    fn anchored<K: CursorKey>() -> String {
+        format!("^{}$", K::pattern())
+    }
+
+    proptest::proptest! {
+        /// What the document promises: every string of a list's cursor pattern is a cursor (the
+        /// generator makes whole strings of the unanchored pattern).
+        #[test]
+        fn every_string_of_the_pattern_is_a_cursor_the_server_takes(
+            time in proptest::string::string_regex(&TimeKey::pattern()).unwrap(),
+            change in proptest::string::string_regex(&ChangeKey::pattern()).unwrap(),
+            dated in proptest::string::string_regex(&<(NaiveDate, Uuid)>::pattern()).unwrap(),
+        ) {
+            proptest::prop_assert!(decode::<TimeKey>(&time).is_ok(), "{}", time);
+            proptest::prop_assert!(decode::<ChangeKey>(&change).is_ok(), "{}", change);
+            proptest::prop_assert!(decode::<(NaiveDate, Uuid)>(&dated).is_ok(), "{}", dated);
+        }
+
+        /// And every cursor a list gives out is of its pattern, and reads back as its key.
+        #[test]
+        fn every_cursor_given_out_matches_the_pattern(
+            micros in -9_999_999_999_999_999i64..=9_999_999_999_999_999,
+            days in proptest::option::of(1i32..=3_000_000),
+            bytes: [u8; 16],
+        ) {
+            let at = DateTime::from_timestamp_micros(micros).unwrap();
+            let key: ChangeKey = (at, days.and_then(NaiveDate::from_num_days_from_ce_opt), Uuid::from_bytes(bytes));
+            let text = Cursor::encode(&key);
+            proptest::prop_assert!(regex::Regex::new(&anchored::<ChangeKey>()).unwrap().is_match(&text), "{}", text);
+            proptest::prop_assert_eq!(decode::<ChangeKey>(&text).unwrap(), key);
         }
     }
 
     #[test]
     fn a_page_has_a_next_cursor_only_when_a_row_beyond_it_was_fetched() {
         // Arrange
-        let rows = |n: i64| (0..n).collect::<Vec<i64>>();
+        let id = Uuid::nil();
+        let rows = |n: usize| (0..n).map(|_| id).collect::<Vec<Uuid>>();
         // Act
-        let (full, next) = page(rows(4), 3, |n| *n);
-        let (last, none) = page(rows(3), 3, |n| *n);
+        let (full, next) = page(rows(4), 3, |u| *u);
+        let (last, none) = page(rows(3), 3, |u| *u);
         // Assert
-        assert_eq!((full, next), (vec![0, 1, 2], Some(Cursor::encode(&2))));
-        assert_eq!((last, none), (vec![0, 1, 2], None));
+        assert_eq!((full.len(), next), (3, Some(Cursor::encode(&id))));
+        assert_eq!((last.len(), none), (3, None));
         assert_eq!(fetch_limit(500), 501);
     }
 }

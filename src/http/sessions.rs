@@ -53,7 +53,7 @@ struct ListQuery {
     #[param(inline)]
     limit: Limit<20, { MAX_LIMIT }>,
     /// Where the previous page ended (its `next_cursor`).
-    #[param(schema_with = paging::cursor_schema)]
+    #[param(schema_with = paging::cursor_schema::<TimeKey>)]
     cursor: Option<Cursor<TimeKey>>,
     /// Only this company's sessions.
     company_id: Option<Uuid>,

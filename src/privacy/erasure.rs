@@ -38,7 +38,8 @@ pub struct ErasedBy {
     pub request_id: Option<String>,
 }
 
-/// Erase employee `id` if `visible(company)` (else it is as unknown), then publish the event.
+/// Erase employee `id` if `visible(company)` (else it is as unknown), then publish the event. An
+/// employee erased before is answered with their tombstone (idempotent: nothing happens again).
 #[tracing::instrument(skip_all, fields(employee_id = %id))]
 pub async fn erase(
     db: &Db,
@@ -48,8 +49,11 @@ pub async fn erase(
     by: ErasedBy,
 ) -> Result<Tombstone, EraseError> {
     let mut tx = db.begin().await?;
-    let employee =
-        erasure::lock_employee(&mut tx, id).await?.filter(|e| visible(e.company_id)).ok_or(EraseError::Unknown)?;
+    let Some(employee) = erasure::lock_employee(&mut tx, id).await?.filter(|e| visible(e.company_id)) else {
+        // Erased already: the same answer again (a retried request), with no new event or entry.
+        let done = erasure::tombstone(&mut tx, id).await?.filter(|t| visible(t.company_id));
+        return done.ok_or(EraseError::Unknown);
+    };
     if employee.still_employed() {
         return Err(EraseError::StillEmployed);
     }

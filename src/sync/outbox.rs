@@ -64,7 +64,9 @@ pub async fn publish_pending(db: &Db, bus: &Bus, session: Option<Uuid>, min_age:
     }
 }
 
-/// Background sweep for changes a crashed worker left unpublished.
+/// Background sweep for events left unpublished (a worker died between commit and publish, or
+/// NATS was away): changes, `employee_erased` and milestone events, every `every`, on every
+/// worker replica (`Nats-Msg-Id` keeps a race between two replicas from publishing twice).
 pub async fn run_sweeper(db: Db, bus: Bus, every: Duration, cancel: CancellationToken) {
     let mut tick = tokio::time::interval(every);
     loop {
@@ -75,15 +77,19 @@ pub async fn run_sweeper(db: Db, bus: Bus, every: Duration, cancel: Cancellation
         if let Ok(n) = changes::count_unpublished(&db).await {
             metrics::gauge!("employes_sync_outbox_pending").set(n as f64);
         }
-        match publish_pending(&db, &bus, None, every * 2).await {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(count = n, "outbox published changes left behind"),
-            Err(e) => tracing::warn!(error = format!("{e:#}"), "outbox sweep failed; will retry"),
+        if let Ok(n) = crate::db::milestones::events::count_unpublished(&db).await {
+            metrics::gauge!("employes_sync_milestone_outbox_pending").set(n as f64);
         }
-        match crate::privacy::erasure::publish_pending(&db, &bus).await {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(count = n, "outbox published employee_erased events left behind"),
-            Err(e) => tracing::warn!(error = format!("{e:#}"), "outbox sweep of erasures failed; will retry"),
-        }
+        swept("change events", publish_pending(&db, &bus, None, every * 2).await);
+        swept("employee_erased events", crate::privacy::erasure::publish_pending(&db, &bus).await);
+        swept("milestone events", super::milestones::outbox::publish_pending(&db, &bus, every * 2).await);
+    }
+}
+
+fn swept(what: &'static str, published: anyhow::Result<usize>) {
+    match published {
+        Ok(0) => {}
+        Ok(count) => tracing::info!(count, what, "outbox published events left behind"),
+        Err(e) => tracing::warn!(error = format!("{e:#}"), what, "outbox sweep failed; will retry"),
     }
 }

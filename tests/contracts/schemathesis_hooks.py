@@ -1,11 +1,14 @@
 """Schemathesis hooks for employes-sync (loaded by scripts/contracts.sh schemathesis).
 
-- Webhook deliveries whose headers were generated valid are signed (Standard Webhooks, with
-  CONTRACT_WEBHOOK_SECRET), so schemathesis reaches the body parsing behind the signature instead
+- Webhook deliveries (`/webhooks/employes` and its per-company form) whose headers were generated
+  valid are signed (Standard Webhooks, with CONTRACT_WEBHOOK_SECRET), so schemathesis reaches the body parsing behind the signature instead
   of stopping at 401: schema-valid events must be accepted, schema-invalid ones refused with 400.
 - One more check, `every_response_field_is_documented`: a JSON response may hold no field its
   documented schema does not name, and a field it sends as `null` must be `required` (the server
   always sends such a field; a client generated from the document must not treat it as optional).
+- One more check, `the_callers_token_is_accepted`: a request that carries the run's own token
+  (CONTRACT_TOKEN) is never refused with 401 (what schemathesis's `missing_auth` warning would tell,
+  which the settings leave out because a role's 403s are by design).
 """
 
 import base64
@@ -38,37 +41,26 @@ def _body_bytes(body) -> bytes | None:
     return None
 
 
-def _integral_floats_as_ints(value):
-    """48.0 → 48: the server's integer fields (serde's u32) refuse a JSON number with a fraction
-    part even when it is zero. Known gap, listed in the issue notes; only bodies are normalised."""
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, dict):
-        return {k: _integral_floats_as_ints(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_integral_floats_as_ints(v) for v in value]
-    return value
-
-
 @schemathesis.hook
 def before_call(context, case, **kwargs):
     meta = getattr(case, "_meta", None)
-    # A generated `cursor` can never be a `next_cursor` a list gave out (cursors are opaque, and
-    # the document says a foreign one is a 400): positive cases page from the start instead.
-    if case.query and "cursor" in case.query and not (meta is not None and meta.is_negative_at(ParameterLocation.QUERY)):
-        case.query = {k: v for k, v in case.query.items() if k != "cursor"}
-    if case.body is not NOT_SET and not (meta is not None and meta.is_negative_at(ParameterLocation.BODY)):
-        case.body = _integral_floats_as_ints(case.body)
-    # Once the stateful phase has added a company, routes that take an optional company_id answer
-    # 400 company_required without one (the document says so; it cannot say when): positive cases
-    # name the simulator's company.
+    # Once the stateful phase has added a company, `POST /api/sync` without a company answers 400
+    # `company_required` (documented; a schema cannot say when): positive cases name the
+    # simulator's company (the settings do the same for the query of GET /api/stats and
+    # /api/sync/status; they cannot reach into this optional body).
     company = os.environ.get("CONTRACT_COMPANY_ID")
-    negative_query = meta is not None and meta.is_negative_at(ParameterLocation.QUERY)
-    if company and case.method.upper() == "GET" and case.operation.path in ("/api/stats", "/api/sync/status") and not negative_query:
-        query = dict(case.query or {})
-        query.setdefault("company_id", company)
-        case.query = query
-    if case.operation.path != WEBHOOK_PATH or case.method.upper() != "POST":
+    positive_body = not (meta is not None and meta.is_negative_at(ParameterLocation.BODY))
+    if company and case.operation.path == "/api/sync" and case.method.upper() == "POST" and positive_body:
+        if case.body is NOT_SET:
+            case.body = {"company_id": company}
+        elif isinstance(case.body, dict) and case.body.get("company_id") is None:
+            case.body = {**case.body, "company_id": company}
+    # The simulator's company is the run's fixture (its milestones and employees are the test data
+    # of other routes): DELETE reaches the companies the run added, never that one.
+    if case.method.upper() == "DELETE" and case.operation.path == "/api/companies/{id}" and company:
+        if str((case.path_parameters or {}).get("id", "")).lower() == company:
+            case.path_parameters = {**case.path_parameters, "id": "00000000-0000-4000-8000-000000000000"}
+    if not case.operation.path.startswith(WEBHOOK_PATH) or case.method.upper() != "POST":
         return
     key = _key()
     negative_headers = meta is not None and meta.is_negative_at(ParameterLocation.HEADER)
@@ -146,3 +138,18 @@ def every_response_field_is_documented(ctx, response, case):
     if problems:
         raise AssertionError("The response holds what its schema does not say:\n" + "\n".join(problems))
     return None
+
+
+@schemathesis.check
+def the_callers_token_is_accepted(ctx, response, case):
+    token = os.environ.get("CONTRACT_TOKEN")
+    if not token or response.status_code != 401:
+        return None
+    security = case.operation.definition.raw.get("security", case.operation.schema.raw_schema.get("security", []))
+    if not any("bearer" in requirement for requirement in security):
+        return None  # not a bearer-token route (webhooks are signed instead)
+    sent = response.request.headers.get("Authorization")
+    if sent == f"Bearer {token}":
+        raise AssertionError("The run's own token was refused with 401")
+    return None
+

@@ -6,7 +6,6 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
-use tokio_util::sync::CancellationToken;
 
 use crate::{
     bus::Bus,
@@ -88,28 +87,10 @@ pub async fn publish_pending(db: &Db, bus: &Bus, min_age: Duration) -> anyhow::R
     }
 }
 
-/// Publish now what was just recorded; when NATS is away the sweeper publishes it later.
+/// Publish now what was just recorded; when NATS is away the sweeper (`sync::outbox::run_sweeper`)
+/// publishes it later.
 pub async fn publish_now(db: &Db, bus: &Bus) {
     if let Err(e) = publish_pending(db, bus, Duration::ZERO).await {
         tracing::warn!(error = format!("{e:#}"), "milestone events not published yet; the outbox will retry");
-    }
-}
-
-/// Background sweep for milestone events left unpublished (NATS was away, or a replica died).
-pub async fn run_sweeper(db: Db, bus: Bus, every: Duration, cancel: CancellationToken) {
-    let mut tick = tokio::time::interval(every);
-    loop {
-        tokio::select! {
-            _ = cancel.cancelled() => return,
-            _ = tick.tick() => {}
-        }
-        if let Ok(n) = events::count_unpublished(&db).await {
-            metrics::gauge!("employes_sync_milestone_outbox_pending").set(n as f64);
-        }
-        match publish_pending(&db, &bus, every * 2).await {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(count = n, "outbox published milestone events left behind"),
-            Err(e) => tracing::warn!(error = format!("{e:#}"), "milestone outbox sweep failed; will retry"),
-        }
     }
 }

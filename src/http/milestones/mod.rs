@@ -1,21 +1,25 @@
 //! `GET /api/milestones` (JSON pages or a streamed CSV export) and
 //! `POST /api/milestones/{id}/resolve` (a user says the notice was given).
 
+mod csv;
+
 use axum::{
     body::{Body, Bytes},
     extract::State,
     http::{HeaderMap, header},
     response::{IntoResponse, Response},
 };
-use chrono::{Datelike as _, Days, NaiveDate};
-use futures::TryStreamExt as _;
+use chrono::{Days, NaiveDate};
+use futures::{StreamExt as _, TryStreamExt as _};
 use serde::{Deserialize, Deserializer, Serialize, de::Error as _};
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
 use super::{
-    AppState, Identity, csv,
+    AppState, Identity,
+    export::{self, Format},
     extract::{self, Limit, Path, Query},
+    paging::{self, Cursor},
     responses::{Authenticated, Forbidden, Storage},
 };
 use crate::{
@@ -39,15 +43,6 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(list_milestones)).routes(routes!(resolve_milestone))
 }
 
-/// `?format=`: the list as JSON (default) or as a CSV export.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Format {
-    #[default]
-    Json,
-    Csv,
-}
-
 /// `?within=`: a number of days, like `90d`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Within(u64);
@@ -66,38 +61,8 @@ impl<'de> Deserialize<'de> for Within {
     }
 }
 
-/// `?cursor=`: where the next page starts, as a previous page's `next_cursor` said: the last
-/// item's due date (days from 0001-01-01, counting it as 1) and id. Every string of the documented
-/// pattern is one, so the pattern says exactly what the server takes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Cursor(After);
-
-impl Cursor {
-    fn encode(after: After) -> String {
-        format!("{}~{}", after.due_date.num_days_from_ce(), after.id)
-    }
-
-    fn decode(text: &str) -> Option<After> {
-        let (days, id) = text.split_once('~')?;
-        let valid_days = (1..=7).contains(&days.len()) && days.bytes().all(|b| b.is_ascii_digit());
-        let valid_id =
-            id.len() == 36 && id.bytes().all(|b| b == b'-' || b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
-        if !(valid_days && valid_id) {
-            return None;
-        }
-        let due_date = NaiveDate::from_num_days_from_ce_opt(days.parse().ok()?)?;
-        Some(After { due_date, id: id.parse().ok()? })
-    }
-}
-
-impl<'de> Deserialize<'de> for Cursor {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let text = String::deserialize(deserializer)?;
-        Cursor::decode(&text)
-            .map(Cursor)
-            .ok_or_else(|| D::Error::custom("cursor must be a next_cursor this list gave out"))
-    }
-}
+/// The list's sort key: due date, then id.
+type MilestoneKey = (NaiveDate, Uuid);
 
 #[derive(Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -118,8 +83,8 @@ struct MilestonesQuery {
             example = "90d")]
     within: Option<Within>,
     /// A previous page's `next_cursor`.
-    #[param(value_type = Option<String>, pattern = "^[0-9]{1,7}~[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")]
-    cursor: Option<Cursor>,
+    #[param(schema_with = paging::cursor_schema::<MilestoneKey>)]
+    cursor: Option<Cursor<MilestoneKey>>,
     /// How many milestones per page (JSON only; the CSV export has every match).
     #[serde(default)]
     #[param(inline)]
@@ -167,91 +132,25 @@ async fn list_milestones(
         kind: q.kind,
         status: q.status,
         due_by,
-        after: q.cursor.map(|c| c.0),
+        after: q.cursor.map(|Cursor((due_date, id))| After { due_date, id }),
         limit: None,
     };
     if q.format == Format::Csv {
-        return Ok(csv_export(state, filter, today));
+        let db = state.db.clone();
+        let mut rows = Box::pin(async_stream::stream! {
+            let mut inner = views::list(&db, &filter, today);
+            while let Some(row) = inner.next().await {
+                yield row;
+            }
+        });
+        let first = rows.next().await.transpose()?;
+        return Ok(export::csv("milestones.csv", first, rows));
     }
     let limit = q.limit.get();
-    filter.limit = Some(limit + 1);
-    let mut milestones: Vec<MilestoneView> = views::list(&state.db, &filter, today).try_collect().await?;
-    let next_cursor = if milestones.len() > limit as usize {
-        milestones.truncate(limit as usize);
-        milestones.last().map(|m| Cursor::encode(After { due_date: m.due_date, id: m.id }))
-    } else {
-        None
-    };
+    filter.limit = Some(paging::fetch_limit(limit));
+    let rows: Vec<MilestoneView> = views::list(&state.db, &filter, today).try_collect().await?;
+    let (milestones, next_cursor) = paging::page(rows, limit, |m| (m.due_date, m.id));
     Ok(axum::Json(MilestoneList { milestones, next_cursor }).into_response())
-}
-
-const CSV_HEADER: [&str; 17] = [
-    "id",
-    "company_id",
-    "employee_id",
-    "employee_name",
-    "kind",
-    "due_date",
-    "status",
-    "contract_start_date",
-    "contract_end_date",
-    "contract_duration",
-    "details",
-    "created_at",
-    "resolved_at",
-    "resolution",
-    "note",
-    "max_compensation",
-    "permanent_since",
-];
-
-fn csv_row(m: &MilestoneView) -> Vec<String> {
-    let text = |v: Option<String>| v.unwrap_or_default();
-    let details = serde_json::to_value(m.details).unwrap_or_default();
-    let field =
-        |name: &str| details.get(name).filter(|v| !v.is_null()).map(|v| v.to_string().trim_matches('"').to_string());
-    vec![
-        m.id.to_string(),
-        m.company_id.to_string(),
-        m.employee_id.to_string(),
-        text(m.employee_name.clone()),
-        m.kind.to_string(),
-        m.due_date.to_string(),
-        m.status.to_string(),
-        text(m.contract.map(|c| c.start_date.to_string())),
-        text(m.contract.and_then(|c| c.end_date).map(|d| d.to_string())),
-        text(m.contract.map(|c| c.contract_duration.to_string())),
-        details.to_string(),
-        m.created_at.to_rfc3339(),
-        text(m.resolved_at.map(|t| t.to_rfc3339())),
-        text(m.resolution.map(|r| r.to_string())),
-        text(m.note.clone()),
-        text(field("max_compensation")),
-        text(field("permanent_since")),
-    ]
-}
-
-/// Every matching milestone as CSV, streamed as the rows are read.
-fn csv_export(state: AppState, filter: MilestoneFilter, today: NaiveDate) -> Response {
-    let rows = async_stream::try_stream! {
-        yield Bytes::from(csv::line(CSV_HEADER));
-        let mut list = views::list(&state.db, &filter, today);
-        while let Some(m) = list.try_next().await? {
-            yield Bytes::from(csv::line(csv_row(&m)));
-        }
-    };
-    let rows = rows.map_err(|e: sqlx::Error| {
-        tracing::error!(error = %e, "the milestones CSV export stopped");
-        std::io::Error::other("the export stopped")
-    });
-    (
-        [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
-            (header::CONTENT_DISPOSITION, "attachment; filename=\"milestones.csv\""),
-        ],
-        Body::from_stream(rows),
-    )
-        .into_response()
 }
 
 /// Body of `POST /api/milestones/{id}/resolve` (optional).
@@ -368,15 +267,12 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_cursor_given_out_reads_back_as_the_same_place_and_matches_the_documented_pattern() {
-        let after = After { due_date: "2026-02-28".parse().unwrap(), id: Uuid::from_u128(42) };
-        let cursor = Cursor::encode(after);
+    async fn a_cursor_given_out_reads_back_as_the_same_place() {
+        let key: MilestoneKey = ("2026-02-28".parse().unwrap(), Uuid::from_u128(42));
+        let cursor = Cursor::encode(&key);
         let q = query::<MilestonesQuery>(&format!("/api/milestones?cursor={cursor}")).await.unwrap();
-        assert_eq!(q.cursor.map(|c| c.0), Some(after));
+        assert_eq!(q.cursor.map(|c| c.0), Some(key));
         assert_eq!(cursor, "739675~00000000-0000-0000-0000-00000000002a");
-        // Any string of the pattern is a place to start from (the earliest and the latest).
-        assert!(Cursor::decode("0~ffffffff-ffff-ffff-ffff-ffffffffffff").is_some());
-        assert!(Cursor::decode("9999999~00000000-0000-0000-0000-000000000000").is_some());
     }
 
     #[test]
