@@ -202,24 +202,32 @@ impl App {
             tasks.spawn(unit(privacy::retention::run(self.db.clone(), cfg.retention, shutdown.clone())));
         }
         if let Some(listener) = self.listener {
+            let bus = Arc::new(self.bus.clone());
+            let limits = Arc::new(http::limits::Limits::new(&cfg.limits));
+            tasks.spawn(unit(limits.clone().run_sweeper(shutdown.clone())));
             let state = AppState {
                 db: self.db.clone(),
-                bus: Arc::new(self.bus.clone()),
+                hub: crate::sync::fanout::Hub::new(bus.clone(), self.db.clone()),
+                bus,
                 config: cfg.clone(),
                 companies: self.companies.clone(),
                 metrics: self.metrics.clone(),
                 shutdown: shutdown.clone(),
+                limits,
             };
             let stop = shutdown.clone();
             tracing::info!(addr = %listener.local_addr()?, "HTTP listening");
+            // Writes that stall for the request timeout drop their connection (a client that
+            // stopped reading a stream or an export holds nothing for long).
+            let listener = http::listener::Listener::new(listener, cfg.request_timeout);
+            let service = axum::ServiceExt::<axum::extract::Request>::into_make_service_with_connect_info::<
+                http::listener::Peer,
+            >(http::service(state));
             tasks.spawn(async move {
-                axum::serve(
-                    listener,
-                    axum::ServiceExt::<axum::extract::Request>::into_make_service(http::service(state)),
-                )
-                .with_graceful_shutdown(async move { stop.cancelled().await })
-                .await
-                .context("HTTP server")
+                axum::serve(listener, service)
+                    .with_graceful_shutdown(async move { stop.cancelled().await })
+                    .await
+                    .context("HTTP server")
             });
         }
         shutdown.cancelled().await;

@@ -5,7 +5,7 @@
 use axum::{
     Json,
     extract::rejection::{PathRejection, QueryRejection},
-    http::StatusCode,
+    http::{StatusCode, header},
     response::{IntoResponse, Response},
 };
 
@@ -53,6 +53,12 @@ pub enum AppError {
     /// A dependency (NATS, Postgres) cannot take the request now; the caller should retry.
     #[error("{0}")]
     Unavailable(String),
+    /// The caller (or, for a webhook, its company) went over its rate; it may retry after this.
+    #[error("too many requests: retry in {} s", retry_after_secs(*.0))]
+    RateLimited(std::time::Duration),
+    /// The caller or the replica holds as many event streams open as it may.
+    #[error("{0}")]
+    TooManyStreams(String),
     #[error(transparent)]
     Database(#[from] sqlx::Error),
     #[error(transparent)]
@@ -85,6 +91,7 @@ impl AppError {
             AppError::StillEmployed(_) => StatusCode::CONFLICT,
             AppError::NotAcknowledgeable(_) | AppError::AlreadyResolved(_) => StatusCode::CONFLICT,
             AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::RateLimited(_) | AppError::TooManyStreams(_) => StatusCode::TOO_MANY_REQUESTS,
             AppError::Database(_) | AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -106,6 +113,8 @@ impl AppError {
             AppError::NotAcknowledgeable(_) => "not_acknowledgeable",
             AppError::AlreadyResolved(_) => "already_resolved",
             AppError::Unavailable(_) => "unavailable",
+            AppError::RateLimited(_) => "rate_limited",
+            AppError::TooManyStreams(_) => "too_many_streams",
             AppError::Database(_) | AppError::Internal(_) => "internal",
         }
     }
@@ -164,8 +173,25 @@ impl IntoResponse for AppError {
             }
             other => other.to_string(),
         };
-        (status, Json(ErrorBody { error: self.code().to_string(), message })).into_response()
+        let retry_after = match &self {
+            AppError::RateLimited(wait) => Some(retry_after_secs(*wait)),
+            AppError::TooManyStreams(_) => Some(STREAM_RETRY_AFTER_SECS),
+            _ => None,
+        };
+        let body = Json(ErrorBody { error: self.code().to_string(), message });
+        match retry_after {
+            Some(secs) => (status, [(header::RETRY_AFTER, secs.to_string())], body).into_response(),
+            None => (status, body).into_response(),
+        }
     }
+}
+
+/// How soon a refused event stream may try again (streams end with their sessions, or their clients).
+pub const STREAM_RETRY_AFTER_SECS: u64 = 5;
+
+/// `Retry-After` in whole seconds: a wait rounded up, at least 1.
+pub fn retry_after_secs(wait: std::time::Duration) -> u64 {
+    wait.as_secs_f64().ceil().max(1.0) as u64
 }
 
 impl From<crate::sync::milestones::ResolveError> for AppError {
@@ -234,6 +260,22 @@ pub fn one_line(e: &anyhow::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_refusal_by_a_limit_is_429_with_retry_after_in_whole_seconds_and_the_error_json() {
+        // Arrange
+        let waits = [(0, 1), (20, 1), (1000, 1), (1001, 2), (2500, 3)];
+        for (millis, secs) in waits {
+            // Act
+            let response = AppError::RateLimited(std::time::Duration::from_millis(millis)).into_response();
+            // Assert
+            assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+            assert_eq!(response.headers()[header::RETRY_AFTER], secs.to_string(), "{millis} ms");
+        }
+        let streams = AppError::TooManyStreams("x".into());
+        assert_eq!((streams.status(), streams.code()), (StatusCode::TOO_MANY_REQUESTS, "too_many_streams"));
+        assert_eq!(AppError::RateLimited(std::time::Duration::ZERO).code(), "rate_limited");
+    }
 
     #[derive(Debug, thiserror::Error)]
     #[error("error returned from database: {0}")]

@@ -5,6 +5,7 @@
 mod employes;
 mod endpoints;
 mod http;
+mod limits;
 mod milestones;
 pub mod reference;
 mod runtime;
@@ -21,6 +22,7 @@ use secrecy::{ExposeSecret, SecretString};
 pub use employes::{EmployesConfig, default_company_id};
 pub use endpoints::EndpointConfig;
 pub use http::ApiToken;
+pub use limits::LimitsConfig;
 pub use milestones::MilestonesConfig;
 pub use runtime::{LogFormat, MIN_WATCH_INTERVAL};
 use values::{Values, bad};
@@ -71,6 +73,8 @@ pub struct Config {
     pub milestones: MilestonesConfig,
     /// Outbound endpoints: retries, disabling, timeout, concurrency, the SSRF guard.
     pub endpoints: EndpointConfig,
+    /// Request rates per caller and per sending company, and open event streams.
+    pub limits: LimitsConfig,
 }
 
 /// Every key this service reads (the README's configuration table); the environment is
@@ -104,6 +108,10 @@ pub const KEYS: &[&str] = &[
     "SHUTDOWN_TIMEOUT",
     "STARTUP_TIMEOUT",
     "HTTP_REQUEST_TIMEOUT",
+    "API_RATE_LIMIT",
+    "WEBHOOK_RATE_LIMIT",
+    "SSE_MAX_PER_TOKEN",
+    "SSE_MAX",
     "WORKER_ACK_WAIT",
     "WORKER_HEARTBEAT",
     "WORKER_REAP_AFTER",
@@ -162,6 +170,7 @@ impl Config {
         let secrets_key = secrets::parse(v)?;
         let milestones = milestones::parse(v)?;
         let endpoints = endpoints::parse(v)?;
+        let limits = limits::parse(v)?;
         Ok(Config {
             database_url,
             nats_urls,
@@ -187,6 +196,7 @@ impl Config {
             secrets_key,
             milestones,
             endpoints,
+            limits,
         })
     }
 

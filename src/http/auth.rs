@@ -9,7 +9,7 @@
 
 use axum::{
     extract::FromRequestParts,
-    http::{header, request::Parts},
+    http::{HeaderMap, header, request::Parts},
 };
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use secrecy::ExposeSecret;
@@ -72,17 +72,25 @@ struct Claims {
 impl FromRequestParts<AppState> for Identity {
     type Rejection = AppError;
 
+    /// The caller the rate limit ([`super::limits::api`]) authenticated, else the bearer token's.
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
-        let token = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
-            .map(str::trim)
-            .filter(|t| !t.is_empty())
-            .ok_or_else(|| AppError::Unauthorized("missing bearer token".into()))?;
-        authenticate(state, token).ok_or_else(|| AppError::Unauthorized("invalid or expired token".into()))
+        match parts.extensions.get::<Identity>() {
+            Some(who) => Ok(who.clone()),
+            None => identify(state, &parts.headers),
+        }
     }
+}
+
+/// Who the request's bearer token says is calling; 401 without a valid one.
+pub(super) fn identify(state: &AppState, headers: &HeaderMap) -> Result<Identity, AppError> {
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| AppError::Unauthorized("missing bearer token".into()))?;
+    authenticate(state, token).ok_or_else(|| AppError::Unauthorized("invalid or expired token".into()))
 }
 
 fn authenticate(state: &AppState, token: &str) -> Option<Identity> {

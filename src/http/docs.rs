@@ -5,7 +5,7 @@ use axum::{Extension, http::header, response::IntoResponse};
 use bytes::Bytes;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::AppState;
+use super::{AppState, responses::RateLimited};
 
 /// The OpenAPI document as served, made once from the routes (`openapi::to_json`) and handed to
 /// the handler as an extension: the document is complete only once every route is registered.
@@ -23,7 +23,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 /// This document: the HTTP API (OpenAPI 3.1).
 #[utoipa::path(get, path = "/api/openapi.json", tag = "documents",
     responses((status = 200, description = "the OpenAPI 3.1 document", content_type = "application/json",
-               body = serde_json::Value)))]
+               body = serde_json::Value), RateLimited))]
 async fn get_openapi(Extension(OpenApiJson(json)): Extension<OpenApiJson>) -> impl IntoResponse {
     ([(header::CONTENT_TYPE, "application/json")], json)
 }
@@ -31,7 +31,7 @@ async fn get_openapi(Extension(OpenApiJson(json)): Extension<OpenApiJson>) -> im
 /// The NATS side: every channel, its messages' headers and payloads (AsyncAPI 3).
 #[utoipa::path(get, path = "/api/asyncapi.yaml", tag = "documents",
     responses((status = 200, description = "the AsyncAPI 3 document (`docs/asyncapi.yaml`)", content_type = "application/yaml",
-               body = serde_json::Value)))]
+               body = serde_json::Value), RateLimited))]
 async fn get_asyncapi(Extension(AsyncApiYaml(yaml)): Extension<AsyncApiYaml>) -> impl IntoResponse {
     ([(header::CONTENT_TYPE, "application/yaml")], yaml)
 }

@@ -1,5 +1,6 @@
 //! The HTTP surface: one router per resource, merged with the shared layers (request ids,
-//! tracing, timeouts, CORS for the browser API).
+//! tracing, the API's rate limit, timeouts, CORS for the browser API), served on a listener that
+//! drops clients who stop reading ([`listener`]).
 //!
 //! Every route but the dashboard's pages is registered with `utoipa_axum::routes!`, which adds the
 //! handler and its `#[utoipa::path]` together: a route cannot exist without its documentation, nor
@@ -19,6 +20,8 @@ mod export;
 mod extract;
 mod health;
 mod issues;
+pub mod limits;
+pub mod listener;
 mod milestones;
 pub mod openapi;
 mod paging;
@@ -72,6 +75,10 @@ pub struct AppState {
     pub metrics: PrometheusHandle,
     /// Fires at shutdown: long-lived responses (SSE) end so the server can drain.
     pub shutdown: CancellationToken,
+    /// This replica's request rates and stream slots.
+    pub limits: Arc<limits::Limits>,
+    /// This replica's followed sessions, each read through one consumer.
+    pub hub: Arc<crate::sync::fanout::Hub>,
 }
 
 impl AppState {
@@ -141,6 +148,7 @@ pub fn service(
                 tracing::info_span!("http", method = %req.method(), path, request_id = %id)
             }
         }))
+        .layer(from_fn_with_state(state, limits::api))
         .service(routes)
 }
 

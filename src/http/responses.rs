@@ -9,7 +9,9 @@ use std::collections::BTreeMap;
 
 use utoipa::{
     IntoResponses,
-    openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder, response::Response},
+    openapi::{
+        ContentBuilder, ObjectBuilder, Ref, RefOr, ResponseBuilder, Type, header::HeaderBuilder, response::Response,
+    },
 };
 
 /// `status` answered with the error JSON.
@@ -17,6 +19,26 @@ fn error(description: &str) -> RefOr<Response> {
     let content = ContentBuilder::new().schema(Some(Ref::from_schema_name("ErrorBody"))).build();
     ResponseBuilder::new().description(description).content("application/json", content).build().into()
 }
+
+/// 429 with the error JSON and `Retry-After` (whole seconds, at least 1).
+fn limited(description: &str) -> RefOr<Response> {
+    let content = ContentBuilder::new().schema(Some(Ref::from_schema_name("ErrorBody"))).build();
+    let seconds = ObjectBuilder::new().schema_type(Type::Integer).minimum(Some(1));
+    let retry_after = HeaderBuilder::new()
+        .schema(seconds)
+        .description(Some("whole seconds to wait before trying again (at least 1)"))
+        .build();
+    ResponseBuilder::new()
+        .description(description)
+        .content("application/json", content)
+        .header("Retry-After", retry_after)
+        .build()
+        .into()
+}
+
+/// The API's rate limit, as every `/api/*` route (the documents too) can answer it.
+const API_RATE_LIMITED: &str =
+    "the caller (its token, else its address) went over API_RATE_LIMIT requests per second (`rate_limited`)";
 
 /// A set of error statuses, each answered with the error JSON.
 macro_rules! error_set {
@@ -32,9 +54,51 @@ macro_rules! error_set {
     };
 }
 
-error_set! {
-    /// What every `/api/*` route but the documents can answer before its handler runs.
-    Authenticated: "401" => "no valid bearer token (missing, unknown, or an expired JWT)"
+/// What every `/api/*` route but the documents can answer before its handler runs: 401, and
+/// 429 from the rate limit.
+pub struct Authenticated;
+
+impl IntoResponses for Authenticated {
+    fn responses() -> BTreeMap<String, RefOr<Response>> {
+        BTreeMap::from([
+            ("401".to_string(), error("no valid bearer token (missing, unknown, or an expired JWT)")),
+            ("429".to_string(), limited(API_RATE_LIMITED)),
+        ])
+    }
+}
+
+/// The rate limit of a route that needs no token (the documents).
+pub struct RateLimited;
+
+impl IntoResponses for RateLimited {
+    fn responses() -> BTreeMap<String, RefOr<Response>> {
+        BTreeMap::from([("429".to_string(), limited(API_RATE_LIMITED))])
+    }
+}
+
+/// The event stream's 429: the rate limit, or too many streams (listed after [`Authenticated`],
+/// whose 429 it replaces).
+pub struct TooManyStreams;
+
+impl IntoResponses for TooManyStreams {
+    fn responses() -> BTreeMap<String, RefOr<Response>> {
+        let description = format!(
+            "{API_RATE_LIMITED}; or the caller holds SSE_MAX_PER_TOKEN event streams open, or the replica SSE_MAX \
+             (`too_many_streams`)"
+        );
+        BTreeMap::from([("429".to_string(), limited(&description))])
+    }
+}
+
+/// Webhook intake's 429: the sending company went over its rate.
+pub struct WebhookRateLimited;
+
+impl IntoResponses for WebhookRateLimited {
+    fn responses() -> BTreeMap<String, RefOr<Response>> {
+        let description = "the sending company went over WEBHOOK_RATE_LIMIT webhooks per second (`rate_limited`, \
+                           not recorded); retry after Retry-After";
+        BTreeMap::from([("429".to_string(), limited(description))])
+    }
 }
 
 error_set! {

@@ -17,8 +17,9 @@ use uuid::Uuid;
 use super::{
     AppState, Identity,
     extract::{Limit, Path, Query},
+    limits::Caller,
     paging::{self, Cursor, MAX_LIMIT, TimeKey},
-    responses::{Authenticated, Storage},
+    responses::{Authenticated, Storage, TooManyStreams},
     schemas::ProgressSseEvent,
     views::SessionView,
 };
@@ -26,7 +27,7 @@ use crate::{
     db::sessions::{self, SessionFilter, SessionRow},
     domain::{SessionStatus, Source},
     error::{AppError, AppResult, ErrorBody},
-    sync::{ProgressEvent, progress},
+    sync::ProgressEvent,
 };
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -127,26 +128,36 @@ async fn get_session(
     Ok(axum::Json(SessionView::detail(&state.db, s).await?))
 }
 
-/// Replay the session's progress from JetStream, then follow it live, ending after the final
-/// `session` event. A session whose events expired gets one synthesized final event.
+/// Replay the session's progress, then follow it live, ending after the final `session` event.
+/// A session whose events expired gets one synthesized final event. Followers of one session
+/// share one JetStream consumer per replica; a follower that falls behind is dropped; a caller
+/// holds at most `SSE_MAX_PER_TOKEN` streams open, a replica `SSE_MAX`.
 #[utoipa::path(get, path = "/api/sync/sessions/{id}/events", tag = "sessions",
     params(("id" = Uuid, Path, description = "The session's id")), security(("bearer" = [])),
     responses((status = 200, description = "`progress` events, each one `data:` line of JSON", body = ProgressSseEvent,
                content_type = "text/event-stream"),
               (status = 400, description = "the id is not a UUID", body = ErrorBody),
               (status = 404, description = "no such session", body = ErrorBody),
-              Authenticated, Storage))]
+              Authenticated, TooManyStreams, Storage))]
 async fn follow_session_events(
     State(state): State<AppState>,
     who: Identity,
     Path(id): Path<Uuid>,
 ) -> AppResult<impl IntoResponse> {
+    // The slot first: a caller over its streams costs no query; it is given back when the
+    // stream ends or its client goes.
+    let slot = state.limits.streams.open(Caller::of(&who))?;
     visible_session(&state, &who, id).await?;
-    let events = progress::follow(&state.bus, &state.db, id)
+    let events = state
+        .hub
+        .follow(id)
         .await
         .map_err(|e| AppError::Unavailable(format!("{e:#}")))?
         .take_until(state.shutdown.clone().cancelled_owned())
-        .map(|e| sse(&e));
+        .map(move |e| {
+            let _open = &slot;
+            sse(&e)
+        });
     Ok(Sse::new(events).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
 }
 

@@ -190,6 +190,36 @@ fn every_error_answer_is_documented_with_the_error_json_and_every_bearer_route_c
     assert!(problems.is_empty(), "{problems:#?}");
 }
 
+#[test]
+fn every_api_and_webhook_route_documents_its_429_with_retry_after_and_the_health_routes_none() {
+    // Arrange
+    let doc = document();
+    let mut problems = Vec::new();
+    // Act
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            let limited = &operation["responses"]["429"];
+            let expected = path.starts_with("/api/") || path.starts_with("/webhooks/");
+            let retry_after = &limited["headers"]["Retry-After"]["schema"];
+            match (expected, limited.is_null()) {
+                (true, true) => problems.push(format!("{method} {path}: no 429")),
+                (true, false) if retry_after["type"] != "integer" || retry_after["minimum"] != 1 => {
+                    problems.push(format!("{method} {path}: 429 without Retry-After seconds: {limited}"))
+                }
+                (false, false) => problems.push(format!("{method} {path}: is never limited but documents 429")),
+                _ => {}
+            }
+        }
+    }
+    // Assert
+    assert!(problems.is_empty(), "{problems:#?}");
+    let events = &doc["paths"]["/api/sync/sessions/{id}/events"]["get"]["responses"]["429"]["description"];
+    let events = events.as_str().unwrap();
+    assert!(events.contains("SSE_MAX_PER_TOKEN") && events.contains("API_RATE_LIMIT"), "{events}");
+    let webhooks = doc["paths"]["/webhooks/employes"]["post"]["responses"]["429"]["description"].as_str().unwrap();
+    assert!(webhooks.contains("WEBHOOK_RATE_LIMIT"), "{webhooks}");
+}
+
 /// Where a `source` (production code of `file` under `src/http/`) registers a route by hand,
 /// without `routes!` (so without documentation). Only the dashboard's pages may.
 fn routes_without_documentation(sources: &[(String, String)]) -> Vec<String> {

@@ -21,6 +21,7 @@ use uuid::Uuid;
 
 use super::{
     AppState, REQUEST_ID,
+    responses::WebhookRateLimited,
     schemas::{self, COMPANY_SYNC, EMPLOYEE_EVENTS},
 };
 use crate::{
@@ -36,6 +37,10 @@ pub const MAX_BODY: usize = 256 * 1024;
 pub const PATH: &str = "/webhooks/employes";
 
 const STORAGE_UNAVAILABLE: &str = "storage_unavailable";
+
+/// A sender over `WEBHOOK_RATE_LIMIT`: answered, counted, neither recorded nor logged above DEBUG
+/// (a flood must not turn into as many writes).
+const RATE_LIMITED: &str = "rate_limited";
 
 /// How long a rejection's record may take once the request's deadline has passed.
 const REJECTION_RECORD_GRACE: std::time::Duration = std::time::Duration::from_secs(1);
@@ -102,7 +107,8 @@ pub struct WebhookDuplicate {
               (status = 413, description = "the body is larger than 256 KiB", body = ErrorBody),
               (status = 415, description = "a body that is not application/json", body = ErrorBody),
               (status = 500, description = "an unexpected failure while recording it; retry", body = ErrorBody),
-              (status = 503, description = "not configured (no WEBHOOK_SECRET), or NATS or Postgres cannot take it now; retry", body = ErrorBody)))]
+              (status = 503, description = "not configured (no WEBHOOK_SECRET), or NATS or Postgres cannot take it now; retry", body = ErrorBody),
+              WebhookRateLimited))]
 async fn receive_webhook(State(state): State<AppState>, request: Request) -> Response {
     // Split, not extracted: the `HeaderMap` extractor would clone every header.
     let (parts, body) = request.into_parts();
@@ -116,10 +122,14 @@ async fn receive_webhook(State(state): State<AppState>, request: Request) -> Res
             count(WebhookOutcome::Rejected);
             let webhook_id = header_str(&headers, &WEBHOOK_ID).filter(|id| webhook_signature::is_valid_id(id));
             let request_id = header_str(&headers, &REQUEST_ID).unwrap_or("-");
-            tracing::info!(reason = r.reason, request_id, "webhook rejected");
-            // Recorded unless the database is what failed; a rejection that comes at the
-            // deadline (a stalled body) still gets a short moment for its record.
-            if r.reason != STORAGE_UNAVAILABLE {
+            if r.reason == RATE_LIMITED {
+                tracing::debug!(reason = r.reason, request_id, "webhook rejected");
+            } else {
+                tracing::info!(reason = r.reason, request_id, "webhook rejected");
+            }
+            // Recorded unless the database is what failed (or a flood is); a rejection that comes
+            // at the deadline (a stalled body) still gets a short moment for its record.
+            if r.reason != STORAGE_UNAVAILABLE && r.reason != RATE_LIMITED {
                 let delivery =
                     Delivery { webhook_id, reason: Some(r.reason), ..Delivery::new(WebhookOutcome::Rejected) };
                 let until = deadline.max(Instant::now() + REJECTION_RECORD_GRACE);
@@ -159,6 +169,8 @@ async fn handle(state: &AppState, headers: &HeaderMap, body: Body, deadline: Ins
     // company (or the only one); `None` when no company is registered yet.
     let company =
         event.company_id.filter(|id| state.companies.get(*id).is_some()).or_else(|| state.companies.default_company());
+    // Counted per sending company once the sender proved it holds a secret.
+    state.limits.webhook(company).map_err(|e| reject(e, RATE_LIMITED))?;
 
     let delivery = |outcome| Delivery {
         company_id: company,

@@ -16,6 +16,7 @@
 mod admission;
 pub mod dead_letter;
 pub mod fairness;
+pub mod fanout;
 pub mod issues;
 pub mod message;
 pub mod milestones;

@@ -13,8 +13,9 @@ pub fn subject_prefix(letter: char) -> String {
 
 /// What every service under test runs with: its database, NATS and subject prefix, the
 /// simulator (`employes_url`, `company`) as Employes at 1,000 requests/s, the kit's API token
-/// and webhook secret, an HTTP port picked by the OS, and no schedule and no watch (tests of
-/// either set them). Callers add or override.
+/// and webhook secret, an HTTP port picked by the OS, no schedule and no watch (tests of either
+/// set them), and request rates no test reaches (the tests of the limits set theirs). Callers add
+/// or override.
 pub fn service_settings(
     database_url: &str,
     nats_url: &str,
@@ -35,6 +36,9 @@ pub fn service_settings(
         ("WEBHOOK_SECRET", WEBHOOK_SECRET.into()),
         ("SYNC_SCHEDULE", "off".into()),
         ("WATCH_INTERVAL", "off".into()),
+        // Tests poll and send as fast as they like; the tests of the limits set their own.
+        ("API_RATE_LIMIT", "1000000".into()),
+        ("WEBHOOK_RATE_LIMIT", "1000000".into()),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_string(), v))

@@ -12,6 +12,7 @@ mod contracts;
 mod endpoints;
 mod events;
 mod incremental;
+mod load_limits;
 mod logs;
 mod milestones;
 mod pages;
