@@ -138,6 +138,10 @@ impl Bus {
     pub fn control_companies_subject(&self) -> String {
         format!("{}.control.companies", self.prefix)
     }
+    /// `<p>.control.endpoints` (core NATS): an endpoint changed; every dispatcher reconciles.
+    pub fn control_endpoints_subject(&self) -> String {
+        format!("{}.control.endpoints", self.prefix)
+    }
     pub fn dead_stream(&self) -> String {
         format!("{}_DEAD", self.stream_prefix)
     }
@@ -203,6 +207,16 @@ impl Bus {
                 name: self.milestones_stream(),
                 subjects: vec![format!("{}.milestones.>", self.prefix)],
                 retention: RetentionPolicy::Limits,
+                max_age: Duration::from_secs(30 * 24 * 3600),
+                duplicate_window: Duration::from_secs(20 * 60),
+                ..Default::default()
+            },
+            // Events queued again for one endpoint (`POST /api/endpoints/{id}/replay`): a work
+            // queue, each endpoint's replay consumer takes its own subject; acked copies go.
+            StreamConfig {
+                name: self.replay_stream(),
+                subjects: vec![format!("{}.endpoints.replay.*", self.prefix)],
+                retention: RetentionPolicy::WorkQueue,
                 max_age: Duration::from_secs(30 * 24 * 3600),
                 duplicate_window: Duration::from_secs(20 * 60),
                 ..Default::default()

@@ -209,6 +209,19 @@ impl From<crate::sync::milestones::ResolveError> for AppError {
     }
 }
 
+impl From<crate::endpoints::admin::EndpointError> for AppError {
+    fn from(e: crate::endpoints::admin::EndpointError) -> Self {
+        use crate::endpoints::admin::EndpointError as E;
+        match e {
+            E::Invalid(m) => AppError::BadRequest(m),
+            E::NotFound => AppError::NotFound(e.to_string()),
+            E::SecretsKeyMissing => AppError::SecretsKeyMissing(e.to_string()),
+            E::Unavailable(m) => AppError::Unavailable(m),
+            E::Database(e) => AppError::Database(e),
+        }
+    }
+}
+
 impl From<TriggerError> for AppError {
     fn from(e: TriggerError) -> Self {
         match e {

@@ -4,6 +4,8 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use uuid::Uuid;
 
+use sqlx::PgExecutor;
+
 use super::Db;
 use crate::domain::AttemptStatus;
 
@@ -44,7 +46,7 @@ pub struct NewEndpoint<'a> {
     pub secret: &'a [u8],
 }
 
-pub async fn insert(db: &Db, e: &NewEndpoint<'_>) -> sqlx::Result<EndpointRow> {
+pub async fn insert(conn: impl PgExecutor<'_>, e: &NewEndpoint<'_>) -> sqlx::Result<EndpointRow> {
     sqlx::query_as!(
         EndpointRow,
         r#"INSERT INTO endpoints (id, url, company_id, types, description, secret_enc) VALUES ($1, $2, $3, $4, $5, $6)
@@ -56,7 +58,7 @@ pub async fn insert(db: &Db, e: &NewEndpoint<'_>) -> sqlx::Result<EndpointRow> {
         e.description,
         e.secret,
     )
-    .fetch_one(db)
+    .fetch_one(conn)
     .await
 }
 
@@ -113,7 +115,7 @@ pub struct EndpointPatch {
     pub enabled: Option<bool>,
 }
 
-pub async fn update(db: &Db, id: Uuid, p: &EndpointPatch) -> sqlx::Result<Option<EndpointRow>> {
+pub async fn update(conn: impl PgExecutor<'_>, id: Uuid, p: &EndpointPatch) -> sqlx::Result<Option<EndpointRow>> {
     let (set_types, types) = match &p.types {
         Some(t) => (true, t.clone()),
         None => (false, None),
@@ -142,12 +144,20 @@ pub async fn update(db: &Db, id: Uuid, p: &EndpointPatch) -> sqlx::Result<Option
         description,
         p.enabled,
     )
-    .fetch_optional(db)
+    .fetch_optional(conn)
     .await
 }
 
-pub async fn delete(db: &Db, id: Uuid) -> sqlx::Result<bool> {
-    Ok(sqlx::query!("DELETE FROM endpoints WHERE id = $1", id).execute(db).await?.rows_affected() == 1)
+/// Delete an endpoint; returns it as it was (`None`: unknown).
+pub async fn delete(conn: impl PgExecutor<'_>, id: Uuid) -> sqlx::Result<Option<EndpointRow>> {
+    sqlx::query_as!(
+        EndpointRow,
+        r#"DELETE FROM endpoints WHERE id = $1
+           RETURNING id, url, company_id, types, description, enabled, disabled_reason, created_at, updated_at"#,
+        id
+    )
+    .fetch_optional(conn)
+    .await
 }
 
 pub async fn secrets(db: &Db, id: Uuid) -> sqlx::Result<Option<SealedSecrets>> {
@@ -161,7 +171,12 @@ pub async fn secrets(db: &Db, id: Uuid) -> sqlx::Result<Option<SealedSecrets>> {
 }
 
 /// A new secret; the current one keeps signing until `previous_until`.
-pub async fn rotate(db: &Db, id: Uuid, secret: &[u8], previous_until: DateTime<Utc>) -> sqlx::Result<bool> {
+pub async fn rotate(
+    conn: impl PgExecutor<'_>,
+    id: Uuid,
+    secret: &[u8],
+    previous_until: DateTime<Utc>,
+) -> sqlx::Result<bool> {
     let done = sqlx::query!(
         r#"UPDATE endpoints SET previous_secret_enc = secret_enc, previous_until = $3, secret_enc = $2, updated_at = now()
            WHERE id = $1"#,
@@ -169,7 +184,7 @@ pub async fn rotate(db: &Db, id: Uuid, secret: &[u8], previous_until: DateTime<U
         secret,
         previous_until
     )
-    .execute(db)
+    .execute(conn)
     .await?;
     Ok(done.rows_affected() == 1)
 }

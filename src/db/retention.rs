@@ -19,6 +19,7 @@ pub struct Pruned {
     pub sessions: u64,
     pub errors: u64,
     pub webhook_deliveries: u64,
+    pub endpoint_attempts: u64,
     pub audit_entries: u64,
     pub versions: u64,
     pub slots: u64,
@@ -26,7 +27,7 @@ pub struct Pruned {
 
 /// Delete what ended before `cutoff`, in one transaction: ended sessions (their stages and
 /// errors with them) but each company's latest completed full sync (what tells the next sync it
-/// is not the baseline), errors, webhook deliveries, audit entries, record and employment
+/// is not the baseline), errors, webhook deliveries, endpoint delivery attempts, audit entries, record and employment
 /// versions superseded before it (never a current one: those have no `valid_to`; nor one a
 /// session still has to diff against), and
 /// maintenance slots. Changes are kept until their employee is erased.
@@ -50,6 +51,8 @@ pub async fn prune(db: &Db, cutoff: DateTime<Utc>) -> sqlx::Result<Pruned> {
         .execute(&mut *tx)
         .await?
         .rows_affected();
+    let endpoint_attempts =
+        sqlx::query!("DELETE FROM endpoint_attempts WHERE at < $1", cutoff).execute(&mut *tx).await?.rows_affected();
     let audit_entries =
         sqlx::query!("DELETE FROM audit_entries WHERE at < $1", cutoff).execute(&mut *tx).await?.rows_affected();
     // A superseded record version a session has not diffed yet stays until it has.
@@ -70,5 +73,13 @@ pub async fn prune(db: &Db, cutoff: DateTime<Utc>) -> sqlx::Result<Pruned> {
     let slots =
         sqlx::query!("DELETE FROM maintenance_slots WHERE slot < $1", cutoff).execute(&mut *tx).await?.rows_affected();
     tx.commit().await?;
-    Ok(Pruned { sessions, errors, webhook_deliveries, audit_entries, versions: records + histories, slots })
+    Ok(Pruned {
+        sessions,
+        errors,
+        webhook_deliveries,
+        endpoint_attempts,
+        audit_entries,
+        versions: records + histories,
+        slots,
+    })
 }

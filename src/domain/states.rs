@@ -209,7 +209,10 @@ state! {
         EndpointCreated,
         EndpointUpdated,
         EndpointDeleted,
-        ReplayRequested,
+        /// An endpoint's signing secret was replaced (the old one signs on for 24 h).
+        EndpointSecretRotated,
+        /// Events of a time range were queued again for an endpoint.
+        EndpointReplayed,
         MilestoneResolved,
         /// An employee's stored data was erased.
         EmployeeErased,
@@ -300,7 +303,8 @@ mod tests {
             "endpoint_created",
             "endpoint_updated",
             "endpoint_deleted",
-            "replay_requested",
+            "endpoint_secret_rotated",
+            "endpoint_replayed",
             "milestone_resolved",
             "employee_erased",
         ]);

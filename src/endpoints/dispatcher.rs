@@ -16,6 +16,7 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use super::{
+    announce,
     consumers::{self, Planned, Wanted},
     deliver::{self, Target},
     retry::{Verdict, verdict},
@@ -34,8 +35,9 @@ use crate::{
     webhook_signature::WebhookKey,
 };
 
-/// How often every replica compares the endpoints it serves with the database.
-pub const RECONCILE_EVERY: Duration = Duration::from_secs(2);
+/// How often every replica compares the endpoints it serves with the database (besides at every
+/// announcement of a change).
+pub const RECONCILE_EVERY: Duration = Duration::from_secs(10);
 
 /// What every endpoint task shares.
 #[derive(Clone)]
@@ -66,6 +68,21 @@ impl Live {
     }
 }
 
+/// An endpoint a task serves: as of which change, how to stop it, and the task.
+struct Served {
+    updated: DateTime<Utc>,
+    stop: CancellationToken,
+    task: tokio::task::JoinHandle<()>,
+}
+
+/// The next announcement (never, when there is no subscription).
+async fn next_change(changes: &mut Option<async_nats::Subscriber>) -> Option<async_nats::Message> {
+    match changes {
+        Some(sub) => sub.next().await,
+        None => std::future::pending().await,
+    }
+}
+
 /// The head of an event: what delivery needs of it (the body is sent as it was published).
 #[derive(serde::Deserialize)]
 struct Head {
@@ -76,18 +93,19 @@ struct Head {
 
 impl Dispatcher {
     /// Serve every enabled endpoint until `cancel` fires; in-flight deliveries are left unacked
-    /// (redelivered) when it does.
+    /// (redelivered) when it does. The endpoints served follow the database: looked at again on
+    /// every announcement on `<p>.control.endpoints` and every [`RECONCILE_EVERY`].
     pub async fn run(self, cancel: CancellationToken) {
-        let mut served: HashMap<Uuid, (DateTime<Utc>, CancellationToken)> = HashMap::new();
-        let mut tasks = JoinSet::new();
+        let mut served: HashMap<Uuid, Served> = HashMap::new();
+        let mut changes = announce::subscribe(&self.bus).await;
         let mut tick = tokio::time::interval(RECONCILE_EVERY);
         let mut rounds: u64 = 0;
         loop {
             tokio::select! {
                 _ = cancel.cancelled() => break,
                 _ = tick.tick() => {}
+                Some(_) = next_change(&mut changes) => {}
             }
-            while tasks.try_join_next().is_some() {}
             let rows = match endpoints::all(&self.db).await {
                 Ok(rows) => rows,
                 Err(e) => {
@@ -95,28 +113,7 @@ impl Dispatcher {
                     continue;
                 }
             };
-            let enabled: HashMap<Uuid, &EndpointRow> = rows.iter().filter(|r| r.enabled).map(|r| (r.id, r)).collect();
-            served.retain(|id, (updated, stop)| {
-                let keep = enabled.get(id).is_some_and(|r| r.updated_at == *updated) && !stop.is_cancelled();
-                if !keep {
-                    stop.cancel();
-                }
-                keep
-            });
-            for (id, row) in &enabled {
-                if served.contains_key(id) {
-                    continue;
-                }
-                match self.live(row).await {
-                    Ok(live) => {
-                        served.insert(*id, (row.updated_at, live.stop.clone()));
-                        let stop = live.stop.clone();
-                        let cancel = cancel.clone();
-                        tasks.spawn(self.clone().serve(Arc::new(live), cancel, stop));
-                    }
-                    Err(e) => tracing::error!(endpoint = %id, error = format!("{e:#}"), "cannot serve an endpoint"),
-                }
-            }
+            self.reconcile(&rows, &mut served, &cancel).await;
             metrics::gauge!("employes_sync_endpoints_disabled").set(rows.iter().filter(|r| !r.enabled).count() as f64);
             rounds += 1;
             if rounds % 5 == 1 {
@@ -127,10 +124,49 @@ impl Dispatcher {
                 }
             }
         }
-        for (_, (_, stop)) in served {
-            stop.cancel();
+        for served in served.into_values() {
+            served.stop.cancel();
+            let _ = served.task.await;
         }
-        while tasks.join_next().await.is_some() {}
+    }
+
+    /// Stop serving endpoints that were disabled, changed or deleted, and start serving the enabled
+    /// ones not served yet. A deleted endpoint's consumers go once its task has stopped.
+    async fn reconcile(&self, rows: &[EndpointRow], served: &mut HashMap<Uuid, Served>, cancel: &CancellationToken) {
+        let enabled: HashMap<Uuid, &EndpointRow> = rows.iter().filter(|r| r.enabled).map(|r| (r.id, r)).collect();
+        let stale: Vec<Uuid> = served
+            .iter()
+            .filter(|(id, s)| {
+                s.stop.is_cancelled()
+                    || s.task.is_finished()
+                    || enabled.get(*id).is_none_or(|r| r.updated_at != s.updated)
+            })
+            .map(|(id, _)| *id)
+            .collect();
+        for id in stale {
+            let Some(old) = served.remove(&id) else { continue };
+            old.stop.cancel();
+            if !rows.iter().any(|r| r.id == id) {
+                let bus = self.bus.clone();
+                tokio::spawn(async move {
+                    let _ = old.task.await;
+                    consumers::prune(&bus, id, &[]).await;
+                });
+            }
+        }
+        for (id, row) in enabled {
+            if served.contains_key(&id) {
+                continue;
+            }
+            match self.live(row).await {
+                Ok(live) => {
+                    let stop = live.stop.clone();
+                    let task = tokio::spawn(self.clone().serve(Arc::new(live), cancel.clone(), stop.clone()));
+                    served.insert(id, Served { updated: row.updated_at, stop, task });
+                }
+                Err(e) => tracing::error!(endpoint = %id, error = format!("{e:#}"), "cannot serve an endpoint"),
+            }
+        }
     }
 
     async fn live(&self, row: &EndpointRow) -> anyhow::Result<Live> {
@@ -202,7 +238,14 @@ impl Dispatcher {
                 }
             };
             let mut permit = Some(first);
-            while let Some(next) = batch.next().await {
+            // A pull still open when the endpoint is stopped (disabled, changed, deleted) is left:
+            // what it would bring is redelivered after the ack wait, to a task still serving it.
+            while let Some(next) = tokio::select! {
+                biased;
+                _ = stop.cancelled() => None,
+                _ = cancel.cancelled() => None,
+                next = batch.next() => next,
+            } {
                 let Ok(msg) = next else { break };
                 let permit = match permit.take() {
                     Some(p) => p,
@@ -210,7 +253,12 @@ impl Dispatcher {
                 };
                 let (this, live) = (self.clone(), live.clone());
                 in_flight.spawn(async move {
-                    this.handle(&live, msg).await;
+                    if live.stop.is_cancelled() {
+                        // Stopped meanwhile: not sent; back to the consumer for whoever serves it.
+                        let _ = msg.ack_with(AckKind::Nak(Some(Duration::from_secs(1)))).await;
+                    } else {
+                        this.handle(&live, msg).await;
+                    }
                     drop(permit);
                 });
             }
@@ -316,6 +364,7 @@ impl Dispatcher {
         match endpoints::disable(&self.db, live.row.id, reason).await {
             Ok(true) => {
                 tracing::warn!(endpoint = %live.row.id, reason, "endpoint disabled");
+                announce::announce(&self.bus, Some(live.row.id)).await;
                 metrics::counter!("employes_sync_endpoints_disabled_total").increment(1);
                 let companies = match live.row.company_id {
                     Some(c) => vec![c],

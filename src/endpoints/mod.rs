@@ -6,14 +6,19 @@
 //! - [`secrets`]: `whsec_` secrets, sealed under `SECRETS_KEY`, rotation with a 24 h overlap;
 //! - [`consumers`]: the endpoint's durable JetStream consumers, where delivery state lives;
 //! - [`deliver`], [`retry`]: one signed attempt and what follows it;
-//! - [`dispatcher`]: the delivery loops every worker replica runs.
+//! - [`dispatcher`]: the delivery loops every worker replica runs;
+//! - [`admin`], [`announce`], [`replay`]: the management API's writes (audited, announced on
+//!   `<p>.control.endpoints`) and replays of a time range.
 
 pub mod address;
+pub mod admin;
+pub mod announce;
 pub mod consumers;
 pub mod deliver;
 pub mod dispatcher;
 pub mod filter;
 pub mod guard;
+pub mod replay;
 pub mod retry;
 pub mod secrets;
 

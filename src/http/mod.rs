@@ -15,6 +15,8 @@ mod companies;
 mod company_input;
 mod dashboard;
 mod docs;
+mod endpoint_input;
+mod endpoints;
 mod erasure;
 mod export;
 mod extract;
@@ -109,6 +111,7 @@ fn documented(config: &Config) -> OpenApiRouter<AppState> {
         .merge(audit::router())
         .merge(erasure::router())
         .merge(companies::router())
+        .merge(endpoints::router())
         .layer(cors(&config.cors_origins))
         .layer(timeout.clone());
     OpenApiRouter::with_openapi(<openapi::ApiDoc as utoipa::OpenApi>::openapi())

@@ -41,6 +41,7 @@ pub async fn run(db: Db, retention: Duration, cancel: CancellationToken) {
                     sessions = p.sessions,
                     errors = p.errors,
                     webhook_deliveries = p.webhook_deliveries,
+                    endpoint_attempts = p.endpoint_attempts,
                     audit_entries = p.audit_entries,
                     versions = p.versions,
                     "retention prune done"

@@ -127,6 +127,7 @@ async fn a_410_disables_the_endpoint_at_once_and_opens_the_companys_endpoint_dis
     // Enabled again: what waited is delivered, the event that got the 410 included.
     let patch = employes_sync::db::endpoints::EndpointPatch { enabled: Some(true), ..Default::default() };
     let enabled = employes_sync::db::endpoints::update(&app.db, endpoint, &patch).await.unwrap().unwrap();
+    employes_sync::endpoints::announce::announce(&app.bus, Some(endpoint)).await;
     assert_eq!((enabled.enabled, enabled.disabled_reason), (true, None));
     let delivered = eventually("every change is delivered", Duration::from_secs(30), async || {
         let ids = delivered(&app, endpoint).await;
@@ -167,8 +168,8 @@ async fn after_a_rotation_deliveries_carry_a_signature_by_each_secret() {
     let (endpoint, old) = register(&app, &receiver.url(), None, None).await;
     // Act
     let new = rotate(&app, endpoint).await;
-    // The dispatchers pick the new secret up within their reconcile period.
-    tokio::time::sleep(employes_sync::endpoints::dispatcher::RECONCILE_EVERY * 2).await;
+    // The rotation is announced; the dispatchers reload the endpoint's keys at once.
+    tokio::time::sleep(Duration::from_millis(500)).await;
     app.sync_and_wait(None).await;
     let seen = receiver.wait_for(3, Duration::from_secs(30)).await;
     // Assert

@@ -1,9 +1,13 @@
 //! Outbound endpoints against real processes: the app (worker role delivering), a real NATS, the
 //! simulator for events, and a local receiver that records what it gets and answers from a script.
-//! Endpoints are registered through the library's own writes (what the management API calls).
+//! The delivery tests register endpoints through the library's own writes (announced, as the
+//! management API does); `api` and `replay` go through the HTTP routes.
 
+mod api;
 mod delivery;
+mod guide;
 mod receiver;
+mod replay;
 mod replicas;
 
 use std::time::Duration;
@@ -54,6 +58,7 @@ pub async fn register(app: &TestApp, url: &str, company: Option<Uuid>, types: Op
     let types: Option<Vec<String>> = types.map(|t| t.iter().map(|s| s.to_string()).collect());
     let new = NewEndpoint { id, url, company_id: company, types: types.as_deref(), description: None, secret: &sealed };
     endpoints::insert(&app.db, &new).await.unwrap();
+    employes_sync::endpoints::announce::announce(&app.bus, Some(id)).await;
     (id, secret.expose_secret().to_string())
 }
 
@@ -62,6 +67,7 @@ pub async fn rotate(app: &TestApp, endpoint: Uuid) -> String {
     let (secret, sealed) = secrets::generate(&key(), endpoint);
     let until = chrono::Utc::now() + chrono::Duration::from_std(secrets::OVERLAP).unwrap();
     assert!(endpoints::rotate(&app.db, endpoint, &sealed, until).await.unwrap());
+    employes_sync::endpoints::announce::announce(&app.bus, Some(endpoint)).await;
     secret.expose_secret().to_string()
 }
 
@@ -103,4 +109,27 @@ pub async fn wait_endpoint(app: &TestApp, endpoint: Uuid, done: impl Fn(&Value) 
         if done(&e) { Ok(e) } else { Err(e.to_string()) }
     })
     .await
+}
+
+/// `method path` with `token` (and a JSON body); returns (status, JSON body or null).
+pub async fn send(
+    app: &TestApp,
+    token: &str,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<Value>,
+) -> (u16, Value) {
+    let mut req = app.http.request(method, app.url(path)).bearer_auth(token);
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    reply(req.send().await.unwrap()).await
+}
+
+/// Register an endpoint through `POST /api/endpoints` as the admin token; returns its JSON (with
+/// the secret).
+pub async fn create(app: &TestApp, body: Value) -> Value {
+    let (status, created) = send(app, API_TOKEN, reqwest::Method::POST, "/api/endpoints", Some(body)).await;
+    assert_eq!(status, 201, "{created}");
+    created
 }
