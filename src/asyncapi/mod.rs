@@ -159,6 +159,36 @@ pub const CHANNELS: &[Channel] = &[
         received: false,
     },
     Channel {
+        id: "endpointReplays",
+        address: "{prefix}.endpoints.replay.{endpoint_id}",
+        title: "Endpoint replays",
+        description: "Events queued again for one endpoint (`POST /api/endpoints/{id}/replay`): copies, as they were \
+                      published, of the change and milestone events of the range that match the endpoint. The \
+                      endpoint's replay consumer (on the worker replicas) delivers them to its URL like any event \
+                      and acks them, which removes them (a work queue). Not for subscribers.",
+        messages: &["change", "employeeErased", "milestone"],
+        stream: Some(Stream {
+            name: "{PREFIX}_ENDPOINT_REPLAYS",
+            subjects: &["{prefix}.endpoints.replay.*"],
+            retention: "workqueue",
+            max_age_secs: 30 * 24 * 3600,
+            duplicate_window_secs: 20 * 60,
+        }),
+        coming: false,
+        received: true,
+    },
+    Channel {
+        id: "endpointsChanged",
+        address: "{prefix}.control.endpoints",
+        title: "Endpoint changes",
+        description: "Core NATS, not stored: an endpoint was registered, changed, disabled or deleted; every \
+                      replica's dispatcher looks at the endpoints again at once (and does so every 10 s in any case).",
+        messages: &["endpointsChanged"],
+        stream: None,
+        coming: false,
+        received: true,
+    },
+    Channel {
         id: "companiesChanged",
         address: "{prefix}.control.companies",
         title: "Company changes",
@@ -319,5 +349,6 @@ fn parameters() -> Value {
         "change_type": {"description": "The change's type.", "enum": change_types},
         "company_id": {"description": "The company's id (a UUID)."},
         "kind": {"description": "The milestone's kind.", "enum": kinds},
+        "endpoint_id": {"description": "The endpoint's id (a UUID)."},
     })
 }

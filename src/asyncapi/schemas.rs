@@ -19,6 +19,7 @@ use crate::domain::{ChangeType, milestones::MilestoneKind};
     crate::db::changes::ChangeView,
     crate::sync::dead_letter::DeadLetter,
     crate::companies::CompaniesChanged,
+    crate::endpoints::announce::EndpointsChanged,
     crate::sync::milestones::outbox::MilestoneEventData,
 )))]
 struct Derived;
@@ -201,6 +202,13 @@ pub fn messages() -> Value {
                 "`dead-<session_id>`, or `dead-seq-<stream sequence>` for a task that names no session: a \
                  task given up again within the window is recorded once.",
             )),
+            "application/json",
+        ),
+        (
+            "endpointsChanged",
+            "An endpoint was registered, changed, disabled or deleted",
+            json!({"$ref": "#/components/schemas/EndpointsChanged"}),
+            None,
             "application/json",
         ),
         (

@@ -6,9 +6,10 @@ use uuid::Uuid;
 
 use crate::bus::Bus;
 
-/// An endpoint was added, changed, disabled or deleted (`null`: any may have).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// `{"endpoint_id"}`: an endpoint was added, changed, disabled or deleted (`null`: any may have).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct EndpointsChanged {
+    #[schema(required = true)]
     pub endpoint_id: Option<Uuid>,
 }
 

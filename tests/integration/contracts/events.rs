@@ -59,8 +59,10 @@ async fn every_message_a_full_scenario_publishes_is_described_by_the_asyncapi_do
     // Arrange: a first full sync (baseline changes), then an employee hired, a raise, a new
     // e-mail address and a fixed-term contract upstream, each followed by the simulator's signed webhook (targeted syncs); a
     // company renamed (announced to the replicas), and a task for a session that does not exist
-    // (given up as a dead letter); an employee no longer listed erased.
+    // (given up as a dead letter); an employee no longer listed erased; an endpoint registered
+    // (announced to the dispatchers) and its events replayed (copied onto its replay subject).
     let mut env = TestEnv::new().await;
+    env.set("SECRETS_KEY", "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=");
     let app = env.spawn_app().await;
     let seen = capture(&app).await;
     let document = AsyncApi::new(&asyncapi::document(), app.bus.prefix(), &coming());
@@ -112,6 +114,24 @@ async fn every_message_a_full_scenario_publishes_is_described_by_the_asyncapi_do
     let erased =
         app.http.post(app.url(&format!("/api/employees/{gone}/erase"))).bearer_auth(API_TOKEN).send().await.unwrap();
     assert_eq!(erased.status().as_u16(), 200);
+    // The endpoint's events are on their streams before the replay reads them.
+    eventually("a milestone and the erasure are published", Duration::from_secs(30), async || {
+        let all = seen.lock().unwrap();
+        let on = |part: &str| all.iter().any(|m| m.subject.contains(part));
+        if on(".milestones.") && on(".employee_erased") { Ok(()) } else { Err("not yet".to_string()) }
+    })
+    .await;
+    let types = ["salary_change", "employee_erased", "milestone.contract_ending"];
+    let endpoint = json!({"url": "https://93.184.215.14/hook", "types": types});
+    let registered =
+        app.http.post(app.url("/api/endpoints")).bearer_auth(API_TOKEN).json(&endpoint).send().await.unwrap();
+    let (status, registered) = reply(registered).await;
+    assert_eq!(status, 201, "{registered}");
+    let replay = format!("/api/endpoints/{}/replay", registered["id"].as_str().unwrap());
+    let since = json!({"since": "2020-01-01T00:00:00Z"});
+    let (status, queued) =
+        reply(app.http.post(app.url(&replay)).bearer_auth(API_TOKEN).json(&since).send().await.unwrap()).await;
+    assert_eq!(status, 202, "{queued}");
     let changes = count(&app, "SELECT count(*) FROM changes").await as usize;
     let captured = eventually("the last events are seen", Duration::from_secs(30), async || {
         let all = seen.lock().unwrap().clone();
@@ -119,7 +139,14 @@ async fn every_message_a_full_scenario_publishes_is_described_by_the_asyncapi_do
         let events = all.iter().filter(|m| m.subject.contains(".changes.")).count();
         let dead = all.iter().any(|m| m.subject.ends_with(".sync.dead"));
         let milestones = all.iter().any(|m| m.subject.contains(".milestones."));
-        if finals >= sessions && events >= changes && dead && milestones {
+        let replayed = types.iter().all(|t| {
+            let t = format!("\"nl.employes.{t}\"");
+            all.iter().any(|m| {
+                m.subject.contains(".endpoints.replay.") && m.payload.windows(t.len()).any(|w| w == t.as_bytes())
+            })
+        });
+        let announced = all.iter().any(|m| m.subject.ends_with(".control.endpoints"));
+        if finals >= sessions && events >= changes && dead && milestones && replayed && announced {
             Ok(all)
         } else {
             Err(format!("{finals} last events, {events} changes"))
@@ -153,6 +180,7 @@ async fn every_message_a_full_scenario_publishes_is_described_by_the_asyncapi_do
     let types: BTreeSet<String> =
         captured.iter().filter_map(|m| m.subject.rsplit_once(".changes.").map(|(_, t)| t.to_string())).collect();
     assert!(types.len() >= 4, "changes of too few types to judge the schema: {types:?}");
+    // A core subscription sees the replay's copies too: the events themselves are read off `.changes.`.
     let events: Vec<&Seen> = captured.iter().filter(|m| m.subject.contains(".changes.")).collect();
     assert_cloud_events_by_the_sdk(&events, company);
     app.stop().await;
