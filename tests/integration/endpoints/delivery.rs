@@ -1,6 +1,6 @@
 //! What a receiver gets: exactly its events, signed, retried on the schedule with the same
 //! `webhook-id`, `Retry-After` honoured, 410 and sustained failure disabling the endpoint,
-//! rotation signing twice, replay.
+//! rotation signing twice (replay: `replay.rs`).
 
 use std::time::Duration;
 
