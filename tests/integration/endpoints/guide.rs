@@ -103,6 +103,12 @@ async fn the_guides_rust_receiver_accepts_real_deliveries_and_replays_and_its_py
     );
 
     // The Python verifier: the real delivery passes; a changed body or another secret does not.
+    let python = std::process::Command::new("python3").arg("--version").output().is_ok_and(|o| o.status.success());
+    if !python && std::env::var_os("CONTRACT_TOOLS_REQUIRED").is_none() {
+        eprintln!("SKIPPED the Python verifier: no python3 on PATH");
+        app.stop().await;
+        return;
+    }
     let (ok, said) = python_verifies(&recorded_secret, &captured[0], &captured[0].body);
     assert_eq!((ok, said.as_str()), (true, "verified"));
     let mut tampered = captured[0].body.clone();
