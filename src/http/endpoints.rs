@@ -78,7 +78,7 @@ struct ListQuery {
     #[param(inline)]
     limit: Limit<100, { MAX_LIMIT }>,
     /// Where the previous page ended (its `next_cursor`).
-    #[param(schema_with = paging::cursor_schema)]
+    #[param(schema_with = paging::cursor_schema::<Uuid>)]
     cursor: Option<Cursor<Uuid>>,
 }
 
@@ -249,7 +249,7 @@ struct AttemptsQuery {
     #[param(inline)]
     limit: Limit<100, { MAX_LIMIT }>,
     /// Where the previous page ended (its `next_cursor`).
-    #[param(schema_with = paging::cursor_schema)]
+    #[param(schema_with = paging::cursor_schema::<i64>)]
     cursor: Option<Cursor<i64>>,
 }
 
