@@ -153,9 +153,17 @@ fn every_typed_state_is_an_enum_in_the_document_and_every_limit_states_its_bound
     assert!(reference(&parameter("/api/changes", "type")).contains("#/components/schemas/ChangeType"));
     assert_eq!(parameter("/api/changes", "employee_id")["format"], "uuid");
     assert_eq!(parameter("/api/changes", "since")["format"], "date-time");
-    for path in ["/api/sync/sessions", "/api/changes", "/api/issues", "/api/companies"] {
+    use super::paging::{CursorKey, TimeKey};
+    let exact = |pattern: String| format!("^{pattern}$");
+    for (path, pattern) in [
+        ("/api/sync/sessions", exact(TimeKey::pattern())),
+        ("/api/changes", exact(crate::db::changes::ChangeKey::pattern())),
+        ("/api/issues", exact(TimeKey::pattern())),
+        ("/api/companies", exact(uuid::Uuid::pattern())),
+        ("/api/milestones", exact(<(chrono::NaiveDate, uuid::Uuid)>::pattern())),
+    ] {
         let cursor = parameter(path, "cursor");
-        assert_eq!((cursor["type"].as_str(), cursor["pattern"].as_str()), (Some("string"), Some("^[A-Za-z0-9_-]+$")));
+        assert_eq!((cursor["type"].as_str(), cursor["pattern"].as_str()), (Some("string"), Some(pattern.as_str())));
     }
     assert_eq!(parameter("/api/changes", "format")["enum"], serde_json::json!(["json", "csv"]));
 }
