@@ -5,6 +5,7 @@ pub mod audit;
 pub mod budget;
 pub mod changes;
 pub mod companies;
+pub mod employee_views;
 pub mod employees;
 pub mod endpoints;
 pub mod erasure;

@@ -8,6 +8,7 @@ pub mod issues;
 pub mod milestones;
 pub mod minimise;
 mod states;
+pub mod timeline;
 
 pub use changes::{
     BusinessImpact, Change, ChangeType, ChangeValue, ContractPeriod, DedupKey, History, HoursPeriod, KeyedChange,

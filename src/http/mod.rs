@@ -15,6 +15,7 @@ mod companies;
 mod company_input;
 mod dashboard;
 mod docs;
+mod employees;
 mod endpoint_input;
 mod endpoints;
 mod erasure;
@@ -109,6 +110,7 @@ fn documented(config: &Config) -> OpenApiRouter<AppState> {
         .merge(issues::router())
         .merge(milestones::router())
         .merge(audit::router())
+        .merge(employees::router())
         .merge(erasure::router())
         .merge(companies::router())
         .merge(endpoints::router())

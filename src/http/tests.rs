@@ -65,6 +65,8 @@ fn every_operation_has_a_unique_id_named_after_its_resource_and_verb() {
         ("GET", "/api/companies/{id}", "get_company"),
         ("PATCH", "/api/companies/{id}", "change_company"),
         ("POST", "/api/companies/{id}/check", "check_company"),
+        ("GET", "/api/employees", "list_employees"),
+        ("GET", "/api/employees/{id}", "get_employee"),
         ("POST", "/api/employees/{id}/erase", "erase_employee"),
         ("GET", "/api/endpoints", "list_endpoints"),
         ("POST", "/api/endpoints", "add_endpoint"),

@@ -382,6 +382,8 @@ async fn the_openapi_document_describes_every_route() {
             "GET /api/changes",
             "GET /api/companies",
             "GET /api/companies/{id}",
+            "GET /api/employees",
+            "GET /api/employees/{id}",
             "GET /api/endpoints",
             "GET /api/endpoints/{id}",
             "GET /api/endpoints/{id}/attempts",

@@ -9,6 +9,7 @@ mod client;
 mod cluster;
 mod companies;
 mod contracts;
+mod employees;
 mod endpoints;
 mod events;
 mod incremental;

@@ -43,11 +43,13 @@ async fn schemathesis_finds_nothing_the_document_does_not_say_for_any_caller() {
         .filter_map(|m| m["id"].as_str().map(str::to_string))
         .collect();
     assert!(notices.len() >= CALLERS.len(), "a notice_due milestone per caller: {listed}");
+    // A stored employee who stays, for GET /api/employees/{id}.
+    let employee = app.sim.employee_id(0).await;
 
     // Act: one run per caller.
     let mut failures = Vec::new();
     for ((role, token), milestone) in CALLERS.iter().zip(notices) {
-        let (url, leaver) = (app.url(""), leaver.clone());
+        let (url, leaver, employee) = (app.url(""), leaver.clone(), employee.clone());
         let run = tokio::task::spawn_blocking(move || {
             testkit::contracts::tool(
                 &["schemathesis", url.as_str(), token],
@@ -56,6 +58,7 @@ async fn schemathesis_finds_nothing_the_document_does_not_say_for_any_caller() {
                     ("CONTRACT_COMPANY_ID", "7e3f2a10-5b6c-4d8e-9f01-23456789abcd"),
                     ("CONTRACT_MILESTONE_ID", &milestone),
                     ("CONTRACT_ERASABLE_EMPLOYEE_ID", &leaver),
+                    ("CONTRACT_EMPLOYEE_ID", &employee),
                 ],
             )
         })
