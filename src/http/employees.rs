@@ -63,7 +63,7 @@ struct EmployeesQuery {
     #[param(inline)]
     limit: Limit<50, { MAX_LIMIT }>,
     /// Where the previous page ended (its `next_cursor`).
-    #[param(schema_with = paging::cursor_schema)]
+    #[param(schema_with = paging::cursor_schema::<EmployeeKey>)]
     cursor: Option<Cursor<EmployeeKey>>,
 }
 

@@ -3,10 +3,11 @@
 //!
 //! A cursor is the sort key of the last item of a page (e.g. its time and id) as text: its parts
 //! joined by `~` (a time in microseconds since 1970, a date in days from 0001-01-01 counting it
-//! as 1, an id in lowercase hyphenated form). The next page is the items strictly after that key
-//! in the list's order, so a page never repeats or skips an item because rows were added
-//! meanwhile (a keyset, not an offset). The document gives each list's cursor pattern exactly:
-//! every string of it is a cursor the server takes, and anything else is a 400 naming `cursor`.
+//! as 1, an id in lowercase hyphenated form, a name as the hex of its UTF-8). The next page is
+//! the items strictly after that key in the list's order, so a page never repeats or skips an
+//! item because rows were added meanwhile (a keyset, not an offset). The document gives each
+//! list's cursor pattern exactly: every string of it is a cursor the server takes, and anything
+//! else is a 400 naming `cursor`.
 
 use chrono::{DateTime, Datelike as _, NaiveDate, Utc};
 use serde::{Deserialize, Deserializer, de::Error as _};
@@ -87,6 +88,33 @@ impl CursorKey for NaiveDate {
         digits(text, 7).then(|| NaiveDate::from_num_days_from_ce_opt(text.parse().ok()?))?
     }
 }
+
+/// Text (a name) as the lowercase hex of its UTF-8 bytes, so it holds no `~` and any text fits.
+/// Every string of the pattern is taken: bytes that are not UTF-8 read as U+FFFD (such a cursor was
+/// never given out; it still names a place in the list's order).
+impl CursorKey for String {
+    fn pattern() -> String {
+        "([0-9a-f]{2})*".into()
+    }
+    fn write(&self, out: &mut String) {
+        for b in self.bytes() {
+            out.push(char::from(HEX[usize::from(b >> 4)]));
+            out.push(char::from(HEX[usize::from(b & 0xf)]));
+        }
+    }
+    fn read(text: &str) -> Option<Self> {
+        let nibble = |b: u8| match b {
+            b'0'..=b'9' => Some(b - b'0'),
+            b'a'..=b'f' => Some(b - b'a' + 10),
+            _ => None,
+        };
+        let bytes: Option<Vec<u8>> = (text.len() % 2 == 0)
+            .then(|| text.as_bytes().chunks(2).map(|p| Some(nibble(p[0])? << 4 | nibble(p[1])?)).collect())?;
+        Some(String::from_utf8_lossy(&bytes?).into_owned())
+    }
+}
+
+const HEX: &[u8; 16] = b"0123456789abcdef";
 
 /// Empty for none.
 impl<T: CursorKey> CursorKey for Option<T> {
@@ -226,7 +254,9 @@ mod tests {
             time in proptest::string::string_regex(&TimeKey::pattern()).unwrap(),
             change in proptest::string::string_regex(&ChangeKey::pattern()).unwrap(),
             dated in proptest::string::string_regex(&<(NaiveDate, Uuid)>::pattern()).unwrap(),
+            named in proptest::string::string_regex(&<(String, Uuid)>::pattern()).unwrap(),
         ) {
+            proptest::prop_assert!(decode::<(String, Uuid)>(&named).is_ok(), "{}", named);
             proptest::prop_assert!(decode::<TimeKey>(&time).is_ok(), "{}", time);
             proptest::prop_assert!(decode::<ChangeKey>(&change).is_ok(), "{}", change);
             proptest::prop_assert!(decode::<(NaiveDate, Uuid)>(&dated).is_ok(), "{}", dated);
@@ -244,6 +274,15 @@ mod tests {
             let text = Cursor::encode(&key);
             proptest::prop_assert!(regex::Regex::new(&anchored::<ChangeKey>()).unwrap().is_match(&text), "{}", text);
             proptest::prop_assert_eq!(decode::<ChangeKey>(&text).unwrap(), key);
+        }
+
+        /// A name of any text (`~` included) reads back as itself.
+        #[test]
+        fn every_name_cursor_given_out_matches_the_pattern_and_reads_back(name in ".{0,40}", bytes: [u8; 16]) {
+            let key = (name, Uuid::from_bytes(bytes));
+            let text = Cursor::encode(&key);
+            proptest::prop_assert!(regex::Regex::new(&anchored::<(String, Uuid)>()).unwrap().is_match(&text), "{}", text);
+            proptest::prop_assert_eq!(decode::<(String, Uuid)>(&text).unwrap(), key);
         }
     }
 

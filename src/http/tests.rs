@@ -163,6 +163,7 @@ fn every_typed_state_is_an_enum_in_the_document_and_every_limit_states_its_bound
         ("/api/issues", exact(TimeKey::pattern())),
         ("/api/companies", exact(uuid::Uuid::pattern())),
         ("/api/milestones", exact(<(chrono::NaiveDate, uuid::Uuid)>::pattern())),
+        ("/api/employees", exact(<(String, uuid::Uuid)>::pattern())),
     ] {
         let cursor = parameter(path, "cursor");
         assert_eq!((cursor["type"].as_str(), cursor["pattern"].as_str()), (Some("string"), Some(pattern.as_str())));
