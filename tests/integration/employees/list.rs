@@ -167,5 +167,8 @@ async fn a_scoped_viewer_sees_only_its_company_and_bad_input_is_refused_naming_t
     assert_eq!(status, 400, "{body}");
     let (status, body) = get_as(&app, VIEWER, "/api/employees?q=%00").await;
     assert_eq!((status, &body["employees"]), (200, &json!([])), "a NUL matches no name: {body}");
+    // A cursor of the documented pattern that no list gave out (a NUL, bytes that are not UTF-8).
+    let (status, body) = get_as(&app, VIEWER, &format!("/api/employees?cursor=6100ff~{}", Uuid::nil())).await;
+    assert_eq!(status, 200, "{body}");
     app.stop().await;
 }
