@@ -2,6 +2,7 @@
  * sessionStorage (this tab only); a 401 from any request brings the form back with a message. */
 
 import { $ } from './dom.js';
+import { hideEmployeePage, showRoute } from './employee.js';
 import { refreshData } from './panels.js';
 import { PAGE_SIZE, state } from './state.js';
 import { loadStatus } from './sync.js';
@@ -31,12 +32,14 @@ export function resume() {
 export function onHashChange() {
   const token = readTokenFromFragment();
   if (token && token !== state.token) startDashboard(token);
+  else if (state.token) showRoute();
 }
 
 function showSignin(message) {
   stopAll();
   state.token = null;
   $('#dashboard').hidden = true;
+  hideEmployeePage();
   $('#sign-out').hidden = true;
   $('#toasts').replaceChildren();
   $('#signin').hidden = false;
@@ -74,8 +77,8 @@ function startDashboard(token) {
   state.lastSignature = null;
   state.changesLimit = PAGE_SIZE;
   $('#signin').hidden = true;
-  $('#dashboard').hidden = false;
   $('#sign-out').hidden = false;
+  showRoute();
   loadStatus();
   refreshData();
   state.pollTimer = setInterval(() => { if (!document.hidden) loadStatus(); }, POLL_MS);

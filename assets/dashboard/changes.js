@@ -5,6 +5,7 @@ import { $, el } from './dom.js';
 import {
   capitalize, euro, fmtDate, fmtDateTime, humanize, orDash, parseTime, plainNumber, relTime, signedPct,
 } from './format.js';
+import { employeeHref } from './employees.js';
 import { PAGE_SIZE, state } from './state.js';
 import { reportError } from './toasts.js';
 
@@ -35,7 +36,9 @@ export function describeChange(c) {
 function renderChange(c) {
   const detected = parseTime(c.detected_at);
   return el('li', { class: 'change', dataset: { changeType: c.change_type || '', impact: c.business_impact || '' } },
-    el('span', { class: 'change-name', text: c.employee_name == null ? 'Unknown employee' : c.employee_name }),
+    c.employee_name == null
+      ? el('span', { class: 'change-name', text: 'Unknown employee' })
+      : el('a', { class: 'change-name', href: employeeHref(c.employee_id), text: c.employee_name }),
     el('span', { class: 'change-desc', text: describeChange(c) }),
     el('span', { class: 'change-meta' },
       el('span', { class: 'change-date', text: `Effective ${fmtDate(c.effective_date)}` }),

@@ -9,11 +9,14 @@
  *   api.js       the JSON API                      toasts.js    notifications
  *   format.js    numbers, dates, labels            dom.js       element helpers
  *   state.js     shared state                      event-stream.js  text/event-stream reader
+ *   employees.js the employee search               employee.js  the employee page (#/employees/<id>)
+ *   timeline-chart.js  the page's SVG wage/hours chart and contract bar
  */
 
 import { setUnauthorizedHandler } from './api.js';
 import { handleUnauthorized, onHashChange, onSigninSubmit, resume, signOut } from './auth.js';
 import { showMore } from './changes.js';
+import { initEmployeeSearch } from './employees.js';
 import { loadSessions } from './sessions.js';
 import { $ } from './dom.js';
 import { state } from './state.js';
@@ -25,6 +28,7 @@ $('#sign-out').addEventListener('click', signOut);
 $('#sync-now').addEventListener('click', startSync);
 $('#show-more').addEventListener('click', showMore);
 $('#show-quiet').addEventListener('change', loadSessions);
+initEmployeeSearch();
 window.addEventListener('hashchange', onHashChange);
 document.addEventListener('visibilitychange', () => { if (!document.hidden && state.token) loadStatus(); });
 resume();

@@ -33,6 +33,8 @@ const ASSETS: &[(&str, &str, &str)] = &[
     asset!("auth.js", JS),
     asset!("changes.js", JS),
     asset!("dom.js", JS),
+    asset!("employee.js", JS),
+    asset!("employees.js", JS),
     asset!("event-stream.js", JS),
     asset!("format.js", JS),
     asset!("panels.js", JS),
@@ -42,6 +44,7 @@ const ASSETS: &[(&str, &str, &str)] = &[
     asset!("stats.js", JS),
     asset!("status.js", JS),
     asset!("sync.js", JS),
+    asset!("timeline-chart.js", JS),
     asset!("toasts.js", JS),
 ];
 

@@ -642,6 +642,65 @@ scenario('quiet checks (watches that found nothing) are hidden until "Show quiet
   await eventually(async () => !(await sources()).includes('watch'), { what: 'the quiet check hidden again' });
 });
 
+scenario('employees: a name in the changes opens their page with chart and contract bar; the search box finds them', async () => {
+  await desk.goto(`${base}/employes-sync`); // the tab keeps its token
+  await seeText(desk, '#status-badge', 'All data current');
+  // The search box lists the first page of employees, with more to show.
+  await eventually(async () => (await desk.locator('#employee-results > li').count()) === 10, { what: '10 employees listed' });
+  assert.ok(await desk.locator('#employees-more').isVisible(), '"Show more" for 110 employees');
+  await desk.click('#employees-more');
+  await eventually(async () => (await desk.locator('#employee-results > li').count()) === 20, { what: '20 employees after "Show more"' });
+
+  // A change's employee name links to their page.
+  const link = desk.locator('#changes-list a.change-name').first();
+  const name = (await link.textContent()).trim();
+  await link.click();
+  await eventually(() => /^#\/employees\/[0-9a-f-]{36}$/.test(new URL(desk.url()).hash), { what: 'the employee route' });
+  const id = new URL(desk.url()).hash.split('/')[2];
+  await desk.locator('#employee-page').waitFor({ state: 'visible', timeout: 5_000 });
+  assert.ok(await desk.locator('#dashboard').isHidden(), 'the dashboard cards are hidden on the employee page');
+  await seeText(desk, '#employee-name', name);
+  const facts = await desk.locator('.employee-facts dd').allTextContents();
+  assert.equal(facts.length, 3);
+  assert.ok(facts.every((f) => f.trim() !== '—'), `contract, hours and wage shown: ${JSON.stringify(facts)}`);
+  const api = (await json('GET', `${base}/api/employees/${id}`, undefined, authed)).data;
+  assert.ok(api.timeline.salary.length > 0, JSON.stringify(api.timeline));
+  assert.equal(await desk.locator('svg.chart path.line.wage').count(), 1, 'the wage line');
+  assert.equal(await desk.locator('svg.chart path.line.hours').count(), api.timeline.hours.length ? 1 : 0, 'the hours line');
+  assert.equal(await desk.locator('svg.contract-bar rect.bar').count(), api.timeline.contracts.length, 'one bar per contract');
+  assert.equal(await desk.locator('#employee-changes > li').count(), api.changes.length, 'their changes');
+  assert.match(await desk.locator('svg.contract-bar').getAttribute('aria-label'), /^Contracts of /);
+  await shot(desk, '13-employee-page');
+
+  // Back to the dashboard, then the search box finds them by part of their surname.
+  await desk.click('#employee-back');
+  await desk.locator('#dashboard').waitFor({ state: 'visible', timeout: 5_000 });
+  assert.ok(await desk.locator('#employee-page').isHidden());
+  const part = name.split(' ').pop().slice(0, 4).toLowerCase();
+  await desk.fill('#employee-q', part);
+  await eventually(async () => {
+    const names = await desk.locator('#employee-results a.employee-link').allTextContents();
+    return names.length > 0 && names.every((n) => n.toLowerCase().includes(part)) && names.includes(name);
+  }, { what: `the search for "${part}" to list ${name}` });
+  await shot(desk, '14-employee-search');
+  await desk.fill('#employee-q', 'zzzz-nobody');
+  await desk.locator('#employees-empty').waitFor({ state: 'visible', timeout: 5_000 });
+  await desk.fill('#employee-q', '');
+
+  // On a phone the employee page fits the screen.
+  const page = await newPage(PHONE, 'phone-employee');
+  try {
+    await page.goto(`${base}/employes-sync#token=${TOKEN}`);
+    await seeText(page, '#status-badge', 'All data current');
+    await page.evaluate((to) => { location.hash = to; }, `#/employees/${id}`);
+    await seeText(page, '#employee-name', name);
+    await noHorizontalScroll(page);
+    await shot(page, '15-phone-employee-page');
+  } finally {
+    await page.context().close();
+  }
+});
+
 test('no script errors on any page', () => {
   assert.deepEqual(pageErrors, []);
 });
