@@ -64,6 +64,10 @@ pub async fn connect(config: &Config) -> anyhow::Result<(Db, Bus)> {
     startup::wait_for_postgres(config.database_url(), timeout, deadline).await?;
     let db = db::pool(config.database_url()).context("DATABASE_URL")?;
     db::migrate(&db, config.employes.v1_company()).await?;
+    // A rotation of SECRETS_KEY before anything opens a sealed value.
+    if let (Some(current), Some(previous)) = (&config.secrets_key, &config.secrets_key_previous) {
+        companies::rotation::rotate(&db, current, previous).await?;
+    }
     // The data migration after the schema ones: versions stored before minimisation are rewritten.
     let key = privacy::digest_key::load(&db, config.secrets_key.as_ref(), None).await?;
     privacy::upgrade::minimise_stored_versions(&db, &key).await.context("minimising stored employee versions")?;

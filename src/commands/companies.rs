@@ -11,7 +11,7 @@ use secrecy::SecretString;
 
 use crate::{
     cli::CompaniesCommand,
-    companies::{self, NewCompany, Registry, RegistrySettings},
+    companies::{self, ChangedBy, NewCompany, Registry, RegistrySettings},
     config::Config,
     db::{self, Db},
     startup,
@@ -31,12 +31,12 @@ pub async fn run(config: &Config, command: CompaniesCommand) -> anyhow::Result<E
                 }
             };
             let new = NewCompany { id, name, api_key, rate_limit, schedule, webhook_secrets, ..NewCompany::default() };
-            companies::insert(&db, config.secrets_key.as_ref(), &new).await.map_err(cli_error)?;
+            companies::insert(&db, config.secrets_key.as_ref(), &new, &cli_user()?).await.map_err(cli_error)?;
             println!("added company {id}; running replicas pick it up within 30 s");
             Ok(ExitCode::SUCCESS)
         }
         CompaniesCommand::Remove { id } => {
-            companies::delete(&db, id).await.map_err(cli_error)?;
+            companies::delete(&db, id, &cli_user()?).await.map_err(cli_error)?;
             println!("removed company {id} and everything stored about it");
             Ok(ExitCode::SUCCESS)
         }
@@ -127,4 +127,10 @@ fn cli_error(e: companies::CompanyError) -> anyhow::Error {
         companies::CompanyError::Database(e) => anyhow::Error::new(e).context("the database"),
         e => anyhow::anyhow!("{e}"),
     }
+}
+
+/// Whoever runs the CLI holds the database's credentials: they act as an admin, under their
+/// login name.
+fn cli_user() -> anyhow::Result<ChangedBy> {
+    Ok(ChangedBy { actor: super::operator_name(None)?, role: crate::domain::Role::Admin, request_id: None })
 }

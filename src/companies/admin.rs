@@ -1,5 +1,7 @@
-//! Writing companies: validated input, secrets sealed before they reach the database, and one
-//! announcement on `<p>.control.companies` after each write so every replica reloads.
+//! Writing companies: validated input, secrets sealed before they reach the database, each write
+//! committed with its audit entry (`company_created`, `company_updated`, `company_deleted`: who,
+//! in which role, under which request id; never a key or secret), and one announcement on
+//! `<p>.control.companies` after each write so every replica reloads.
 //!
 //! The free functions need only the database (the `companies` CLI works without NATS); the
 //! [`super::Registry`] methods of the same names call them, announce the change and reload.
@@ -16,10 +18,40 @@ use super::{
 use crate::{
     db::{
         Db,
+        audit::{self, AuditEntry},
         companies::{self, CompanyPatchRow, NewCompanyRow},
     },
+    domain::{AuditAction, Role},
     webhook_signature::WebhookKey,
 };
+
+/// Who changes a company, for its audit entry.
+#[derive(Debug, Clone)]
+pub struct ChangedBy {
+    /// The sign-in name (a person's e-mail address) or the token's name.
+    pub actor: String,
+    pub role: Role,
+    /// The `x-request-id` of the HTTP request, when there was one.
+    pub request_id: Option<String>,
+}
+
+impl ChangedBy {
+    /// The service itself (code that changes a company with no person behind it).
+    pub fn service() -> ChangedBy {
+        ChangedBy { actor: "employes-sync".to_string(), role: Role::Admin, request_id: None }
+    }
+
+    fn entry(&self, action: AuditAction, company: Uuid) -> AuditEntry {
+        AuditEntry {
+            actor: self.actor.clone(),
+            role: self.role,
+            action,
+            company_id: Some(company),
+            target: Some(company.to_string()),
+            request_id: self.request_id.clone(),
+        }
+    }
+}
 
 /// A company to add. Unset settings follow the deployment's defaults.
 #[derive(Debug, Clone, Default)]
@@ -162,8 +194,8 @@ pub(super) fn open_webhook_secrets(
     keys.map_err(|_| super::OpenError)
 }
 
-/// Validate and store a new company.
-pub async fn insert(db: &Db, secrets: Option<&SecretsKey>, c: &NewCompany) -> Result<(), CompanyError> {
+/// Validate and store a new company, with its `company_created` entry.
+pub async fn insert(db: &Db, secrets: Option<&SecretsKey>, c: &NewCompany, by: &ChangedBy) -> Result<(), CompanyError> {
     let (api_key_enc, api_key_expires_at) = match &c.api_key {
         Some(key) => {
             let (sealed, exp) = seal_key(secrets, c.id, key)?;
@@ -198,15 +230,24 @@ pub async fn insert(db: &Db, secrets: Option<&SecretsKey>, c: &NewCompany) -> Re
             .map(|l| seal_webhook_secrets(secrets, c.id, l))
             .transpose()?,
     };
-    if !companies::insert(db, &row).await? {
+    let mut tx = db.begin().await?;
+    if !companies::insert(&mut tx, &row).await? {
         return Err(CompanyError::Exists);
     }
+    audit::record(&mut tx, by.entry(AuditAction::CompanyCreated, c.id)).await?;
+    tx.commit().await?;
     Ok(())
 }
 
-/// Validate and apply a change (settings, key and secrets in one call, but not one transaction:
-/// each part is valid on its own, and everything is validated before anything is written).
-pub async fn update(db: &Db, secrets: Option<&SecretsKey>, id: Uuid, p: &CompanyPatch) -> Result<(), CompanyError> {
+/// Validate and apply a change (settings, key and secrets), everything validated before anything
+/// is written, and written in one transaction with its `company_updated` entry.
+pub async fn update(
+    db: &Db,
+    secrets: Option<&SecretsKey>,
+    id: Uuid,
+    p: &CompanyPatch,
+    by: &ChangedBy,
+) -> Result<(), CompanyError> {
     let key = match &p.api_key {
         Some(Some(key)) => Some(Some(seal_key(secrets, id, key)?)),
         Some(None) => Some(None),
@@ -236,7 +277,8 @@ pub async fn update(db: &Db, secrets: Option<&SecretsKey>, id: Uuid, p: &Company
         chain_max_months: p.chain_max_months.map(|n| check_count("chain_max_months", n, 1, 1200)).transpose()?,
         chain_gap_months: p.chain_gap_months.map(|n| check_count("chain_gap_months", n, 0, 120)).transpose()?,
     };
-    if companies::update(db, id, &row).await?.is_none() {
+    let mut tx = db.begin().await?;
+    if companies::update(&mut tx, id, &row).await?.is_none() {
         return Err(CompanyError::NotFound);
     }
     if let Some(key) = key {
@@ -244,19 +286,25 @@ pub async fn update(db: &Db, secrets: Option<&SecretsKey>, id: Uuid, p: &Company
             Some((sealed, expires)) => (Some(sealed.as_slice()), *expires),
             None => (None, None),
         };
-        companies::set_api_key(db, id, sealed, expires).await?;
+        companies::set_api_key(&mut tx, id, sealed, expires).await?;
     }
     if let Some(webhook) = webhook {
-        companies::set_webhook_secrets(db, id, webhook.as_deref()).await?;
+        companies::set_webhook_secrets(&mut tx, id, webhook.as_deref()).await?;
     }
+    audit::record(&mut tx, by.entry(AuditAction::CompanyUpdated, id)).await?;
+    tx.commit().await?;
     Ok(())
 }
 
-/// Delete a company and everything stored about it.
-pub async fn delete(db: &Db, id: Uuid) -> Result<(), CompanyError> {
-    if !companies::delete(db, id).await? {
+/// Delete a company and everything stored about it, with its `company_deleted` entry (the audit
+/// log keeps the company's id).
+pub async fn delete(db: &Db, id: Uuid, by: &ChangedBy) -> Result<(), CompanyError> {
+    let mut tx = db.begin().await?;
+    if !companies::delete(&mut tx, id).await? {
         return Err(CompanyError::NotFound);
     }
+    audit::record(&mut tx, by.entry(AuditAction::CompanyDeleted, id)).await?;
+    tx.commit().await?;
     Ok(())
 }
 

@@ -8,7 +8,7 @@ use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::{CompanyError, CompanyPatch, CompanyRuntime, NewCompany, Registry, admin};
+use super::{ChangedBy, CompanyError, CompanyPatch, CompanyRuntime, NewCompany, Registry, admin};
 use crate::bus::Bus;
 
 /// `{"company_id"}` on `<p>.control.companies` (core NATS): a company changed (or, `null`,
@@ -30,37 +30,46 @@ impl Registry {
         }
     }
 
-    /// Add a company (settings validated, secrets sealed) and announce it.
-    pub async fn insert(&self, c: &NewCompany) -> Result<Arc<CompanyRuntime>, CompanyError> {
-        admin::insert(self.db(), self.secrets_key(), c).await?;
+    /// Add a company (settings validated, secrets sealed, the change audited) and announce it.
+    pub async fn insert(&self, c: &NewCompany, by: &ChangedBy) -> Result<Arc<CompanyRuntime>, CompanyError> {
+        admin::insert(self.db(), self.secrets_key(), c, by).await?;
         self.announce(Some(c.id)).await;
         self.get(c.id).ok_or(CompanyError::NotFound)
     }
 
-    /// Change a company's settings, key or webhook secrets, and announce it.
-    pub async fn update(&self, id: Uuid, patch: &CompanyPatch) -> Result<Arc<CompanyRuntime>, CompanyError> {
-        admin::update(self.db(), self.secrets_key(), id, patch).await?;
+    /// Change a company's settings, key or webhook secrets (audited), and announce it.
+    pub async fn update(
+        &self,
+        id: Uuid,
+        patch: &CompanyPatch,
+        by: &ChangedBy,
+    ) -> Result<Arc<CompanyRuntime>, CompanyError> {
+        admin::update(self.db(), self.secrets_key(), id, patch, by).await?;
         self.announce(Some(id)).await;
         self.get(id).ok_or(CompanyError::NotFound)
     }
 
-    /// Store (or, with `None`, remove) a company's API key, and announce it.
+    /// Store (or, with `None`, remove) a company's API key, and announce it (audited as the
+    /// service's own change).
     pub async fn set_api_key(&self, id: Uuid, key: Option<SecretString>) -> Result<Arc<CompanyRuntime>, CompanyError> {
-        self.update(id, &CompanyPatch { api_key: Some(key), ..CompanyPatch::default() }).await
+        let patch = CompanyPatch { api_key: Some(key), ..CompanyPatch::default() };
+        self.update(id, &patch, &ChangedBy::service()).await
     }
 
-    /// Store (or remove) a company's webhook secrets, and announce it.
+    /// Store (or remove) a company's webhook secrets, and announce it (audited as the service's
+    /// own change).
     pub async fn set_webhook_secrets(
         &self,
         id: Uuid,
         secrets: Option<Vec<SecretString>>,
     ) -> Result<Arc<CompanyRuntime>, CompanyError> {
-        self.update(id, &CompanyPatch { webhook_secrets: Some(secrets), ..CompanyPatch::default() }).await
+        let patch = CompanyPatch { webhook_secrets: Some(secrets), ..CompanyPatch::default() };
+        self.update(id, &patch, &ChangedBy::service()).await
     }
 
-    /// Delete a company and everything stored about it, and announce it.
-    pub async fn delete(&self, id: Uuid) -> Result<(), CompanyError> {
-        admin::delete(self.db(), id).await?;
+    /// Delete a company and everything stored about it (audited), and announce it.
+    pub async fn delete(&self, id: Uuid, by: &ChangedBy) -> Result<(), CompanyError> {
+        admin::delete(self.db(), id, by).await?;
         self.announce(Some(id)).await;
         Ok(())
     }

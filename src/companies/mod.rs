@@ -10,6 +10,8 @@
 //!   rate limiter per API key.
 //! - [`budget`]: the requests each company made to Employes, stored per minute and shown as
 //!   its share of the key's daily budget.
+//! - [`rotation`]: a rotation of `SECRETS_KEY` (`SECRETS_KEY_PREVIOUS`): everything sealed under
+//!   the previous key sealed anew under the current one, at start, in one transaction.
 //! - `admin`: the writes (insert, update, delete, keys and secrets), validated and sealed;
 //!   `announce`: the [`Registry`] methods that make them and tell every replica.
 
@@ -19,6 +21,7 @@ mod bootstrap;
 pub mod budget;
 pub mod formats;
 mod registry;
+pub mod rotation;
 mod runtime;
 pub mod secrets;
 
@@ -27,7 +30,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-pub use admin::{CompanyError, CompanyPatch, NewCompany, check_schedule, delete, insert, update};
+pub use admin::{ChangedBy, CompanyError, CompanyPatch, NewCompany, check_schedule, delete, insert, update};
 pub use announce::{CompaniesChanged, announce};
 pub use bootstrap::{SimulatedCompany, bootstrap};
 pub use registry::{Registry, Resolve};

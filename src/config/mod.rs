@@ -69,6 +69,8 @@ pub struct Config {
     pub worker: WorkerConfig,
     /// `SECRETS_KEY`: seals company API keys and webhook secrets at rest.
     pub secrets_key: Option<SecretsKey>,
+    /// `SECRETS_KEY_PREVIOUS`: what was sealed under it is sealed under `SECRETS_KEY` at start.
+    pub secrets_key_previous: Option<SecretsKey>,
     /// `TIMEZONE`, `MILESTONE_REMINDERS`, `MILESTONE_TODAY`.
     pub milestones: MilestonesConfig,
     /// Outbound endpoints: retries, disabling, timeout, concurrency, the SSRF guard.
@@ -95,6 +97,7 @@ pub const KEYS: &[&str] = &[
     "SIMULATOR_ADDR",
     "SIMULATOR_COMPANIES",
     "SECRETS_KEY",
+    "SECRETS_KEY_PREVIOUS",
     "WEBHOOK_SECRET",
     "WEBHOOK_COALESCE_WINDOW",
     "AUTH_JWT_SECRET",
@@ -167,7 +170,7 @@ impl Config {
         } = runtime::parse(v)?;
         let worker = worker::parse(v)?;
         let http::Http { http_addr, request_timeout, auth_jwt_secret, api_tokens, cors_origins } = http::parse(v)?;
-        let secrets_key = secrets::parse(v)?;
+        let secrets::Secrets { key: secrets_key, previous: secrets_key_previous } = secrets::parse(v)?;
         let milestones = milestones::parse(v)?;
         let endpoints = endpoints::parse(v)?;
         let limits = limits::parse(v)?;
@@ -194,6 +197,7 @@ impl Config {
             request_timeout,
             worker,
             secrets_key,
+            secrets_key_previous,
             milestones,
             endpoints,
             limits,
@@ -303,6 +307,14 @@ mod tests {
         let c = Config::from_map(&map(&[("SECRETS_KEY", key)])).unwrap();
         assert!(c.secrets_key.is_some());
         assert!(!format!("{c:?}").contains(key));
+        // The previous key: checked alike, and only with a key to seal under anew.
+        let old = "HxwbGhkYFxYVFBMSERAPDg0MCwoJCAcGBQQDAgEAAAA=";
+        let c = Config::from_map(&map(&[("SECRETS_KEY", key), ("SECRETS_KEY_PREVIOUS", old)])).unwrap();
+        assert!(c.secrets_key_previous.is_some() && !format!("{c:?}").contains(old));
+        let alone = Config::from_map(&map(&[("SECRETS_KEY_PREVIOUS", old)])).unwrap_err();
+        assert_eq!(alone.key, "SECRETS_KEY_PREVIOUS");
+        let bad = Config::from_map(&map(&[("SECRETS_KEY", key), ("SECRETS_KEY_PREVIOUS", "c2hvcnQ=")])).unwrap_err();
+        assert_eq!(bad.key, "SECRETS_KEY_PREVIOUS");
     }
 
     #[test]

@@ -56,6 +56,11 @@ pub const REFERENCE: &[KeyDoc] = &[
         "no key or secret can be stored per company",
         "base64 of 32 random bytes sealing company API keys and webhook secrets at rest (secret)",
     ),
+    unset(
+        "SECRETS_KEY_PREVIOUS",
+        "none",
+        "the SECRETS_KEY before a rotation: what it sealed is sealed under SECRETS_KEY at start (secret)",
+    ),
     unset("WEBHOOK_SECRET", "webhooks answer 503", "whsec_... secrets of webhook senders, space-separated (rotation)"),
     doc("WEBHOOK_COALESCE_WINDOW", "2s", "webhooks within this window share one targeted sync"),
     unset("AUTH_JWT_SECRET", "no JWT sign-in", "HS256 secret of sign-in JWTs (email claim, source manual)"),

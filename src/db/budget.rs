@@ -59,6 +59,18 @@ pub async fn for_company(db: &Db, company: Uuid, rate_limit: u32) -> sqlx::Resul
     Ok(Budget::new(n, rate_limit))
 }
 
+/// The requests in the last 24 h of each of `companies` (those without any are absent).
+pub async fn of_companies(db: &Db, companies: &[Uuid]) -> sqlx::Result<HashMap<Uuid, i64>> {
+    let rows = sqlx::query!(
+        r#"SELECT company_id, sum(requests)::bigint AS "n!" FROM employes_requests
+           WHERE company_id = ANY($1) AND minute > now() - interval '24 hours' GROUP BY company_id"#,
+        companies
+    )
+    .fetch_all(db)
+    .await?;
+    Ok(rows.into_iter().map(|r| (r.company_id, r.n)).collect())
+}
+
 /// Every company's requests in the last 24 h (companies without any are absent).
 pub async fn all(db: &Db) -> sqlx::Result<HashMap<Uuid, i64>> {
     let rows = sqlx::query!(

@@ -2,6 +2,7 @@
 //! `companies`). Deleting a company deletes everything stored about it (`ON DELETE CASCADE`).
 
 use chrono::{DateTime, Utc};
+use sqlx::PgConnection;
 use uuid::Uuid;
 
 use super::Db;
@@ -137,7 +138,7 @@ pub async fn delete_simulated_except(db: &Db, keep: &[Uuid]) -> sqlx::Result<u64
 }
 
 /// Insert a company; `false` when its id exists.
-pub async fn insert(db: &Db, c: &NewCompanyRow) -> sqlx::Result<bool> {
+pub async fn insert(conn: &mut PgConnection, c: &NewCompanyRow) -> sqlx::Result<bool> {
     let rows = sqlx::query!(
         r#"INSERT INTO companies (id, name, rate_limit, schedule, watch_interval_secs, history_refresh_after_secs,
                                   chain_max_contracts, chain_max_months, chain_gap_months,
@@ -157,14 +158,14 @@ pub async fn insert(db: &Db, c: &NewCompanyRow) -> sqlx::Result<bool> {
         c.api_key_expires_at,
         c.webhook_secrets_enc,
     )
-    .execute(db)
+    .execute(conn)
     .await?
     .rows_affected();
     Ok(rows == 1)
 }
 
 /// Apply a patch; the row after it, or `None` for an unknown company.
-pub async fn update(db: &Db, id: Uuid, p: &CompanyPatchRow) -> sqlx::Result<Option<CompanyRow>> {
+pub async fn update(conn: &mut PgConnection, id: Uuid, p: &CompanyPatchRow) -> sqlx::Result<Option<CompanyRow>> {
     company_query!(
         r#"UPDATE companies SET
                name = coalesce($2, name),
@@ -193,19 +194,19 @@ pub async fn update(db: &Db, id: Uuid, p: &CompanyPatchRow) -> sqlx::Result<Opti
         p.chain_max_months,
         p.chain_gap_months,
     )
-    .fetch_optional(db)
+    .fetch_optional(conn)
     .await
 }
 
 /// Delete a company and everything stored about it; `false` for an unknown one.
-pub async fn delete(db: &Db, id: Uuid) -> sqlx::Result<bool> {
-    Ok(sqlx::query!("DELETE FROM companies WHERE id = $1", id).execute(db).await?.rows_affected() == 1)
+pub async fn delete(conn: &mut PgConnection, id: Uuid) -> sqlx::Result<bool> {
+    Ok(sqlx::query!("DELETE FROM companies WHERE id = $1", id).execute(conn).await?.rows_affected() == 1)
 }
 
 /// Store (or, with `None`, remove) a company's sealed API key and its expiry; `false` for an
 /// unknown company.
 pub async fn set_api_key(
-    db: &Db,
+    conn: &mut PgConnection,
     id: Uuid,
     sealed: Option<&[u8]>,
     expires_at: Option<DateTime<Utc>>,
@@ -216,17 +217,17 @@ pub async fn set_api_key(
         sealed,
         expires_at,
     )
-    .execute(db)
+    .execute(conn)
     .await?
     .rows_affected();
     Ok(rows == 1)
 }
 
 /// Store (or remove) a company's sealed webhook secrets; `false` for an unknown company.
-pub async fn set_webhook_secrets(db: &Db, id: Uuid, sealed: Option<&[u8]>) -> sqlx::Result<bool> {
+pub async fn set_webhook_secrets(conn: &mut PgConnection, id: Uuid, sealed: Option<&[u8]>) -> sqlx::Result<bool> {
     let rows =
         sqlx::query!("UPDATE companies SET webhook_secrets_enc = $2, updated_at = now() WHERE id = $1", id, sealed,)
-            .execute(db)
+            .execute(conn)
             .await?
             .rows_affected();
     Ok(rows == 1)

@@ -13,6 +13,7 @@ pub mod issues;
 pub mod milestones;
 pub mod privacy;
 pub mod retention;
+pub mod sealed;
 pub mod sessions;
 pub mod webhooks;
 

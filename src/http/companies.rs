@@ -5,7 +5,11 @@
 
 use std::sync::Arc;
 
-use axum::{extract::State, http::StatusCode, response::IntoResponse};
+use axum::{
+    extract::State,
+    http::{HeaderMap, StatusCode},
+    response::IntoResponse,
+};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -15,14 +19,17 @@ use super::{
     AppState, Identity,
     auth::Role,
     company_input::{CompanyPatchBody, NewCompanyBody},
-    extract::{JsonBody, Limit, Path, Query},
+    extract::{JsonBody, Limit, Path, Query, request_id},
     paging::{self, Cursor, MAX_LIMIT},
     responses::{Authenticated, Forbidden, Storage},
     views::{SyncStatus, sync_status},
 };
 use crate::{
-    companies::CompanyRuntime,
-    db::companies::{self, CompanyActivity},
+    companies::{ChangedBy, CompanyRuntime},
+    db::{
+        budget::{self, Budget},
+        companies::{self, CompanyActivity},
+    },
     error::{AppError, AppResult, ErrorBody},
 };
 
@@ -73,6 +80,10 @@ pub struct CompanyView {
     last_error: Option<LastError>,
     /// Employees listed in its copy.
     employees: i64,
+    /// Requests made to Employes for it in the last 24 hours, by every replica (stored every 5 s).
+    requests_24h: i64,
+    /// Its share of its key's daily budget: `requests_24h` ÷ (`rate_limit` × 86,400).
+    budget_used: f64,
     created_at: DateTime<Utc>,
 }
 
@@ -81,8 +92,14 @@ fn human(d: std::time::Duration) -> String {
 }
 
 impl CompanyView {
-    fn of(c: &CompanyRuntime, a: Option<&CompanyActivity>, outdated_after: std::time::Duration) -> CompanyView {
+    fn of(
+        c: &CompanyRuntime,
+        a: Option<&CompanyActivity>,
+        requests_24h: i64,
+        outdated_after: std::time::Duration,
+    ) -> CompanyView {
         let company = &c.company;
+        let budget = Budget::new(requests_24h, c.rate_limit);
         let latest_failed = a.is_some_and(|a| a.failed_at.is_some());
         let last_success_at = a.and_then(|a| a.last_success_at);
         CompanyView {
@@ -104,17 +121,32 @@ impl CompanyView {
                 Some(LastError { at: a.failed_at?, message: a.failure_reason.clone().unwrap_or_default() })
             }),
             employees: a.map_or(0, |a| a.employees),
+            requests_24h: budget.requests_24h,
+            budget_used: budget.budget_used,
             created_at: company.created_at,
         }
     }
 }
 
-/// The views of `list`, with what the database knows of each.
+/// The views of `list`, with what the database knows of each (its syncs, and its requests to
+/// Employes of the last 24 h).
 async fn views(state: &AppState, list: &[Arc<CompanyRuntime>]) -> AppResult<Vec<CompanyView>> {
     let ids: Vec<Uuid> = list.iter().map(|c| c.id()).collect();
-    let activity = companies::activity(&state.db, &ids).await?;
+    let (activity, requests) =
+        tokio::try_join!(companies::activity(&state.db, &ids), budget::of_companies(&state.db, &ids))?;
     let after = state.config.sync_outdated_after;
-    Ok(list.iter().map(|c| CompanyView::of(c, activity.iter().find(|a| a.id == c.id()), after)).collect())
+    Ok(list
+        .iter()
+        .map(|c| {
+            let a = activity.iter().find(|a| a.id == c.id());
+            CompanyView::of(c, a, requests.get(&c.id()).copied().unwrap_or(0), after)
+        })
+        .collect())
+}
+
+/// Who makes a change, for its audit entry.
+fn changed_by(who: &Identity, headers: &HeaderMap) -> ChangedBy {
+    ChangedBy { actor: who.name.clone(), role: who.role, request_id: request_id(headers) }
 }
 
 /// The company, when the caller may see it (else 404, as for an unknown one).
@@ -198,6 +230,7 @@ async fn get_company(
 async fn add_company(
     State(state): State<AppState>,
     who: Identity,
+    headers: HeaderMap,
     JsonBody(body): JsonBody<NewCompanyBody>,
 ) -> AppResult<impl IntoResponse> {
     who.require(Role::Admin)?;
@@ -206,7 +239,7 @@ async fn add_company(
         // A caller limited to some companies cannot add one it would not see.
         return Err(AppError::Forbidden("this caller may not add a company outside its companies".into()));
     }
-    let company = state.companies.insert(&new).await?;
+    let company = state.companies.insert(&new, &changed_by(&who, &headers)).await?;
     tracing::info!(company = %company.id(), "company added");
     let mut view = views(&state, &[company]).await?;
     Ok((StatusCode::CREATED, axum::Json(view.remove(0))))
@@ -226,12 +259,13 @@ async fn change_company(
     State(state): State<AppState>,
     who: Identity,
     Path(id): Path<Uuid>,
+    headers: HeaderMap,
     JsonBody(body): JsonBody<CompanyPatchBody>,
 ) -> AppResult<impl IntoResponse> {
     who.require(Role::Admin)?;
     visible(&state, &who, id)?;
     let patch = body.into_patch()?;
-    let company = state.companies.update(id, &patch).await?;
+    let company = state.companies.update(id, &patch, &changed_by(&who, &headers)).await?;
     tracing::info!("company changed");
     let mut view = views(&state, &[company]).await?;
     Ok(axum::Json(view.remove(0)))
@@ -250,10 +284,11 @@ async fn delete_company(
     State(state): State<AppState>,
     who: Identity,
     Path(id): Path<Uuid>,
+    headers: HeaderMap,
 ) -> AppResult<impl IntoResponse> {
     who.require(Role::Admin)?;
     visible(&state, &who, id)?;
-    state.companies.delete(id).await?;
+    state.companies.delete(id, &changed_by(&who, &headers)).await?;
     tracing::info!("company deleted");
     Ok(StatusCode::NO_CONTENT)
 }

@@ -36,6 +36,7 @@ mod sync;
 #[cfg(test)]
 mod tests;
 mod views;
+mod webhook_event;
 mod webhooks;
 
 use std::{convert::Infallible, sync::Arc, time::Duration};
@@ -147,7 +148,7 @@ pub fn service(
             let path = req.uri().path();
             // Webhook intake, the hot path, has its span at DEBUG (its cost is measured in
             // bench/ANALYSIS.md); its rejections are logged with their request id instead.
-            if path == webhooks::PATH {
+            if webhooks::is_intake(path) {
                 tracing::debug_span!("http", method = %req.method(), path, request_id = %id)
             } else {
                 tracing::info_span!("http", method = %req.method(), path, request_id = %id)

@@ -116,6 +116,17 @@ error_set! {
 }
 
 error_set! {
+    /// What webhook intake refuses, besides a malformed body (each route says its own 400).
+    Intake:
+        "401" => "a bad or missing signature, webhook-id or webhook-timestamp, or a timestamp outside ±5 minutes",
+        "408" => "the body did not arrive within HTTP_REQUEST_TIMEOUT",
+        "413" => "the body is larger than 256 KiB",
+        "415" => "a body that is not application/json",
+        "500" => "an unexpected failure while recording it; retry",
+        "503" => "not configured (no secret to verify it with), or NATS or Postgres cannot take it now; retry",
+}
+
+error_set! {
     /// A route about one company (`company_id`, which may be omitted while there is only one).
     OneCompany:
         "400" => "a malformed query parameter, or several companies and no company_id (`company_required`)",

@@ -84,6 +84,15 @@ fn timestamp() -> Value {
     json!({"description": "when it happened (RFC 3339); informational, not checked"})
 }
 
+/// `data.company_id`: which company the event is about.
+fn company_id() -> Value {
+    json!({"type": ["string", "null"], "format": "uuid", "pattern": UUID_PATTERN,
+           "description": "the company the event is about (a hyphenated UUID). On `/webhooks/employes` it routes the \
+                           event: absent or null means the only company; a company this deployment does not serve (or \
+                           none named while there are several) is recorded and ignored. On \
+                           `/webhooks/employes/{company_id}` it must be the path's id when given (else 400)."})
+}
+
 /// An event about one employee: a targeted sync of it.
 fn employee_webhook_event() -> Value {
     json!({
@@ -98,6 +107,7 @@ fn employee_webhook_event() -> Value {
                 "properties": {
                     "employee_id": {"type": "string", "format": "uuid", "pattern": UUID_PATTERN,
                                     "description": "the employee to sync (a hyphenated UUID)"},
+                    "company_id": company_id(),
                 },
             },
         },
@@ -114,7 +124,8 @@ fn other_webhook_event() -> Value {
                      "description": "1–100 visible ASCII characters",
                      "examples": [COMPANY_SYNC, "payrun.finished"]},
             "timestamp": timestamp(),
-            "data": {"description": "not read"},
+            "data": {"description": "only `company_id` is read (when `data` is an object)",
+                     "properties": {"company_id": company_id()}},
         },
     })
 }

@@ -90,6 +90,7 @@ fn every_operation_has_a_unique_id_named_after_its_resource_and_verb() {
         ("GET", "/metrics", "metrics"),
         ("GET", "/readyz", "readyz"),
         ("POST", "/webhooks/employes", "receive_webhook"),
+        ("POST", "/webhooks/employes/{company_id}", "receive_company_webhook"),
     ];
     let ops: Vec<(&str, &str, &str)> = ops.iter().map(|(m, p, i)| (m.as_str(), p.as_str(), i.as_str())).collect();
     assert_eq!(ops, expected);

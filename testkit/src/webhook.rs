@@ -56,10 +56,10 @@ impl Webhook {
         Webhook::with_id(format!("msg_{}", uuid::Uuid::new_v4().simple()), body)
     }
 
-    /// An Employes event of type `kind` about `employee`.
+    /// An Employes event of type `kind` about `employee`, naming no company (so it is the only
+    /// company's).
     pub fn event(kind: &str, employee: &str) -> Webhook {
-        let body = json!({"type": kind, "timestamp": "2026-11-25T10:00:00Z",
-                          "data": {"company_id": "x", "employee_id": employee}});
+        let body = json!({"type": kind, "timestamp": "2026-11-25T10:00:00Z", "data": {"employee_id": employee}});
         Webhook::signed(serde_json::to_vec(&body).unwrap())
     }
 

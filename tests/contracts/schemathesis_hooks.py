@@ -5,6 +5,8 @@
   of stopping at 401: schema-valid events must be accepted, schema-invalid ones refused with 400.
 - Positive endpoint bodies register a public literal address for every company, and a replay's
   range is sent in order (see `_endpoint_body`).
+- On the company route (`/webhooks/employes/{company_id}`), a positive case's `data.company_id`,
+  when it names one, is the path's (a body naming another company is a documented 400).
 - One more check, `every_response_field_is_documented`: a JSON response may hold no field its
   documented schema does not name, and a field it sends as `null` must be `required` (the server
   always sends such a field; a client generated from the document must not treat it as optional).
@@ -67,6 +69,12 @@ def before_call(context, case, **kwargs):
         case.body = _endpoint_body(case.operation.path, case.method.upper(), case.body)
     if not case.operation.path.startswith(WEBHOOK_PATH) or case.method.upper() != "POST":
         return
+    # The company route refuses a body naming another company than its path (documented; a schema
+    # cannot say "equal to the path"): positive cases that name one name the path's company.
+    path_company = (case.path_parameters or {}).get("company_id")
+    if path_company and positive_body and isinstance(case.body, dict) and isinstance(case.body.get("data"), dict):
+        if case.body["data"].get("company_id") is not None:
+            case.body = {**case.body, "data": {**case.body["data"], "company_id": str(path_company)}}
     key = _key()
     negative_headers = meta is not None and meta.is_negative_at(ParameterLocation.HEADER)
     body = _body_bytes(case.body)

@@ -409,6 +409,7 @@ async fn the_openapi_document_describes_every_route() {
             "POST /api/milestones/{id}/resolve",
             "POST /api/sync",
             "POST /webhooks/employes",
+            "POST /webhooks/employes/{company_id}",
         ]
     );
     let schemas = doc["components"]["schemas"].as_object().unwrap();

@@ -102,7 +102,10 @@ async fn unknown_event_types_are_accepted_ignored_and_recorded() {
 async fn a_company_sync_request_starts_a_full_sync() {
     let mut env = TestEnv::new().await;
     let app = env.spawn_app().await;
-    let d = Webhook::signed(serde_json::to_vec(&json!({"type": "company.sync_requested", "timestamp": "2026-11-25T10:00:00Z", "data": {"company_id": "x"}})).unwrap());
+    let d = Webhook::signed(
+        serde_json::to_vec(&json!({"type": "company.sync_requested", "timestamp": "2026-11-25T10:00:00Z", "data": {}}))
+            .unwrap(),
+    );
     let (status, body) = d.send(&app).await;
     assert_eq!(status, 202, "{body}");
     let s = app.wait_for_session(&app.webhook_session(&d.id).await).await;

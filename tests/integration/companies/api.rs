@@ -195,3 +195,24 @@ async fn a_check_tells_whether_the_key_and_the_id_work_before_any_sync() {
     assert_eq!(count(&app, "SELECT count(*) FROM sync_sessions").await, 0, "a check is no sync");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_check_that_gets_no_answer_in_time_says_so_well_within_the_request_timeout() {
+    // Arrange: Employes answers the first company's requests only after 5 s (a check waiting
+    // behind a running sync's requests on the same key waits alike).
+    let mut env = one_registered_of_two(false).await;
+    env.set("HTTP_REQUEST_TIMEOUT", "6s");
+    let app = env.spawn_app_with_roles(vec![Role::Http]).await;
+    let first = env.companies[0];
+    env.sim_control.faults_in(first, json!({ "latency_ms": 5000 })).await;
+    // Act
+    let started = std::time::Instant::now();
+    let (status, answer) =
+        send(&app, API_TOKEN, reqwest::Method::POST, &format!("/api/companies/{first}/check"), None).await;
+    // Assert: half the request timeout, then 200 with the reason (no 408).
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["ok"], false, "{answer}");
+    assert!(answer["reason"].as_str().unwrap().contains("did not answer within 3 s"), "{answer}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(5), "{:?}", started.elapsed());
+    app.stop().await;
+}

@@ -5,7 +5,7 @@
 use std::time::Instant;
 
 use employes_sync::{
-    companies::{CompanyPatch, SecretsKey},
+    companies::{ChangedBy, CompanyPatch, SecretsKey},
     simulator::SimConfig,
 };
 use secrecy::ExposeSecret;
@@ -66,7 +66,11 @@ async fn companies_sharing_a_key_share_one_limiter_and_get_no_429() {
     // A lower limit on one of them lowers the shared limiter for all three.
     let registry = app.companies.clone().unwrap();
     registry
-        .update(companies[2], &CompanyPatch { rate_limit: Some(Some(5)), ..CompanyPatch::default() })
+        .update(
+            companies[2],
+            &CompanyPatch { rate_limit: Some(Some(5)), ..CompanyPatch::default() },
+            &ChangedBy::service(),
+        )
         .await
         .unwrap();
     assert!(companies.iter().all(|c| registry.get(*c).unwrap().rate_limit == 5));

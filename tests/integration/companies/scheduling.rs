@@ -3,7 +3,12 @@
 //! others wait behind it.
 
 use chrono::{DateTime, Utc};
-use employes_sync::{cli::Role, companies::CompanyPatch, scheduler, simulator::SimConfig};
+use employes_sync::{
+    cli::Role,
+    companies::{ChangedBy, CompanyPatch},
+    scheduler,
+    simulator::SimConfig,
+};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -26,7 +31,7 @@ async fn two_replicas_with_per_company_schedules_make_one_session_per_company_pe
     let schedules = ["* * * * * *", "*/2 * * * * *", "off"];
     for (company, schedule) in companies.iter().zip(schedules) {
         let patch = CompanyPatch { schedule: Some(Some(schedule.to_string())), ..CompanyPatch::default() };
-        registry.update(*company, &patch).await.unwrap();
+        registry.update(*company, &patch, &ChangedBy::service()).await.unwrap();
     }
     let seen = b.companies.clone().unwrap();
     eventually("replica B has the schedules", Duration::from_secs(5), async || {

@@ -78,7 +78,8 @@ async fn every_message_a_full_scenario_publishes_is_described_by_the_asyncapi_do
     app.sim.mutate(json!({"kind": "contracts", "employee_id": app.sim.employee_id(4).await, "contracts": fixed})).await;
     let company: Uuid = env.settings["EMPLOYES_COMPANY_ID"].parse().unwrap();
     let rename = employes_sync::companies::CompanyPatch { name: Some("Renamed B.V.".into()), ..Default::default() };
-    app.companies.clone().unwrap().update(company, &rename).await.unwrap();
+    let by = employes_sync::companies::ChangedBy::service();
+    app.companies.clone().unwrap().update(company, &rename, &by).await.unwrap();
     let lost = employes_sync::sync::QueueTask::RunSession(employes_sync::sync::RunSession {
         company_id: Some(company),
         request_id: "lost-task".into(),

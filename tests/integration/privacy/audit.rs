@@ -116,3 +116,82 @@ async fn the_scheduler_and_webhooks_are_not_audited_and_a_bad_cursor_is_refused(
     assert_eq!((status, body["error"].as_str()), (400, Some("bad_request")), "{body}");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn every_company_change_through_the_api_or_the_cli_is_audited_without_its_key_or_secrets() {
+    // Arrange: two companies of the simulator, only the first registered; an admin token.
+    use employes_sync::{companies::SecretsKey, simulator::SimConfig};
+    use secrecy::ExposeSecret;
+    let sim = SimConfig { rate_limit: 1000, latency_ms: 0, seed: 4, ..SimConfig::default() }.with_companies(3);
+    let mut env = TestEnv::with_sim(sim).await;
+    let (first, second, third) = (env.companies[0], env.companies[1], env.companies[2]);
+    env.set("EMPLOYES_COMPANY_ID", &first.to_string());
+    env.set("API_TOKENS", &format!("boss:{API_TOKEN}:admin"));
+    env.set("SECRETS_KEY", SecretsKey::generate().to_base64().expose_secret());
+    let app = env.spawn_app_with_roles(vec![employes_sync::cli::Role::Http]).await;
+    let (key, new_key, secret) =
+        ("first-key-of-the-second-0123", "second-key-of-the-second-0123", "whsec_YXVkaXQtdGVzdC1zZWNyZXQtMDEyMzQ1Ng==");
+    let send = async |method: reqwest::Method, path: String, request_id: &str, body: Option<Value>| {
+        let mut req =
+            app.http.request(method, app.url(&path)).bearer_auth(API_TOKEN).header("x-request-id", request_id);
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        reply(req.send().await.unwrap()).await.0
+    };
+    use reqwest::Method as M;
+    // Act: through the API, an add (with key and secret), a change of key, a delete; a refused
+    // add (exists) records nothing. Through the CLI, an add and a remove.
+    let path = format!("/api/companies/{second}");
+    let body = json!({"id": second, "api_key": key, "webhook_secrets": [secret]});
+    assert_eq!(send(M::POST, "/api/companies".into(), "req-add", Some(body.clone())).await, 201);
+    assert_eq!(send(M::POST, "/api/companies".into(), "req-again", Some(body)).await, 409);
+    assert_eq!(send(M::PATCH, path.clone(), "req-patch", Some(json!({"api_key": new_key}))).await, 200);
+    assert_eq!(send(M::DELETE, path, "req-delete", None).await, 204);
+    let dir = tempfile::tempdir().unwrap();
+    let key_file = dir.path().join("key");
+    std::fs::write(&key_file, "the-third-companys-key-0123").unwrap();
+    let third_id = third.to_string();
+    for args in [
+        vec!["companies", "add", "--id", &third_id, "--api-key-file", key_file.to_str().unwrap()],
+        vec!["companies", "remove", &third_id],
+    ] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_employes-sync"))
+            .args(&args)
+            .envs(&env.settings)
+            .env("SUDO_USER", "ana.admin")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    // Assert: one entry per change, newest first, each with its actor, role, company and request.
+    let entries = all_entries(&app, 100).await;
+    let seen: Vec<(&str, &str, &str, &str, &str, Value)> = entries
+        .iter()
+        .map(|e| {
+            let s = |k: &str| e[k].as_str().unwrap_or("-");
+            (s("actor"), s("role"), s("action"), s("company_id"), s("target"), e["request_id"].clone())
+        })
+        .collect();
+    let (second, third) = (second.to_string(), third.to_string());
+    assert_eq!(
+        seen,
+        vec![
+            ("ana.admin", "admin", "company_deleted", third.as_str(), third.as_str(), Value::Null),
+            ("ana.admin", "admin", "company_created", third.as_str(), third.as_str(), Value::Null),
+            ("boss", "admin", "company_deleted", second.as_str(), second.as_str(), json!("req-delete")),
+            ("boss", "admin", "company_updated", second.as_str(), second.as_str(), json!("req-patch")),
+            ("boss", "admin", "company_created", second.as_str(), second.as_str(), json!("req-add")),
+        ]
+    );
+    // No key or secret in the log, as served or as stored.
+    let stored: Vec<String> =
+        sqlx::query_scalar("SELECT row_to_json(a)::text FROM audit_entries a").fetch_all(&app.db).await.unwrap();
+    let served = serde_json::to_string(&entries).unwrap();
+    for text in stored.iter().chain([&served]) {
+        for needle in [key, new_key, secret, "the-third-companys-key", "whsec_"] {
+            assert!(!text.contains(needle), "{needle} in {text}");
+        }
+    }
+    app.stop().await;
+}

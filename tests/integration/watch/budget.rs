@@ -1,6 +1,6 @@
 //! Budget visibility: the requests made to Employes in the last 24 h per company, and their share
-//! of the key's daily budget, equal what the simulator counted — on `/metrics` and from
-//! `db::budget::for_company`.
+//! of the key's daily budget, equal what the simulator counted — on `/metrics`, in
+//! `GET /api/companies[/{id}]` and from `db::budget::for_company`.
 
 use std::time::Duration;
 
@@ -48,6 +48,13 @@ async fn each_company_s_requests_of_the_last_day_and_their_share_of_its_budget_m
         .await;
         let share = gauge(&app, "employes_sync_budget_used_ratio", company).await.unwrap();
         assert!((share - expected / 86_400_000.0).abs() < 1e-12, "{share}");
+        // The company API shows the same figures, for one company and in the list.
+        let one = app.get_json(&format!("/api/companies/{company}")).await;
+        assert_eq!(one["requests_24h"].as_f64(), Some(expected), "{one}");
+        assert!((one["budget_used"].as_f64().unwrap() - expected / 86_400_000.0).abs() < 1e-12, "{one}");
+        let list = app.get_json("/api/companies").await;
+        let listed = list["companies"].as_array().unwrap().iter().find(|c| c["id"] == company.to_string()).unwrap();
+        assert_eq!((&listed["requests_24h"], &listed["budget_used"]), (&one["requests_24h"], &one["budget_used"]));
     }
     app.stop().await;
 
