@@ -1,6 +1,7 @@
 /* Signing in and out. The token comes from the sign-in form or a `#token=` link and is kept in
  * sessionStorage (this tab only); a 401 from any request brings the form back with a message. */
 
+import { hideDemoBanner, loadDemoBanner } from './demo.js';
 import { $ } from './dom.js';
 import { hideEmployeePage, showRoute } from './employee.js';
 import { refreshData } from './panels.js';
@@ -38,6 +39,7 @@ export function onHashChange() {
 function showSignin(message) {
   stopAll();
   state.token = null;
+  hideDemoBanner();
   $('#dashboard').hidden = true;
   hideEmployeePage();
   $('#sign-out').hidden = true;
@@ -81,6 +83,7 @@ function startDashboard(token) {
   showRoute();
   loadStatus();
   refreshData();
+  loadDemoBanner();
   state.pollTimer = setInterval(() => { if (!document.hidden) loadStatus(); }, POLL_MS);
 }
 

@@ -11,6 +11,7 @@
  *   state.js     shared state                      event-stream.js  text/event-stream reader
  *   employees.js the employee search               employee.js  the employee page (#/employees/<id>)
  *   timeline-chart.js  the page's SVG wage/hours chart and contract bar
+ *   demo.js      the "Demo data" banner
  */
 
 import { setUnauthorizedHandler } from './api.js';

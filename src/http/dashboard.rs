@@ -32,6 +32,7 @@ const ASSETS: &[(&str, &str, &str)] = &[
     asset!("api.js", JS),
     asset!("auth.js", JS),
     asset!("changes.js", JS),
+    asset!("demo.js", JS),
     asset!("dom.js", JS),
     asset!("employee.js", JS),
     asset!("employees.js", JS),
