@@ -699,12 +699,14 @@ scenario('employees: a name in the changes opens their page with chart and contr
   } finally {
     await page.context().close();
   }
+});
+
 scenario('the "Demo data — built-in simulator" banner is on the dashboard while a company is simulated', async () => {
   // The service runs its built-in simulator (EMPLOYES_API_URL unset): its company is simulated.
   await desk.goto(`${base}/employes-sync#token=${TOKEN}`);
   await desk.locator('#demo-banner').waitFor({ state: 'visible', timeout: 10_000 });
   assert.match(await text(desk, '#demo-banner'), /^Demo data — built-in simulator/);
-  await shot(desk, '13-demo-banner');
+  await shot(desk, '16-demo-banner');
   // Signed out, nothing is known about the companies: no banner; signed in again, it is back.
   await desk.click('#sign-out');
   assert.ok(await desk.locator('#demo-banner').isHidden(), 'hidden on the sign-in form');
