@@ -3,7 +3,7 @@
 # binary, runs the criterion change-detection bench and every scenario of examples/bench/,
 # prints a table and writes BENCHMARKS.md. Takes ~10-15 minutes on 2 cores.
 # BENCH_ONLY=sync110,sync1k,sync10k,latency,intake,detection,dbwrite runs a subset
-# (the criterion bench runs when "detection" is selected).
+# (the criterion benches of change detection and milestones run when "detection" is selected).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/services.sh
@@ -20,5 +20,7 @@ cargo build --release --quiet --example bench
 if [ -z "${BENCH_ONLY:-}" ] || [[ ",${BENCH_ONLY}," == *",detection,"* ]]; then
   echo "criterion: change detection on 100k employees…" >&2
   cargo bench --quiet --bench change_detection -- --noplot 2>&1 | grep -Ev '^(Gnuplot|WARNING: HTML)' || true
+  echo "criterion: milestone evaluation on 100k employees…" >&2
+  cargo bench --quiet --bench milestones -- --noplot 2>&1 | grep -Ev '^(Gnuplot|WARNING: HTML)' || true
 fi
 cargo run --release --quiet --example bench
