@@ -7,7 +7,7 @@ use chrono::NaiveDate;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::parse_date;
+use super::changes::{parse_date, period_number as number, positive_number as positive};
 
 /// One salary period.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
@@ -149,19 +149,6 @@ fn periods<'a>(employment: &'a Value, key: &str) -> impl Iterator<Item = (NaiveD
         let date = |k: &str| p.get(k).and_then(Value::as_str).and_then(parse_date);
         Some((date("start_date")?, date("end_date"), p))
     })
-}
-
-fn number(v: Option<&Value>) -> Option<f64> {
-    let n = match v? {
-        Value::Number(n) => n.as_f64()?,
-        Value::String(s) => s.trim().replace(',', ".").parse().ok()?,
-        _ => return None,
-    };
-    n.is_finite().then_some(n)
-}
-
-fn positive(v: Option<&Value>) -> Option<f64> {
-    number(v).filter(|n| *n > 0.0)
 }
 
 #[cfg(test)]

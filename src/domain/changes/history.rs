@@ -126,7 +126,9 @@ fn plain_ymd(s: &[u8]) -> Option<(i32, u32, u32)> {
     Some((n(&digits[..4]) as i32, n(&digits[4..6]), n(&digits[6..])))
 }
 
-fn number(v: Option<&Value>) -> Option<f64> {
+/// A number of an Employes period (a JSON number, or a string with a decimal comma or point);
+/// `None` when absent, unreadable or not finite.
+pub fn number(v: Option<&Value>) -> Option<f64> {
     let n = match v? {
         Value::Number(n) => n.as_f64()?,
         Value::String(s) => s.trim().replace(',', ".").parse().ok()?,
@@ -135,7 +137,8 @@ fn number(v: Option<&Value>) -> Option<f64> {
     n.is_finite().then_some(n)
 }
 
-fn positive(v: Option<&Value>) -> Option<f64> {
+/// [`number`], when above zero (a wage of 0 is no wage).
+pub fn positive(v: Option<&Value>) -> Option<f64> {
     number(v).filter(|n| *n > 0.0)
 }
 

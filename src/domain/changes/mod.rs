@@ -15,7 +15,10 @@ mod record_rules;
 mod types;
 mod value;
 
-pub use history::{ContractPeriod, History, HoursPeriod, SalaryPeriod, parse_date};
+pub use history::{
+    ContractPeriod, History, HoursPeriod, SalaryPeriod, number as period_number, parse_date,
+    positive as positive_number,
+};
 pub use history_rules::{detect_history_changes, for_each_history_change};
 pub use key::{DedupKey, KeyedChange, sort_for_insert};
 pub use record_rules::{PERSONAL_FIELDS, RecordDiff, detect_record_changes, for_each_record_change, text_of};
