@@ -11,7 +11,7 @@ use axum::{
     response::IntoResponse,
 };
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
@@ -19,8 +19,8 @@ use super::{
     AppState, Identity,
     auth::Role,
     company_input::{CompanyPatchBody, NewCompanyBody},
-    extract::{JsonBody, Limit, Path, Query, request_id},
-    paging::{self, Cursor, MAX_LIMIT},
+    extract::{JsonBody, Path, Query, request_id},
+    paging,
     responses::{Authenticated, Forbidden, Storage},
     views::{SyncStatus, sync_status},
 };
@@ -154,19 +154,6 @@ fn visible(state: &AppState, who: &Identity, id: Uuid) -> AppResult<Arc<CompanyR
     state.companies.get(id).filter(|_| who.sees(id)).ok_or_else(|| AppError::NotFound("no such company".into()))
 }
 
-#[derive(Deserialize, utoipa::IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-struct ListQuery {
-    /// How many companies, by id.
-    #[serde(default)]
-    #[param(inline)]
-    limit: Limit<100, { MAX_LIMIT }>,
-    /// Where the previous page ended (its `next_cursor`).
-    #[param(schema_with = paging::cursor_schema::<Uuid>)]
-    cursor: Option<Cursor<Uuid>>,
-}
-
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct CompanyList {
     companies: Vec<CompanyView>,
@@ -176,7 +163,7 @@ pub struct CompanyList {
 }
 
 /// The companies the caller may see, by id.
-#[utoipa::path(get, path = "/api/companies", tag = "companies", params(ListQuery), security(("bearer" = [])),
+#[utoipa::path(get, path = "/api/companies", tag = "companies", params(paging::ByIdQuery), security(("bearer" = [])),
     responses((status = 200, description = "the companies", body = CompanyList,
                links(("first_company" = (operation_id = "get_company",
                                          parameters(("id" = "$response.body#/companies/0/id")))))),
@@ -185,7 +172,7 @@ pub struct CompanyList {
 async fn list_companies(
     State(state): State<AppState>,
     who: Identity,
-    Query(q): Query<ListQuery>,
+    Query(q): Query<paging::ByIdQuery>,
 ) -> AppResult<impl IntoResponse> {
     let after = q.cursor.map(|c| c.0);
     let seen: Vec<Arc<CompanyRuntime>> = state

@@ -69,19 +69,6 @@ async fn visible(state: &AppState, who: &Identity, id: Uuid) -> AppResult<Endpoi
         .ok_or_else(|| AppError::NotFound("no such endpoint".into()))
 }
 
-#[derive(Deserialize, utoipa::IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-struct ListQuery {
-    /// How many endpoints, by id.
-    #[serde(default)]
-    #[param(inline)]
-    limit: Limit<100, { MAX_LIMIT }>,
-    /// Where the previous page ended (its `next_cursor`).
-    #[param(schema_with = paging::cursor_schema::<Uuid>)]
-    cursor: Option<Cursor<Uuid>>,
-}
-
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct EndpointList {
     endpoints: Vec<EndpointRow>,
@@ -91,7 +78,7 @@ pub struct EndpointList {
 }
 
 /// The endpoints the caller may see, by id (never their secrets).
-#[utoipa::path(get, path = "/api/endpoints", tag = "endpoints", params(ListQuery), security(("bearer" = [])),
+#[utoipa::path(get, path = "/api/endpoints", tag = "endpoints", params(paging::ByIdQuery), security(("bearer" = [])),
     responses((status = 200, description = "one page of endpoints", body = EndpointList,
                links(("first_endpoint" = (operation_id = "get_endpoint",
                                           parameters(("id" = "$response.body#/endpoints/0/id")))))),
@@ -101,7 +88,7 @@ pub struct EndpointList {
 async fn list_endpoints(
     State(state): State<AppState>,
     who: Identity,
-    Query(q): Query<ListQuery>,
+    Query(q): Query<paging::ByIdQuery>,
 ) -> AppResult<impl IntoResponse> {
     who.require(Role::Admin)?;
     let limit = q.limit.get();

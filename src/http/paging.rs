@@ -189,6 +189,20 @@ pub fn cursor_schema<K: CursorKey>() -> Schema {
     ObjectBuilder::new().schema_type(Type::String).pattern(Some(format!("^{}$", K::pattern()))).into()
 }
 
+/// `?limit=&cursor=` of a list ordered by id (the companies, the endpoints).
+#[derive(Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ByIdQuery {
+    /// How many, by id.
+    #[serde(default)]
+    #[param(inline)]
+    pub limit: super::extract::Limit<100, { MAX_LIMIT }>,
+    /// Where the previous page ended (its `next_cursor`).
+    #[param(schema_with = cursor_schema::<Uuid>)]
+    pub cursor: Option<Cursor<Uuid>>,
+}
+
 /// The key of an item ordered by a time, newest first, then by id.
 pub type TimeKey = (DateTime<Utc>, Uuid);
 
