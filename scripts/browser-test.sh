@@ -25,4 +25,4 @@ fi
 SQLX_OFFLINE=true cargo build --bin employes-sync
 target_dir="${CARGO_TARGET_DIR:-target}"
 TEST_DATABASE_URL="$ADMIN_DATABASE_URL" EMPLOYES_SYNC_BIN="$(cd "$target_dir" && pwd)/debug/employes-sync" \
-  node --test tests/browser/dashboard.test.mjs
+  node --test --test-concurrency=1 tests/browser/*.test.mjs
