@@ -109,12 +109,28 @@ pub async fn mark_removed(db: &Db, company: Uuid, session: Uuid, id: Uuid) -> sq
     .rows_affected())
 }
 
+/// Seconds since the company's previous history stage that did its work (completed, with or
+/// without errors; not this session's), by the database clock; `None` before the first.
+pub async fn since_last_refresh(db: &Db, company: Uuid, session: Uuid) -> sqlx::Result<Option<f64>> {
+    sqlx::query_scalar!(
+        r#"SELECT extract(epoch FROM now() - max(started_at))::float8 AS "secs"
+           FROM sync_stages
+           WHERE company_id = $1 AND stage = 'history' AND session_id <> $2
+             AND status IN ('completed', 'completed_with_errors')"#,
+        company,
+        session
+    )
+    .fetch_one(db)
+    .await
+}
+
 /// Employees to collect history for. Targeted: the given ones that exist. Full: every current
 /// one when `refresh_after` is zero; otherwise those whose record this session changed, those
 /// never fetched, and the **rolling refresh share**: the ceil(N × `share`) histories read longest
-/// ago among the others (N = the company's current employees, `share` = watch interval ÷
-/// `refresh_after`), so every history is re-read within `refresh_after` with a flat load. Any
-/// history older than `refresh_after` (watches were missed) is read too.
+/// ago among the others (N = the company's current employees, `share` = the time since the
+/// previous refresh ÷ `refresh_after`, see [`crate::sync::stages::history::refresh_share`]), so
+/// every history is re-read within `refresh_after` with a flat load. Any history older than
+/// `refresh_after` is read too.
 pub async fn history_due(
     db: &Db,
     company: Uuid,

@@ -1,4 +1,4 @@
-//! The rolling history refresh: each watch re-reads the ceil(N × interval ÷
+//! The rolling history refresh: each watch re-reads the ceil(N × time since the previous refresh ÷
 //! `HISTORY_REFRESH_AFTER`) histories read longest ago, so every history is re-read within the
 //! window with a flat load; and an idle watch costs exactly the list pages plus that share —
 //! counted by the simulator itself.
@@ -32,20 +32,27 @@ async fn every_history_is_re_read_within_the_window_a_share_per_watch_without_a_
 
     // Assert: what each watch read, by its history stage and by the simulator's own counters.
     let db = employes_sync::db::pool(env.config().database_url()).unwrap();
-    let per_watch: Vec<i32> = sqlx::query_scalar(
-        "SELECT t.total FROM sync_stages t JOIN sync_sessions s ON s.id = t.session_id
-         WHERE s.source = 'watch' AND t.stage = 'history' AND s.status = 'completed' ORDER BY s.requested_at",
+    let stages: Vec<(String, i32, f64)> = sqlx::query_as(
+        "SELECT s.source, t.total, extract(epoch FROM t.started_at)::float8
+         FROM sync_stages t JOIN sync_sessions s ON s.id = t.session_id
+         WHERE t.stage = 'history' AND s.status = 'completed' ORDER BY t.started_at",
     )
     .fetch_all(&db)
     .await
     .unwrap();
     let watches: i64 =
         sqlx::query_scalar("SELECT count(*) FROM sync_sessions WHERE source = 'watch'").fetch_one(&db).await.unwrap();
+    assert_ne!(stages[0].0, "watch", "the baseline is the first history stage");
+    let per_watch: Vec<i32> = stages[1..].iter().map(|(_, n, _)| *n).collect();
     assert_eq!(watches as usize, per_watch.len(), "every watch completed");
-    let mut sorted = per_watch.clone();
-    sorted.sort();
-    assert_eq!(sorted[sorted.len() / 2], 11, "a watch reads the share: {per_watch:?}");
-    assert!(per_watch.iter().all(|n| (11..=22).contains(n)), "never a burst: {per_watch:?}");
+    // A watch reads ceil(110 × the time since the previous refresh ÷ 20 s): 11 when on time, more
+    // after a slot a loaded machine skipped or joined into the previous watch — in step with the
+    // clock, never a burst. (±2: the share is computed a moment before the stage's start.)
+    let expected: Vec<i32> =
+        stages.windows(2).map(|w| (110.0 * (w[1].2 - w[0].2) / 20.0).ceil().min(110.0) as i32).collect();
+    for (n, want) in per_watch.iter().zip(&expected) {
+        assert!((want - 2..=want + 2).contains(n), "a watch reads the elapsed share: {per_watch:?} vs {expected:?}");
+    }
     let sim_employments = calls_after(&env, "employments").await - employments;
     let sim_pages = calls_after(&env, "list").await - pages;
     assert_eq!(sim_employments, per_watch.iter().map(|n| *n as u64).sum::<u64>(), "the simulator agrees");
