@@ -39,8 +39,8 @@ pub struct ChangeRow {
     pub change_amount: Option<f64>,
     #[schema(required = true)]
     pub change_percent: Option<f64>,
-    /// Recorded by the company's first sync (a past transition, not a fresh one).
-    #[serde(skip)]
+    /// Recorded by the company's first sync: a past transition found in the employment history
+    /// (its `detected_at` is that sync's, not when it happened; see `effective_date`).
     pub baseline: bool,
     /// The change's number among its employee's events (`sequence` of its CloudEvent).
     #[serde(skip)]
@@ -219,6 +219,8 @@ pub struct ChangeFilter {
     /// Only these companies (a caller's scope); `None` = all.
     pub companies: Option<Vec<Uuid>>,
     pub since: Option<DateTime<Utc>>,
+    /// Only changes detected before this time.
+    pub until: Option<DateTime<Utc>>,
     pub change_type: Option<ChangeType>,
     pub employee_id: Option<Uuid>,
     /// Only changes after this key in the list's order (a page's cursor).
@@ -260,6 +262,7 @@ macro_rules! change_list {
                  AND ($7::timestamptz IS NULL
                       OR (c.detected_at, coalesce(c.effective_date, '-infinity'::date), c.id)
                          < ($7, coalesce($8::date, '-infinity'::date), $9::uuid))
+                 AND ($10::timestamptz IS NULL OR c.detected_at < $10)
                ORDER BY c.detected_at DESC, coalesce(c.effective_date, '-infinity'::date) DESC, c.id DESC
                LIMIT $4"#,
             f.since,
@@ -271,6 +274,7 @@ macro_rules! change_list {
             after_at,
             after_date,
             after_id,
+            f.until,
         )
     }};
 }

@@ -39,6 +39,9 @@ struct ChangesQuery {
     /// Only changes detected at or after this time (RFC 3339).
     #[serde(default, deserialize_with = "extract::since")]
     since: Option<DateTime<Utc>>,
+    /// Only changes detected before this time (RFC 3339); with `since`, a date range.
+    #[serde(default, deserialize_with = "extract::until")]
+    until: Option<DateTime<Utc>>,
     /// Only changes of this type.
     #[serde(default, rename = "type", deserialize_with = "extract::change_type")]
     #[param(rename = "type")]
@@ -97,6 +100,7 @@ async fn list_changes(
         company_id: q.company_id,
         companies: who.companies.clone(),
         since: q.since,
+        until: q.until,
         change_type: q.change_type,
         employee_id: q.employee_id,
         after: q.cursor.map(|c| c.0),
@@ -144,6 +148,7 @@ impl CsvRecord for ChangeView {
         "business_impact",
         "change_amount",
         "change_percent",
+        "baseline",
     ];
 
     fn write(&self, row: &mut Row<'_>) {
@@ -164,6 +169,7 @@ impl CsvRecord for ChangeView {
         row.opt(c.business_impact.map(|b| b.as_str()));
         row.number(c.change_amount);
         row.number(c.change_percent);
+        row.text(if c.baseline { "true" } else { "false" });
     }
 }
 
@@ -180,6 +186,7 @@ mod tests {
         let cases = [
             ("since=yesterday", "since must be an RFC 3339 timestamp".to_string()),
             ("since=", "since must be an RFC 3339 timestamp".to_string()),
+            ("until=tomorrow", "until must be an RFC 3339 timestamp".to_string()),
             ("type=raise", format!("type must be one of {types}")),
             ("employee_id=12", "employee_id must be a UUID".to_string()),
             ("limit=0", "limit must be between 1 and 500".to_string()),
@@ -194,7 +201,7 @@ mod tests {
             (
                 "bogus=1",
                 "Failed to deserialize query string: bogus: unknown field `bogus`, expected one of `company_id`, \
-                 `since`, `type`, `employee_id`, `limit`, `cursor`, `format`"
+                 `since`, `until`, `type`, `employee_id`, `limit`, `cursor`, `format`"
                     .to_string(),
             ),
         ];

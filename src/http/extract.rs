@@ -147,6 +147,12 @@ pub fn since<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<DateTi
     parsed(deserializer, parse, || "since must be an RFC 3339 timestamp".into())
 }
 
+/// `?until=`: an RFC 3339 timestamp.
+pub fn until<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<DateTime<Utc>>, D::Error> {
+    let parse = |s: &str| DateTime::parse_from_rfc3339(s).ok().map(|d| d.with_timezone(&Utc));
+    parsed(deserializer, parse, || "until must be an RFC 3339 timestamp".into())
+}
+
 /// `?employee_id=`: a UUID.
 pub fn employee_id<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Uuid>, D::Error> {
     parsed(deserializer, |s| Uuid::parse_str(s).ok(), || "employee_id must be a UUID".into())

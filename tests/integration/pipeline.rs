@@ -41,7 +41,15 @@ async fn a_first_full_sync_records_the_three_historical_changes_and_publishes_th
     assert!(salary["employee_name"].as_str().is_some_and(|n| n.len() > 3));
     assert_eq!(by_type[1].1["business_impact"], "hours_increase");
     assert_eq!(by_type[0].1["business_impact"], "permanent_contract");
+    // The first sync is the baseline: its changes say so, in the API and in their events' data.
+    assert!(changes.iter().all(|c| c["baseline"] == true), "{changes:?}");
+    // `until` ends the range of detection times (exclusive), as `since` starts it.
+    let first = changes.iter().filter_map(|c| c["detected_at"].as_str()).min().unwrap().replace('+', "%2B");
+    assert!(changes_of(&app.get_json(&format!("/api/changes?until={first}")).await).is_empty());
+    let range = format!("/api/changes?since={first}&until=2999-01-01T00:00:00Z");
+    assert_eq!(changes_of(&app.get_json(&range).await).len(), 3);
     let events = change_events(&app).await;
+    assert!(events.iter().all(|e| e["data"]["baseline"] == true && e["baseline"] == true), "{events:?}");
     assert_eq!(events.len(), 3);
     let event_ids: BTreeSet<_> = events.iter().map(|e| e["id"].as_str().unwrap().to_string()).collect();
     let change_ids: BTreeSet<_> = json_ids(&app.get_json("/api/changes").await, "changes").into_iter().collect();

@@ -96,6 +96,9 @@ pub struct MilestoneFilter {
     pub status: Option<MilestoneStatus>,
     /// Only milestones due on or before this date.
     pub due_by: Option<NaiveDate>,
+    /// Only milestones that still ask for something: unresolved, and a `change_effective` only
+    /// until its date has passed.
+    pub open: bool,
     pub after: Option<After>,
     /// `None`: every match (the CSV export).
     pub limit: Option<i64>,
@@ -120,6 +123,7 @@ pub fn list<'a>(db: &'a Db, f: &'a MilestoneFilter, today: NaiveDate) -> BoxStre
                      ELSE 'overdue' END)
              AND ($7::date IS NULL OR m.due_date <= $7)
              AND ($8::date IS NULL OR (m.due_date, m.id) > ($8, $9::uuid))
+             AND (NOT $11 OR (m.resolution IS NULL AND (m.kind <> 'change_effective' OR m.due_date >= $6)))
            ORDER BY m.due_date, m.id
            LIMIT $10"#,
         f.company_id,
@@ -132,6 +136,7 @@ pub fn list<'a>(db: &'a Db, f: &'a MilestoneFilter, today: NaiveDate) -> BoxStre
         f.after.map(|a| a.due_date),
         f.after.map(|a| a.id),
         f.limit,
+        f.open,
     )
     .fetch(db)
     .map(move |row| row.and_then(|r| r.into_view(today)))

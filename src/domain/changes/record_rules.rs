@@ -3,6 +3,7 @@
 
 use std::borrow::Cow;
 
+use chrono::NaiveDate;
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -92,6 +93,11 @@ fn same_status(a: Option<&str>, b: Option<&str>) -> bool {
     }
 }
 
+/// A date of the record's embedded `employment` (`start_date`, `end_date`).
+fn employment_date(record: &Value, field: &str) -> Option<NaiveDate> {
+    record.get("employment").and_then(|e| e.get(field)).and_then(Value::as_str).and_then(parse_date)
+}
+
 /// Diffs between two versions of an employee record.
 pub fn detect_record_changes(d: &RecordDiff<'_>) -> Vec<Change> {
     let mut out = Vec::new();
@@ -108,22 +114,20 @@ pub fn for_each_record_change(d: &RecordDiff<'_>, mut emit: impl FnMut(Change)) 
             if !d.baseline {
                 let mut c = Change::new(d.employee_id, ChangeType::EmployeeAdded);
                 c.business_impact = Some(BusinessImpact::Hired);
-                c.effective_date = cur
-                    .get("employment")
-                    .and_then(|e| e.get("start_date"))
-                    .and_then(Value::as_str)
-                    .and_then(parse_date);
+                c.effective_date = employment_date(cur, "start_date");
                 c.discriminator = tag();
                 emit(c);
             }
         }
-        (Some(_), None) => {
+        (Some(prev), None) => {
             let mut c = Change::new(d.employee_id, ChangeType::EmployeeRemoved);
             c.business_impact = Some(BusinessImpact::Terminated);
+            c.effective_date = employment_date(prev, "end_date");
             c.discriminator = tag();
             emit(c);
         }
         (Some(prev), Some(cur)) => {
+            let cur_record = cur;
             let (prev, cur) = (watched_fields(prev), watched_fields(cur));
             let (old, new) = (field_text(prev[0]), field_text(cur[0]));
             if !same_status(old.as_deref(), new.as_deref()) {
@@ -133,6 +137,10 @@ pub fn for_each_record_change(d: &RecordDiff<'_>, mut emit: impl FnMut(Change)) 
                     .as_deref()
                     .is_some_and(|s| s.eq_ignore_ascii_case("out of service"))
                     .then_some(BusinessImpact::Terminated);
+                // A termination takes effect on the employment's last day, when the record says it.
+                if c.business_impact.is_some() {
+                    c.effective_date = employment_date(cur_record, "end_date");
+                }
                 c.old_value = old.map(|s| ChangeValue::Text(s.into_owned()));
                 c.new_value = new.map(|s| ChangeValue::Text(s.into_owned()));
                 c.discriminator = tag();
@@ -178,6 +186,33 @@ mod tests {
         let personal = &changes[1];
         assert_eq!(personal.field, Some("email"));
         assert_eq!((personal.old_value.as_ref(), personal.new_value.as_ref()), (None, None));
+    }
+
+    #[test]
+    fn a_termination_takes_effect_on_the_employments_end_date() {
+        // Arrange
+        let prev = json!({"status": "active", "employment": {"start_date": "2024-01-01", "end_date": null}});
+        let cur =
+            json!({"status": "out of service", "employment": {"start_date": "2024-01-01", "end_date": "2026-11-30"}});
+        let diff = |previous, current| RecordDiff { employee_id: id(), previous, current, version: 2, baseline: false };
+        // Act
+        let left = detect_record_changes(&diff(Some(&prev), Some(&cur)));
+        let removed = detect_record_changes(&diff(Some(&cur), None));
+        let back = detect_record_changes(&diff(Some(&cur), Some(&prev)));
+        // Assert
+        assert_eq!(
+            (left[0].change_type, left[0].effective_date),
+            (ChangeType::StatusChange, NaiveDate::from_ymd_opt(2026, 11, 30))
+        );
+        assert_eq!(
+            (removed[0].change_type, removed[0].effective_date),
+            (ChangeType::EmployeeRemoved, NaiveDate::from_ymd_opt(2026, 11, 30))
+        );
+        assert_eq!(
+            (back[0].business_impact, back[0].effective_date),
+            (None, None),
+            "only a termination gets the end date"
+        );
     }
 
     #[test]

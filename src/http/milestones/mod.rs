@@ -82,6 +82,10 @@ struct MilestonesQuery {
     #[param(value_type = Option<String>, pattern = r"^([1-9][0-9]{0,2}|[12][0-9]{3}|3[0-5][0-9]{2}|36[0-4][0-9]|3650)d$",
             example = "90d")]
     within: Option<Within>,
+    /// `true`: only milestones that still ask for something — unresolved, and a
+    /// `change_effective` only until its date has passed (the dashboard's "Upcoming").
+    #[serde(default)]
+    open: bool,
     /// A previous page's `next_cursor`.
     #[param(schema_with = paging::cursor_schema::<MilestoneKey>)]
     cursor: Option<Cursor<MilestoneKey>>,
@@ -101,6 +105,8 @@ pub struct MilestoneList {
     /// Pass as `cursor` for the next page; `null` on the last page.
     #[schema(required = true)]
     next_cursor: Option<String>,
+    /// The day the statuses are worked out for: today in `TIMEZONE` (or `MILESTONE_TODAY`).
+    today: NaiveDate,
 }
 
 /// The companies the caller may see (`None` = all).
@@ -132,6 +138,7 @@ async fn list_milestones(
         kind: q.kind,
         status: q.status,
         due_by,
+        open: q.open,
         after: q.cursor.map(|Cursor((due_date, id))| After { due_date, id }),
         limit: None,
     };
@@ -150,7 +157,7 @@ async fn list_milestones(
     filter.limit = Some(paging::fetch_limit(limit));
     let rows: Vec<MilestoneView> = views::list(&state.db, &filter, today).try_collect().await?;
     let (milestones, next_cursor) = paging::page(rows, limit, |m| (m.due_date, m.id));
-    Ok(axum::Json(MilestoneList { milestones, next_cursor }).into_response())
+    Ok(axum::Json(MilestoneList { milestones, next_cursor, today }).into_response())
 }
 
 /// Body of `POST /api/milestones/{id}/resolve` (optional).

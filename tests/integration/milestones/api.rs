@@ -184,6 +184,11 @@ async fn only_a_notice_can_be_acknowledged_once_with_a_note_and_the_data_resolve
     assert_eq!(resolved_entries.count(), 1, "refused resolutions are not audited: {audit}");
     let listed = milestones(&app, &format!("employee_id={a}&status=resolved")).await;
     assert_eq!(summary(&listed), [("notice_due".into(), "2026-05-30".into(), "resolved".into())]);
+    // `open=true` (the dashboard's Upcoming) leaves the acknowledged notice out; the page says its day.
+    let open = app.get_json(&format!("/api/milestones?employee_id={a}&open=true&within=365d")).await;
+    assert_eq!(open["today"], "2026-01-15");
+    let open: Vec<Value> = open["milestones"].as_array().unwrap().clone();
+    assert_eq!(summary(&open), [("contract_ending".into(), "2026-06-30".into(), "upcoming".into())]);
 
     // Act: B's chain ends in a permanent contract, A leaves, C gets a raise dated far ahead.
     let mut chain = milestones(&app, &format!("employee_id={b}")).await;
@@ -218,6 +223,8 @@ async fn only_a_notice_can_be_acknowledged_once_with_a_note_and_the_data_resolve
     assert_eq!(summary(&of_c), [("change_effective".into(), "2099-01-01".into(), "upcoming".into())]);
     assert_eq!(of_c[0]["details"]["change_type"], "salary_change");
     assert_eq!(of_c[0]["contract"], Value::Null);
+    assert_eq!(milestones(&app, &format!("employee_id={c}&open=true")).await.len(), 1, "open until its date");
+    assert!(milestones(&app, &format!("employee_id={a}&open=true")).await.is_empty(), "A's are resolved");
     let change = app.get_json(&format!("/api/changes?employee_id={c}&type=salary_change")).await;
     assert!(
         change["changes"].as_array().unwrap().iter().any(|ch| ch["id"] == of_c[0]["details"]["change_id"]),
