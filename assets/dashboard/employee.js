@@ -3,7 +3,9 @@
  * dashboard's cards are hidden while it shows. */
 
 import { api, ApiError } from './api.js';
-import { describeChange } from './changes.js';
+import { renderChange } from './changes.js';
+import { changesPage } from './changes-page.js';
+import { upcomingPage } from './upcoming.js';
 import { $, el } from './dom.js';
 import { capitalize, euro, fmtDate, fmtDateTime, humanize, orDash, plainNumber } from './format.js';
 import { contractBar, wageHoursChart } from './timeline-chart.js';
@@ -24,11 +26,20 @@ let shownId = null;
 /** The employee id of the address, or null on the dashboard. */
 export const routedEmployee = () => ROUTE.exec(location.hash)?.[1] ?? null;
 
-/** Shows the page the address names: an employee's, or the dashboard. */
+/** The pages with an address of their own besides an employee's (`#/changes`, `#/upcoming`). */
+const PAGES = [changesPage, upcomingPage];
+
+/** Shows the page the address names: an employee's, another page's, or the dashboard. An
+ *  address that is no route (`#main` of the skip link) leaves the page as it is. */
 export function showRoute() {
+  const hash = location.hash;
+  if (hash && hash !== '#' && !hash.startsWith('#/')) return;
   const id = routedEmployee();
-  $('#dashboard').hidden = Boolean(id);
+  const page = PAGES.find((p) => p.pattern.test(hash.slice(1)));
+  $('#dashboard').hidden = Boolean(id || page);
   $('#employee-page').hidden = !id;
+  for (const p of PAGES) $(p.element).hidden = p !== page;
+  if (page) page.show();
   if (id && id !== shownId) loadEmployee(id);
   if (!id) shownId = null;
 }
@@ -37,6 +48,7 @@ export function showRoute() {
 export function hideEmployeePage() {
   shownId = null;
   $('#employee-page').hidden = true;
+  for (const p of PAGES) $(p.element).hidden = true;
   $('#employee-content').replaceChildren();
 }
 
@@ -59,14 +71,7 @@ function facts(e) {
     row('Wage', wage));
 }
 
-function changeItem(c) {
-  return el('li', { class: 'change', dataset: { changeType: c.change_type || '', impact: c.business_impact || '' } },
-    el('span', { class: 'change-name', text: capitalize(humanize(c.change_type)) }),
-    el('span', { class: 'change-desc', text: describeChange(c) }),
-    el('span', { class: 'change-meta' },
-      el('span', { class: 'change-date', text: `Effective ${fmtDate(c.effective_date)}` }),
-      el('span', { text: `detected ${fmtDateTime(c.detected_at)}` })));
-}
+const changeItem = (c) => renderChange(c, { name: 'type', absolute: true });
 
 function milestoneItem(m) {
   return el('li', { class: 'milestone', dataset: { kind: m.kind, status: m.status } },

@@ -12,6 +12,9 @@
  *   employees.js the employee search               employee.js  the employee page (#/employees/<id>)
  *   timeline-chart.js  the page's SVG wage/hours chart and contract bar
  *   demo.js      the "Demo data" banner
+ *   changes-page.js  the Changes page (#/changes)  changes-filter.js  its filters
+ *   csv.js       "Export CSV" of a list            upcoming.js  the Upcoming page (#/upcoming)
+ *   milestone-text.js  milestones in words, urgency
  */
 
 import { setUnauthorizedHandler } from './api.js';

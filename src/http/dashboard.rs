@@ -32,12 +32,16 @@ const ASSETS: &[(&str, &str, &str)] = &[
     asset!("api.js", JS),
     asset!("auth.js", JS),
     asset!("changes.js", JS),
+    asset!("changes-filter.js", JS),
+    asset!("changes-page.js", JS),
+    asset!("csv.js", JS),
     asset!("demo.js", JS),
     asset!("dom.js", JS),
     asset!("employee.js", JS),
     asset!("employees.js", JS),
     asset!("event-stream.js", JS),
     asset!("format.js", JS),
+    asset!("milestone-text.js", JS),
     asset!("panels.js", JS),
     asset!("progress.js", JS),
     asset!("sessions.js", JS),
@@ -47,6 +51,7 @@ const ASSETS: &[(&str, &str, &str)] = &[
     asset!("sync.js", JS),
     asset!("timeline-chart.js", JS),
     asset!("toasts.js", JS),
+    asset!("upcoming.js", JS),
 ];
 
 pub fn router() -> Router<AppState> {
