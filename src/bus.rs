@@ -285,6 +285,18 @@ impl Bus {
         msg_id: Option<&str>,
         payload: Bytes,
     ) -> Result<bool, BusError> {
+        self.send_durable(subject, msg_id, payload).await?.stored().await
+    }
+
+    /// Send a message to JetStream without waiting for it to be stored: the answer waits in the
+    /// returned [`Stored`]. Messages sent one after another are stored in that order, so a batch
+    /// can be sent whole and its answers awaited after (one round trip instead of one each).
+    pub async fn send_durable(
+        &self,
+        subject: impl ToSubject,
+        msg_id: Option<&str>,
+        payload: Bytes,
+    ) -> Result<Stored, BusError> {
         if !self.is_connected() {
             return Err(BusError::Disconnected);
         }
@@ -297,14 +309,25 @@ impl Bus {
             .publish_with_headers(subject, headers, payload)
             .await
             .map_err(|e| BusError::NotAcknowledged(e.to_string()))?;
-        // The context's own timeout (`ACK_TIMEOUT`) bounds the wait: no second timer per publish.
-        let ack = ack.await.map_err(|e| BusError::NotAcknowledged(e.to_string()))?;
-        Ok(ack.duplicate)
+        Ok(Stored(ack))
     }
 
     /// Does the server answer (for `readyz`)?
     pub async fn ping(&self) -> bool {
         self.is_connected()
             && tokio::time::timeout(Duration::from_secs(2), self.client.flush()).await.is_ok_and(|r| r.is_ok())
+    }
+}
+
+/// JetStream's answer to a message sent by [`Bus::send_durable`].
+#[must_use = "the message may not be stored: await `stored`"]
+pub struct Stored(jetstream::context::PublishAckFuture);
+
+impl Stored {
+    /// Wait until JetStream has stored the message. Returns whether the server saw it as a
+    /// duplicate. The context's own timeout (`ACK_TIMEOUT`) bounds the wait: no second timer.
+    pub async fn stored(self) -> Result<bool, BusError> {
+        let ack = self.0.await.map_err(|e| BusError::NotAcknowledged(e.to_string()))?;
+        Ok(ack.duplicate)
     }
 }

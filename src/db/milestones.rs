@@ -1,24 +1,21 @@
 //! Milestones and their events outbox: what evaluation reads about employees, the stored rows it
-//! plans against (locked for the transaction), and the writes. The list and the user's
-//! resolution are in [`views`].
+//! plans against (locked for the transaction); the writes, a statement per batch, are in
+//! [`write`], the list and single milestones as shown in [`views`].
 
 pub mod events;
 pub mod views;
+pub mod write;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::Value;
 use sqlx::{PgConnection, types::Json};
 use uuid::Uuid;
 
-use crate::{
-    domain::{
-        ChangeType,
-        milestones::{
-            Anchor, ContractRef, Details, Event, Milestone, MilestoneKey, MilestoneKind, MilestoneReason, Published,
-            Resolution, Row, status_on,
-        },
+use crate::domain::{
+    ChangeType,
+    milestones::{
+        Anchor, ContractRef, Details, Milestone, MilestoneKey, MilestoneKind, Published, Resolution, Row, status_on,
     },
-    events::{EventStream, next_sequence},
 };
 
 /// Evaluations of one company take turns (the session after-step and the daily run may meet):
@@ -166,108 +163,6 @@ pub async fn get_for_update(conn: &mut PgConnection, id: Uuid) -> sqlx::Result<O
     )
     .fetch_optional(conn)
     .await
-}
-
-fn details_json(details: &Details) -> Value {
-    serde_json::to_value(details).unwrap_or(Value::Null)
-}
-
-/// Store a newly derived milestone (a row already there is left as it is).
-pub async fn insert(conn: &mut PgConnection, row: &Row) -> sqlx::Result<bool> {
-    let m = &row.milestone;
-    let id = m.key.id();
-    let inserted = sqlx::query!(
-        r#"INSERT INTO milestones (id, company_id, employee_id, kind, contract_start, change_id, due_date, contract,
-                                   details, resolution, resolved_at, published)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, CASE WHEN $10::text IS NULL THEN NULL ELSE now() END, $11)
-           ON CONFLICT DO NOTHING"#,
-        id,
-        m.key.company_id,
-        m.key.employee_id,
-        m.kind() as MilestoneKind,
-        m.key.contract_start(),
-        m.key.change_id(),
-        m.due_date,
-        m.contract.map(Json) as Option<Json<ContractRef>>,
-        details_json(&m.details),
-        row.resolution as Option<Resolution>,
-        Json(row.published) as Json<Published>,
-    )
-    .execute(conn)
-    .await?;
-    Ok(inserted.rows_affected() == 1)
-}
-
-/// Write the lifecycle's new state of a stored milestone. A resolution is written once (with
-/// its time); `note` and `resolved_by` only by a user's resolution.
-pub async fn update(
-    conn: &mut PgConnection,
-    row: &Row,
-    note: Option<&str>,
-    resolved_by: Option<&str>,
-) -> sqlx::Result<()> {
-    let m = &row.milestone;
-    sqlx::query!(
-        r#"UPDATE milestones SET
-               due_date = $2, contract = $3, details = $4, published = $5,
-               resolution = coalesce(resolution, $6),
-               resolved_at = CASE WHEN resolution IS NULL AND $6::text IS NOT NULL THEN now() ELSE resolved_at END,
-               note = coalesce($7, note), resolved_by = coalesce($8, resolved_by), updated_at = now()
-           WHERE id = $1"#,
-        m.key.id(),
-        m.due_date,
-        m.contract.map(Json) as Option<Json<ContractRef>>,
-        details_json(&m.details),
-        Json(row.published) as Json<Published>,
-        row.resolution as Option<Resolution>,
-        note,
-        resolved_by,
-    )
-    .execute(conn)
-    .await?;
-    Ok(())
-}
-
-/// Record an event of a milestone in the outbox, with the employee's next sequence number on the
-/// milestones stream (taken only when the event is new, so numbers stay contiguous). An event
-/// recorded before is left as it is. The caller holds the milestone's row lock, so no other
-/// transaction records the same event meanwhile.
-pub async fn record_event(
-    conn: &mut PgConnection,
-    milestone_id: Uuid,
-    key: &MilestoneKey,
-    event: &Event,
-    milestone: &Value,
-    baseline: bool,
-) -> sqlx::Result<bool> {
-    let id = event.id(milestone_id);
-    let known = sqlx::query_scalar!(r#"SELECT EXISTS (SELECT 1 FROM milestone_events WHERE id = $1) AS "known!""#, id)
-        .fetch_one(&mut *conn)
-        .await?;
-    if known {
-        return Ok(false);
-    }
-    let sequence = next_sequence(&mut *conn, key.company_id, key.employee_id, EventStream::Milestones).await?;
-    let days_before = event.days_before.map(|d| i32::try_from(d).unwrap_or(i32::MAX));
-    sqlx::query!(
-        r#"INSERT INTO milestone_events (id, milestone_id, company_id, employee_id, kind, reason, days_before,
-                                         due_date, milestone, baseline, sequence)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"#,
-        id,
-        milestone_id,
-        key.company_id,
-        key.employee_id,
-        key.kind as MilestoneKind,
-        event.reason as MilestoneReason,
-        days_before,
-        event.due_date,
-        milestone,
-        baseline,
-        sequence,
-    )
-    .execute(conn)
-    .await?;
-    Ok(true)
 }
 
 /// The employees a session touched: a record version, a removal or an employment history it stored.

@@ -145,16 +145,21 @@ pub fn list<'a>(db: &'a Db, f: &'a MilestoneFilter, today: NaiveDate) -> BoxStre
 
 /// One milestone, its status as of `today`.
 pub async fn get(conn: &mut PgConnection, id: Uuid, today: NaiveDate) -> sqlx::Result<Option<MilestoneView>> {
-    let row = sqlx::query_as!(
+    Ok(get_many(conn, &[id], today).await?.pop())
+}
+
+/// The given milestones (those that exist, in no particular order), their status as of `today`.
+pub async fn get_many(conn: &mut PgConnection, ids: &[Uuid], today: NaiveDate) -> sqlx::Result<Vec<MilestoneView>> {
+    let rows = sqlx::query_as!(
         ViewRow,
         r#"SELECT m.id, m.company_id, m.employee_id, e.display_name AS "employee_name?", m.kind AS "kind: MilestoneKind",
                   m.due_date, m.contract AS "contract: Json<ContractRef>", m.details, m.created_at, m.resolved_at,
                   m.resolution AS "resolution: Resolution", m.note
            FROM milestones m LEFT JOIN employees e ON e.id = m.employee_id
-           WHERE m.id = $1"#,
-        id
+           WHERE m.id = ANY($1)"#,
+        ids
     )
-    .fetch_optional(conn)
+    .fetch_all(conn)
     .await?;
-    row.map(|r| r.into_view(today)).transpose()
+    rows.into_iter().map(|r| r.into_view(today)).collect()
 }

@@ -18,7 +18,7 @@ use crate::{
     db::{
         Db,
         audit::{self, AuditEntry},
-        milestones::{self as store, EmployeeFacts as StoredFacts, views},
+        milestones::{self as store, EmployeeFacts as StoredFacts, views, write},
     },
     domain::{
         AuditAction, Role,
@@ -103,6 +103,7 @@ pub async fn evaluate(
             }
         }
         let fetched = facts.len();
+        let mut steps = Vec::new();
         for employee in &facts {
             let rows = stored.remove(&employee.id).unwrap_or_default();
             let derivation = derive(&facts_of(company, employee, &changes), &settings);
@@ -110,11 +111,10 @@ pub async fn evaluate(
                 total.with_data_errors += 1;
                 tracing::debug!(employee = %employee.id, errors = derivation.data_errors.len(), "employment data problems");
             }
-            for step in plan(&rows, &derivation, today, &config.reminders) {
-                total.events += write_step(&mut tx, &step, today, baseline, None).await?;
-                total.written += 1;
-            }
+            steps.extend(plan(&rows, &derivation, today, &config.reminders));
         }
+        total.events += write_steps(&mut tx, company, &steps, today, baseline, None).await?;
+        total.written += steps.len();
         tx.commit().await?;
         total.employees += fetched;
         if only.is_none() && fetched < BATCH as usize {
@@ -150,37 +150,35 @@ pub struct ByHand<'a> {
     pub request_id: Option<&'a str>,
 }
 
-/// Write one planned step and record its event (with the milestone as it now is). Returns the
-/// number of events recorded (0 or 1).
-async fn write_step(
+/// Write the planned steps of the company's milestones (each milestone at most once) and record
+/// their events (with each milestone as it now is), a statement each for all of them. Returns
+/// the number of events recorded.
+async fn write_steps(
     conn: &mut sqlx::PgConnection,
-    step: &Step,
+    company: Uuid,
+    steps: &[Step],
     today: NaiveDate,
     baseline: bool,
     by_hand: Option<ByHand<'_>>,
 ) -> anyhow::Result<usize> {
-    let row = &step.row;
-    match step.write {
-        Write::Insert => {
-            store::insert(conn, row).await?;
-        }
-        Write::Update => store::update(conn, row, by_hand.and_then(|b| b.note), by_hand.map(|b| b.by)).await?,
+    let rows = |write: Write| steps.iter().filter(move |s| s.write == write).map(|s| &s.row).collect::<Vec<_>>();
+    write::insert(conn, &rows(Write::Insert)).await?;
+    let resolver = write::Resolver { note: by_hand.and_then(|b| b.note), by: by_hand.map(|b| b.by) };
+    write::update(conn, &rows(Write::Update), resolver).await?;
+    let owing: Vec<(&Row, &Event)> = steps.iter().filter_map(|s| Some((&s.row, s.event.as_ref()?))).collect();
+    if owing.is_empty() {
+        return Ok(0);
     }
-    let Some(event) = step.event else { return Ok(0) };
-    record(conn, row, &event, today, baseline).await
-}
-
-async fn record(
-    conn: &mut sqlx::PgConnection,
-    row: &Row,
-    event: &Event,
-    today: NaiveDate,
-    baseline: bool,
-) -> anyhow::Result<usize> {
-    let id = row.milestone.key.id();
-    let view = views::get(conn, id, today).await?.ok_or_else(|| anyhow::anyhow!("milestone {id} vanished"))?;
-    let data = serde_json::to_value(&view)?;
-    Ok(usize::from(store::record_event(conn, id, &row.milestone.key, event, &data, baseline).await?))
+    let ids: Vec<Uuid> = owing.iter().map(|(row, _)| row.milestone.key.id()).collect();
+    let views: HashMap<Uuid, views::MilestoneView> =
+        views::get_many(conn, &ids, today).await?.into_iter().map(|v| (v.id, v)).collect();
+    let mut events = Vec::with_capacity(owing.len());
+    for ((row, event), id) in owing.into_iter().zip(ids) {
+        let view = views.get(&id).ok_or_else(|| anyhow::anyhow!("milestone {id} vanished"))?;
+        let milestone = serde_json::to_value(view)?;
+        events.push(write::NewEvent { key: &row.milestone.key, event, milestone });
+    }
+    Ok(write::record_events(conn, company, events, baseline).await?)
 }
 
 /// Why a user's resolution was refused.
@@ -216,7 +214,7 @@ pub async fn resolve_by_hand(
     }
     let row = stored.to_row(today).ok_or_else(|| anyhow::anyhow!("milestone {id} cannot be read"))?;
     let step = acknowledge(&row)?;
-    write_step(&mut tx, &step, today, false, Some(by_hand)).await?;
+    write_steps(&mut tx, stored.company_id, &[step], today, false, Some(by_hand)).await?;
     let entry = AuditEntry {
         actor: by_hand.by.to_string(),
         role: by_hand.role,

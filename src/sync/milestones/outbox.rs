@@ -65,14 +65,27 @@ pub async fn publish_pending(db: &Db, bus: &Bus, min_age: Duration) -> anyhow::R
         if batch.is_empty() {
             return Ok(total);
         }
-        let mut done = Vec::with_capacity(batch.len());
+        // The whole batch is sent, then the answers are awaited in order: a failure ends the
+        // batch with the events before it marked (those after it may be stored too; their ids
+        // make a later publish a duplicate).
+        let mut sent = Vec::with_capacity(batch.len());
+        let mut failed = None;
         for e in &batch {
             let payload = Bytes::from(serde_json::to_vec(&cloud_event(e)?)?);
             let id = e.id.to_string();
-            if let Err(err) = bus.publish_durable(bus.milestone_subject(e.company_id, e.kind), Some(&id), payload).await
-            {
-                events::mark_published(db, &done).await?;
-                return Err(anyhow::anyhow!("publishing milestone events: {err}"));
+            match bus.send_durable(bus.milestone_subject(e.company_id, e.kind), Some(&id), payload).await {
+                Ok(stored) => sent.push(stored),
+                Err(err) => {
+                    failed = Some(err);
+                    break;
+                }
+            }
+        }
+        let mut done = Vec::with_capacity(sent.len());
+        for (e, stored) in batch.iter().zip(sent) {
+            if let Err(err) = stored.stored().await {
+                failed = Some(err);
+                break;
             }
             crate::failpoint::pause(crate::failpoint::Failpoint::MilestoneEventPublished).await;
             done.push(e.id);
@@ -81,6 +94,10 @@ pub async fn publish_pending(db: &Db, bus: &Bus, min_age: Duration) -> anyhow::R
             metrics::counter!("employes_sync_milestone_events_published_total", "kind" => kind, "reason" => reason,
                               "company" => e.company_id.to_string())
             .increment(1);
+        }
+        if let Some(err) = failed {
+            events::mark_published(db, &done).await?;
+            return Err(anyhow::anyhow!("publishing milestone events: {err}"));
         }
         events::mark_published(db, &done).await?;
         total += done.len();
