@@ -1,9 +1,14 @@
 #!/usr/bin/env bash
-# The benchmarks of issue 9 in one command: ensures Postgres and nats-server, builds the release
-# binary, runs the criterion change-detection bench and every scenario of examples/bench/,
-# prints a table and writes BENCHMARKS.md. Takes ~10-15 minutes on 2 cores.
-# BENCH_ONLY=sync110,sync1k,sync10k,latency,intake,detection,dbwrite runs a subset
-# (the criterion benches of change detection and milestones run when "detection" is selected).
+# The benchmarks in one command: ensures Postgres and nats-server, builds the release binary,
+# runs the criterion change-detection bench and every scenario of examples/bench/, prints a table
+# and writes BENCHMARKS.md. Takes about an hour on 2 cores.
+# BENCH_ONLY=<section>,… runs a subset and rewrites only those sections of BENCHMARKS.md:
+#   issue 9:  sync110 sync1k sync10k latency intake detection dbwrite
+#             (the criterion benches of change detection and milestones run with "detection")
+#   issue 17: watchlatency watchidle watchrefresh watchmany
+#   issue 19: endpoints
+#   issue 16: companies fairness sharedkey (BENCH_FAIRNESS_LARGE=5000 for the full-size fairness run)
+#   issue 23: mixed
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/services.sh

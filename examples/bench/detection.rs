@@ -28,9 +28,9 @@ pub fn detection_figures(report: &mut Report) {
                 Some(s < 1.0),
             );
         }
-        None => report
-            .missing
-            .push("change detection: no criterion estimates (run `cargo bench --bench change_detection`)".into()),
+        None => {
+            report.miss("change detection: no criterion estimates (run `cargo bench --bench change_detection`)".into())
+        }
     }
     linear_memory(
         report,
@@ -49,9 +49,7 @@ pub fn detection_figures(report: &mut Report) {
                     Some(s < 0.5),
                 );
             }
-            None => {
-                report.missing.push("milestones: no criterion estimates (run `cargo bench --bench milestones`)".into())
-            }
+            None => report.miss("milestones: no criterion estimates (run `cargo bench --bench milestones`)".into()),
         }
     }
     linear_memory(report, "milestones_memory.json", "Milestone evaluation memory (peak heap, per employee)");

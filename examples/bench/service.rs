@@ -23,6 +23,15 @@ use testkit::{
 
 use crate::report::results_dir;
 
+/// The `SECRETS_KEY` every service of a run seals keys and secrets with (made once per run).
+fn secrets_key() -> &'static str {
+    static KEY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    KEY.get_or_init(|| {
+        use secrecy::ExposeSecret as _;
+        employes_sync::companies::SecretsKey::generate().to_base64().expose_secret().to_string()
+    })
+}
+
 /// Total CPU seconds (user + system) a process has used.
 pub fn cpu_seconds(pid: u32) -> f64 {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
@@ -44,6 +53,7 @@ pub struct Service {
     addr: SocketAddr,
     pub prefix: String,
     pub http: reqwest::Client,
+    pub database_url: String,
 }
 
 impl Service {
@@ -57,20 +67,53 @@ impl Service {
         roles: &str,
         extra: &[(&str, &str)],
     ) -> anyhow::Result<Service> {
-        let database_url = fresh_database_named("es_bench_").await;
-        let prefix = subject_prefix('b');
+        let (database_url, prefix) = (fresh_database_named("es_bench_").await, subject_prefix('b'));
+        Service::spawn(name, nats, sim, rate, roles, extra, database_url, prefix).await
+    }
+
+    /// Another replica of `self`: the same database and subject prefix.
+    pub async fn replica(
+        &self,
+        name: &str,
+        nats: &Nats,
+        sim: &SimServer,
+        rate: u32,
+        roles: &str,
+        extra: &[(&str, &str)],
+    ) -> anyhow::Result<Service> {
+        Service::spawn(name, nats, sim, rate, roles, extra, self.database_url.clone(), self.prefix.clone()).await
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn spawn(
+        name: &str,
+        nats: &Nats,
+        sim: &SimServer,
+        rate: u32,
+        roles: &str,
+        extra: &[(&str, &str)],
+        database_url: String,
+        prefix: String,
+    ) -> anyhow::Result<Service> {
         let port = match extra.iter().find(|(k, _)| *k == "HTTP_ADDR") {
             Some((_, addr)) => addr.rsplit_once(':').and_then(|(_, p)| p.parse().ok()).context("HTTP_ADDR port")?,
             None => free_port(),
         };
         let mut settings = service_settings(&database_url, &nats.url(), &prefix, &sim.base, sim.company);
+        settings.insert("SECRETS_KEY".into(), secrets_key().into());
         settings.insert("EMPLOYES_RATE_LIMIT".into(), rate.to_string());
         settings.insert("HTTP_ADDR".into(), format!("127.0.0.1:{port}"));
         settings.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
         let binary = testkit::repo_root().join("target/release/employes-sync");
         let log = results_dir().join(format!("{name}-service.log"));
         let process = ServiceProcess::spawn_logging_to(serve_command(&binary, roles, settings), &log);
-        let svc = Service { process, addr: format!("127.0.0.1:{port}").parse()?, prefix, http: reqwest::Client::new() };
+        let svc = Service {
+            process,
+            addr: format!("127.0.0.1:{port}").parse()?,
+            prefix,
+            http: reqwest::Client::new(),
+            database_url,
+        };
         let ready = poll(Duration::from_secs(60), Duration::from_millis(50), async || {
             svc.http.get(svc.url("/readyz")).send().await.is_ok_and(|r| r.status().is_success())
         });
@@ -99,6 +142,20 @@ impl Service {
 
     pub async fn get_json(&self, path: &str) -> anyhow::Result<Value> {
         Ok(self.http.get(self.url(path)).bearer_auth(API_TOKEN).send().await?.error_for_status()?.json().await?)
+    }
+
+    /// `method path` with a JSON body as the kit's admin; the answer's JSON (an error unless 2xx).
+    pub async fn send_json(&self, method: reqwest::Method, path: &str, body: &Value) -> anyhow::Result<Value> {
+        let resp = self.http.request(method, self.url(path)).bearer_auth(API_TOKEN).json(body).send().await?;
+        let status = resp.status();
+        let text = resp.text().await?;
+        anyhow::ensure!(status.is_success(), "{path}: {status} {text}");
+        Ok(serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    /// A pool on the service's database, for reading what it stored.
+    pub async fn db(&self) -> anyhow::Result<sqlx::PgPool> {
+        Ok(sqlx::postgres::PgPoolOptions::new().max_connections(2).connect(&self.database_url).await?)
     }
 }
 

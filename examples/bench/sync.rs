@@ -18,11 +18,11 @@ use crate::{
 };
 
 pub struct SyncRun {
-    wall: f64,
-    requests: u64,
-    by_endpoint: Value,
-    rate_limited: u64,
-    session: Value,
+    pub wall: f64,
+    pub requests: u64,
+    pub by_endpoint: Value,
+    pub rate_limited: u64,
+    pub session: Value,
 }
 
 /// The service's `VmRSS` sampled every 50 ms on a thread of its own, to attribute memory to stages.

@@ -1,0 +1,153 @@
+//! Issue 23, item 4: the mixed load on two replicas — companies syncing, live dashboard followers
+//! over SSE, API clients polling changes and milestones, signed webhooks each with its change
+//! upstream — once as it is and once with one abusive token on top. Its load generators live in
+//! `mixed_load`; this module sets the deployment up, runs the two rounds and reports them.
+
+use std::time::Duration;
+
+use anyhow::Context as _;
+use employes_sync::simulator::SimConfig;
+use serde_json::json;
+use testkit::{API_TOKEN, nats::Nats, sim::SimServer};
+use uuid::Uuid;
+
+use crate::{
+    mixed_load::{Load, Outcome, run_load},
+    report::Report,
+    service::Service,
+};
+
+/// The size of one round.
+#[derive(Clone, Copy)]
+pub struct Mix {
+    pub companies: usize,
+    pub employees: usize,
+    pub followers: usize,
+    pub pollers: usize,
+    pub webhooks_per_s: usize,
+    pub secs: u64,
+}
+
+/// Tokens of the round: `viewer-<i>` for followers (10 streams each), `poller-<i>`, `abuser`.
+pub fn token(kind: &str, i: usize) -> String {
+    format!("bench-{kind}-token-{i:04}-0123456789abcdef")
+}
+
+fn api_tokens(mix: &Mix) -> String {
+    let mut entries = vec![format!("ci:{API_TOKEN}:admin"), format!("abuser:{}:viewer", token("abuser", 0))];
+    for i in 0..mix.followers.div_ceil(10) {
+        entries.push(format!("viewer{i}:{}:viewer", token("viewer", i)));
+    }
+    for i in 0..mix.pollers {
+        entries.push(format!("poller{i}:{}:viewer", token("poller", i)));
+    }
+    entries.join(",")
+}
+
+/// One round on a fresh deployment: two replicas, `mix.companies` companies with keys of their
+/// own at 5 req/s, the API and webhook limits at their defaults.
+async fn round(nats: &Nats, mix: Mix, abuse: bool, tag: &str) -> anyhow::Result<Outcome> {
+    let mut cfg = SimConfig {
+        rate_limit: 5,
+        latency_ms: 30,
+        seed: 23,
+        employees: mix.employees,
+        with_history: mix.employees / 2,
+        ..SimConfig::default()
+    }
+    .with_companies(mix.companies);
+    for (k, c) in cfg.companies.iter_mut().enumerate().skip(1) {
+        c.key = Some(format!("bench-mixed-key-{k}"));
+    }
+    let sim = SimServer::start(cfg).await;
+    let tokens = api_tokens(&mix);
+    let extra = [
+        ("EMPLOYES_RATE_LIMIT", "5"),
+        ("API_TOKENS", tokens.as_str()),
+        ("API_RATE_LIMIT", "50"),
+        ("WEBHOOK_RATE_LIMIT", "500"),
+    ];
+    let a = Service::start(&format!("mixed-{tag}-a"), nats, &sim, 5, "http,worker", &extra).await?;
+    for c in sim.companies.iter().skip(1) {
+        let body = json!({"id": c.id, "name": c.name, "api_key": c.key.clone().context("key")?, "rate_limit": 5});
+        a.send_json(reqwest::Method::POST, "/api/companies", &body).await?;
+    }
+    let b = a.replica(&format!("mixed-{tag}-b"), nats, &sim, 5, "http,worker", &extra).await?;
+    let companies: Vec<Uuid> = sim.companies.iter().map(|c| c.id).collect();
+    let load = Load { mix, abuse, companies, replicas: [&a, &b], sim: &sim, nats };
+    run_load(load).await
+}
+
+fn verdicts(report: &mut Report, label: &str, o: &Outcome) {
+    report.figure(
+        &format!("Mixed load{label}: API p99 (pollers of changes and milestones)"),
+        format!(
+            "p99 {:.0} ms, p50 {:.0} ms over {} requests; follower session lookups p99 {:.0} ms",
+            o.api_p99_ms, o.api_p50_ms, o.api_requests, o.follow_p99_ms
+        ),
+        "p99 < 150 ms",
+        Some(o.api_p99_ms < 150.0),
+    );
+    report.figure(
+        &format!("Mixed load{label}: 5xx answers"),
+        format!(
+            "{} (of {} API requests, {} webhooks, {} stream opens)",
+            o.server_errors, o.api_requests, o.webhooks_sent, o.stream_opens
+        ),
+        "0",
+        Some(o.server_errors == 0),
+    );
+    report.figure(
+        &format!("Mixed load{label}: webhooks lost"),
+        format!(
+            "{} accepted of {} sent ({} answered 429); {} without their change, {} with it more than once (after {:.0} s of drain)",
+            o.webhooks_accepted, o.webhooks_sent, o.webhooks_limited, o.lost, o.duplicated, o.drain_s
+        ),
+        "0 lost, each change exactly once",
+        Some(o.lost == 0 && o.duplicated == 0),
+    );
+    report.figure(
+        &format!("Mixed load{label}: NATS progress consumers"),
+        format!(
+            "at most {} consumers while at most {} sessions were open and {} streams were followed",
+            o.max_consumers, o.max_open_sessions, o.max_followed
+        ),
+        "bounded by sessions (≤ 2 replicas × open sessions), not viewers",
+        Some(o.max_consumers <= 2 * o.max_open_sessions.max(1)),
+    );
+    report.figure(
+        &format!("Mixed load{label}: peak RSS per replica"),
+        format!("{:.1} MB and {:.1} MB", o.rss_mb[0], o.rss_mb[1]),
+        "< 200 MB",
+        Some(o.rss_mb.iter().all(|m| *m < 200.0)),
+    );
+}
+
+pub async fn mixed_scenario(report: &mut Report, nats: &Nats, mix: Mix) -> anyhow::Result<()> {
+    println!(
+        "\n== mixed load: {} companies, {} followers, {} pollers, {} webhooks/s for {} s, two replicas ==",
+        mix.companies, mix.followers, mix.pollers, mix.webhooks_per_s, mix.secs
+    );
+    let calm = round(nats, mix, false, "calm").await?;
+    verdicts(report, "", &calm);
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let abused = round(nats, mix, true, "abused").await?;
+    verdicts(report, " with an abusive token", &abused);
+    let ratio = abused.api_p99_ms / calm.api_p99_ms;
+    report.figure(
+        "Mixed load: everyone else's API p99 with the abusive token ÷ without",
+        format!(
+            "{ratio:.2} ({:.0} ms / {:.0} ms); the abuser got {} of {} streams and {} of {} requests answered 2xx",
+            abused.api_p99_ms,
+            calm.api_p99_ms,
+            abused.abuse_streams_ok,
+            abused.abuse_streams,
+            abused.abuse_ok,
+            abused.abuse_requests
+        ),
+        "≤ 1.5",
+        Some(ratio <= 1.5),
+    );
+    report.raw.insert("mixed".into(), json!({"calm": calm.raw, "abused": abused.raw}));
+    Ok(())
+}

@@ -1,0 +1,332 @@
+//! The load generators of the mixed-load round (`mixed`): followers over SSE, pollers, webhooks
+//! each with its change upstream, the abusive token, and a sampler of NATS consumers and open
+//! sessions; then the drain and the check that every accepted webhook led to its change once.
+
+use std::{
+    collections::{HashMap, HashSet},
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicUsize, Ordering::Relaxed},
+    },
+    time::{Duration, Instant},
+};
+
+use serde_json::{Value, json};
+use testkit::{Webhook, nats::Nats, sim::SimServer};
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+use crate::{
+    mixed::{Mix, token},
+    report::pct,
+    service::Service,
+};
+
+pub struct Load<'a> {
+    pub mix: Mix,
+    pub abuse: bool,
+    pub companies: Vec<Uuid>,
+    pub replicas: [&'a Service; 2],
+    pub sim: &'a SimServer,
+    pub nats: &'a Nats,
+}
+
+#[derive(Default)]
+pub struct Outcome {
+    pub api_p50_ms: f64,
+    pub api_p99_ms: f64,
+    pub api_requests: usize,
+    pub follow_p99_ms: f64,
+    pub server_errors: usize,
+    pub stream_opens: usize,
+    pub webhooks_sent: usize,
+    pub webhooks_accepted: usize,
+    pub webhooks_limited: usize,
+    pub lost: usize,
+    pub duplicated: usize,
+    pub drain_s: f64,
+    pub max_consumers: usize,
+    pub max_open_sessions: usize,
+    pub max_followed: usize,
+    pub rss_mb: [f64; 2],
+    pub abuse_streams: usize,
+    pub abuse_streams_ok: usize,
+    pub abuse_requests: usize,
+    pub abuse_ok: usize,
+    pub raw: Value,
+}
+
+/// What every generator counts.
+#[derive(Default)]
+struct Counts {
+    api_ms: Mutex<Vec<f64>>,
+    follow_ms: Mutex<Vec<f64>>,
+    server_errors: AtomicUsize,
+    stream_opens: AtomicUsize,
+    followed: AtomicUsize,
+    sent: AtomicUsize,
+    limited: AtomicUsize,
+    accepted: Mutex<Vec<(Uuid, chrono::NaiveDate)>>,
+    abuse_streams_ok: AtomicUsize,
+    abuse_requests: AtomicUsize,
+    abuse_ok: AtomicUsize,
+}
+
+impl Counts {
+    fn status(&self, s: u16) {
+        if s >= 500 {
+            self.server_errors.fetch_add(1, Relaxed);
+        }
+    }
+}
+
+/// GET `url` with `token`; its status and milliseconds (status 0: no answer).
+async fn timed_get(http: &reqwest::Client, url: &str, token: &str) -> (u16, f64, Option<Value>) {
+    let t = Instant::now();
+    match http.get(url).bearer_auth(token).send().await {
+        Ok(r) => {
+            let status = r.status().as_u16();
+            let body = r.json::<Value>().await.ok();
+            (status, t.elapsed().as_secs_f64() * 1000.0, body)
+        }
+        Err(_) => (0, t.elapsed().as_secs_f64() * 1000.0, None),
+    }
+}
+
+/// Follow a session's events until its stream ends or `stop`; whether it opened (200).
+async fn follow(http: &reqwest::Client, url: &str, token: &str, c: &Counts, stop: &CancellationToken) -> Option<u16> {
+    let resp = http.get(url).bearer_auth(token).send().await.ok()?;
+    let status = resp.status().as_u16();
+    c.stream_opens.fetch_add(1, Relaxed);
+    c.status(status);
+    if status != 200 {
+        return Some(status);
+    }
+    c.followed.fetch_add(1, Relaxed);
+    let mut resp = resp;
+    loop {
+        tokio::select! {
+            _ = stop.cancelled() => break,
+            chunk = resp.chunk() => if !matches!(chunk, Ok(Some(_))) { break },
+        }
+    }
+    c.followed.fetch_sub(1, Relaxed);
+    Some(status)
+}
+
+pub async fn run_load(load: Load<'_>) -> anyhow::Result<Outcome> {
+    let Load { mix, abuse, companies, replicas, sim, nats } = load;
+    let urls: [String; 2] = [replicas[0].url(""), replicas[1].url("")];
+    let http = reqwest::Client::builder().pool_max_idle_per_host(512).build()?;
+    let c = Arc::new(Counts::default());
+    let stop = CancellationToken::new();
+    let mut tasks = JoinSet::new();
+    let mut employees: HashMap<Uuid, Vec<Uuid>> = HashMap::new();
+    for co in &companies {
+        let truth = sim.control.truth_of(*co).await;
+        let ids = truth["employees"].as_array().into_iter().flatten().filter_map(|e| e["id"].as_str()?.parse().ok());
+        employees.insert(*co, ids.collect());
+    }
+    // 50 companies syncing: a full sync of each, requested at once over both replicas.
+    for (i, co) in companies.iter().enumerate() {
+        replicas[i % 2].send_json(reqwest::Method::POST, "/api/sync", &json!({ "company_id": co })).await?;
+    }
+    let started = Instant::now();
+    // Followers: each follows its company's latest session, and the next one when it ends.
+    for j in 0..mix.followers {
+        let (http, c, stop, co) = (http.clone(), c.clone(), stop.clone(), companies[j % companies.len()]);
+        let (base, tok) = (urls[j % 2].clone(), token("viewer", j / 10));
+        tasks.spawn(async move {
+            while !stop.is_cancelled() {
+                let (s, ms, body) =
+                    timed_get(&http, &format!("{base}/api/sync/sessions?company_id={co}&limit=1"), &tok).await;
+                c.status(s);
+                c.follow_ms.lock().unwrap().push(ms);
+                if let Some(id) = body.as_ref().and_then(|b| b["sessions"][0]["id"].as_str()) {
+                    follow(&http, &format!("{base}/api/sync/sessions/{id}/events"), &tok, &c, &stop).await;
+                }
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+        });
+    }
+    // Pollers: changes, then milestones, four times a second.
+    for i in 0..mix.pollers {
+        let (http, c, stop, base, tok) =
+            (http.clone(), c.clone(), stop.clone(), urls[i % 2].clone(), token("poller", i));
+        tasks.spawn(async move {
+            while !stop.is_cancelled() {
+                for path in ["/api/changes?limit=50", "/api/milestones?limit=50"] {
+                    let (s, ms, _) = timed_get(&http, &format!("{base}{path}"), &tok).await;
+                    c.status(s);
+                    c.api_ms.lock().unwrap().push(ms);
+                }
+                tokio::time::sleep(Duration::from_millis(250)).await;
+            }
+        });
+    }
+    // Webhooks: each one a raise upstream first, then its signed webhook, `webhooks_per_s` a second.
+    let sender = {
+        let (http, c, stop, control) = (http.clone(), c.clone(), stop.clone(), sim.control.clone());
+        let (companies, employees, urls, rate) =
+            (companies.clone(), employees.clone(), urls.clone(), mix.webhooks_per_s);
+        let slots = Arc::new(tokio::sync::Semaphore::new(256));
+        tokio::spawn(async move {
+            let base = chrono::NaiveDate::from_ymd_opt(2040, 1, 1).unwrap();
+            let mut tick = tokio::time::interval(Duration::from_millis(10));
+            let mut n = 0usize;
+            let mut inner = JoinSet::new();
+            while !stop.is_cancelled() {
+                tick.tick().await;
+                let due = (started.elapsed().as_secs_f64() * rate as f64) as usize;
+                while n < due {
+                    let co = companies[n % companies.len()];
+                    let people = &employees[&co];
+                    let employee = people[(n / companies.len()) % people.len()];
+                    let date = base + chrono::Days::new(n as u64);
+                    let permit = slots.clone().acquire_owned().await.unwrap();
+                    let (http, c, control, url) = (http.clone(), c.clone(), control.clone(), urls[n % 2].clone());
+                    inner.spawn(async move {
+                        let _permit = permit;
+                        let raise = json!({"kind": "salary", "company_id": co, "employee_id": employee,
+                                           "month_wage": 6000 + n % 1000, "start_date": date.to_string()});
+                        control.post("/_sim/mutations", raise).await;
+                        let body = json!({"type": "employee.updated",
+                            "timestamp": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                            "data": {"company_id": co, "employee_id": employee}});
+                        let webhook = Webhook::with_id(
+                            format!("msg_mixed_{n}_{}", Uuid::new_v4().simple()),
+                            body.to_string().into_bytes(),
+                        );
+                        c.sent.fetch_add(1, Relaxed);
+                        if let Ok(r) = webhook.request(&http, &format!("{url}/webhooks/employes")).send().await {
+                            let s = r.status().as_u16();
+                            c.status(s);
+                            match s {
+                                202 => c.accepted.lock().unwrap().push((employee, date)),
+                                429 => drop(c.limited.fetch_add(1, Relaxed)),
+                                _ => {}
+                            }
+                        }
+                    });
+                    n += 1;
+                }
+                while inner.try_join_next().is_some() {}
+            }
+            while inner.join_next().await.is_some() {}
+        })
+    };
+    if abuse {
+        // 5,000 streams of one token, held open, and 500 requests a second.
+        for k in 0..5_000usize {
+            let (http, c, stop, base) = (http.clone(), c.clone(), stop.clone(), urls[k % 2].clone());
+            let co = companies[k % companies.len()];
+            tasks.spawn(async move {
+                let tok = token("abuser", 0);
+                let (_, _, body) =
+                    timed_get(&http, &format!("{base}/api/sync/sessions?company_id={co}&limit=1"), &tok).await;
+                let Some(id) = body.as_ref().and_then(|b| b["sessions"][0]["id"].as_str()) else { return };
+                if follow(&http, &format!("{base}/api/sync/sessions/{id}/events"), &tok, &c, &stop).await == Some(200) {
+                    c.abuse_streams_ok.fetch_add(1, Relaxed);
+                }
+            });
+        }
+        let (http, c, stop, base) = (http.clone(), c.clone(), stop.clone(), urls.clone());
+        tasks.spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_millis(10));
+            let mut n = 0usize;
+            while !stop.is_cancelled() {
+                tick.tick().await;
+                for _ in 0..5 {
+                    let (http, c, url) = (http.clone(), c.clone(), format!("{}/api/changes?limit=50", base[n % 2]));
+                    n += 1;
+                    tokio::spawn(async move {
+                        let (s, _, _) = timed_get(&http, &url, &token("abuser", 0)).await;
+                        c.abuse_requests.fetch_add(1, Relaxed);
+                        c.status(s);
+                        if (200..300).contains(&s) {
+                            c.abuse_ok.fetch_add(1, Relaxed);
+                        }
+                    });
+                }
+            }
+        });
+    }
+    // Sampler: the progress stream's consumers and the open sessions, every second.
+    let db = replicas[0].db().await?;
+    let js = async_nats::jetstream::new(async_nats::connect(nats.url()).await?);
+    let progress = format!("{}_PROGRESS", replicas[0].prefix.to_uppercase().replace('-', "_"));
+    let (mut max_consumers, mut max_open, mut max_followed) = (0usize, 0usize, 0usize);
+    while started.elapsed() < Duration::from_secs(mix.secs) {
+        if let Ok(mut s) = js.get_stream(&progress).await
+            && let Ok(info) = s.info().await
+        {
+            max_consumers = max_consumers.max(info.state.consumer_count);
+        }
+        let open: i64 = sqlx::query_scalar("SELECT count(*) FROM sync_sessions WHERE status IN ('queued', 'running')")
+            .fetch_one(&db)
+            .await?;
+        max_open = max_open.max(open as usize);
+        max_followed = max_followed.max(c.followed.load(Relaxed));
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    stop.cancel();
+    sender.await?;
+    tasks.abort_all();
+    while tasks.join_next().await.is_some() {}
+    // Drain: until no session is open for three seconds in a row (at most 5 minutes).
+    let drain = Instant::now();
+    let mut quiet_since: Option<Instant> = None;
+    while drain.elapsed() < Duration::from_secs(300) {
+        let open: i64 = sqlx::query_scalar("SELECT count(*) FROM sync_sessions WHERE status IN ('queued', 'running')")
+            .fetch_one(&db)
+            .await?;
+        match (open, quiet_since) {
+            (0, Some(t)) if t.elapsed() > Duration::from_secs(3) => break,
+            (0, None) => quiet_since = Some(Instant::now()),
+            (0, Some(_)) => {}
+            _ => quiet_since = None,
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let drain_s = drain.elapsed().as_secs_f64();
+    let found: Vec<(Uuid, chrono::NaiveDate, i64)> = sqlx::query_as(
+        "SELECT employee_id, effective_date, count(*) FROM changes WHERE change_type = 'salary_change'
+         AND effective_date >= '2040-01-01' GROUP BY 1, 2",
+    )
+    .fetch_all(&db)
+    .await?;
+    let found: HashMap<(Uuid, chrono::NaiveDate), i64> = found.into_iter().map(|(e, d, n)| ((e, d), n)).collect();
+    let accepted: HashSet<(Uuid, chrono::NaiveDate)> = c.accepted.lock().unwrap().iter().copied().collect();
+    let lost = accepted.iter().filter(|k| !found.contains_key(k)).count();
+    let duplicated = accepted.iter().filter(|k| found.get(k).is_some_and(|n| *n > 1)).count();
+    let mut api = c.api_ms.lock().unwrap().clone();
+    let mut fol = c.follow_ms.lock().unwrap().clone();
+    api.sort_by(f64::total_cmp);
+    fol.sort_by(f64::total_cmp);
+    let rss = |s: &Service| s.memory_kib().0 as f64 / 1024.0;
+    Ok(Outcome {
+        api_p50_ms: pct(&api, 50.0),
+        api_p99_ms: pct(&api, 99.0),
+        api_requests: api.len(),
+        follow_p99_ms: pct(&fol, 99.0),
+        server_errors: c.server_errors.load(Relaxed),
+        stream_opens: c.stream_opens.load(Relaxed),
+        webhooks_sent: c.sent.load(Relaxed),
+        webhooks_accepted: accepted.len(),
+        webhooks_limited: c.limited.load(Relaxed),
+        lost,
+        duplicated,
+        drain_s,
+        max_consumers,
+        max_open_sessions: max_open,
+        max_followed,
+        rss_mb: [rss(replicas[0]), rss(replicas[1])],
+        abuse_streams: if abuse { 5_000 } else { 0 },
+        abuse_streams_ok: c.abuse_streams_ok.load(Relaxed),
+        abuse_requests: c.abuse_requests.load(Relaxed),
+        abuse_ok: c.abuse_ok.load(Relaxed),
+        raw: json!({"api_ms_p50": pct(&api, 50.0), "api_ms_p99": pct(&api, 99.0), "lost": lost, "duplicated": duplicated,
+                    "accepted": accepted.len(), "max_consumers": max_consumers, "max_open": max_open}),
+    })
+}

@@ -1,0 +1,138 @@
+//! Issue 17, many watched companies: 1,000 companies × 20 employees on one replica, each
+//! watched every 10 s. How late each watch is (its session requested and started, against the
+//! company's slot on the fixed grid of `employes_sync::watch`) and the service's CPU per idle
+//! watch.
+
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, TimeDelta, Utc};
+use employes_sync::{simulator::SimConfig, watch::slot_at_or_after};
+use serde_json::json;
+use testkit::{nats::Nats, sim::SimServer};
+use uuid::Uuid;
+
+use crate::{
+    report::{Report, pct},
+    service::Service,
+};
+
+/// The company's slot a watch requested at `t` belongs to: the last slot at or before `t`.
+fn slot_of(company: Uuid, interval: Duration, t: DateTime<Utc>) -> DateTime<Utc> {
+    let next = slot_at_or_after(company, interval, t);
+    if next > t { next - TimeDelta::from_std(interval).unwrap_or_default() } else { next }
+}
+
+pub struct Many {
+    pub companies: usize,
+    pub employees: usize,
+    pub with_history: usize,
+    pub interval_s: u64,
+    pub watch_secs: u64,
+}
+
+pub async fn watch_many(report: &mut Report, nats: &Nats, m: Many) -> anyhow::Result<()> {
+    println!(
+        "\n== {} watched companies × {} employees, every {} s, one replica, {} s ==",
+        m.companies, m.employees, m.interval_s, m.watch_secs
+    );
+    let cfg = SimConfig {
+        rate_limit: 2000,
+        latency_ms: 30,
+        employees: m.employees,
+        with_history: m.with_history,
+        ..SimConfig::default()
+    }
+    .with_companies(m.companies);
+    let sim = SimServer::start(cfg).await;
+    let ids: Vec<Uuid> = sim.companies.iter().map(|c| c.id).collect();
+    let list = ids.iter().map(Uuid::to_string).collect::<Vec<_>>().join(",");
+    let interval = format!("{}s", m.interval_s);
+    let extra = [("EMPLOYES_COMPANY_ID", list.as_str()), ("WATCH_INTERVAL", interval.as_str())];
+    let svc = Service::start("watchmany", nats, &sim, 2000, "http,worker,scheduler", &extra).await?;
+    let db = svc.db().await?;
+    // Baselines: a full sync of every company, all requested at once.
+    let started = Instant::now();
+    for id in &ids {
+        svc.send_json(reqwest::Method::POST, "/api/sync", &json!({"company_id": id})).await?;
+    }
+    loop {
+        let done: i64 = sqlx::query_scalar(
+            "SELECT count(DISTINCT company_id) FROM sync_sessions WHERE source <> 'watch' AND status = 'completed'",
+        )
+        .fetch_one(&db)
+        .await?;
+        if done as usize >= ids.len() {
+            break;
+        }
+        anyhow::ensure!(started.elapsed() < Duration::from_secs(900), "{done} of {} baselines in 15 min", ids.len());
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let baselines = started.elapsed().as_secs_f64();
+    // Every company has its baseline: measure a window of watches from the next full interval on.
+    tokio::time::sleep(Duration::from_secs(m.interval_s)).await;
+    let (from, cpu0) = (Utc::now(), svc.cpu_seconds());
+    tokio::time::sleep(Duration::from_secs(m.watch_secs)).await;
+    let (until, cpu) = (Utc::now(), svc.cpu_seconds() - cpu0);
+    // Give watches requested in the window time to start.
+    tokio::time::sleep(Duration::from_secs(m.interval_s)).await;
+    let (hwm, _) = svc.memory_kib();
+    let rows: Vec<(Uuid, DateTime<Utc>, Option<DateTime<Utc>>, String)> = sqlx::query_as(
+        "SELECT company_id, requested_at, started_at, status FROM sync_sessions
+         WHERE source = 'watch' AND requested_at >= $1 AND requested_at < $2",
+    )
+    .bind(from)
+    .bind(until)
+    .fetch_all(&db)
+    .await?;
+    let iv = Duration::from_secs(m.interval_s);
+    let secs = |d: TimeDelta| d.num_microseconds().unwrap_or(i64::MAX) as f64 / 1e6;
+    let mut requested: Vec<f64> = rows.iter().map(|(c, r, _, _)| secs(*r - slot_of(*c, iv, *r))).collect();
+    let mut started_lag: Vec<f64> =
+        rows.iter().filter_map(|(c, r, s, _)| s.map(|s| secs(s - slot_of(*c, iv, *r)))).collect();
+    requested.sort_by(f64::total_cmp);
+    started_lag.sort_by(f64::total_cmp);
+    let not_started = rows.len() - started_lag.len();
+    let failed = rows.iter().filter(|r| r.3 == "failed").count();
+    let expected = (m.companies as f64 * m.watch_secs as f64 / m.interval_s as f64).round() as usize;
+    let p99 = pct(&started_lag, 99.0);
+    report.figure(
+        &format!("{} companies watched every {} s by one replica: watch lag", m.companies, m.interval_s),
+        format!(
+            "started after its slot: p50 {:.2} s, p99 {p99:.2} s, max {:.2} s; requested after its slot: p50 {:.2} s, \
+             p99 {:.2} s; {} watches in {} s (grid: {expected}), {not_started} not started, {failed} failed",
+            pct(&started_lag, 50.0),
+            started_lag.last().copied().unwrap_or(f64::NAN),
+            pct(&requested, 50.0),
+            pct(&requested, 99.0),
+            rows.len(),
+            m.watch_secs
+        ),
+        "p99 ≤ 1 s late",
+        Some(p99 <= 1.0 && not_started == 0 && rows.len() * 10 >= expected * 9),
+    );
+    report.figure(
+        "Service CPU per idle watch",
+        format!(
+            "{:.2} ms ({cpu:.1} CPU s for {} watches in {} s; {:.0} % of one core); peak RSS {:.1} MB",
+            cpu * 1000.0 / rows.len().max(1) as f64,
+            rows.len(),
+            m.watch_secs,
+            cpu * 100.0 / m.watch_secs as f64,
+            hwm as f64 / 1024.0
+        ),
+        "reported",
+        None,
+    );
+    report.note(format!(
+        "watchmany: {} companies × {} employees ({} with history) sharing one key; simulator 2,000 req/s, 30 ms; the \
+         {} baselines (one full sync each, requested at once) took {baselines:.0} s; the window starts one interval \
+         after the last baseline",
+        m.companies, m.employees, m.with_history, m.companies
+    ));
+    report.raw.insert(
+        "watchmany".into(),
+        json!({"watches": rows.len(), "expected": expected, "started_lag_s": started_lag, "requested_lag_s": requested,
+               "cpu_s": cpu, "baselines_s": baselines, "vmhwm_kib": hwm}),
+    );
+    Ok(())
+}
