@@ -17,6 +17,9 @@ use crate::{
     service::Service,
 };
 
+/// company, completed_at, status, worker_id
+type SessionRow = (Uuid, Option<DateTime<Utc>>, String, Option<String>);
+
 /// Requests per second of every key, on both sides.
 const RATE: u32 = 5;
 
@@ -68,7 +71,7 @@ async fn sync_all(replicas: &[&Service], companies: &[Uuid]) -> anyhow::Result<(
         anyhow::ensure!(started.elapsed() < Duration::from_secs(1800), "{open} sessions still open after 30 min");
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    let rows: Vec<(Uuid, Option<DateTime<Utc>>, String, Option<String>)> =
+    let rows: Vec<SessionRow> =
         sqlx::query_as("SELECT company_id, completed_at, status, worker_id FROM sync_sessions WHERE id = ANY($1)")
             .bind(&ids)
             .fetch_all(&db)

@@ -25,7 +25,7 @@ use testkit::{WEBHOOK_SECRET, free_port, nats::Nats, process::ServiceProcess, si
 
 use crate::{
     report::{Report, pct},
-    service::{Service, cpu_seconds},
+    service::{Callgrind, Service, cpu_seconds},
     sync::full_sync,
 };
 
@@ -199,6 +199,19 @@ async fn waiting(nc: &async_nats::Client, prefix: &str, endpoint: &str) -> anyho
     }
 }
 
+/// `(count, sum)` of the service's `employes_sync_endpoint_attempt_seconds` histogram.
+async fn attempt_seconds(svc: &Service) -> (f64, f64) {
+    let Ok(resp) = svc.http.get(svc.url("/metrics")).send().await else { return (0.0, 0.0) };
+    let text = resp.text().await.unwrap_or_default();
+    let value = |suffix: &str| {
+        text.lines()
+            .filter(|l| l.starts_with(&format!("employes_sync_endpoint_attempt_seconds_{suffix}")))
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum::<f64>()
+    };
+    (value("count"), value("sum"))
+}
+
 async fn set_enabled(svc: &Service, endpoint: &str, enabled: bool) -> anyhow::Result<()> {
     svc.send_json(reqwest::Method::PATCH, &format!("/api/endpoints/{endpoint}"), &json!({ "enabled": enabled }))
         .await?;
@@ -272,11 +285,32 @@ pub async fn endpoints_scenario(
 
     // Round 1: the service drains the backlog; then the baseline sends the same payloads.
     let cpu0 = svc.cpu_seconds();
+    let metrics0 = attempt_seconds(&svc).await;
+    let callgrind = Callgrind::on(&svc, "endpoints");
     set_enabled(&svc, &endpoint, true).await?;
-    let arrived = receiver.wait_for(recorded, Duration::from_secs(300)).await?;
+    let arrived = receiver.wait_for(recorded, Duration::from_secs(1800)).await?;
+    if let Some(ir) = callgrind.and_then(Callgrind::finish) {
+        report.note(format!(
+            "endpoints: callgrind counted {:.0}k instructions per delivery in the service over the drain \
+             (profile in target/bench-results/endpoints.callgrind.out.*)",
+            ir as f64 / 1000.0 / arrived.max(1) as f64
+        ));
+    }
     let svc_cpu = svc.cpu_seconds() - cpu0;
+    let metrics1 = attempt_seconds(&svc).await;
     let delivered = receiver.seen().await?;
     let mut svc_rates = vec![rate(&delivered)];
+    let (posts, post_s) = (metrics1.0 - metrics0.0, metrics1.1 - metrics0.1);
+    report.note(format!(
+        "endpoints, round 1: {posts:.0} attempts took {:.1} ms each on average (the service's own \
+         employes_sync_endpoint_attempt_seconds: the POST and its answer); with 16 slots at {:.0}/s a slot is held \
+         {:.1} ms per delivery, so {:.1} ms of each is spent outside the POST (logging the attempt, settling the \
+         message, pulling the next)",
+        post_s * 1000.0 / posts.max(1.0),
+        svc_rates[0],
+        16_000.0 / svc_rates[0],
+        16_000.0 / svc_rates[0] - post_s * 1000.0 / posts.max(1.0)
+    ));
     let this = std::process::id();
     let cpu_b0 = cpu_seconds(this);
     let (b1, e1) = baseline(&receiver, &delivered, 16).await?;

@@ -56,6 +56,11 @@ const SECTIONS: &[&str] = &[
     "mixed",
 ];
 
+/// A number from the environment, else `default`.
+fn env_or(key: &str, default: usize) -> usize {
+    std::env::var(key).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
 /// Run one scenario as section `key`; its error or panic becomes a missing figure of it.
 async fn run(report: &mut Report, key: &str, scenario: impl AsyncFnOnce(&mut Report) -> anyhow::Result<()>) {
     report.section = key.to_string();
@@ -145,8 +150,18 @@ async fn main() -> anyhow::Result<()> {
         run(&mut report, "watchmany", async |r| watch_many::watch_many(r, &nats, many).await).await;
     }
     if wants("endpoints") {
-        run(&mut report, "endpoints", async |r| endpoints::endpoints_scenario(r, &nats, &nc, 1_000, 10_000, 100).await)
-            .await;
+        run(&mut report, "endpoints", async |r| {
+            endpoints::endpoints_scenario(
+                r,
+                &nats,
+                &nc,
+                1_000,
+                env_or("BENCH_ENDPOINT_EVENTS", 10_000),
+                env_or("BENCH_ENDPOINT_RUNS", 100),
+            )
+            .await
+        })
+        .await;
     }
     if wants("companies") {
         run(&mut report, "companies", async |r| companies::many_companies(r, &nats, 200).await).await;

@@ -106,7 +106,11 @@ impl Service {
         settings.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
         let binary = testkit::repo_root().join("target/release/employes-sync");
         let log = results_dir().join(format!("{name}-service.log"));
-        let process = ServiceProcess::spawn_logging_to(serve_command(&binary, roles, settings), &log);
+        let mut cmd = serve_command(&binary, roles, settings);
+        if std::env::var("BENCH_CALLGRIND").is_ok_and(|n| n == name) {
+            cmd = under_callgrind(&cmd, &results_dir().join(format!("{name}.callgrind.out")));
+        }
+        let process = ServiceProcess::spawn_logging_to(cmd, &log);
         let svc = Service {
             process,
             addr: format!("127.0.0.1:{port}").parse()?,
@@ -156,6 +160,58 @@ impl Service {
     /// A pool on the service's database, for reading what it stored.
     pub async fn db(&self) -> anyhow::Result<sqlx::PgPool> {
         Ok(sqlx::postgres::PgPoolOptions::new().max_connections(2).connect(&self.database_url).await?)
+    }
+}
+
+/// `cmd` run by `valgrind --tool=callgrind` with collection off until [`Callgrind::on`]
+/// (`BENCH_CALLGRIND=<service name>` runs that service so, for instruction counts of a phase).
+fn under_callgrind(cmd: &Command, out: &std::path::Path) -> Command {
+    let mut wrapped = Command::new("valgrind");
+    wrapped.args(["--tool=callgrind", "--collect-atstart=no"]).arg(format!("--callgrind-out-file={}", out.display()));
+    wrapped.arg(cmd.get_program()).args(cmd.get_args());
+    for (k, v) in cmd.get_envs() {
+        match v {
+            Some(v) => wrapped.env(k, v),
+            None => wrapped.env_remove(k),
+        };
+    }
+    wrapped
+}
+
+/// `callgrind_control` on a service started under callgrind: collection on, then off with the
+/// instructions counted in between.
+pub struct Callgrind(u32, String);
+
+impl Callgrind {
+    /// Collection on, when the service runs under callgrind (`BENCH_CALLGRIND`).
+    pub fn on(svc: &Service, name: &str) -> Option<Callgrind> {
+        std::env::var("BENCH_CALLGRIND").ok().filter(|n| n == name)?;
+        let prefix = format!("{name}.callgrind.out");
+        for entry in std::fs::read_dir(results_dir()).ok()?.flatten() {
+            if entry.file_name().to_string_lossy().starts_with(&prefix) {
+                let _ = std::fs::remove_file(entry.path());
+            }
+        }
+        let ok = Command::new("callgrind_control").args(["-i", "on", &svc.pid().to_string()]).status().ok()?;
+        ok.success().then_some(Callgrind(svc.pid(), prefix))
+    }
+
+    /// Collection off and a dump; the instructions counted (the dump's `totals:` line).
+    pub fn finish(self) -> Option<u64> {
+        let pid = self.0.to_string();
+        Command::new("callgrind_control").args(["-i", "off", &pid]).status().ok()?;
+        Command::new("callgrind_control").args(["-d", &pid]).status().ok()?;
+        std::thread::sleep(Duration::from_secs(2));
+        let mut total = 0;
+        for entry in std::fs::read_dir(results_dir()).ok()?.flatten() {
+            if entry.file_name().to_string_lossy().starts_with(&self.1) {
+                let text = std::fs::read_to_string(entry.path()).unwrap_or_default();
+                if let Some(t) = text.lines().find_map(|l| l.strip_prefix("totals: ")) {
+                    total += t.split_whitespace().next().and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+                }
+            }
+        }
+        Some(total)
     }
 }
 

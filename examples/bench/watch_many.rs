@@ -16,6 +16,9 @@ use crate::{
     service::Service,
 };
 
+/// company, requested_at, started_at, status
+type WatchRow = (Uuid, DateTime<Utc>, Option<DateTime<Utc>>, String);
+
 /// The company's slot a watch requested at `t` belongs to: the last slot at or before `t`.
 fn slot_of(company: Uuid, interval: Duration, t: DateTime<Utc>) -> DateTime<Utc> {
     let next = slot_at_or_after(company, interval, t);
@@ -76,7 +79,7 @@ pub async fn watch_many(report: &mut Report, nats: &Nats, m: Many) -> anyhow::Re
     // Give watches requested in the window time to start.
     tokio::time::sleep(Duration::from_secs(m.interval_s)).await;
     let (hwm, _) = svc.memory_kib();
-    let rows: Vec<(Uuid, DateTime<Utc>, Option<DateTime<Utc>>, String)> = sqlx::query_as(
+    let rows: Vec<WatchRow> = sqlx::query_as(
         "SELECT company_id, requested_at, started_at, status FROM sync_sessions
          WHERE source = 'watch' AND requested_at >= $1 AND requested_at < $2",
     )
