@@ -11,7 +11,7 @@ for l in open(sys.argv[1]):
 g=collections.defaultdict(float)
 for pid in last:
     n=name[pid]
-    k='bench (load generator + in-process simulator)' if 'bench-bin' in n else 'postgres backends' if 'postgres' in n else 'nats-server' if 'nats-server' in n else 'service '+pid if 'employes-sync' in n else n
+    k='bench (load generator + in-process simulator)' if ('bench-bin' in n or 'examples/bench' in n) else 'postgres backends' if 'postgres' in n else 'nats-server' if 'nats-server' in n else 'service '+pid if 'employes-sync' in n else n
     g[k]+=(last[pid]-first[pid])/100
 print(f"window {t1-t0:.0f} s")
 for k,v in sorted(g.items(),key=lambda x:-x[1]): print(f"{k}: {v:.1f} CPU s")
