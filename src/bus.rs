@@ -117,6 +117,10 @@ impl Bus {
     pub fn progress_subject(&self, session: Uuid) -> String {
         format!("{}.sync.progress.{session}", self.prefix)
     }
+    /// `<p>.sync.progress.*`: every session's progress (what `GET /api/sync/activity` watches).
+    pub fn all_progress_subject(&self) -> String {
+        format!("{}.sync.progress.*", self.prefix)
+    }
     /// `<p>.changes.<company>.<change_type>`.
     pub fn change_subject(&self, company: Uuid, t: ChangeType) -> String {
         format!("{}.changes.{company}.{}", self.prefix, t.as_str())

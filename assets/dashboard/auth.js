@@ -1,15 +1,24 @@
 /* Signing in and out. The token comes from the sign-in form or a `#token=` link and is kept in
- * sessionStorage (this tab only); a 401 from any request brings the form back with a message. */
+ * sessionStorage (this tab only); a 401 from any request brings the form back with a message.
+ * Signing in loads who the caller is (identity.js) and their companies (company.js) before
+ * any page shows, then opens the live activity stream (live.js). */
 
+import { hideSwitcher, loadCompanies } from './company.js';
 import { hideDemoBanner, loadDemoBanner } from './demo.js';
 import { $ } from './dom.js';
-import { hideEmployeePage, showRoute } from './employee.js';
+import { hideEmployeePage } from './employee.js';
 import { refreshData } from './panels.js';
+import { clearIdentity, loadIdentity } from './identity.js';
+import { startActivity, stopActivity } from './live.js';
+import { hideAllPages, showRoute } from './router.js';
+import { reportError } from './toasts.js';
 import { PAGE_SIZE, state } from './state.js';
 import { loadStatus } from './sync.js';
 
 const TOKEN_KEY = 'employes-sync-token';
-const POLL_MS = 5000;
+// Only to keep "5 minutes ago" and the outdated state true: sessions are announced live, and
+// nothing is read while a sync runs.
+const REFRESH_MS = 60_000;
 const EXPIRED_MSG = 'Your session has expired or the token is invalid. Please sign in again.';
 
 /** Moves a `#token=` fragment into sessionStorage; returns the token or null. */
@@ -40,8 +49,10 @@ function showSignin(message) {
   stopAll();
   state.token = null;
   hideDemoBanner();
-  $('#dashboard').hidden = true;
+  hideAllPages();
   hideEmployeePage();
+  hideSwitcher();
+  clearIdentity();
   $('#sign-out').hidden = true;
   $('#toasts').replaceChildren();
   $('#signin').hidden = false;
@@ -73,21 +84,46 @@ export function onSigninSubmit(event) {
   startDashboard(token);
 }
 
-function startDashboard(token) {
+async function startDashboard(token) {
   stopAll();
   state.token = token;
   state.lastSignature = null;
   state.changesLimit = PAGE_SIZE;
   $('#signin').hidden = true;
   $('#sign-out').hidden = false;
+  try {
+    await Promise.all([loadIdentity(), loadCompanies()]);
+  } catch (err) {
+    reportError('Could not load your account', err);
+    return;
+  }
+  if (state.token !== token) return;
   showRoute();
-  loadStatus();
   refreshData();
   loadDemoBanner();
-  state.pollTimer = setInterval(() => { if (!document.hidden) loadStatus(); }, POLL_MS);
+  startActivity(); // reads the status once it is open
+
+  state.pollTimer = setInterval(() => { if (!document.hidden && !state.following) loadStatus(); }, REFRESH_MS);
+}
+
+/** The company shown changed (the switcher): everything about the previous one goes. */
+export function restartForCompany() {
+  if (!state.token) return;
+  if (state.followAbort) state.followAbort.abort();
+  state.followAbort = null;
+  state.following = null;
+  state.lastSignature = null;
+  state.lastStatus = null;
+  state.detailId = null;
+  $('#progress').hidden = true;
+  $('#session-detail').hidden = true;
+  loadStatus();
+  refreshData();
+  showRoute();
 }
 
 function stopAll() {
+  stopActivity();
   clearInterval(state.pollTimer);
   state.pollTimer = null;
   if (state.followAbort) state.followAbort.abort();

@@ -6,6 +6,7 @@ import { $, el } from './dom.js';
 import {
   capitalize, euro, fmtDate, fmtDateTime, humanize, orDash, parseTime, plainNumber, relTime, signedPct,
 } from './format.js';
+import { withCompany } from './company.js';
 import { employeeHref } from './employees.js';
 import { PAGE_SIZE, state } from './state.js';
 import { reportError } from './toasts.js';
@@ -89,7 +90,7 @@ export function renderChange(c, { name = 'link', absolute = false } = {}) {
 
 export async function loadChanges() {
   try {
-    const { changes = [] } = await api(`/api/changes?limit=${state.changesLimit}`);
+    const { changes = [] } = await api(withCompany(`/api/changes?limit=${state.changesLimit}`));
     $('#changes-list').replaceChildren(...changes.map((c) => renderChange(c)));
     $('#changes-empty').hidden = changes.length > 0;
     $('#show-more').hidden = changes.length < state.changesLimit;

@@ -4,14 +4,10 @@
 
 import { api, ApiError } from './api.js';
 import { renderChange } from './changes.js';
-import { changesPage } from './changes-page.js';
-import { upcomingPage } from './upcoming.js';
 import { $, el } from './dom.js';
 import { capitalize, euro, fmtDate, fmtDateTime, humanize, orDash, plainNumber } from './format.js';
 import { contractBar, wageHoursChart } from './timeline-chart.js';
 import { reportError } from './toasts.js';
-
-const ROUTE = /^#\/employees\/([0-9a-fA-F-]{36})$/;
 
 const MILESTONE_LABELS = {
   contract_ending: 'Contract ends',
@@ -23,32 +19,19 @@ const MILESTONE_LABELS = {
 
 let shownId = null;
 
-/** The employee id of the address, or null on the dashboard. */
-export const routedEmployee = () => ROUTE.exec(location.hash)?.[1] ?? null;
+/** The employee page, `#/employees/<id>` (registered in main.js; see router.js). */
+export const employeePage = {
+  name: 'employee',
+  pattern: /^\/employees\/([0-9a-fA-F-]{36})$/,
+  element: '#employee-page',
+  title: 'Employee',
+  show([, id]) { if (id !== shownId) loadEmployee(id); },
+  hide() { shownId = null; },
+};
 
-/** The pages with an address of their own besides an employee's (`#/changes`, `#/upcoming`). */
-const PAGES = [changesPage, upcomingPage];
-
-/** Shows the page the address names: an employee's, another page's, or the dashboard. An
- *  address that is no route (`#main` of the skip link) leaves the page as it is. */
-export function showRoute() {
-  const hash = location.hash;
-  if (hash && hash !== '#' && !hash.startsWith('#/')) return;
-  const id = routedEmployee();
-  const page = PAGES.find((p) => p.pattern.test(hash.slice(1)));
-  $('#dashboard').hidden = Boolean(id || page);
-  $('#employee-page').hidden = !id;
-  for (const p of PAGES) $(p.element).hidden = p !== page;
-  if (page) page.show();
-  if (id && id !== shownId) loadEmployee(id);
-  if (!id) shownId = null;
-}
-
-/** Hides the page (signing out). */
+/** Empties the page (signing out). */
 export function hideEmployeePage() {
   shownId = null;
-  $('#employee-page').hidden = true;
-  for (const p of PAGES) $(p.element).hidden = true;
   $('#employee-content').replaceChildren();
 }
 

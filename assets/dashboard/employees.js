@@ -2,6 +2,7 @@
  * cursor with "Show more"; each result links to the employee page (#/employees/<id>). */
 
 import { api } from './api.js';
+import { withCompany } from './company.js';
 import { $, el } from './dom.js';
 import { euro, fmtDate, orDash, plainNumber } from './format.js';
 import { reportError } from './toasts.js';
@@ -44,7 +45,7 @@ async function search(more) {
   if (query) params.set('q', query);
   if (more && cursor) params.set('cursor', cursor);
   try {
-    const page = await api(`/api/employees?${params}`);
+    const page = await api(withCompany(`/api/employees?${params}`));
     if (mine !== seq) return;
     const items = page.employees.map(renderResult);
     if (more) $('#employee-results').append(...items);

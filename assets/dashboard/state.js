@@ -15,4 +15,5 @@ export const state = {
   changesLimit: PAGE_SIZE,
   detailId: null,       // session shown in the detail panel
   offline: false,       // the last status request failed
+  openIssues: [],       // the company's ongoing issues, as of the last status
 };

@@ -1,13 +1,14 @@
 /* The "Statistics" tiles. */
 
 import { api } from './api.js';
+import { withCompany } from './company.js';
 import { $ } from './dom.js';
 import { fmtCount, pctFmt, plural } from './format.js';
 import { reportError } from './toasts.js';
 
 export async function loadStats() {
   try {
-    const stats = await api('/api/stats');
+    const stats = await api(withCompany('/api/stats'));
     for (const tile of document.querySelectorAll('#stats [data-stat]')) {
       const key = tile.dataset.stat;
       const v = stats[key];

@@ -7,11 +7,13 @@ import { $, el } from './dom.js';
 const TOAST_MS = 8000;
 const MAX_TOASTS = 5;
 
-export function toast(kind, message, details = []) {
+/** link: an optional { href, label } shown under the message (e.g. to the Issues page). */
+export function toast(kind, message, details = [], link = null) {
   const box = $('#toasts');
   const node = el('div', { class: 'toast', dataset: { kind } },
     el('p', { class: 'toast-message', text: message }));
   if (details.length) node.append(el('ul', { class: 'toast-details' }, details.map((d) => el('li', { text: d }))));
+  if (link) node.append(el('a', { class: 'toast-link', href: link.href, text: link.label }));
   const close = () => node.remove();
   if (kind === 'warning' || kind === 'error') {
     node.append(el('button', { type: 'button', class: 'toast-close', onclick: close, 'aria-label': 'Dismiss notification' }, 'Close'));

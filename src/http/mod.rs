@@ -8,6 +8,7 @@
 //! modules do not import one another; what two of them show alike is in [`views`], the error
 //! answers they share in [`responses`], the schemas the derive cannot write in [`schemas`].
 
+mod activity;
 mod audit;
 mod auth;
 mod changes;
@@ -25,6 +26,7 @@ mod health;
 mod issues;
 pub mod limits;
 pub mod listener;
+mod me;
 mod milestones;
 pub mod openapi;
 mod paging;
@@ -106,6 +108,7 @@ fn documented(config: &Config) -> OpenApiRouter<AppState> {
     let browser_api = OpenApiRouter::new()
         .merge(sync::router())
         .merge(sessions::router())
+        .merge(activity::router())
         .merge(changes::router())
         .merge(stats::router())
         .merge(issues::router())
@@ -115,6 +118,7 @@ fn documented(config: &Config) -> OpenApiRouter<AppState> {
         .merge(erasure::router())
         .merge(companies::router())
         .merge(endpoints::router())
+        .merge(me::router())
         .layer(cors(&config.cors_origins))
         .layer(timeout.clone());
     OpenApiRouter::with_openapi(<openapi::ApiDoc as utoipa::OpenApi>::openapi())

@@ -108,7 +108,7 @@ scenario('Sync Now shows live progress, then the result, the changes, statistics
   await seeText(desk, '#status-badge', 'All data current');
   assert.equal(await desk.locator('#status-badge').getAttribute('data-status'), 'current');
   await seeText(desk, '#last-sync', /^(just now|1 minute ago)$/);
-  await seeText(desk, '#employees-synced', '110');
+  await seeText(desk, '#employees-count', '110');
   for (const [stage, count] of [['snapshot', '110 / 110'], ['history', /^\d+ \/ \d+$/], ['changes', /^\d+ \/ \d+$/]]) {
     await seeText(desk, `#progress li[data-stage="${stage}"] .count`, count);
     assert.equal(await desk.locator(`#progress li[data-stage="${stage}"]`).getAttribute('data-status'), 'completed', stage);
@@ -186,7 +186,7 @@ scenario('a sync started through the API shows up without a reload', async () =>
 
     await seeText(desk, '#status-badge', 'Syncing…', { timeout: 12_000 });
     assert.equal(await syncDisabled(desk), true, 'Sync Now is disabled while another sync runs');
-    assert.equal(await text(desk, '#employees-synced'), '110', 'still what the last finished sync stored');
+    assert.equal(await text(desk, '#employees-count'), '110', 'the company\'s employees, not the running sync\'s count');
     await eventually(async () => (await text(desk, '#sync-hint')) === 'A sync is in progress.', { what: 'the hint' });
     await shot(desk, '05-api-sync-running');
 
@@ -218,7 +218,9 @@ scenario('a sync with upstream errors ends with a warning toast listing them', a
     const warning = desk.locator('#toasts .toast[data-kind="warning"]').last();
     const details = await warning.locator('.toast-details li').allTextContents();
     assert.ok(details.length > 0 && details.length <= 10, `errors listed in the toast: ${details.length}`);
-    assert.match(details[0], /^History: .*503/, details[0]);
+    // In plain words, with the employee's name: no HTTP status, no id (issue 21).
+    assert.match(details[0], /^History: Employes had a temporary problem while we read their contracts and wages — \S/, details[0]);
+    assert.doesNotMatch(details[0], /503|[0-9a-f]{8}-[0-9a-f]{4}-/, details[0]);
     await eventually(async () => !(await syncDisabled(desk)), { what: 'Sync Now to be enabled again' });
     await eventually(async () => (await sessionRows(desk))[0]?.status === 'completed_with_errors', { what: 'the session row' });
     await seeText(desk, '#stats [data-stat="errors_total"] .value', String(n));

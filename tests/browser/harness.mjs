@@ -7,7 +7,8 @@
 // Environment: TEST_DATABASE_URL (a Postgres we may create databases on; default
 // postgres://postgres@127.0.0.1:5432/postgres), NATS_SERVER_BIN (default /usr/sbin/nats-server),
 // EMPLOYES_SYNC_BIN (skip the cargo build and use this binary), CHROMIUM (default /usr/bin/chromium),
-// TEST_LOG=1 (echo the service's log).
+// TEST_LOG=1 (echo the service's log), DASHBOARD_DIR (development: the page's files from this directory
+// instead of the binary's embedded copies, so editing assets/dashboard/ needs no rebuild).
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -252,6 +253,14 @@ export function traceRequests(page, name) {
 
 export async function newPage(viewport, name) {
   const context = await browser.newContext({ viewport, deviceScaleFactor: 1, locale: 'en-GB', timezoneId: 'Europe/Amsterdam' });
+  if (process.env.DASHBOARD_DIR) {
+    // Development: the page's files from disk instead of the binary's copies (no rebuild per edit).
+    await context.route(/\/employes-sync(\/[\w.-]*)?$/, (route) => {
+      const file = path.basename(new URL(route.request().url()).pathname).replace(/^(employes-sync)?$/, 'index.html');
+      const type = file.endsWith('.css') ? 'text/css' : file.endsWith('.html') ? 'text/html' : 'text/javascript';
+      route.fulfill({ status: 200, contentType: type, body: fs.readFileSync(path.join(process.env.DASHBOARD_DIR, file)) });
+    });
+  }
   const page = await context.newPage();
   traceRequests(page, name);
   page.on('pageerror', (e) => pageErrors.push(`${e.name}: ${e.message}`));

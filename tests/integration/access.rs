@@ -239,3 +239,71 @@ async fn reply_text(app: &TestApp, token: &str, path: &str) -> String {
     assert_eq!(resp.status(), 200);
     resp.text().await.unwrap()
 }
+
+#[tokio::test]
+async fn get_me_names_the_callers_role_and_companies_for_tokens_and_jwts() {
+    // Arrange
+    let mut env = two_companies().await;
+    let app = env.spawn_app().await;
+    let first = env.companies[0];
+    let admin_jwt = jwt(json!({ "email": "hr@example.com", "role": "admin" }));
+
+    // Act
+    let (status, viewer) = get_as(&app, VIEWER, "/api/me").await;
+    let (_, operator) = get_as(&app, API_TOKEN, "/api/me").await;
+    let (_, admin) = get_as(&app, &admin_jwt, "/api/me").await;
+    let (anonymous, _) = get_as(&app, "not-a-token-at-all-0123", "/api/me").await;
+
+    // Assert
+    assert_eq!(status, 200, "{viewer}");
+    assert_eq!(viewer, json!({ "name": "viewer", "source": "api", "role": "viewer", "companies": [first] }));
+    assert_eq!(operator, json!({ "name": "ci", "source": "api", "role": "operator", "companies": null }));
+    assert_eq!(admin, json!({ "name": "hr@example.com", "source": "manual", "role": "admin", "companies": null }));
+    assert_eq!(anonymous, 401);
+}
+
+/// The `data:` of each Server-Sent Event until `done` says enough (or 60 s passed).
+async fn sse_until(resp: reqwest::Response, done: impl Fn(&[Value]) -> bool) -> Vec<Value> {
+    let (mut out, mut buf, mut resp) = (Vec::new(), String::new(), resp);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !done(&out) {
+        let Ok(Ok(Some(chunk))) = tokio::time::timeout_at(deadline.into(), resp.chunk()).await else { break };
+        buf.push_str(&String::from_utf8_lossy(&chunk));
+        while let Some(end) = buf.find("\n\n") {
+            let frame: String = buf.drain(..end + 2).collect();
+            out.extend(
+                frame.lines().filter_map(|l| l.strip_prefix("data:")).map(|d| serde_json::from_str(d.trim()).unwrap()),
+            );
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn the_activity_stream_announces_each_session_of_the_callers_companies_starting_and_ending() {
+    // Arrange: the viewer sees only the first company; its stream is open before either sync.
+    let mut env = two_companies().await;
+    let app = env.spawn_app().await;
+    let (first, second) = (env.companies[0], env.companies[1]);
+    let resp = app.http.get(app.url("/api/sync/activity")).bearer_auth(VIEWER).send().await.unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    assert_eq!(resp.headers()["content-type"], "text/event-stream");
+    let (status, hidden) = get_as(&app, VIEWER, &format!("/api/sync/activity?company_id={second}")).await;
+    assert_eq!(status, 404, "{hidden}");
+
+    // Act: the other company's sync, then the viewer's.
+    let other = app.sync_and_wait(Some(json!({ "company_id": second }))).await;
+    let mine = app.sync_and_wait(Some(json!({ "company_id": first }))).await;
+    let seen = sse_until(resp, |events| events.iter().any(|e| e["status"] == "completed")).await;
+
+    // Assert: the viewer's session, running then completed; nothing of the other company.
+    assert_eq!(
+        seen,
+        [
+            json!({ "session_id": mine["id"], "company_id": first, "status": "running" }),
+            json!({ "session_id": mine["id"], "company_id": first, "status": "completed" }),
+        ],
+        "other company's session {} must not show",
+        other["id"]
+    );
+}
