@@ -60,7 +60,7 @@ scenario('a viewer sees the data but no Sync Now, no retry, and no admin pages',
   try {
     await seeText(page, '#signed-in-as', 'hr-viewer (viewer)');
     assert.equal(await page.locator('#sync-now').isVisible(), false, 'no Sync Now');
-    assert.deepEqual(await navLinks(page), ['Dashboard', 'Issues', 'Sessions']);
+    assert.deepEqual(await navLinks(page), ['Dashboard', 'Changes', 'Upcoming', 'Issues', 'Sessions']);
     await shot(page, 'roles-01-viewer-dashboard');
 
     // The session's errors are shown, without the retry.
@@ -88,7 +88,7 @@ scenario('an operator gets Sync Now and "Retry failed employees", but no admin p
   try {
     await seeText(page, '#signed-in-as', 'hr-operator (operator)');
     assert.ok(await page.locator('#sync-now').isVisible(), 'Sync Now');
-    assert.deepEqual(await navLinks(page), ['Dashboard', 'Issues', 'Sessions']);
+    assert.deepEqual(await navLinks(page), ['Dashboard', 'Changes', 'Upcoming', 'Issues', 'Sessions']);
     await page.click('#nav a[data-page="issues"]');
     await page.locator('#retry-slot button.retry-failed').waitFor({ state: 'visible', timeout: 10_000 });
     await shot(page, 'roles-03-operator-issues');
@@ -103,7 +103,7 @@ scenario('an admin gets the Companies and Endpoints pages', async () => {
   const page = await signIn(TOKEN, 'admin');
   try {
     await seeText(page, '#signed-in-as', 'browser (admin)');
-    assert.deepEqual(await navLinks(page), ['Dashboard', 'Issues', 'Sessions', 'Companies', 'Endpoints']);
+    assert.deepEqual(await navLinks(page), ['Dashboard', 'Changes', 'Upcoming', 'Issues', 'Sessions', 'Companies', 'Endpoints']);
     await page.click('#nav a[data-page="companies"]');
     await page.locator('#companies-rows > tr').first().waitFor({ timeout: 10_000 });
     assert.equal(await page.locator('#nav a[aria-current="page"]').textContent(), 'Companies');
