@@ -6,7 +6,7 @@
 
 import assert from 'node:assert/strict';
 import {
-  TOKEN, base, eventually, newPage, noHorizontalScroll, noScriptErrors, scenario, seeText, shot, useService,
+  TOKEN, base, eventually, newPage, noHorizontalScroll, noScriptErrors, scenario, seeText, shot, useService, networkQuiet,
 } from './harness.mjs';
 import { apiGet, axeViolations, syncAndWait } from './flows.mjs';
 
@@ -24,7 +24,7 @@ async function routes(page) {
 
 /** Waits until the page shown has finished loading (no "Loading…" left, lists filled). */
 async function settled(page) {
-  await page.waitForLoadState('networkidle');
+  await networkQuiet(page);
   await eventually(async () => !(await page.locator('main :text("Loading…"):visible').count()), { what: 'loading to finish' });
 }
 

@@ -251,6 +251,31 @@ export function traceRequests(page, name) {
   page.on('close', () => file.end());
 }
 
+/** Event streams stay open for as long as the page shows them: never counted as loading. */
+const isStream = (url) => /\/api\/sync\/activity|\/events(\?|$)/.test(new URL(url).pathname + new URL(url).search);
+
+function trackInflight(page) {
+  page.inflight = new Set();
+  page.on('request', (r) => { if (!isStream(r.url())) page.inflight.add(r); });
+  page.on('requestfinished', (r) => page.inflight.delete(r));
+  page.on('requestfailed', (r) => page.inflight.delete(r));
+}
+
+/** Waits until the page has had no request in flight for `quietMs` — like Playwright's
+ *  'networkidle', which never comes while the page follows its live event streams. */
+export async function networkQuiet(page, { quietMs = 500, timeout = 30_000 } = {}) {
+  const deadline = Date.now() + timeout;
+  let since = Date.now();
+  for (;;) {
+    if (page.inflight.size) since = Date.now();
+    else if (Date.now() - since >= quietMs) return;
+    if (Date.now() > deadline) {
+      throw new Error(`requests still in flight after ${timeout} ms: ${[...page.inflight].map((r) => r.url()).join(', ')}`);
+    }
+    await sleep(50);
+  }
+}
+
 export async function newPage(viewport, name) {
   const context = await browser.newContext({ viewport, deviceScaleFactor: 1, locale: 'en-GB', timezoneId: 'Europe/Amsterdam' });
   if (process.env.DASHBOARD_DIR) {
@@ -263,6 +288,7 @@ export async function newPage(viewport, name) {
   }
   const page = await context.newPage();
   traceRequests(page, name);
+  trackInflight(page);
   page.on('pageerror', (e) => pageErrors.push(`${e.name}: ${e.message}`));
   // Failed requests are reported with their URL below; 401s are expected for a wrong token.
   page.on('console', (m) => { if (m.type() === 'error' && !/^Failed to load resource/.test(m.text())) pageErrors.push(`console: ${m.text()}`); });

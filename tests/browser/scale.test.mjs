@@ -5,7 +5,7 @@
 
 import assert from 'node:assert/strict';
 import {
-  DESKTOP, TOKEN, base, databaseUrl, dbName, eventually, newPage, noScriptErrors, scenario, shot, useService,
+  DESKTOP, TOKEN, base, databaseUrl, dbName, eventually, newPage, noScriptErrors, scenario, shot, useService, networkQuiet,
 } from './harness.mjs';
 import { execFileSync } from 'node:child_process';
 import { apiGet } from './flows.mjs';
@@ -58,7 +58,7 @@ scenario(`a company of ${EMPLOYEES.toLocaleString('en')} employees and ${CHANGES
     const dashChanges = Date.now() - t0;
     await page.locator('#employee-results > li').first().waitFor({ timeout: 30_000 });
     const dashEmployees = Date.now() - t0;
-    await page.waitForLoadState('networkidle');
+    await networkQuiet(page);
     assert.equal(await page.locator('#employee-results > li').count(), 10);
     assert.equal(await page.locator('#stats [data-stat="employees"] .value').textContent(), '10,000');
 
@@ -68,7 +68,7 @@ scenario(`a company of ${EMPLOYEES.toLocaleString('en')} employees and ${CHANGES
     await page.evaluate(() => { location.hash = '#/changes'; });
     await page.locator('#changes-page-list > li.change').first().waitFor({ timeout: 30_000 });
     const firstRows = Date.now() - t0;
-    await page.waitForLoadState('networkidle');
+    await networkQuiet(page);
     const pageRequests = changeRequests.slice(before);
     assert.equal(await page.locator('#changes-page-list > li.change').count(), 50, 'one page of 50 shown');
     assert.equal(pageRequests.length, 1, `one request for the first page: ${pageRequests}`);
@@ -79,7 +79,7 @@ scenario(`a company of ${EMPLOYEES.toLocaleString('en')} employees and ${CHANGES
     await page.locator('#changes-page-more').scrollIntoViewIfNeeded();
     await eventually(async () => (await page.locator('#changes-page-list > li.change').count()) === 100, { what: '100 after scrolling' });
     const nextPage = Date.now() - t0;
-    await page.waitForLoadState('networkidle');
+    await networkQuiet(page);
     const paged = changeRequests.slice(before);
     assert.equal(paged.length, 2, `two page requests after one scroll: ${paged}`);
     assert.match(paged[1], /cursor=/);
