@@ -189,7 +189,7 @@ pub async fn run_load(load: Load<'_>) -> anyhow::Result<Outcome> {
                     inner.spawn(async move {
                         let _permit = permit;
                         let raise = json!({"kind": "salary", "company_id": co, "employee_id": employee,
-                                           "month_wage": 6000 + n % 1000, "start_date": date.to_string()});
+                                           "month_wage": 6000 + n, "start_date": date.to_string()});
                         control.post("/_sim/mutations", raise).await;
                         let body = json!({"type": "employee.updated",
                             "timestamp": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
