@@ -7,15 +7,9 @@
 //! It reads the progress subjects with a plain (core NATS) subscription: no consumer, nothing
 //! stored per client; a session's company is read once from its row.
 
-use std::{collections::HashMap, convert::Infallible, time::Duration};
+use std::collections::HashMap;
 
-use axum::{
-    extract::State,
-    response::{
-        IntoResponse, Sse,
-        sse::{Event, KeepAlive},
-    },
-};
+use axum::{extract::State, response::IntoResponse};
 use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -25,12 +19,13 @@ use super::{
     AppState, Identity,
     extract::Query,
     limits::Caller,
-    responses::{Authenticated, Storage, TooManyStreams},
+    responses::{Authenticated, CompanyFilter, Storage, TooManyStreams},
+    sse,
 };
 use crate::{
     db::sessions,
     domain::SessionStatus,
-    error::{AppError, AppResult, ErrorBody},
+    error::{AppError, AppResult},
     sync::ProgressEvent,
 };
 
@@ -63,9 +58,7 @@ pub struct SessionActivity {
 #[utoipa::path(get, path = "/api/sync/activity", tag = "sessions", params(ActivityQuery), security(("bearer" = [])),
     responses((status = 200, description = "`session` events, each one `data:` line of JSON", body = SessionActivity,
                content_type = "text/event-stream"),
-              (status = 400, description = "a malformed or unknown query parameter", body = ErrorBody),
-              (status = 404, description = "no such company (or one the caller may not see)", body = ErrorBody),
-              Authenticated, TooManyStreams, Storage))]
+              CompanyFilter, Authenticated, TooManyStreams, Storage))]
 async fn follow_sync_activity(
     State(state): State<AppState>,
     who: Identity,
@@ -107,20 +100,16 @@ async fn follow_sync_activity(
                     if let Some(company_id) = company
                         && !event.is_final()
                     {
-                        yield sse(&SessionActivity { session_id: id, company_id, status: SessionStatus::Running });
+                        yield sse::event("session", &SessionActivity { session_id: id, company_id, status: SessionStatus::Running });
                     }
                     company
                 }
             };
             if let (Some(company_id), Some(status)) = (company, event.final_status()) {
                 companies.remove(&id);
-                yield sse(&SessionActivity { session_id: id, company_id, status });
+                yield sse::event("session", &SessionActivity { session_id: id, company_id, status });
             }
         }
     };
-    Ok(Sse::new(events).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
-}
-
-fn sse(a: &SessionActivity) -> Result<Event, Infallible> {
-    Ok(Event::default().event("session").json_data(a).unwrap_or_else(|_| Event::default().comment("unserializable")))
+    Ok(sse::answer(events))
 }

@@ -15,12 +15,12 @@ use super::{
     export::{self, CsvRecord, Format, Row},
     extract::{self, Limit, Query},
     paging::{self, Cursor, MAX_LIMIT},
-    responses::{Authenticated, Storage},
+    responses::{Authenticated, CompanyFilter, Storage},
 };
 use crate::{
     db::changes::{self, ChangeFilter, ChangeKey, ChangeRow, ChangeView},
     domain::ChangeType,
-    error::{AppResult, ErrorBody},
+    error::AppResult,
 };
 
 /// Rows of a JSON page when `limit` is not given.
@@ -84,9 +84,7 @@ pub struct ChangeList {
                                                 parameters(("id" = "$response.body#/changes/0/session_id")))),
                      ("first_change_employee" = (operation_id = "list_changes",
                                                  parameters(("employee_id" = "$response.body#/changes/0/employee_id")))))),
-              (status = 400, description = "a malformed or unknown query parameter", body = ErrorBody),
-              (status = 404, description = "no such company (or one the caller may not see)", body = ErrorBody),
-              Authenticated, Storage))]
+              CompanyFilter, Authenticated, Storage))]
 #[tracing::instrument(skip_all, fields(format = ?q.format))]
 async fn list_changes(
     State(state): State<AppState>,

@@ -19,13 +19,13 @@ use super::{
     AppState, Identity,
     auth::Role,
     company_input::{CompanyPatchBody, NewCompanyBody},
-    extract::{JsonBody, Path, Query, request_id},
+    extract::{JsonBody, Path, Query, changed_by},
     paging,
-    responses::{Authenticated, Forbidden, Storage},
+    responses::{Authenticated, CompanyById, CompanyNotFound, Forbidden, JsonBodyRefused, Storage},
     views::{SyncStatus, sync_status},
 };
 use crate::{
-    companies::{ChangedBy, CompanyRuntime},
+    companies::CompanyRuntime,
     db::{
         budget::{self, Budget},
         companies::{self, CompanyActivity},
@@ -144,11 +144,12 @@ async fn views(state: &AppState, list: &[Arc<CompanyRuntime>]) -> AppResult<Vec<
         .collect())
 }
 
-/// Who makes a change, for its audit entry.
-fn changed_by(who: &Identity, headers: &HeaderMap) -> ChangedBy {
-    ChangedBy { actor: who.name.clone(), role: who.role, request_id: request_id(headers) }
+/// One company as [`views`] shows it.
+async fn view(state: &AppState, company: Arc<CompanyRuntime>) -> AppResult<CompanyView> {
+    Ok(views(state, &[company]).await?.remove(0))
 }
 
+/// Who makes a change, for its audit entry.
 /// The company, when the caller may see it (else 404, as for an unknown one).
 fn visible(state: &AppState, who: &Identity, id: Uuid) -> AppResult<Arc<CompanyRuntime>> {
     state.companies.get(id).filter(|_| who.sees(id)).ok_or_else(|| AppError::NotFound("no such company".into()))
@@ -190,17 +191,14 @@ async fn list_companies(
 #[utoipa::path(get, path = "/api/companies/{id}", tag = "companies",
     params(("id" = Uuid, Path, description = "The company's id")), security(("bearer" = [])),
     responses((status = 200, description = "the company", body = CompanyView),
-              (status = 400, description = "the id is not a UUID", body = ErrorBody),
-              (status = 404, description = "no such company (or one the caller may not see)", body = ErrorBody),
-              Authenticated, Storage))]
+              CompanyById, Authenticated, Storage))]
 async fn get_company(
     State(state): State<AppState>,
     who: Identity,
     Path(id): Path<Uuid>,
 ) -> AppResult<impl IntoResponse> {
     let company = visible(&state, &who, id)?;
-    let mut view = views(&state, &[company]).await?;
-    Ok(axum::Json(view.remove(0)))
+    Ok(axum::Json(view(&state, company).await?))
 }
 
 /// Add a company (admin): its key (and webhook secrets) are stored encrypted under `SECRETS_KEY`.
@@ -210,9 +208,7 @@ async fn get_company(
                links(("company" = (operation_id = "get_company", parameters(("id" = "$response.body#/id")))))),
               (status = 400, description = "a bad field (the message names it), or `secrets_key_missing`: SECRETS_KEY is not set", body = ErrorBody),
               (status = 409, description = "a company with this id exists (`company_exists`)", body = ErrorBody),
-              (status = 413, description = "the body is larger than 64 KiB", body = ErrorBody),
-              (status = 415, description = "a body that is not application/json", body = ErrorBody),
-              Authenticated, Forbidden, Storage))]
+              JsonBodyRefused, Authenticated, Forbidden, Storage))]
 #[tracing::instrument(skip_all, fields(caller = %who.name))]
 async fn add_company(
     State(state): State<AppState>,
@@ -228,8 +224,7 @@ async fn add_company(
     }
     let company = state.companies.insert(&new, &changed_by(&who, &headers)).await?;
     tracing::info!(company = %company.id(), "company added");
-    let mut view = views(&state, &[company]).await?;
-    Ok((StatusCode::CREATED, axum::Json(view.remove(0))))
+    Ok((StatusCode::CREATED, axum::Json(view(&state, company).await?)))
 }
 
 /// Change a company's settings, key or webhook secrets (admin).
@@ -237,10 +232,7 @@ async fn add_company(
     params(("id" = Uuid, Path, description = "The company's id")), security(("bearer" = [])),
     responses((status = 200, description = "the company, changed", body = CompanyView),
               (status = 400, description = "a bad field (the message names it), a malformed id, or `secrets_key_missing`", body = ErrorBody),
-              (status = 404, description = "no such company (or one the caller may not see)", body = ErrorBody),
-              (status = 413, description = "the body is larger than 64 KiB", body = ErrorBody),
-              (status = 415, description = "a body that is not application/json", body = ErrorBody),
-              Authenticated, Forbidden, Storage))]
+              CompanyNotFound, JsonBodyRefused, Authenticated, Forbidden, Storage))]
 #[tracing::instrument(skip_all, fields(caller = %who.name, company = %id))]
 async fn change_company(
     State(state): State<AppState>,
@@ -254,8 +246,7 @@ async fn change_company(
     let patch = body.into_patch()?;
     let company = state.companies.update(id, &patch, &changed_by(&who, &headers)).await?;
     tracing::info!("company changed");
-    let mut view = views(&state, &[company]).await?;
-    Ok(axum::Json(view.remove(0)))
+    Ok(axum::Json(view(&state, company).await?))
 }
 
 /// Delete a company and everything stored about it (admin). A company of `EMPLOYES_COMPANY_ID` or
@@ -263,9 +254,7 @@ async fn change_company(
 #[utoipa::path(delete, path = "/api/companies/{id}", tag = "companies",
     params(("id" = Uuid, Path, description = "The company's id")), security(("bearer" = [])),
     responses((status = 204, description = "deleted, with all its sessions, employees, changes and issues"),
-              (status = 400, description = "the id is not a UUID", body = ErrorBody),
-              (status = 404, description = "no such company (or one the caller may not see)", body = ErrorBody),
-              Authenticated, Forbidden, Storage))]
+              CompanyById, Authenticated, Forbidden, Storage))]
 #[tracing::instrument(skip_all, fields(caller = %who.name, company = %id))]
 async fn delete_company(
     State(state): State<AppState>,
@@ -299,9 +288,7 @@ pub struct CheckResult {
 #[utoipa::path(post, path = "/api/companies/{id}/check", tag = "companies",
     params(("id" = Uuid, Path, description = "The company's id")), security(("bearer" = [])),
     responses((status = 200, description = "`ok` with the employee count, or not with the reason", body = CheckResult),
-              (status = 400, description = "the id is not a UUID", body = ErrorBody),
-              (status = 404, description = "no such company (or one the caller may not see)", body = ErrorBody),
-              Authenticated, Forbidden, Storage))]
+              CompanyById, Authenticated, Forbidden, Storage))]
 #[tracing::instrument(skip_all, fields(caller = %who.name, company = %id))]
 async fn check_company(
     State(state): State<AppState>,

@@ -12,7 +12,7 @@ use super::{
     AppState, Identity,
     extract::{Limit, Path, Query},
     paging::{self, Cursor, MAX_LIMIT},
-    responses::{Authenticated, Storage},
+    responses::{Authenticated, CompanyNotFound, Storage},
 };
 use crate::{
     db::{
@@ -148,8 +148,7 @@ pub struct EmployeeList {
                links(("first_employee" = (operation_id = "get_employee",
                                           parameters(("id" = "$response.body#/employees/0/id")))))),
               (status = 400, description = "a malformed or unknown query parameter (named)", body = ErrorBody),
-              (status = 404, description = "no such company (or one the caller may not see)", body = ErrorBody),
-              Authenticated, Storage))]
+              CompanyNotFound, Authenticated, Storage))]
 #[tracing::instrument(skip_all, fields(limit = q.limit.get()))]
 async fn list_employees(
     State(state): State<AppState>,

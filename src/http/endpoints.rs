@@ -21,7 +21,7 @@ use super::{
     endpoint_input::{EndpointPatchBody, EndpointWithSecret, NewEndpointBody, Queued, ReplayBody, Rotated},
     extract::{self, JsonBody, Limit, Path, Query},
     paging::{self, Cursor, MAX_LIMIT},
-    responses::{AdminOnly, Authenticated, Storage},
+    responses::{AdminOnly, Authenticated, EndpointById, EndpointNotFound, JsonBodyRefused, Storage},
 };
 use crate::{
     db::endpoints::{self, AttemptRow, EndpointRow},
@@ -111,9 +111,7 @@ async fn list_endpoints(
                                             `secrets_key_missing`: SECRETS_KEY is not set", body = ErrorBody),
               (status = 403, description = "the caller is not an admin, or is limited to some companies and names \
                                             none of them (`forbidden`)", body = ErrorBody),
-              (status = 413, description = "the body is larger than 64 KiB", body = ErrorBody),
-              (status = 415, description = "a body that is not application/json", body = ErrorBody),
-              Authenticated, Storage))]
+              JsonBodyRefused, Authenticated, Storage))]
 #[tracing::instrument(skip_all, fields(caller = %who.name))]
 async fn add_endpoint(
     State(state): State<AppState>,
@@ -143,9 +141,7 @@ async fn add_endpoint(
 #[utoipa::path(get, path = "/api/endpoints/{id}", tag = "endpoints",
     params(("id" = Uuid, Path, description = "The endpoint's id")), security(("bearer" = [])),
     responses((status = 200, description = "the endpoint", body = EndpointRow),
-              (status = 400, description = "the id is not a UUID", body = ErrorBody),
-              (status = 404, description = "no such endpoint (or one the caller may not see)", body = ErrorBody),
-              AdminOnly, Authenticated, Storage))]
+              EndpointById, AdminOnly, Authenticated, Storage))]
 #[tracing::instrument(skip_all, fields(caller = %who.name, endpoint = %id))]
 async fn get_endpoint(
     State(state): State<AppState>,
@@ -163,10 +159,7 @@ async fn get_endpoint(
     responses((status = 200, description = "the endpoint, changed", body = EndpointRow),
               (status = 400, description = "a malformed id, or a bad field, named in the message (a url the SSRF \
                                             guard refuses, an unknown type)", body = ErrorBody),
-              (status = 404, description = "no such endpoint (or one the caller may not see)", body = ErrorBody),
-              (status = 413, description = "the body is larger than 64 KiB", body = ErrorBody),
-              (status = 415, description = "a body that is not application/json", body = ErrorBody),
-              AdminOnly, Authenticated, Storage))]
+              EndpointNotFound, JsonBodyRefused, AdminOnly, Authenticated, Storage))]
 #[tracing::instrument(skip_all, fields(caller = %who.name, endpoint = %id))]
 async fn change_endpoint(
     State(state): State<AppState>,
@@ -186,9 +179,7 @@ async fn change_endpoint(
 #[utoipa::path(delete, path = "/api/endpoints/{id}", tag = "endpoints",
     params(("id" = Uuid, Path, description = "The endpoint's id")), security(("bearer" = [])),
     responses((status = 204, description = "deleted"),
-              (status = 400, description = "the id is not a UUID", body = ErrorBody),
-              (status = 404, description = "no such endpoint (or one the caller may not see)", body = ErrorBody),
-              AdminOnly, Authenticated, Storage))]
+              EndpointById, AdminOnly, Authenticated, Storage))]
 #[tracing::instrument(skip_all, fields(caller = %who.name, endpoint = %id))]
 async fn delete_endpoint(
     State(state): State<AppState>,
@@ -209,8 +200,7 @@ async fn delete_endpoint(
     params(("id" = Uuid, Path, description = "The endpoint's id")), security(("bearer" = [])),
     responses((status = 200, description = "the new secret", body = Rotated),
               (status = 400, description = "the id is not a UUID, or `secrets_key_missing`", body = ErrorBody),
-              (status = 404, description = "no such endpoint (or one the caller may not see)", body = ErrorBody),
-              AdminOnly, Authenticated, Storage))]
+              EndpointNotFound, AdminOnly, Authenticated, Storage))]
 #[tracing::instrument(skip_all, fields(caller = %who.name, endpoint = %id))]
 async fn rotate_endpoint_secret(
     State(state): State<AppState>,
@@ -254,8 +244,7 @@ pub struct AttemptList {
         ("id" = Uuid, Path, description = "The endpoint's id"), AttemptsQuery), security(("bearer" = [])),
     responses((status = 200, description = "one page of attempts", body = AttemptList),
               (status = 400, description = "a malformed id, query parameter or cursor", body = ErrorBody),
-              (status = 404, description = "no such endpoint (or one the caller may not see)", body = ErrorBody),
-              AdminOnly, Authenticated, Storage))]
+              EndpointNotFound, AdminOnly, Authenticated, Storage))]
 #[tracing::instrument(skip_all, fields(caller = %who.name, endpoint = %id))]
 async fn list_endpoint_attempts(
     State(state): State<AppState>,
@@ -278,10 +267,7 @@ async fn list_endpoint_attempts(
     params(("id" = Uuid, Path, description = "The endpoint's id")), security(("bearer" = [])),
     responses((status = 202, description = "queued: how many events will be delivered again", body = Queued),
               (status = 400, description = "a malformed id or body, or `until` before `since`", body = ErrorBody),
-              (status = 404, description = "no such endpoint (or one the caller may not see)", body = ErrorBody),
-              (status = 413, description = "the body is larger than 64 KiB", body = ErrorBody),
-              (status = 415, description = "a body that is not application/json", body = ErrorBody),
-              AdminOnly, Authenticated, Storage))]
+              EndpointNotFound, JsonBodyRefused, AdminOnly, Authenticated, Storage))]
 #[tracing::instrument(skip_all, fields(caller = %who.name, endpoint = %id))]
 async fn replay_endpoint(
     State(state): State<AppState>,

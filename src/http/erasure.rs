@@ -14,7 +14,7 @@ use super::{
 use crate::{
     domain::Role,
     error::{AppError, AppResult, ErrorBody},
-    privacy::erasure::{self, EraseError, ErasedBy},
+    privacy::erasure::{self, EraseError},
 };
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -49,7 +49,7 @@ async fn erase_employee(
     Path(id): Path<Uuid>,
 ) -> AppResult<impl IntoResponse> {
     who.require(Role::Admin)?;
-    let by = ErasedBy { actor: who.name.clone(), role: who.role, request_id: extract::request_id(&headers) };
+    let by = extract::changed_by(&who, &headers);
     let visible = |company: Uuid| state.company(&who, Some(company)).is_ok();
     let t = erasure::erase(&state.db, &state.bus, id, visible, by).await.map_err(|e| match e {
         EraseError::Unknown => AppError::NotFound("no such employee".into()),

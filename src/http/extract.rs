@@ -12,7 +12,7 @@ use utoipa::{
 
 use uuid::Uuid;
 
-use crate::{domain::ChangeType, error::AppError};
+use crate::{companies::ChangedBy, domain::ChangeType, error::AppError};
 
 /// `axum::extract::Query`, rejected with [`AppError`].
 #[derive(FromRequestParts)]
@@ -28,6 +28,11 @@ pub struct Path<T>(pub T);
 /// audit entries.
 pub fn request_id(headers: &axum::http::HeaderMap) -> Option<String> {
     headers.get(&super::REQUEST_ID).and_then(|v| v.to_str().ok()).map(str::to_string)
+}
+
+/// Who makes a change, for the audit log: the caller, with the request's `x-request-id`.
+pub fn changed_by(who: &super::Identity, headers: &axum::http::HeaderMap) -> ChangedBy {
+    ChangedBy { actor: who.name.clone(), role: who.role, request_id: request_id(headers) }
 }
 
 /// Largest JSON body [`JsonBody`] reads.

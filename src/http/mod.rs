@@ -33,6 +33,7 @@ mod paging;
 mod responses;
 mod schemas;
 mod sessions;
+mod sse;
 mod stats;
 mod sync;
 #[cfg(test)]

@@ -137,3 +137,48 @@ error_set! {
     /// A route for admins only.
     AdminOnly: "403" => "the caller's role may not do this (`forbidden`): it needs admin"
 }
+
+error_set! {
+    /// A route that reads a JSON body ([`super::extract::JsonBody`]: at most 64 KiB).
+    JsonBodyRefused:
+        "413" => "the body is larger than 64 KiB",
+        "415" => "a body that is not application/json",
+}
+
+error_set! {
+    /// A route about one company named in the path or a `company_id` filter (each route says its own 400).
+    CompanyNotFound: "404" => "no such company (or one the caller may not see)"
+}
+
+error_set! {
+    /// A route listing what a `company_id` filter (or every company the caller sees) holds.
+    CompanyFilter:
+        "400" => "a malformed or unknown query parameter",
+        "404" => "no such company (or one the caller may not see)",
+}
+
+error_set! {
+    /// A route about the company whose id is in the path, and nothing else that can be malformed.
+    CompanyById:
+        "400" => "the id is not a UUID",
+        "404" => "no such company (or one the caller may not see)",
+}
+
+error_set! {
+    /// A route about one endpoint named in the path (each route says its own 400).
+    EndpointNotFound: "404" => "no such endpoint (or one the caller may not see)"
+}
+
+error_set! {
+    /// A route about the endpoint whose id is in the path, and nothing else that can be malformed.
+    EndpointById:
+        "400" => "the id is not a UUID",
+        "404" => "no such endpoint (or one the caller may not see)",
+}
+
+error_set! {
+    /// A route about the session whose id is in the path.
+    SessionById:
+        "400" => "the id is not a UUID",
+        "404" => "no such session",
+}

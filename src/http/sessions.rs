@@ -1,14 +1,6 @@
 //! Sessions: list, detail, and live progress over Server-Sent Events.
 
-use std::{convert::Infallible, time::Duration};
-
-use axum::{
-    extract::State,
-    response::{
-        IntoResponse, Sse,
-        sse::{Event, KeepAlive},
-    },
-};
+use axum::{extract::State, response::IntoResponse};
 use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -19,15 +11,15 @@ use super::{
     extract::{Limit, Path, Query},
     limits::Caller,
     paging::{self, Cursor, MAX_LIMIT, TimeKey},
-    responses::{Authenticated, Storage, TooManyStreams},
+    responses::{Authenticated, CompanyFilter, SessionById, Storage, TooManyStreams},
     schemas::ProgressSseEvent,
+    sse,
     views::SessionView,
 };
 use crate::{
     db::sessions::{self, SessionFilter, SessionRow},
     domain::{SessionStatus, Source},
-    error::{AppError, AppResult, ErrorBody},
-    sync::ProgressEvent,
+    error::{AppError, AppResult},
 };
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -72,9 +64,7 @@ struct ListQuery {
     responses((status = 200, description = "the sessions", body = SessionList,
                links(("first_session" = (operation_id = "get_session",
                                          parameters(("id" = "$response.body#/sessions/0/id")))))),
-              (status = 400, description = "a malformed or unknown query parameter", body = ErrorBody),
-              (status = 404, description = "no such company (or one the caller may not see)", body = ErrorBody),
-              Authenticated, Storage))]
+              CompanyFilter, Authenticated, Storage))]
 async fn list_sessions(
     State(state): State<AppState>,
     who: Identity,
@@ -116,9 +106,7 @@ async fn visible_session(state: &AppState, who: &Identity, id: Uuid) -> AppResul
     params(("id" = Uuid, Path, description = "The session's id")), security(("bearer" = [])),
     responses((status = 200, description = "the session", body = SessionView,
                links(("events" = (operation_id = "follow_session_events", parameters(("id" = "$response.body#/id")))))),
-              (status = 400, description = "the id is not a UUID", body = ErrorBody),
-              (status = 404, description = "no such session", body = ErrorBody),
-              Authenticated, Storage))]
+              SessionById, Authenticated, Storage))]
 async fn get_session(
     State(state): State<AppState>,
     who: Identity,
@@ -136,9 +124,7 @@ async fn get_session(
     params(("id" = Uuid, Path, description = "The session's id")), security(("bearer" = [])),
     responses((status = 200, description = "`progress` events, each one `data:` line of JSON", body = ProgressSseEvent,
                content_type = "text/event-stream"),
-              (status = 400, description = "the id is not a UUID", body = ErrorBody),
-              (status = 404, description = "no such session", body = ErrorBody),
-              Authenticated, TooManyStreams, Storage))]
+              SessionById, Authenticated, TooManyStreams, Storage))]
 async fn follow_session_events(
     State(state): State<AppState>,
     who: Identity,
@@ -156,13 +142,9 @@ async fn follow_session_events(
         .take_until(state.shutdown.clone().cancelled_owned())
         .map(move |e| {
             let _open = &slot;
-            sse(&e)
+            sse::event("progress", &e)
         });
-    Ok(Sse::new(events).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
-}
-
-fn sse(e: &ProgressEvent) -> Result<Event, Infallible> {
-    Ok(Event::default().event("progress").json_data(e).unwrap_or_else(|_| Event::default().comment("unserializable")))
+    Ok(sse::answer(events))
 }
 
 #[cfg(test)]

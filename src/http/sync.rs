@@ -15,7 +15,7 @@ use super::{
     AppState, Identity,
     auth::Role,
     extract::{CompanyQuery, Query},
-    responses::{Authenticated, Forbidden, OneCompany, Storage},
+    responses::{Authenticated, CompanyNotFound, Forbidden, JsonBodyRefused, OneCompany, Storage},
     views::{SessionView, SyncStatus, sync_status},
 };
 use crate::{
@@ -74,10 +74,7 @@ pub struct StatusView {
                      ("events" = (operation_id = "follow_session_events",
                                   parameters(("id" = "$response.body#/session_id")))))),
               (status = 400, description = "a malformed body or Idempotency-Key, or several companies and no company_id (`company_required`)", body = ErrorBody),
-              (status = 404, description = "no such company (or one the caller may not see)", body = ErrorBody),
-              (status = 413, description = "the body is larger than 64 KiB", body = ErrorBody),
-              (status = 415, description = "a body that is not application/json", body = ErrorBody),
-              Authenticated, Forbidden, Storage))]
+              CompanyNotFound, JsonBodyRefused, Authenticated, Forbidden, Storage))]
 #[tracing::instrument(skip_all, fields(source = who.source.as_str()))]
 async fn request_sync(
     State(state): State<AppState>,

@@ -10,12 +10,13 @@ use uuid::Uuid;
 
 use crate::{
     bus::Bus,
+    companies::ChangedBy,
     db::{
         Db,
         audit::{self, AuditEntry},
         erasure::{self, Tombstone},
     },
-    domain::{AuditAction, Role},
+    domain::AuditAction,
     events::{self, CloudEvent, EventStream, Sequence},
 };
 
@@ -30,14 +31,6 @@ pub enum EraseError {
     Database(#[from] sqlx::Error),
 }
 
-/// Who erases, for the audit log.
-#[derive(Debug, Clone)]
-pub struct ErasedBy {
-    pub actor: String,
-    pub role: Role,
-    pub request_id: Option<String>,
-}
-
 /// Erase employee `id` if `visible(company)` (else it is as unknown), then publish the event. An
 /// employee erased before is answered with their tombstone (idempotent: nothing happens again).
 #[tracing::instrument(skip_all, fields(employee_id = %id))]
@@ -46,7 +39,7 @@ pub async fn erase(
     bus: &Bus,
     id: Uuid,
     visible: impl Fn(Uuid) -> bool,
-    by: ErasedBy,
+    by: ChangedBy,
 ) -> Result<Tombstone, EraseError> {
     let mut tx = db.begin().await?;
     let Some(employee) = erasure::lock_employee(&mut tx, id).await?.filter(|e| visible(e.company_id)) else {

@@ -20,7 +20,7 @@ use super::{
     export::{self, Format},
     extract::{self, Limit, Path, Query},
     paging::{self, Cursor},
-    responses::{Authenticated, Forbidden, Storage},
+    responses::{Authenticated, CompanyNotFound, Forbidden, Storage},
 };
 use crate::{
     db::milestones::views::{self, After, MilestoneFilter, MilestoneView},
@@ -119,8 +119,7 @@ fn visible_companies(who: &Identity) -> Option<Vec<Uuid>> {
     responses((status = 200, description = "a page of milestones, or (`format=csv`) every match as CSV",
                content((MilestoneList = "application/json"), (String = "text/csv"))),
               (status = 400, description = "a malformed or unknown query parameter (e.g. within beyond 3650d)", body = ErrorBody),
-              (status = 404, description = "no such company (or one the caller may not see)", body = ErrorBody),
-              Authenticated, Storage))]
+              CompanyNotFound, Authenticated, Storage))]
 async fn list_milestones(
     State(state): State<AppState>,
     who: Identity,
