@@ -2,6 +2,9 @@
 //! the typed states of sessions and webhook deliveries. No I/O, no clock: stages feed it data
 //! and store what it returns.
 
+#[macro_use]
+mod named;
+
 mod changes;
 mod employee;
 pub mod issues;

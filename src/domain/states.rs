@@ -1,36 +1,10 @@
 //! The states of a sync session and of a webhook delivery, typed end to end: the same
 //! `snake_case` names in Postgres (`text` columns with CHECK constraints), JSON, NATS messages,
-//! query parameters and metrics labels. The names come from the derives (strum for
-//! `as_str`/`FromStr`/`Display`, serde, sqlx), so no hand-written string table can drift.
+//! query parameters and metrics labels (the derives of `named_enum!`).
 
 use strum::VariantArray;
 
-/// A state enum: the derives that name it the same everywhere, and `as_str` (a `&'static str`,
-/// as metrics labels and SQL parameters want).
-macro_rules! state {
-    ($(#[$attr:meta])* pub enum $name:ident { $($(#[$vattr:meta])* $variant:ident,)* }) => {
-        $(#[$attr])*
-        #[derive(
-            Debug, Clone, Copy, PartialEq, Eq, Hash,
-            serde::Serialize, serde::Deserialize, sqlx::Type, utoipa::ToSchema,
-            strum::Display, strum::EnumString, strum::IntoStaticStr, strum::VariantArray,
-        )]
-        #[serde(rename_all = "snake_case")]
-        #[sqlx(type_name = "text", rename_all = "snake_case")]
-        #[strum(serialize_all = "snake_case")]
-        pub enum $name {
-            $($(#[$vattr])* $variant,)*
-        }
-
-        impl $name {
-            pub fn as_str(self) -> &'static str {
-                self.into()
-            }
-        }
-    };
-}
-
-state! {
+named_enum! {
     /// Who asked for a session.
     pub enum Source {
         /// A signed-in user (JWT), e.g. the dashboard's Sync Now.
@@ -46,7 +20,7 @@ state! {
     }
 }
 
-state! {
+named_enum! {
     /// What a session syncs: the whole company, or the listed employees.
     pub enum Scope {
         Full,
@@ -64,7 +38,7 @@ impl Scope {
     }
 }
 
-state! {
+named_enum! {
     /// Where a session stands. `queued → running → completed | completed_with_errors | failed`.
     pub enum SessionStatus {
         Queued,
@@ -85,7 +59,7 @@ impl SessionStatus {
     }
 }
 
-state! {
+named_enum! {
     /// The stages of a session, run in [`Stage::ORDER`].
     pub enum Stage {
         /// Fetch employee records and version them.
@@ -102,7 +76,7 @@ impl Stage {
     pub const ORDER: &'static [Stage] = Stage::VARIANTS;
 }
 
-state! {
+named_enum! {
     /// Where one stage of a session stands.
     pub enum StageStatus {
         Pending,
@@ -132,7 +106,7 @@ impl StageStatus {
     }
 }
 
-state! {
+named_enum! {
     /// What became of one webhook delivery (`webhook_deliveries.outcome`).
     pub enum WebhookOutcome {
         /// Verified and put on the queue (later linked to the session that carries it).
@@ -146,7 +120,7 @@ state! {
     }
 }
 
-state! {
+named_enum! {
     /// What is wrong with a company (`issues.kind`).
     pub enum IssueKind {
         /// Employes rejected the company's API key (or none is set).
@@ -164,7 +138,7 @@ state! {
     }
 }
 
-state! {
+named_enum! {
     /// How one delivery attempt of an event to an endpoint ended.
     pub enum AttemptStatus {
         /// Answered 2xx in time: delivered.
@@ -176,7 +150,7 @@ state! {
     }
 }
 
-state! {
+named_enum! {
     /// Whether an issue still holds.
     pub enum IssueStatus {
         Ongoing,
@@ -184,10 +158,9 @@ state! {
     }
 }
 
-state! {
+named_enum! {
     /// What a caller may do, in increasing order: each role may do what the ones before it may.
     /// Every audit entry carries the role its actor acted in.
-    #[derive(PartialOrd, Ord)]
     pub enum Role {
         /// Reads companies, sessions, changes, issues.
         Viewer,
@@ -198,7 +171,7 @@ state! {
     }
 }
 
-state! {
+named_enum! {
     /// What an audit entry records (`audit_entries.action`).
     pub enum AuditAction {
         /// A person or a token asked for a sync (the API or the CLI; not the scheduler or webhooks).

@@ -5,81 +5,33 @@ use uuid::Uuid;
 
 use super::value::ChangeValue;
 
-/// What changed. The snake_case name is the one stored in `changes.change_type`, sent in JSON
-/// and used in event types and subjects (`nl.employes.salary_change`).
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    PartialOrd,
-    Ord,
-    Hash,
-    serde::Serialize,
-    serde::Deserialize,
-    sqlx::Type,
-    utoipa::ToSchema,
-    strum::Display,
-    strum::EnumString,
-    strum::IntoStaticStr,
-    strum::VariantArray,
-)]
-#[serde(rename_all = "snake_case")]
-#[sqlx(type_name = "text", rename_all = "snake_case")]
-#[strum(serialize_all = "snake_case")]
-pub enum ChangeType {
-    SalaryChange,
-    HoursChange,
-    ContractChange,
-    EmployeeAdded,
-    EmployeeRemoved,
-    StatusChange,
-    PersonalDataChange,
-}
-
-impl ChangeType {
-    /// The snake_case name (also part of every change's dedup key: it must never change).
-    pub fn as_str(self) -> &'static str {
-        self.into()
+named_enum! {
+    // The name is also part of every change's dedup key: it must never change.
+    /// What changed. The snake_case name is the one stored in `changes.change_type`, sent in JSON
+    /// and used in event types and subjects (`nl.employes.salary_change`).
+    pub enum ChangeType {
+        SalaryChange,
+        HoursChange,
+        ContractChange,
+        EmployeeAdded,
+        EmployeeRemoved,
+        StatusChange,
+        PersonalDataChange,
     }
 }
 
-/// What a change means for the business, where the rules can tell. Stored in
-/// `changes.business_impact` and sent in JSON by its snake_case name.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    serde::Serialize,
-    serde::Deserialize,
-    sqlx::Type,
-    utoipa::ToSchema,
-    strum::Display,
-    strum::EnumString,
-    strum::IntoStaticStr,
-    strum::VariantArray,
-)]
-#[serde(rename_all = "snake_case")]
-#[sqlx(type_name = "text", rename_all = "snake_case")]
-#[strum(serialize_all = "snake_case")]
-pub enum BusinessImpact {
-    SalaryIncrease,
-    SalaryDecrease,
-    HoursIncrease,
-    HoursDecrease,
-    PermanentContract,
-    ContractRenewal,
-    Hired,
-    Terminated,
-}
-
-impl BusinessImpact {
-    pub fn as_str(self) -> &'static str {
-        self.into()
+named_enum! {
+    /// What a change means for the business, where the rules can tell. Stored in
+    /// `changes.business_impact` and sent in JSON by its snake_case name.
+    pub enum BusinessImpact {
+        SalaryIncrease,
+        SalaryDecrease,
+        HoursIncrease,
+        HoursDecrease,
+        PermanentContract,
+        ContractRenewal,
+        Hired,
+        Terminated,
     }
 }
 

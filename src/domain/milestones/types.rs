@@ -5,24 +5,7 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-/// Derives shared by the contract's named values: serde, strum and sqlx all spell them in
-/// `snake_case`, exactly as the API and events use them.
-macro_rules! named_values {
-    ($(#[$meta:meta])* pub enum $name:ident { $($(#[$vmeta:meta])* $variant:ident),+ $(,)? }) => {
-        $(#[$meta])*
-        #[derive(
-            Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
-            strum::Display, strum::EnumString, strum::IntoStaticStr, strum::VariantArray,
-            sqlx::Type, utoipa::ToSchema,
-        )]
-        #[serde(rename_all = "snake_case")]
-        #[strum(serialize_all = "snake_case")]
-        #[sqlx(type_name = "text", rename_all = "snake_case")]
-        pub enum $name { $($(#[$vmeta])* $variant),+ }
-    };
-}
-
-named_values! {
+named_enum! {
     /// The five things about to happen that the service watches for.
     pub enum MilestoneKind {
         /// The current fixed-term contract ends.
@@ -39,7 +22,7 @@ named_values! {
     }
 }
 
-named_values! {
+named_enum! {
     /// `upcoming` before the due date, `due` on it, `overdue` after it while unresolved.
     pub enum MilestoneStatus {
         Upcoming,
@@ -49,7 +32,7 @@ named_values! {
     }
 }
 
-named_values! {
+named_enum! {
     /// Why a milestone stopped being open.
     pub enum Resolution {
         /// A later contract (or, for `chain_exceeded`, a permanent one) was recorded.
@@ -61,7 +44,7 @@ named_values! {
     }
 }
 
-named_values! {
+named_enum! {
     /// Why a milestone event was published (`data.reason`).
     pub enum MilestoneReason {
         Detected,
@@ -72,7 +55,7 @@ named_values! {
     }
 }
 
-named_values! {
+named_enum! {
     /// Which rule of the chain (BW 7:668a) was reached or passed.
     pub enum ChainReason {
         MaxContracts,
@@ -80,7 +63,7 @@ named_values! {
     }
 }
 
-named_values! {
+named_enum! {
     /// `contract_duration` of a contract, as Employes names it.
     pub enum ContractDuration {
         Fixed,
@@ -88,7 +71,7 @@ named_values! {
     }
 }
 
-named_values! {
+named_enum! {
     /// The recorded change types that can take effect later (`change_effective`).
     pub enum EffectiveChangeType {
         SalaryChange,

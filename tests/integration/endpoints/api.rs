@@ -231,7 +231,7 @@ async fn a_running_dispatcher_delivers_to_a_new_endpoint_and_stops_for_a_disable
     let app = env.spawn_app().await;
     let other = env.spawn_app_with_roles(vec![Role::Worker]).await;
     let receiver = TestReceiver::start(vec![]).await;
-    let created = create(&app, json!({"url": receiver.url(), "types": CHANGES})).await;
+    let created = create(&app, json!({"url": receiver.url(), "types": changes()})).await;
     let id = created["id"].as_str().unwrap().to_string();
     let endpoint: Uuid = id.parse().unwrap();
 

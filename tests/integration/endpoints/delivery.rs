@@ -107,7 +107,7 @@ async fn a_410_disables_the_endpoint_at_once_and_opens_the_companys_endpoint_dis
     let app = env.spawn_app().await;
     let receiver = TestReceiver::start(vec![Reply::Status(410)]).await;
     let company = env.companies[0];
-    let (endpoint, _) = register(&app, &receiver.url(), Some(company), Some(CHANGES)).await;
+    let (endpoint, _) = register(&app, &receiver.url(), Some(company), Some(&changes())).await;
     // Act: the first sync's three changes.
     app.sync_and_wait(None).await;
     let disabled = wait_endpoint(&app, endpoint, |e| e["enabled"] == false).await;

@@ -40,12 +40,12 @@ async fn the_guides_rust_receiver_accepts_real_deliveries_and_replays_and_its_py
     let app = env.spawn_app().await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let example_url = format!("http://{}/hook", listener.local_addr().unwrap());
-    let example = create(&app, json!({"url": example_url, "types": CHANGES})).await;
+    let example = create(&app, json!({"url": example_url, "types": changes()})).await;
     let example_secret = example["secret"].as_str().unwrap().to_string();
     let receiver = subscriber::Receiver::new(&example_secret).unwrap();
     tokio::spawn(async move { axum::serve(listener, receiver.router()).await.unwrap() });
     let recorder = TestReceiver::start(vec![]).await;
-    let recorded = create(&app, json!({"url": recorder.url(), "types": CHANGES})).await;
+    let recorded = create(&app, json!({"url": recorder.url(), "types": changes()})).await;
     let recorded_secret = recorded["secret"].as_str().unwrap().to_string();
     let example_id: Uuid = example["id"].as_str().unwrap().parse().unwrap();
 

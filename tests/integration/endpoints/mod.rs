@@ -15,25 +15,21 @@ use std::time::Duration;
 use employes_sync::{
     companies::SecretsKey,
     db::endpoints::{self, NewEndpoint},
+    domain::ChangeType,
     endpoints::secrets,
 };
 use secrecy::ExposeSecret as _;
 use serde_json::Value;
+use strum::VariantArray as _;
 use uuid::Uuid;
 
 pub use self::receiver::{Reply, TestReceiver};
 use crate::helpers::*;
 
 /// Every change type: an endpoint of these gets the changes, not the milestone events.
-pub const CHANGES: &[&str] = &[
-    "salary_change",
-    "hours_change",
-    "contract_change",
-    "employee_added",
-    "employee_removed",
-    "status_change",
-    "personal_data_change",
-];
+pub fn changes() -> Vec<&'static str> {
+    ChangeType::VARIANTS.iter().map(|t| t.as_str()).collect()
+}
 
 /// The tests' `SECRETS_KEY`.
 pub const SECRETS_KEY: &str = "c2VjcmV0cy1rZXktZm9yLWVuZHBvaW50LXRlc3RzMzI=";

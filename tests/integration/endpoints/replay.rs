@@ -33,7 +33,7 @@ async fn a_replay_re_delivers_exactly_the_events_of_its_range_once_each_with_the
     endpoint_env(&mut env);
     let app = env.spawn_app().await;
     let receiver = TestReceiver::start(vec![]).await;
-    let created = create(&app, json!({"url": receiver.url(), "types": CHANGES})).await;
+    let created = create(&app, json!({"url": receiver.url(), "types": changes()})).await;
     let (id, secret) = (created["id"].as_str().unwrap().to_string(), created["secret"].as_str().unwrap().to_string());
     app.sync_and_wait(None).await;
     receiver.wait_for(3, Duration::from_secs(30)).await;
@@ -101,7 +101,7 @@ async fn a_replay_queued_before_its_replica_is_killed_mid_delivery_is_delivered_
     let api = env.attach(a.http_addr().await).await;
     let script = vec![Reply::Status(200), Reply::Status(200), Reply::Status(200), Reply::Hang(Duration::from_secs(60))];
     let receiver = TestReceiver::start(script).await;
-    let created = create(&api, json!({"url": receiver.url(), "types": CHANGES})).await;
+    let created = create(&api, json!({"url": receiver.url(), "types": changes()})).await;
     let (id, secret) = (created["id"].as_str().unwrap().to_string(), created["secret"].as_str().unwrap().to_string());
     api.sync_and_wait(None).await;
     let first: Vec<String> = receiver.wait_for(3, Duration::from_secs(30)).await.iter().map(|s| s.id.clone()).collect();

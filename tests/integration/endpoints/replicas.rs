@@ -18,7 +18,7 @@ async fn a_replica_killed_mid_delivery_loses_nothing_and_the_event_arrives_again
     env.set("ENDPOINT_CONCURRENCY", "1");
     let api = env.spawn_app_with_roles(vec![Role::Http]).await;
     let receiver = TestReceiver::start(vec![Reply::Hang(Duration::from_secs(60))]).await;
-    let (endpoint, _) = register(&api, &receiver.url(), None, Some(CHANGES)).await;
+    let (endpoint, _) = register(&api, &receiver.url(), None, Some(&changes())).await;
     let mut a = spawn_binary(&env, "worker", &[]);
     api.sync_and_wait(None).await;
     let held = receiver.wait_for(1, Duration::from_secs(30)).await[0].id.clone();
@@ -48,7 +48,7 @@ async fn two_replicas_share_an_endpoints_deliveries_and_each_event_is_delivered(
     endpoint_env(&mut env);
     let api = env.spawn_app_with_roles(vec![Role::Http]).await;
     let receiver = TestReceiver::start(vec![]).await;
-    let (endpoint, _) = register(&api, &receiver.url(), None, Some(CHANGES)).await;
+    let (endpoint, _) = register(&api, &receiver.url(), None, Some(&changes())).await;
     let mut one = spawn_binary(&env, "worker", &[]);
     let mut two = spawn_binary(&env, "worker", &[]);
     // Act: a first sync, then changes upstream and a second.
