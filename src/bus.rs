@@ -20,6 +20,12 @@ use crate::domain::{ChangeType, milestones::MilestoneKind};
 /// How long task ids (`webhook-id`s, idempotency keys, schedule slots) are remembered on the sync queue.
 pub const SYNC_DUPLICATE_WINDOW: Duration = Duration::from_secs(24 * 3600);
 
+/// How long the event streams (changes, milestones, endpoint replays, dead letters) keep a message.
+pub const EVENT_MAX_AGE: Duration = Duration::from_secs(30 * 24 * 3600);
+
+/// The event streams' duplicate window: a message whose `Nats-Msg-Id` came within it is dropped.
+pub const EVENT_DUPLICATE_WINDOW: Duration = Duration::from_secs(20 * 60);
+
 #[derive(Debug, thiserror::Error)]
 pub enum BusError {
     #[error("NATS is not connected")]
@@ -199,37 +205,20 @@ impl Bus {
                 discard: DiscardPolicy::Old,
                 ..Default::default()
             },
-            StreamConfig {
-                name: self.changes_stream(),
-                subjects: vec![format!("{}.changes.>", self.prefix)],
-                retention: RetentionPolicy::Limits,
-                max_age: Duration::from_secs(30 * 24 * 3600),
-                duplicate_window: Duration::from_secs(20 * 60),
-                ..Default::default()
-            },
-            StreamConfig {
-                name: self.milestones_stream(),
-                subjects: vec![format!("{}.milestones.>", self.prefix)],
-                retention: RetentionPolicy::Limits,
-                max_age: Duration::from_secs(30 * 24 * 3600),
-                duplicate_window: Duration::from_secs(20 * 60),
-                ..Default::default()
-            },
+            event_stream(self.changes_stream(), format!("{}.changes.>", self.prefix), RetentionPolicy::Limits),
+            event_stream(self.milestones_stream(), format!("{}.milestones.>", self.prefix), RetentionPolicy::Limits),
             // Events queued again for one endpoint (`POST /api/endpoints/{id}/replay`): a work
             // queue, each endpoint's replay consumer takes its own subject; acked copies go.
-            StreamConfig {
-                name: self.replay_stream(),
-                subjects: vec![format!("{}.endpoints.replay.*", self.prefix)],
-                retention: RetentionPolicy::WorkQueue,
-                max_age: Duration::from_secs(30 * 24 * 3600),
-                duplicate_window: Duration::from_secs(20 * 60),
-                ..Default::default()
-            },
+            event_stream(
+                self.replay_stream(),
+                format!("{}.endpoints.replay.*", self.prefix),
+                RetentionPolicy::WorkQueue,
+            ),
             StreamConfig {
                 name: self.dead_stream(),
                 subjects: vec![self.dead_letter_subject()],
                 retention: RetentionPolicy::Limits,
-                max_age: Duration::from_secs(30 * 24 * 3600),
+                max_age: EVENT_MAX_AGE,
                 ..Default::default()
             },
         ];
@@ -320,6 +309,18 @@ impl Bus {
     pub async fn ping(&self) -> bool {
         self.is_connected()
             && tokio::time::timeout(Duration::from_secs(2), self.client.flush()).await.is_ok_and(|r| r.is_ok())
+    }
+}
+
+/// An event stream: kept [`EVENT_MAX_AGE`], deduplicated within [`EVENT_DUPLICATE_WINDOW`].
+fn event_stream(name: String, subject: String, retention: RetentionPolicy) -> StreamConfig {
+    StreamConfig {
+        name,
+        subjects: vec![subject],
+        retention,
+        max_age: EVENT_MAX_AGE,
+        duplicate_window: EVENT_DUPLICATE_WINDOW,
+        ..Default::default()
     }
 }
 

@@ -136,14 +136,7 @@ pub async fn fire(db: &Db, bus: &Bus, company: Uuid, slot: DateTime<Utc>, window
     if !sessions::claim_slot(db, company, slot).await? {
         return Ok(false);
     }
-    let trigger = SyncTrigger {
-        company_id: company,
-        source: Source::Scheduler,
-        triggered_by: "system".into(),
-        employee_ids: None,
-        idempotency_key: None,
-        dedup_id: Some(format!("schedule-{company}-{}", slot.timestamp())),
-    };
+    let trigger = SyncTrigger::system(company, Source::Scheduler, format!("schedule-{company}-{}", slot.timestamp()));
     let requested = request_sync(db, bus, window, &trigger).await?;
     sessions::set_slot_session(db, company, slot, requested.session_id).await?;
     tracing::info!(%company, %slot, session_id = %requested.session_id, coalesced = requested.coalesced, "scheduled sync requested");

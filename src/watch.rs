@@ -188,14 +188,8 @@ pub async fn fire(
     } else if !sessions::claim_watch_slot(db, company, slot).await? {
         Fired::Taken
     } else {
-        let trigger = SyncTrigger {
-            company_id: company,
-            source: Source::Watch,
-            triggered_by: "system".into(),
-            employee_ids: None,
-            idempotency_key: None,
-            dedup_id: Some(format!("watch-{company}-{}", slot.timestamp_millis())),
-        };
+        let trigger =
+            SyncTrigger::system(company, Source::Watch, format!("watch-{company}-{}", slot.timestamp_millis()));
         let requested = request_sync(db, bus, window, &trigger).await?;
         sessions::set_watch_slot_session(db, company, slot, requested.session_id).await?;
         tracing::debug!(%company, %slot, session_id = %requested.session_id, coalesced = requested.coalesced, "watch requested");

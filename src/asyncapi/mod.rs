@@ -52,6 +52,19 @@ pub struct Stream {
     pub duplicate_window_secs: u64,
 }
 
+impl Stream {
+    /// An event stream, with the age and duplicate window [`crate::bus`] gives every one.
+    const fn events(name: &'static str, subjects: &'static [&'static str], retention: &'static str) -> Stream {
+        Stream {
+            name,
+            subjects,
+            retention,
+            max_age_secs: crate::bus::EVENT_MAX_AGE.as_secs(),
+            duplicate_window_secs: crate::bus::EVENT_DUPLICATE_WINDOW.as_secs(),
+        }
+    }
+}
+
 /// Every channel of the contract.
 pub const CHANNELS: &[Channel] = &[
     Channel {
@@ -100,13 +113,7 @@ pub const CHANNELS: &[Channel] = &[
         description: "Each recorded change, once, as a CloudEvent (structured JSON). Subscribe to `{prefix}.changes.>` \
                       for every company's, `{prefix}.changes.{company_id}.>` for one company's.",
         messages: &["change"],
-        stream: Some(Stream {
-            name: "{PREFIX}_CHANGES",
-            subjects: &["{prefix}.changes.>"],
-            retention: "limits",
-            max_age_secs: 30 * 24 * 3600,
-            duplicate_window_secs: 20 * 60,
-        }),
+        stream: Some(Stream::events("{PREFIX}_CHANGES", &["{prefix}.changes.>"], "limits")),
         coming: false,
         received: false,
     },
@@ -130,13 +137,7 @@ pub const CHANNELS: &[Channel] = &[
                       `{prefix}.milestones.>` for every company's, `{prefix}.milestones.{company_id}.>` for one \
                       company's, `{prefix}.milestones.*.notice_due` for one kind.",
         messages: &["milestone"],
-        stream: Some(Stream {
-            name: "{PREFIX}_MILESTONES",
-            subjects: &["{prefix}.milestones.>"],
-            retention: "limits",
-            max_age_secs: 30 * 24 * 3600,
-            duplicate_window_secs: 20 * 60,
-        }),
+        stream: Some(Stream::events("{PREFIX}_MILESTONES", &["{prefix}.milestones.>"], "limits")),
         coming: false,
         received: false,
     },
@@ -152,7 +153,7 @@ pub const CHANNELS: &[Channel] = &[
             name: "{PREFIX}_DEAD",
             subjects: &["{prefix}.sync.dead"],
             retention: "limits",
-            max_age_secs: 30 * 24 * 3600,
+            max_age_secs: crate::bus::EVENT_MAX_AGE.as_secs(),
             duplicate_window_secs: 120,
         }),
         coming: false,
@@ -167,13 +168,7 @@ pub const CHANNELS: &[Channel] = &[
                       endpoint's replay consumer (on the worker replicas) delivers them to its URL like any event \
                       and acks them, which removes them (a work queue). Not for subscribers.",
         messages: &["change", "employeeErased", "milestone"],
-        stream: Some(Stream {
-            name: "{PREFIX}_ENDPOINT_REPLAYS",
-            subjects: &["{prefix}.endpoints.replay.*"],
-            retention: "workqueue",
-            max_age_secs: 30 * 24 * 3600,
-            duplicate_window_secs: 20 * 60,
-        }),
+        stream: Some(Stream::events("{PREFIX}_ENDPOINT_REPLAYS", &["{prefix}.endpoints.replay.*"], "workqueue")),
         coming: false,
         received: true,
     },

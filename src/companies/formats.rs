@@ -21,9 +21,12 @@ pub const DURATION_OR_OFF_PATTERN: &str = "^(off|[1-9][0-9]{0,3}[smhd])$";
 
 /// One cron field: `*`, or a comma list of values; each with an optional step no longer than the
 /// field's range. (No `a-b` ranges: a pattern cannot say that `a` is at most `b`; a list says the
-/// same, `2,3,4,5,6` for Monday to Friday.)
-macro_rules! cron_field {
-    ($v:literal, $step:literal) => {
+/// same, `2,3,4,5,6` for Monday to Friday.) `cron!` joins the fields with one space each.
+macro_rules! cron {
+    (($v:literal, $step:literal) $(, ($vs:literal, $steps:literal))*) => {
+        concat!(cron!(@field $v, $step) $(, " ", cron!(@field $vs, $steps))*)
+    };
+    (@field $v:literal, $step:literal) => {
         concat!("(\\*(/", $step, ")?|", $v, "(/", $step, ")?(,", $v, "(/", $step, ")?)*)")
     };
 }
@@ -32,17 +35,14 @@ macro_rules! cron_field {
 /// `off`.
 pub const SCHEDULE_PATTERN: &str = concat!(
     "^(off|",
-    cron_field!("[1-5]?[0-9]", "([1-9]|[1-5][0-9])"),
-    " ",
-    cron_field!("[1-5]?[0-9]", "([1-9]|[1-5][0-9])"),
-    " ",
-    cron_field!("(1?[0-9]|2[0-3])", "([1-9]|1[0-9]|2[0-3])"),
-    " ",
-    cron_field!("([1-9]|[12][0-9]|3[01])", "([1-9]|[12][0-9]|3[01])"),
-    " ",
-    cron_field!("([1-9]|1[0-2])", "([1-9]|1[0-2])"),
-    " ",
-    cron_field!("[1-7]", "[1-7]"),
+    cron!(
+        ("[1-5]?[0-9]", "([1-9]|[1-5][0-9])"),
+        ("[1-5]?[0-9]", "([1-9]|[1-5][0-9])"),
+        ("(1?[0-9]|2[0-3])", "([1-9]|1[0-9]|2[0-3])"),
+        ("([1-9]|[12][0-9]|3[01])", "([1-9]|[12][0-9]|3[01])"),
+        ("([1-9]|1[0-2])", "([1-9]|1[0-2])"),
+        ("[1-7]", "[1-7]")
+    ),
     ")$"
 );
 

@@ -40,6 +40,21 @@ pub struct SyncTrigger {
     pub dedup_id: Option<String>,
 }
 
+impl SyncTrigger {
+    /// A full sync the service asks for itself (`triggered_by` `system`: the scheduler's or the
+    /// watch's slot), whose task is sent once per `dedup_id`.
+    pub fn system(company_id: Uuid, source: Source, dedup_id: String) -> SyncTrigger {
+        SyncTrigger {
+            company_id,
+            source,
+            triggered_by: "system".into(),
+            employee_ids: None,
+            idempotency_key: None,
+            dedup_id: Some(dedup_id),
+        }
+    }
+}
+
 /// What `POST /api/sync` answers.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 pub struct Requested {
