@@ -60,7 +60,7 @@ pub fn metrics_handle() -> PrometheusHandle {
 /// Postgres (migrated) and NATS (streams created): what every command needs. Waits for both
 /// together at most `STARTUP_TIMEOUT`.
 pub async fn connect(config: &Config) -> anyhow::Result<(Db, Bus)> {
-    let (timeout, deadline) = (config.startup_timeout, Instant::now() + config.startup_timeout);
+    let (timeout, deadline) = (config.runtime.startup_timeout, Instant::now() + config.runtime.startup_timeout);
     startup::wait_for_postgres(config.database_url(), timeout, deadline).await?;
     let db = db::pool(config.database_url()).context("DATABASE_URL")?;
     db::migrate(&db, config.employes.v1_company()).await?;
@@ -203,7 +203,7 @@ impl App {
             let (db, bus, companies) = (self.db.clone(), self.bus.clone(), self.companies.clone());
             let daily = milestones::daily::run(db, bus, companies, cfg.milestones.clone(), shutdown.clone());
             tasks.spawn(unit(daily));
-            tasks.spawn(unit(privacy::retention::run(self.db.clone(), cfg.retention, shutdown.clone())));
+            tasks.spawn(unit(privacy::retention::run(self.db.clone(), cfg.runtime.retention, shutdown.clone())));
         }
         if let Some(listener) = self.listener {
             let bus = Arc::new(self.bus.clone());
@@ -236,7 +236,7 @@ impl App {
         }
         shutdown.cancelled().await;
         tracing::info!("shutting down");
-        let drained = tokio::time::timeout(cfg.shutdown_timeout, async {
+        let drained = tokio::time::timeout(cfg.runtime.shutdown_timeout, async {
             while let Some(result) = tasks.join_next().await {
                 match result {
                     Ok(Err(e)) => {

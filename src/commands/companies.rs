@@ -65,7 +65,7 @@ pub async fn run(config: &Config, command: CompaniesCommand) -> anyhow::Result<E
 
 /// Postgres, migrated.
 async fn connect(config: &Config) -> anyhow::Result<Db> {
-    let timeout = config.startup_timeout;
+    let timeout = config.runtime.startup_timeout;
     startup::wait_for_postgres(config.database_url(), timeout, Instant::now() + timeout).await?;
     let db = db::pool(config.database_url()).context("DATABASE_URL")?;
     db::migrate(&db, config.employes.v1_company()).await?;

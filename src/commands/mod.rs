@@ -34,7 +34,7 @@ pub async fn run(cli: Cli) -> ExitCode {
                 return ExitCode::FAILURE;
             }
             Ok(config) => {
-                telemetry::init(config.log_format);
+                telemetry::init(config.runtime.log_format);
                 match command {
                     Command::Serve { roles } => serve(config, roles).await.map(|_| ExitCode::SUCCESS),
                     Command::Migrate => app::connect(&config).await.map(|_| {

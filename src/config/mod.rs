@@ -24,7 +24,7 @@ pub use endpoints::EndpointConfig;
 pub use http::ApiToken;
 pub use limits::LimitsConfig;
 pub use milestones::MilestonesConfig;
-pub use runtime::{LogFormat, MIN_WATCH_INTERVAL};
+pub use runtime::{LogFormat, MIN_WATCH_INTERVAL, RuntimeConfig};
 use values::{Values, bad};
 pub use worker::WorkerConfig;
 
@@ -53,18 +53,8 @@ pub struct Config {
     pub auth_jwt_secret: Option<SecretString>,
     pub api_tokens: Vec<ApiToken>,
     pub cors_origins: Vec<String>,
-    /// `None` = scheduler off.
-    pub sync_schedule: Option<cron::Schedule>,
-    /// `WATCH_INTERVAL` (`None` = off): the default every company is watched at.
-    pub watch_interval: Option<Duration>,
-    pub sync_outdated_after: Duration,
-    /// `RETENTION`: sessions, errors, deliveries, audit entries and superseded versions older
-    /// than this are deleted.
-    pub retention: Duration,
-    pub log_format: Option<LogFormat>,
-    pub shutdown_timeout: Duration,
-    /// How long start-up waits for Postgres and NATS before it gives up.
-    pub startup_timeout: Duration,
+    /// The schedule, the watch, retention, logs, start-up and shutdown.
+    pub runtime: RuntimeConfig,
     pub request_timeout: Duration,
     pub worker: WorkerConfig,
     /// `SECRETS_KEY`: seals company API keys and webhook secrets at rest.
@@ -79,58 +69,17 @@ pub struct Config {
     pub limits: LimitsConfig,
 }
 
-/// Every key this service reads (the README's configuration table); the environment is
-/// consulted for these only.
-pub const KEYS: &[&str] = &[
-    "DATABASE_URL",
-    "NATS_URL",
-    "NATS_SUBJECT_PREFIX",
-    "NATS_STREAM_REPLICAS",
-    "HTTP_ADDR",
-    "EMPLOYES_API_URL",
-    "EMPLOYES_API_KEY",
-    "EMPLOYES_COMPANY_ID",
-    "EMPLOYES_COMPANY_NAME",
-    "EMPLOYES_RATE_LIMIT",
-    "EMPLOYES_REQUEST_TIMEOUT",
-    "EMPLOYES_MAX_ATTEMPTS",
-    "SIMULATOR_ADDR",
-    "SIMULATOR_COMPANIES",
-    "SECRETS_KEY",
-    "SECRETS_KEY_PREVIOUS",
-    "WEBHOOK_SECRET",
-    "WEBHOOK_COALESCE_WINDOW",
-    "AUTH_JWT_SECRET",
-    "API_TOKENS",
-    "CORS_ORIGINS",
-    "SYNC_SCHEDULE",
-    "WATCH_INTERVAL",
-    "SYNC_OUTDATED_AFTER",
-    "RETENTION",
-    "LOG_FORMAT",
-    "SHUTDOWN_TIMEOUT",
-    "STARTUP_TIMEOUT",
-    "HTTP_REQUEST_TIMEOUT",
-    "API_RATE_LIMIT",
-    "WEBHOOK_RATE_LIMIT",
-    "SSE_MAX_PER_TOKEN",
-    "SSE_MAX",
-    "WORKER_ACK_WAIT",
-    "WORKER_HEARTBEAT",
-    "WORKER_REAP_AFTER",
-    "WORKER_MAX_DELIVER",
-    "WORKER_CONCURRENCY",
-    "WORKER_FETCH_CONCURRENCY",
-    "HISTORY_REFRESH_AFTER",
-    "TIMEZONE",
-    "MILESTONE_REMINDERS",
-    "MILESTONE_TODAY",
-    "ENDPOINT_RETRY_SCHEDULE",
-    "ENDPOINT_DISABLE_AFTER",
-    "ENDPOINT_TIMEOUT",
-    "ENDPOINT_CONCURRENCY",
-    "ENDPOINT_ALLOW_PRIVATE_NETWORKS",
-];
+/// Every key this service reads (the README's configuration table), in the order of
+/// [`reference::REFERENCE`], where each is documented; the environment is consulted for these only.
+pub const KEYS: &[&str] = &{
+    let mut keys = [""; reference::REFERENCE.len()];
+    let mut i = 0;
+    while i < keys.len() {
+        keys[i] = reference::REFERENCE[i].key;
+        i += 1;
+    }
+    keys
+};
 
 impl Config {
     /// Defaults → optional file (`CONFIG_FILE` or `file`) → process environment.
@@ -159,15 +108,7 @@ impl Config {
         let employes::Employes { employes, simulator_addr } = employes::parse(v)?;
         let store::Store { database_url, nats_urls, subject_prefix, stream_replicas } = store::parse(v)?;
         let webhooks::Webhooks { webhook_secrets, webhook_secret_raw } = webhooks::parse(v)?;
-        let runtime::Runtime {
-            sync_schedule,
-            watch_interval,
-            sync_outdated_after,
-            retention,
-            log_format,
-            shutdown_timeout,
-            startup_timeout,
-        } = runtime::parse(v)?;
+        let runtime = runtime::parse(v)?;
         let worker = worker::parse(v)?;
         let http::Http { http_addr, request_timeout, auth_jwt_secret, api_tokens, cors_origins } = http::parse(v)?;
         let secrets::Secrets { key: secrets_key, previous: secrets_key_previous } = secrets::parse(v)?;
@@ -187,13 +128,7 @@ impl Config {
             auth_jwt_secret,
             api_tokens,
             cors_origins,
-            sync_schedule,
-            watch_interval,
-            sync_outdated_after,
-            retention,
-            log_format,
-            shutdown_timeout,
-            startup_timeout,
+            runtime,
             request_timeout,
             worker,
             secrets_key,
@@ -242,9 +177,9 @@ mod tests {
         assert!(c.uses_simulator());
         assert_eq!(c.employes.rate_limit, 5);
         assert_eq!(c.subject_prefix, "employes");
-        assert!(c.sync_schedule.is_some());
-        assert_eq!(c.sync_outdated_after, Duration::from_secs(6 * 3600));
-        assert_eq!(c.retention, Duration::from_secs(400 * 24 * 3600));
+        assert!(c.runtime.sync_schedule.is_some());
+        assert_eq!(c.runtime.sync_outdated_after, Duration::from_secs(6 * 3600));
+        assert_eq!(c.runtime.retention, Duration::from_secs(400 * 24 * 3600));
         assert_eq!(c.employes.v1_company(), Some(default_company_id()));
         assert_eq!(c.employes.simulator_companies, 1);
         assert_eq!(c.worker.concurrency, 64);
@@ -363,10 +298,10 @@ mod tests {
 
     #[test]
     fn the_watch_runs_every_five_minutes_unless_set_or_off_and_never_below_a_second() {
-        assert_eq!(Config::from_map(&HashMap::new()).unwrap().watch_interval, Some(Duration::from_secs(300)));
+        assert_eq!(Config::from_map(&HashMap::new()).unwrap().runtime.watch_interval, Some(Duration::from_secs(300)));
         for (value, interval) in [("10s", Some(10)), ("off", None), ("0s", None), ("1s", Some(1))] {
             let c = Config::from_map(&map(&[("WATCH_INTERVAL", value)])).unwrap();
-            assert_eq!(c.watch_interval, interval.map(Duration::from_secs), "{value}");
+            assert_eq!(c.runtime.watch_interval, interval.map(Duration::from_secs), "{value}");
         }
         for value in ["500ms", "often"] {
             let err = Config::from_map(&map(&[("WATCH_INTERVAL", value)])).unwrap_err();
@@ -377,6 +312,6 @@ mod tests {
     #[test]
     fn schedule_off_disables_the_scheduler() {
         let c = Config::from_map(&map(&[("SYNC_SCHEDULE", "off")])).unwrap();
-        assert!(c.sync_schedule.is_none());
+        assert!(c.runtime.sync_schedule.is_none());
     }
 }

@@ -1,6 +1,6 @@
 //! One line per configuration key: its default and what it means. `serve --help` lists this
-//! table; tests keep it in step with [`KEYS`](super::KEYS) and with the defaults the sections
-//! really apply (so the help cannot drift from the code).
+//! table, [`KEYS`](super::KEYS) is its keys; tests keep it in step with the keys and defaults the
+//! sections really read and apply (so the help cannot drift from the code).
 
 /// What a key is when it is not set.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,7 +27,7 @@ const fn unset(key: &'static str, when_unset: &'static str, meaning: &'static st
     KeyDoc { key, default: DefaultValue::Unset(when_unset), meaning }
 }
 
-/// Every key, in the order of [`KEYS`](super::KEYS).
+/// Every key this service reads.
 pub const REFERENCE: &[KeyDoc] = &[
     doc("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/employes_sync", "Postgres"),
     doc("NATS_URL", "nats://127.0.0.1:4222", "NATS with JetStream; comma-separated for a cluster"),
@@ -142,6 +142,8 @@ mod tests {
     fn every_key_is_documented_once_in_the_order_of_keys() {
         let documented: Vec<&str> = REFERENCE.iter().map(|d| d.key).collect();
         assert_eq!(documented, KEYS);
+        let once: std::collections::BTreeSet<&str> = KEYS.iter().copied().collect();
+        assert_eq!(once.len(), KEYS.len(), "a key is documented twice");
     }
 
     #[test]

@@ -18,17 +18,23 @@ pub enum LogFormat {
 /// The shortest watch interval.
 pub const MIN_WATCH_INTERVAL: Duration = Duration::from_secs(1);
 
-pub(super) struct Runtime {
+#[derive(Debug)]
+pub struct RuntimeConfig {
+    /// `None` = scheduler off.
     pub sync_schedule: Option<cron::Schedule>,
+    /// `WATCH_INTERVAL` (`None` = off): the default every company is watched at.
     pub watch_interval: Option<Duration>,
     pub sync_outdated_after: Duration,
+    /// `RETENTION`: sessions, errors, deliveries, audit entries and superseded versions older
+    /// than this are deleted.
     pub retention: Duration,
     pub log_format: Option<LogFormat>,
     pub shutdown_timeout: Duration,
+    /// How long start-up waits for Postgres and NATS before it gives up.
     pub startup_timeout: Duration,
 }
 
-pub(super) fn parse(v: &Values<'_>) -> Result<Runtime, ConfigError> {
+pub(super) fn parse(v: &Values<'_>) -> Result<RuntimeConfig, ConfigError> {
     let sync_schedule = match v.text("SYNC_SCHEDULE").unwrap_or("0 0 */6 * * *") {
         "off" => None,
         expr => Some(
@@ -50,7 +56,7 @@ pub(super) fn parse(v: &Values<'_>) -> Result<Runtime, ConfigError> {
         Some("pretty") => Some(LogFormat::Pretty),
         Some(_) => return Err(bad("LOG_FORMAT", "must be `json` or `pretty`")),
     };
-    Ok(Runtime {
+    Ok(RuntimeConfig {
         sync_schedule,
         watch_interval,
         sync_outdated_after: v.duration("SYNC_OUTDATED_AFTER", "6h")?,

@@ -134,7 +134,7 @@ async fn views(state: &AppState, list: &[Arc<CompanyRuntime>]) -> AppResult<Vec<
     let ids: Vec<Uuid> = list.iter().map(|c| c.id()).collect();
     let (activity, requests) =
         tokio::try_join!(companies::activity(&state.db, &ids), budget::of_companies(&state.db, &ids))?;
-    let after = state.config.sync_outdated_after;
+    let after = state.config.runtime.sync_outdated_after;
     Ok(list
         .iter()
         .map(|c| {

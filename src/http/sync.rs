@@ -166,7 +166,7 @@ async fn get_sync_status(
     let last_success = sessions::last_full_success_at(&state.db, company.id()).await?;
     let active = sessions::any_active(&state.db, company.id()).await?;
     let last_failed = last.as_ref().is_some_and(|s| s.status == SessionStatus::Failed);
-    let status = sync_status(active, last_failed, last_success, state.config.sync_outdated_after);
+    let status = sync_status(active, last_failed, last_success, state.config.runtime.sync_outdated_after);
     let last_session = match last {
         Some(s) => Some(SessionView::summary(&state.db, s).await?),
         None => None,
