@@ -13,7 +13,8 @@ import { startActivity, stopActivity } from './live.js';
 import { hideAllPages, showRoute } from './router.js';
 import { reportError } from './toasts.js';
 import { PAGE_SIZE, state } from './state.js';
-import { loadStatus } from './sync.js';
+import { clearProgress } from './progress.js';
+import { loadStatus, unfollowAll } from './sync.js';
 
 const TOKEN_KEY = 'employes-sync-token';
 // Only to keep "5 minutes ago" and the outdated state true: sessions are announced live, and
@@ -103,19 +104,17 @@ async function startDashboard(token) {
   loadDemoBanner();
   startActivity(); // reads the status once it is open
 
-  state.pollTimer = setInterval(() => { if (!document.hidden && !state.following) loadStatus(); }, REFRESH_MS);
+  state.pollTimer = setInterval(() => { if (!document.hidden && !state.followed.size) loadStatus(); }, REFRESH_MS);
 }
 
 /** The company shown changed (the switcher): everything about the previous one goes. */
 export function restartForCompany() {
   if (!state.token) return;
-  if (state.followAbort) state.followAbort.abort();
-  state.followAbort = null;
-  state.following = null;
+  unfollowAll();
   state.lastSignature = null;
   state.lastStatus = null;
   state.detailId = null;
-  $('#progress').hidden = true;
+  clearProgress();
   $('#session-detail').hidden = true;
   loadStatus();
   refreshData();
@@ -126,7 +125,5 @@ function stopAll() {
   stopActivity();
   clearInterval(state.pollTimer);
   state.pollTimer = null;
-  if (state.followAbort) state.followAbort.abort();
-  state.followAbort = null;
-  state.following = null;
+  unfollowAll();
 }

@@ -11,7 +11,7 @@ import { AuthError, api } from './api.js';
 import { selectedCompany } from './company.js';
 import { readEventStream } from './event-stream.js';
 import { state } from './state.js';
-import { follow, loadStatus } from './sync.js';
+import { follow, followRunning, loadStatus } from './sync.js';
 
 const RETRY_MIN_MS = 1000;
 const RETRY_MAX_MS = 30_000;
@@ -48,8 +48,10 @@ async function connect(backoff) {
   try {
     const res = await api('/api/sync/activity', { headers: { Accept: 'text/event-stream' }, signal: mine.signal, raw: true });
     state.live = true;
-    // Anything that started before the stream opened: the status says (and follows it).
+    // Anything that started before the stream opened: the status says (and follows it), and
+    // so does the list of running sessions (a second one of the company).
     loadStatus();
+    followRunning();
     backoff = RETRY_MIN_MS;
     await readEventStream(res.body, (name, raw) => {
       if (name !== 'session') return false;
@@ -68,12 +70,9 @@ async function connect(backoff) {
 
 function announce(ev) {
   if (ev.company_id === selectedCompany()) {
-    if (ev.status === 'running') {
-      if (state.following !== ev.session_id && !state.finished.has(ev.session_id)) follow(ev.session_id);
-    } else if (!state.following && !state.finished.has(ev.session_id)) {
-      // Ended before it could be followed (or while another was): its follow replays it and reports.
-      follow(ev.session_id);
-    }
+    // Running: followed in a row of its own, beside any other running. Ended before it could be
+    // followed: its follow replays it and reports. (follow ignores a session already followed.)
+    if (!state.finished.has(ev.session_id)) follow(ev.session_id);
   }
   for (const fn of listeners) {
     try { fn(ev); } catch (_) { /* a page's listener failing does not stop the stream */ }

@@ -40,7 +40,7 @@ import { issuesPage } from './issues.js';
 import { overviewPage } from './overview.js';
 import { upcomingPage } from './upcoming.js';
 import { registerPage } from './router.js';
-import { loadSessions } from './sessions.js';
+import { loadSessions, sessionsTable } from './sessions.js';
 import { $ } from './dom.js';
 import { state } from './state.js';
 import { loadStatus, startSync } from './sync.js';
@@ -56,6 +56,7 @@ registerPage(endpointsPage);
 registerPage(overviewPage);
 registerPage(employeePage);
 
+for (const slot of document.querySelectorAll('[data-sessions-table]')) slot.append(sessionsTable(slot.dataset.sessionsTable));
 setUnauthorizedHandler(handleUnauthorized);
 $('#signin-form').addEventListener('submit', onSigninSubmit);
 $('#sign-out').addEventListener('click', signOut);

@@ -14,21 +14,34 @@ import { reportError } from './toasts.js';
 
 export const pill = (status) => el('span', { class: 'pill', dataset: { status: status || '' }, text: statusLabel(status) });
 
+/** The columns of a sessions table: the heading (also each cell's label on a phone) and the
+ *  cell. The dashboard's history and the Sessions page share them; the first cell is the row's
+ *  button. */
+const COLUMNS = [
+  { label: 'Requested' },
+  { label: 'Source', cell: (s) => humanize(s.source) || '—' },
+  { label: 'Triggered by', cell: (s) => orDash(s.triggered_by), attrs: (s) => ({ class: 'ellipsis', title: s.triggered_by || null }) },
+  { label: 'Status', cell: (s) => pill(s.status) },
+  { label: 'Duration', cell: (s) => duration(s.started_at, s.completed_at) },
+  { label: 'Employees', cell: (s) => fmtCount(s.employees_processed), num: true },
+  { label: 'Changes', cell: (s) => fmtCount(s.changes_detected), num: true },
+  { label: 'Errors', cell: (s) => fmtCount(s.errors_count), num: true },
+];
+
+/** An empty sessions table whose body (`tbodyId`) takes `sessionRow`s. */
+export function sessionsTable(tbodyId) {
+  const head = COLUMNS.map((c) => el('th', { scope: 'col', class: c.num ? 'num' : null, text: c.label }));
+  return el('table', { class: 'sessions-table' }, el('thead', {}, el('tr', {}, head)), el('tbody', { id: tbodyId }));
+}
+
 /** One row; `open(id)` shows its detail in the panel `panelId`. */
 export function sessionRow(s, { open, panelId, selectedId }) {
   const button = el('button', { type: 'button', class: 'link-button', onclick: () => open(s.id),
     'aria-controls': panelId, 'aria-label': `Show details of the sync requested ${fmtDateTime(s.requested_at)}` },
   fmtDateTime(s.requested_at));
-  const td = (label, content, props = {}) => el('td', { 'data-label': label, ...props }, content);
-  const row = el('tr', { class: 'session', dataset: { id: s.id, status: s.status || '', source: s.source || '' } },
-    td('Requested', button),
-    td('Source', humanize(s.source) || '—'),
-    td('Triggered by', orDash(s.triggered_by), { class: 'ellipsis', title: s.triggered_by || null }),
-    td('Status', pill(s.status)),
-    td('Duration', duration(s.started_at, s.completed_at)),
-    td('Employees', fmtCount(s.employees_processed), { class: 'num' }),
-    td('Changes', fmtCount(s.changes_detected), { class: 'num' }),
-    td('Errors', fmtCount(s.errors_count), { class: 'num' }));
+  const cells = COLUMNS.map((c) => el('td', { 'data-label': c.label, class: c.num ? 'num' : null, ...(c.attrs ? c.attrs(s) : {}) },
+    c.cell ? c.cell(s) : button));
+  const row = el('tr', { class: 'session', dataset: { id: s.id, status: s.status || '', source: s.source || '' } }, cells);
   row.addEventListener('click', (e) => { if (e.target !== button) open(s.id); });
   if (s.id === selectedId) row.classList.add('selected');
   return row;

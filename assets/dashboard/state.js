@@ -9,8 +9,7 @@ export const state = {
   lastStatus: null,
   lastSignature: null,  // "<session id>:<status>" of the last status: a change reloads the panels
   starting: false,      // a POST /api/sync is in flight
-  following: null,      // session id whose event stream is being read
-  followAbort: null,    // AbortController of that stream
+  followed: new Map(),  // session id → AbortController of its event stream, for each session followed
   finished: new Set(),  // session ids already reported with a toast
   changesLimit: PAGE_SIZE,
   detailId: null,       // session shown in the detail panel

@@ -17,7 +17,7 @@ export const isActive = (s) => s === 'queued' || s === 'running';
 export function syncBusy() {
   const st = state.lastStatus;
   const statusBusy = !!st && (st.status === 'syncing' || isActive(st.last_session && st.last_session.status));
-  return state.starting || !!state.following || statusBusy;
+  return state.starting || state.followed.size > 0 || statusBusy;
 }
 
 export function renderSyncButton() {
@@ -66,7 +66,8 @@ export function showSyncing() {
 /** st: GET /api/sync/status; company: GET /api/companies/{id} (its employee count); issues: its ongoing ones. */
 export function renderStatus(st, company = null, issues = []) {
   const badge = $('#status-badge');
-  const shown = badgeOf(st, issues);
+  // Syncing while any session is followed, even when the newest one has already ended.
+  const shown = state.followed.size ? { status: 'syncing', text: BADGES.syncing } : badgeOf(st, issues);
   badge.dataset.status = shown.status;
   setText(badge, shown.text);
   const s = st.last_session;

@@ -1,5 +1,6 @@
-/* Sync Now, the status, and following a running session live (its event stream) until it ends
- * with a toast. live.js tells this module when a session of the company starts (any source). */
+/* Sync Now, the status, and following running sessions live (each through its own event
+ * stream, each in its own row of the progress panel) until each ends with a toast. live.js
+ * tells this module when a session of the company starts (any source). */
 
 import { AuthError, api } from './api.js';
 import { readEventStream } from './event-stream.js';
@@ -8,7 +9,7 @@ import { companyName, manyCompanies, selectedCompany, withCompany } from './comp
 import { capitalize, humanize, plural } from './format.js';
 import { employeeNames } from './names.js';
 import { refreshData } from './panels.js';
-import { resetProgress, updateStage } from './progress.js';
+import { describeRow, endRow, progressRow, updateStage } from './progress.js';
 import { renderSessionDetail } from './sessions.js';
 import { state } from './state.js';
 import { isActive, renderStatus, renderSyncButton, showSyncing, syncBusy } from './status.js';
@@ -31,7 +32,7 @@ export async function loadStatus() {
     state.openIssues = issues;
     renderStatus(st, details, issues);
     const s = st.last_session;
-    if (s && isActive(s.status) && !state.following && !state.finished.has(s.id)) follow(s.id);
+    if (s && isActive(s.status) && !state.finished.has(s.id)) follow(s.id);
     const signature = s ? `${s.id}:${s.status}` : 'none';
     const changed = state.lastSignature !== null && signature !== state.lastSignature;
     state.lastSignature = signature;
@@ -56,7 +57,7 @@ export async function startSync() {
     });
     toast('info', res.coalesced ? 'Sync already running — following it' : 'Sync started');
     state.finished.delete(res.session_id);
-    if (state.following !== res.session_id) follow(res.session_id);
+    follow(res.session_id);
   } catch (err) {
     reportError('Could not start the sync', err);
   } finally {
@@ -66,15 +67,29 @@ export async function startSync() {
   }
 }
 
-/** Reads the session's progress events into the progress panel until the session ends. */
+/** Follows every session of the company that runs (a page opened while two run shows both). */
+export async function followRunning() {
+  const company = selectedCompany();
+  try {
+    const { sessions = [] } = await api(withCompany('/api/sync/sessions?status=running&limit=10'));
+    if (company !== selectedCompany()) return;
+    for (const s of sessions) if (!state.finished.has(s.id)) follow(s.id);
+  } catch (_) {
+    // the status (read at the same time) still follows the newest; the activity stream the rest
+  }
+}
+
+/** Reads session `id`'s progress events into its row of the progress panel until it ends;
+ *  sessions followed at the same time each keep their own row and stream. */
 export async function follow(id) {
-  if (state.followAbort) state.followAbort.abort();
+  if (state.followed.has(id)) return;
   const controller = new AbortController();
-  state.followAbort = controller;
-  state.following = id;
-  resetProgress();
+  state.followed.set(id, controller);
+  const row = progressRow(id);
   showSyncing();
   renderSyncButton();
+  api(`/api/sync/sessions/${encodeURIComponent(id)}`, { signal: controller.signal })
+    .then((s) => describeRow(row, s), () => { /* the row keeps its short name */ });
   try {
     const res = await api(`/api/sync/sessions/${encodeURIComponent(id)}/events`, {
       headers: { Accept: 'text/event-stream' }, signal: controller.signal, raw: true,
@@ -83,30 +98,40 @@ export async function follow(id) {
       let ev;
       try { ev = JSON.parse(raw); } catch (_) { return; }
       if (ev.stage === 'session') return true; // final event: the session has ended
-      updateStage(ev);
+      updateStage(row, ev);
       return false;
     });
   } catch (err) {
     if (err instanceof AuthError || controller.signal.aborted) return;
-    // stream broke: fall through and check the session; polling re-follows if still active
+    // stream broke: fall through and check the session; the status re-follows it if still active
   }
-  if (controller.signal.aborted || state.following !== id) return;
-  state.following = null;
-  state.followAbort = null;
-  await finishSession(id);
+  if (controller.signal.aborted || state.followed.get(id) !== controller) return;
+  await finishSession(id, row, controller);
 }
 
-async function finishSession(id) {
-  let session;
+/** Stops following every session (another company shown, signed out). */
+export function unfollowAll() {
+  for (const controller of state.followed.values()) controller.abort();
+  state.followed.clear();
+}
+
+/** Shows the ended session's result; it counts as followed until then (an announcement of its
+ *  end meanwhile does not follow it again). */
+async function finishSession(id, row, controller) {
+  let session = null;
   try {
     session = await api(`/api/sync/sessions/${encodeURIComponent(id)}`);
   } catch (err) {
     reportError('Could not load the sync result', err);
+  }
+  if (state.followed.get(id) !== controller) return; // another company shown meanwhile
+  state.followed.delete(id);
+  if (!session || isActive(session.status)) { // the stream ended early: the status follows it again
+    if (session) (session.stages || []).forEach((st) => updateStage(row, st));
     renderSyncButton();
     return;
   }
-  (session.stages || []).forEach(updateStage);
-  if (isActive(session.status)) { renderSyncButton(); return; } // stream ended early
+  endRow(row, session);
   if (!state.finished.has(id)) {
     state.finished.add(id);
     announceResult(session);

@@ -2,11 +2,12 @@
 // into the page) finds no serious or critical violation of WCAG 2.1 A/AA on any page — each
 // page the navigation links to, the employee page and the sign-in form; every page fits a
 // 360 px wide screen without horizontal scrolling; the pages work from the keyboard with a
-// visible focus; toasts never cover the page's content (the change dates, the statistics).
+// visible focus; toasts never cover the page's content (the change dates, the statistics), an
+// error toast of a failing sync on a desktop screen included.
 
 import assert from 'node:assert/strict';
 import {
-  TOKEN, base, eventually, newPage, noHorizontalScroll, noScriptErrors, scenario, seeText, shot, useService, networkQuiet,
+  NO_FAULTS, TOKEN, base, eventually, faults, newPage, noHorizontalScroll, noScriptErrors, scenario, seeText, shot, useService, networkQuiet,
 } from './harness.mjs';
 import { apiGet, axeViolations, syncAndWait } from './flows.mjs';
 
@@ -111,9 +112,11 @@ scenario('the pages work from the keyboard: the skip link, the navigation and Sy
   }
 });
 
-/** Every visible piece of text in the page's content that a toast's box overlaps. */
+/** Every visible piece of text in the page's content, and every card and statistics tile, that
+ *  a toast's box overlaps. */
 const covered = (page) => page.evaluate(() => {
   const boxes = [...document.querySelectorAll('#toasts .toast')].map((t) => t.getBoundingClientRect());
+  const overlaps = (r) => boxes.some((b) => r.left < b.right && r.right > b.left && r.top < b.bottom && r.bottom > b.top);
   const hits = [];
   const walker = document.createTreeWalker(document.querySelector('main'), NodeFilter.SHOW_TEXT);
   for (let n = walker.nextNode(); n; n = walker.nextNode()) {
@@ -122,40 +125,74 @@ const covered = (page) => page.evaluate(() => {
     range.selectNodeContents(n);
     for (const r of range.getClientRects()) {
       if (!r.width || !r.height) continue;
-      if (boxes.some((b) => r.left < b.right && r.right > b.left && r.top < b.bottom && r.bottom > b.top)) {
+      if (overlaps(r)) {
         hits.push(n.textContent.trim().slice(0, 40));
         break;
       }
     }
   }
+  for (const e of document.querySelectorAll('main .card, #stats .tile')) {
+    const r = e.getBoundingClientRect();
+    if (r.width && r.height && overlaps(r)) hits.push(`<${e.tagName.toLowerCase()} class="${e.className}"> ${e.textContent.trim().slice(0, 30)}`);
+  }
   return { toasts: boxes.length, hits };
 });
 
+/** Checks `covered` (`shown`: with a toast on screen) at the top, with the statistics and the change dates scrolled into view, and at the bottom. */
+async function nothingCovered(page, name, { shown = false } = {}) {
+  for (const where of ['top', '#stats', '#changes-list .change-date', 'bottom']) {
+    await page.evaluate((w) => {
+      if (w === 'top') window.scrollTo(0, 0);
+      else if (w === 'bottom') window.scrollTo(0, document.documentElement.scrollHeight);
+      else document.querySelector(w).scrollIntoView({ block: 'end' });
+    }, where);
+    const c = await covered(page);
+    if (shown) assert.ok(c.toasts > 0, `a toast is shown (${name}, ${where})`);
+    if (c.toasts) assert.deepEqual(c.hits, [], `toasts cover content (${name}, ${where})`);
+  }
+}
+
+async function signedIn(viewport, name) {
+  const page = await newPage(viewport, name);
+  await page.goto(`${base}/employes-sync#token=${TOKEN}`);
+  await seeText(page, '#status-badge', 'All data current');
+  await eventually(async () => (await page.locator('#changes-list > li').count()) >= 3, { what: 'the changes' });
+  return page;
+}
+
 scenario('toasts never cover the content: the change dates on a wide screen, the statistics on a phone', async () => {
   for (const [viewport, name] of [[WIDE, 'wide'], [NARROW, 'phone']]) {
-    const page = await newPage(viewport, `a11y-toasts-${name}`);
+    const page = await signedIn(viewport, `a11y-toasts-${name}`);
     try {
-      await page.goto(`${base}/employes-sync#token=${TOKEN}`);
-      await seeText(page, '#status-badge', 'All data current');
-      await eventually(async () => (await page.locator('#changes-list > li').count()) >= 3, { what: 'the changes' });
       await page.click('#sync-now');
       await page.locator('#toasts .toast').first().waitFor({ state: 'visible', timeout: 10_000 });
-      // Checked at the top, with the statistics and change dates scrolled into view, and at the bottom.
-      for (const where of ['top', '#stats', '#changes-list .change-date', 'bottom']) {
-        await page.evaluate((w) => {
-          if (w === 'top') window.scrollTo(0, 0);
-          else if (w === 'bottom') window.scrollTo(0, document.documentElement.scrollHeight);
-          else document.querySelector(w).scrollIntoView({ block: 'end' });
-        }, where);
-        const c = await covered(page);
-        if (c.toasts) assert.deepEqual(c.hits, [], `toasts cover text (${name}, ${where})`);
-      }
+      await nothingCovered(page, name);
       await shot(page, `a11y-toast-${name}`, false);
       await noHorizontalScroll(page);
       await eventually(async () => (await page.locator('#sync-now').isEnabled()), { timeout: 45_000, what: 'the sync to end' });
     } finally {
       await page.context().close();
     }
+  }
+});
+
+scenario('the error toast of a failing sync covers neither the statistics nor any other content on a desktop screen', async () => {
+  for (const [viewport, name] of [[WIDE, 'desktop-error'], [NARROW, 'phone-error']]) {
+    const page = await signedIn(viewport, `a11y-toasts-${name}`);
+    await faults({ reject_auth: true });
+    try {
+      await page.click('#sync-now');
+      await page.locator('#toasts .toast[data-kind="error"]').first().waitFor({ state: 'visible', timeout: 30_000 });
+      await seeText(page, '#status-badge', 'Error');
+      await networkQuiet(page);
+      await nothingCovered(page, name, { shown: true });
+      await shot(page, `a11y-toast-${name}`, false);
+      await noHorizontalScroll(page);
+    } finally {
+      await faults(NO_FAULTS);
+      await page.context().close();
+    }
+    await syncAndWait(); // the company is current again
   }
 });
 

@@ -26,6 +26,7 @@ import {
   toastsSeen,
   useService,
 } from './harness.mjs';
+import { readmeShot } from './flows.mjs';
 
 useService({
   SIMULATOR_COMPANIES: '2',
@@ -65,6 +66,8 @@ scenario('with two companies a switcher picks the company, each has its own stat
   await seeToast(desk, 'success', new RegExp(`^Sync completed \\(${first.name}\\) — \\d+ employees, 3 changes$`), { timeout: 60_000 });
   await seeText(desk, '#status-badge', 'All data current');
   assert.ok(await desk.locator('#demo-banner').isVisible(), 'simulated companies: the demo banner');
+  await eventually(async () => (await desk.locator('#changes-list > li').count()) === 3, { what: 'the first company\'s changes' });
+  await readmeShot(desk, 'dashboard', { fullPage: true });
 
   // The second company: never synced, its own employees.
   await desk.selectOption('#company-select', second.id);
@@ -100,6 +103,7 @@ scenario('"All companies" shows each company\'s status, last success, open issue
     assert.match(cells[2], /^(just now|1 minute ago)$/);
   }
   await shot(desk, 'companies-02-overview');
+  await readmeShot(desk, 'overview');
   // A company's name opens its dashboard.
   await desk.click(`#overview-rows > tr[data-company="${first.id}"] a`);
   await desk.locator('#dashboard').waitFor({ state: 'visible', timeout: 5_000 });

@@ -7,9 +7,6 @@
 // Run: ./scripts/browser-test.sh (installs Chromium / node_modules when missing, builds the binary,
 // runs every tests/browser/*.test.mjs one file at a time), or with a built binary:
 // node --test tests/browser/dashboard.test.mjs
-//
-// UPDATE_README_SCREENSHOT=1 copies the dashboard after the first sync to docs/dashboard.png, the
-// README's picture.
 
 import assert from 'node:assert/strict';
 import {
@@ -17,7 +14,6 @@ import {
   FAST,
   NO_FAULTS,
   PHONE,
-  ROOT,
   TOKEN,
   authed,
   badge,
@@ -48,8 +44,6 @@ import {
   toastsSeen,
   useService,
 } from './harness.mjs';
-import fs from 'node:fs';
-import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 
 useService();
@@ -148,11 +142,7 @@ scenario('Sync Now shows live progress, then the result, the changes, statistics
   assert.match(cells[4], /^\d+ s$/, 'duration');
   assert.deepEqual(cells.slice(5), ['110', '3', '0']);
 
-  const file = await shot(desk, '03-after-first-sync');
-  if (process.env.UPDATE_README_SCREENSHOT) { // the README's picture; opt-in so a test run leaves the tree clean
-    fs.mkdirSync(path.join(ROOT, 'docs'), { recursive: true });
-    fs.copyFileSync(file, path.join(ROOT, 'docs/dashboard.png'));
-  }
+  await shot(desk, '03-after-first-sync');
 
   // Clicking the session shows its stages.
   await desk.click('#sessions > tr.session');

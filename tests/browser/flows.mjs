@@ -99,10 +99,10 @@ export async function openRoute(page, route, element) {
 export const todayInAmsterdam = (offsetDays = 0) => new Date(Date.now() + offsetDays * 86_400_000)
   .toLocaleDateString('en-CA', { timeZone: 'Europe/Amsterdam' });
 
-/** With UPDATE_README_SCREENSHOT=1: the page as the screen shows it, saved as docs/<name>.png
- *  (a README picture; opt-in so a test run leaves the tree clean). */
-export async function readmeShot(page, name) {
+/** With UPDATE_README_SCREENSHOT=1: the page as the screen shows it (or, `fullPage`, all of it),
+ *  saved as docs/<name>.png (a README picture; opt-in so a test run leaves the tree clean). */
+export async function readmeShot(page, name, { fullPage = false } = {}) {
   if (!process.env.UPDATE_README_SCREENSHOT) return;
   fs.mkdirSync(path.join(ROOT, 'docs'), { recursive: true });
-  fs.copyFileSync(await shot(page, `readme-${name}`, false), path.join(ROOT, `docs/${name}.png`));
+  fs.copyFileSync(await shot(page, `readme-${name}`, fullPage), path.join(ROOT, `docs/${name}.png`));
 }

@@ -207,6 +207,10 @@ export async function record(page) {
           stage: li.dataset.stage, status: li.dataset.status, count: li.querySelector('.count').textContent.trim(),
           value: li.querySelector('progress').value, max: li.querySelector('progress').max,
         })),
+        runs: [...document.querySelectorAll('#progress-runs > li.run')].map((r) => ({
+          session: r.dataset.session, ended: r.dataset.ended === 'true', status: r.dataset.status,
+          title: r.querySelector('.run-title').textContent.trim(), result: r.querySelector('.run-result').textContent.trim(),
+        })),
         toasts: [...document.querySelectorAll('#toasts .toast')].map((t) => `${t.dataset.kind}: ${t.querySelector('.toast-message').textContent}`),
       };
       const prev = log[log.length - 1];

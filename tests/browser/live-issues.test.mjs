@@ -32,6 +32,7 @@ import {
   toastsSeen,
   useService,
 } from './harness.mjs';
+import { axeViolations, readmeShot } from './flows.mjs';
 
 const WEBHOOK_KEY = randomBytes(24);
 const WEBHOOK_SECRET = `whsec_${WEBHOOK_KEY.toString('base64')}`;
@@ -176,6 +177,7 @@ scenario('the Issues page explains the errors with names and advice, and "Retry 
   const retry = desk.locator('#retry-slot button.retry-failed');
   assert.equal((await retry.textContent()).trim(), `Retry failed employees (${new Set(failedEmployees).size})`);
   await shot(desk, 'live-04-issues-errors');
+  await readmeShot(desk, 'issues');
 
   await toastsSeen(desk);
   await retry.click();
@@ -240,6 +242,7 @@ scenario('the Sessions page pages through the whole history and filters by sourc
   await desk.locator('#sessions-page').waitFor({ state: 'visible', timeout: 5_000 });
   await eventually(async () => (await rows()).length === Math.min(all, 25), { what: 'the first page' });
   assert.ok((await rows()).every((r) => r.source !== 'watch'), 'quiet checks hidden by default');
+  await readmeShot(desk, 'sessions');
   assert.ok(all > 25, `more than a page without the quiet checks: ${all}`);
   await desk.click('#history-more');
   await eventually(async () => (await rows()).length === all, { what: 'every session after "Show more"' });
@@ -297,6 +300,80 @@ scenario('a watch (an incremental check nobody asked for) is followed live too, 
   if (!loud.length) await desk.locator('#history-empty').waitFor({ state: 'visible', timeout: 5_000 });
   await desk.check('#history-quiet');
   await desk.locator(`#history-rows > tr.session[data-id="${watch.id}"]`).waitFor({ timeout: 5_000 });
+});
+
+/** `n word(s)` as the page writes it (en-GB). */
+const count = (n, word) => `${n.toLocaleString('en-GB')} ${word}${n === 1 ? '' : 's'}`;
+
+scenario('two syncs of one company at once each get a progress row of their own, each followed through its own events and ending with its own figures', async () => {
+  await faults({ latency_ms: 400 }); // the full sync lasts seconds: long enough to start a second beside it
+  try {
+    await desk.goto(`${base}/employes-sync#/`);
+    await desk.locator('#dashboard').waitFor({ state: 'visible', timeout: 5_000 });
+    await eventually(async () => !(await syncDisabled(desk)), { what: 'Sync Now enabled' });
+    await record(desk);
+    await toastsSeen(desk);
+    eventRequests.length = 0;
+
+    // A full sync, and while it runs a targeted one of two employees: two sessions at once.
+    const full = await json('POST', `${base}/api/sync`, {}, authed);
+    assert.equal(full.status, 202, JSON.stringify(full.data));
+    await eventually(async () => (await api(`/api/sync/sessions/${full.data.session_id}`)).status === 'running', { what: 'the full sync to run' });
+    const two = (await api('/api/employees?limit=2')).employees.map((e) => e.id);
+    const targeted = await json('POST', `${base}/api/sync`, { employee_ids: two }, authed);
+    assert.equal(targeted.status, 202, JSON.stringify(targeted.data));
+    assert.equal(targeted.data.coalesced, false, 'a session of its own');
+    await desk.waitForFunction(() => document.querySelectorAll('#progress-runs > li.run[data-ended="false"]').length === 2, null,
+      { timeout: 20_000, polling: 'raf' }).then(async () => {
+      await shot(desk, 'live-09-two-syncs-running');
+      await readmeShot(desk, 'two-syncs');
+    }, () => {});
+    const fullDone = await ended(full.data.session_id);
+    const targetedDone = await ended(targeted.data.session_id);
+    assert.ok(Date.parse(targetedDone.started_at) < Date.parse(fullDone.completed_at)
+      && Date.parse(fullDone.started_at) < Date.parse(targetedDone.completed_at), 'the two sessions ran at the same time');
+
+    // Each ends in its own row with its own figures, and with its own toast.
+    const figures = (s) => `Completed — ${count(s.employees_processed, 'employee')}, ${count(s.changes_detected, 'change')}`;
+    const rowOf = (s) => desk.locator(`#progress-runs > li.run[data-session="${s.id}"]`);
+    for (const [s, title] of [[fullDone, 'Full sync · API'], [targetedDone, '2 employees · API']]) {
+      assert.equal(s.status, 'completed', JSON.stringify(s));
+      await seeText(desk, `#progress-runs > li.run[data-session="${s.id}"] .run-result`, figures(s), { timeout: 20_000 });
+      assert.equal((await rowOf(s).locator('.run-title').textContent()).trim(), title);
+      for (const st of s.stages) {
+        assert.equal((await rowOf(s).locator(`[data-stage="${st.stage}"] .count`).textContent()).trim(),
+          `${st.processed.toLocaleString('en-GB')} / ${st.total.toLocaleString('en-GB')}`, `${title}: ${st.stage}`);
+      }
+      await seeToast(desk, 'success', `Sync completed — ${count(s.employees_processed, 'employee')}, ${count(s.changes_detected, 'change')}`);
+      assert.ok(eventRequests.some((r) => r.path === `/api/sync/sessions/${s.id}/events`), `${title}: its own event stream`);
+    }
+    assert.equal(fullDone.employees_processed, employeeCount, 'the full sync\'s own figure');
+    assert.equal(targetedDone.employees_processed, 2, 'the targeted sync\'s own figure');
+    assert.equal(await desk.locator('#progress-runs > li.run').count(), 2, 'one row per session');
+    assert.deepEqual(await axeViolations(desk), [], 'the rows pass axe-core');
+
+    // What the page showed all along: both running at once; a row, once shown, never left; the
+    // badge said "Syncing…" and Sync Now was disabled while either ran.
+    const log = await recorded(desk);
+    const ids = [fullDone.id, targetedDone.id];
+    assert.ok(log.some((e) => ids.every((id) => e.runs.some((r) => r.session === id && !r.ended))), 'both shown running at once');
+    for (const id of ids) {
+      const first = log.findIndex((e) => e.runs.some((r) => r.session === id));
+      assert.ok(first >= 0, `a row for ${id}`);
+      const gone = log.slice(first).find((e) => !e.runs.some((r) => r.session === id));
+      assert.equal(gone, undefined, `the row of ${id} never vanished`);
+    }
+    const busy = log.filter((e) => e.runs.some((r) => !r.ended));
+    assert.ok(busy.length > 0);
+    assert.deepEqual(busy.filter((e) => e.badge !== 'Syncing…' || !e.disabled).map((e) => e.badge), [],
+      'the badge says "Syncing…" and Sync Now is disabled while any session runs');
+    const endedFirst = log.find((e) => e.runs.some((r) => r.ended) && e.runs.some((r) => !r.ended));
+    console.log(`# two syncs at once: full ${Date.parse(fullDone.completed_at) - Date.parse(fullDone.started_at)} ms, targeted `
+      + `${Date.parse(targetedDone.completed_at) - Date.parse(targetedDone.started_at)} ms; one ended while the other ran on the page: ${Boolean(endedFirst)}`);
+    await shot(desk, 'live-10-two-syncs-ended');
+  } finally {
+    await faults(FAST);
+  }
 });
 
 noScriptErrors();
