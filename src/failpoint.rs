@@ -21,6 +21,8 @@ pub enum Failpoint {
     MilestoneEventPublished,
     /// Every stage ended; the final status is not stored yet.
     SessionFinishing,
+    /// The final status is stored; the company's issues and the session's last event are not yet.
+    SessionEnded,
 }
 
 fn armed() -> Option<Failpoint> {
@@ -53,7 +55,8 @@ mod tests {
                 "changes_committed",
                 "changes_published",
                 "milestone_event_published",
-                "session_finishing"
+                "session_finishing",
+                "session_ended"
             ]
         );
         assert!(names.iter().all(|n| n.parse::<Failpoint>().is_ok()));

@@ -1,5 +1,6 @@
 //! One session: its stages in order, skipping those a previous attempt finished, then the
-//! final status (committed before the session's last progress event).
+//! final status and the company's issues (both committed before the session's last progress
+//! event).
 
 use std::time::Instant;
 
@@ -66,7 +67,7 @@ pub async fn run(ctx: &StageCtx, session: &SessionRow) -> Result<SessionStatus, 
     finish(&ctx.db, &ctx.bus, session, status, None).await
 }
 
-/// Store the final status, then announce it; then open, update or resolve the company's issues.
+/// Store the final status; open, update or resolve the company's issues; then announce the end.
 pub async fn finish(
     db: &Db,
     bus: &Bus,
@@ -75,7 +76,8 @@ pub async fn finish(
     failure: Option<&Failure>,
 ) -> Result<SessionStatus, Abort> {
     let reason = failure.map(|f| f.reason.as_str());
-    let ended = progress::end_session(db, bus, session.id, status, reason).await?;
+    let ended = progress::end_session(db, session.id, status, reason).await?;
+    failpoint::pause(Failpoint::SessionEnded).await;
     let company = ended.company_id.to_string();
     metrics::counter!("employes_sync_sessions_total", "status" => ended.status.as_str(), "company" => company)
         .increment(1);
@@ -94,6 +96,9 @@ pub async fn finish(
             tracing::info!(status, employees, changes, "sync session ended")
         }
     }
+    // The issues before the last event: the dashboard reads the status (with the open issues)
+    // when a session's last event comes, and must not find the issue a clean sync resolved.
     issues::after_session(db, &ended, failure).await;
+    progress::announce_end(bus, &ended).await;
     Ok(ended.status)
 }

@@ -128,21 +128,24 @@ pub async fn fail_stage(db: &Db, bus: &Bus, session: Uuid, stage: Stage) -> sqlx
     Ok(())
 }
 
-/// End a session: its final status is committed, then its last event is sent. Returns the
-/// final row (the stored one, when the session had already been ended elsewhere).
+/// End a session: its final status is committed. Returns the final row (the stored one, when
+/// the session had already been ended elsewhere); [`announce_end`] then sends its last event.
 pub async fn end_session(
     db: &Db,
-    bus: &Bus,
     session: Uuid,
     status: SessionStatus,
     reason: Option<&str>,
 ) -> sqlx::Result<SessionRow> {
-    let row = match sessions::finish(db, session, status, reason).await? {
-        Some(row) => row,
-        None => sessions::get(db, session).await?.ok_or(sqlx::Error::RowNotFound)?,
-    };
-    emit(bus, &ProgressEvent::session_ended(&row)).await;
-    Ok(row)
+    match sessions::finish(db, session, status, reason).await? {
+        Some(row) => Ok(row),
+        None => sessions::get(db, session).await?.ok_or(sqlx::Error::RowNotFound),
+    }
+}
+
+/// Send an ended session's last event, once everything its end implies is stored (its status,
+/// its company's issues): a client that reads on that event reads the outcome.
+pub async fn announce_end(bus: &Bus, row: &SessionRow) {
+    emit(bus, &ProgressEvent::session_ended(row)).await;
 }
 
 /// How long a followed session may stay quiet before its row is looked at.

@@ -1,5 +1,6 @@
 //! A worker process killed (SIGKILL) at each pause point: another one takes over and the
-//! result equals an uninterrupted run's.
+//! result equals an uninterrupted run's. Also what a session paused at its end has not yet
+//! announced.
 
 use std::collections::BTreeMap;
 
@@ -59,6 +60,29 @@ async fn a_worker_killed_right_after_publishing_the_changes_is_replaced_and_noth
 #[tokio::test]
 async fn a_worker_killed_just_before_finishing_the_session_is_replaced_and_the_session_completes() {
     a_worker_killed_at("session_finishing").await;
+}
+
+#[tokio::test]
+async fn a_sessions_last_event_goes_out_only_after_its_companys_issues_are_recorded() {
+    // Arrange: worker A stops once the session's final status is stored, before its issues are
+    // recorded (the dashboard reads the status and the open issues when the last event comes).
+    let mut env = TestEnv::with_sim(SimConfig { rate_limit: 1000, latency_ms: 0, ..SimConfig::default() }).await;
+    let api = env.spawn_app_with_roles(vec![Role::Http]).await;
+    let mut a = spawn_binary(&env, "worker", &[("EMPLOYES_SYNC_PAUSE_AT", "session_ended")]);
+
+    // Act
+    let (status, requested) = api.request_sync(None).await;
+    assert_eq!(status, 202, "{requested}");
+    let id = requested["session_id"].as_str().unwrap().to_string();
+    a.wait_for_line("failpoint reached: session_ended", Duration::from_secs(30)).await;
+
+    // Assert: the status is stored, the last event is not out.
+    let s = api.get_json(&format!("/api/sync/sessions/{id}")).await;
+    assert_eq!(s["status"], "completed", "{s}");
+    let events = progress_events(&api, &id).await;
+    assert!(!events.is_empty() && events.iter().all(|e| e["stage"] != "session"), "{events:?}");
+    a.kill();
+    api.stop().await;
 }
 
 #[tokio::test]
