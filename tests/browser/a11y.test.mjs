@@ -113,7 +113,7 @@ scenario('the pages work from the keyboard: the skip link, the navigation and Sy
 });
 
 /** Every visible piece of text in the page's content, and every card and statistics tile, that
- *  a toast's box overlaps. */
+ *  a toast's box overlaps; on a wide screen also every table the toasts' column leaves too narrow. */
 const covered = (page) => page.evaluate(() => {
   const boxes = [...document.querySelectorAll('#toasts .toast')].map((t) => t.getBoundingClientRect());
   const overlaps = (r) => boxes.some((b) => r.left < b.right && r.right > b.left && r.top < b.bottom && r.bottom > b.top);
@@ -134,6 +134,12 @@ const covered = (page) => page.evaluate(() => {
   for (const e of document.querySelectorAll('main .card, #stats .tile')) {
     const r = e.getBoundingClientRect();
     if (r.width && r.height && overlaps(r)) hits.push(`<${e.tagName.toLowerCase()} class="${e.className}"> ${e.textContent.trim().slice(0, 30)}`);
+  }
+  // Nor does the room the page makes for them push a table's columns out of sight.
+  if (boxes.length && window.innerWidth > 900) {
+    for (const w of document.querySelectorAll('main .table-wrap')) {
+      if (w.offsetParent && w.scrollWidth > w.clientWidth + 1) hits.push(`a table ${w.scrollWidth - w.clientWidth} px wider than its card`);
+    }
   }
   return { toasts: boxes.length, hits };
 });
@@ -188,6 +194,13 @@ scenario('the error toast of a failing sync covers neither the statistics nor an
       await nothingCovered(page, name, { shown: true });
       await shot(page, `a11y-toast-${name}`, false);
       await noHorizontalScroll(page);
+      // The Sessions page beside the error toast: every column of its table in sight.
+      await page.evaluate(() => { location.hash = '#/sessions'; });
+      await page.locator('#history-rows > tr.session').first().waitFor({ timeout: 10_000 });
+      const c = await covered(page);
+      assert.ok(c.toasts > 0, 'the error toast stays');
+      assert.deepEqual(c.hits, [], `toasts cover or squeeze the Sessions page (${name})`);
+      await shot(page, `a11y-toast-${name}-sessions`, false);
     } finally {
       await faults(NO_FAULTS);
       await page.context().close();
