@@ -12,6 +12,23 @@ use crate::{
     events::EventStream,
 };
 
+/// `query_as!` into [`ChangeRow`]: the one list of its columns (with their types) from `changes c`
+/// and the employee's name, then `$tail` (`WHERE … ORDER BY …`).
+macro_rules! change_query {
+    ($tail:literal $(, $arg:expr)* $(,)?) => {
+        sqlx::query_as!(
+            ChangeRow,
+            r#"SELECT c.id, c.company_id, c.employee_id, e.display_name AS "employee_name?", c.change_type AS "change_type: ChangeType",
+                      c.field, c.old_value, c.new_value, c.effective_date, c.detected_at, c.session_id,
+                      c.business_impact AS "business_impact: BusinessImpact", c.change_amount, c.change_percent,
+                      c.baseline, c.sequence AS "sequence!"
+               FROM changes c LEFT JOIN employees e ON e.id = c.employee_id "#
+                + $tail
+            $(, $arg)*
+        )
+    };
+}
+
 /// A recorded change (what [`ChangeView`] shows with its amounts).
 //
 // Every field is always sent (`null` when unknown): each `Option` is `required` in the document.
@@ -180,14 +197,8 @@ pub async fn unpublished(
     min_age_secs: f64,
     limit: i64,
 ) -> sqlx::Result<Vec<ChangeRow>> {
-    sqlx::query_as!(
-        ChangeRow,
-        r#"SELECT c.id, c.company_id, c.employee_id, e.display_name AS "employee_name?", c.change_type AS "change_type: ChangeType",
-                  c.field, c.old_value, c.new_value, c.effective_date, c.detected_at, c.session_id,
-                  c.business_impact AS "business_impact: BusinessImpact", c.change_amount, c.change_percent,
-                  c.baseline, c.sequence AS "sequence!"
-           FROM changes c LEFT JOIN employees e ON e.id = c.employee_id
-           WHERE c.published_at IS NULL
+    change_query!(
+        r#"WHERE c.published_at IS NULL
              AND ($1::uuid IS NULL OR c.session_id = $1)
              AND c.detected_at <= now() - make_interval(secs => $2)
            ORDER BY c.detected_at, c.company_id, c.employee_id, c.sequence
@@ -247,14 +258,8 @@ macro_rules! change_list {
             Some((at, date, id)) => (Some(at), date, Some(id)),
             None => (None, None, None),
         };
-        sqlx::query_as!(
-            ChangeRow,
-            r#"SELECT c.id, c.company_id, c.employee_id, e.display_name AS "employee_name?", c.change_type AS "change_type: ChangeType",
-                      c.field, c.old_value, c.new_value, c.effective_date, c.detected_at, c.session_id,
-                      c.business_impact AS "business_impact: BusinessImpact", c.change_amount, c.change_percent,
-                      c.baseline, c.sequence AS "sequence!"
-               FROM changes c LEFT JOIN employees e ON e.id = c.employee_id
-               WHERE ($1::timestamptz IS NULL OR c.detected_at >= $1)
+        change_query!(
+            r#"WHERE ($1::timestamptz IS NULL OR c.detected_at >= $1)
                  AND ($2::text IS NULL OR c.change_type = $2)
                  AND ($3::uuid IS NULL OR c.employee_id = $3)
                  AND ($5::uuid IS NULL OR c.company_id = $5)

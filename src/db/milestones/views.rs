@@ -104,15 +104,26 @@ pub struct MilestoneFilter {
     pub limit: Option<i64>,
 }
 
+/// `query_as!` into [`ViewRow`]: the one list of its columns (with their types) from
+/// `milestones m` and the employee's name, then `$tail` (`WHERE … ORDER BY …`).
+macro_rules! view_query {
+    ($tail:literal $(, $arg:expr)* $(,)?) => {
+        sqlx::query_as!(
+            ViewRow,
+            r#"SELECT m.id, m.company_id, m.employee_id, e.display_name AS "employee_name?", m.kind AS "kind: MilestoneKind",
+                      m.due_date, m.contract AS "contract: Json<ContractRef>", m.details, m.created_at, m.resolved_at,
+                      m.resolution AS "resolution: Resolution", m.note
+               FROM milestones m LEFT JOIN employees e ON e.id = m.employee_id "#
+                + $tail
+            $(, $arg)*
+        )
+    };
+}
+
 /// Matching milestones by due date (then id), their status as of `today`; streamed.
 pub fn list<'a>(db: &'a Db, f: &'a MilestoneFilter, today: NaiveDate) -> BoxStream<'a, sqlx::Result<MilestoneView>> {
-    sqlx::query_as!(
-        ViewRow,
-        r#"SELECT m.id, m.company_id, m.employee_id, e.display_name AS "employee_name?", m.kind AS "kind: MilestoneKind",
-                  m.due_date, m.contract AS "contract: Json<ContractRef>", m.details, m.created_at, m.resolved_at,
-                  m.resolution AS "resolution: Resolution", m.note
-           FROM milestones m LEFT JOIN employees e ON e.id = m.employee_id
-           WHERE ($1::uuid IS NULL OR m.company_id = $1)
+    view_query!(
+        r#"WHERE ($1::uuid IS NULL OR m.company_id = $1)
              AND ($2::uuid[] IS NULL OR m.company_id = ANY($2))
              AND ($3::uuid IS NULL OR m.employee_id = $3)
              AND ($4::text IS NULL OR m.kind = $4)
@@ -150,16 +161,6 @@ pub async fn get(conn: &mut PgConnection, id: Uuid, today: NaiveDate) -> sqlx::R
 
 /// The given milestones (those that exist, in no particular order), their status as of `today`.
 pub async fn get_many(conn: &mut PgConnection, ids: &[Uuid], today: NaiveDate) -> sqlx::Result<Vec<MilestoneView>> {
-    let rows = sqlx::query_as!(
-        ViewRow,
-        r#"SELECT m.id, m.company_id, m.employee_id, e.display_name AS "employee_name?", m.kind AS "kind: MilestoneKind",
-                  m.due_date, m.contract AS "contract: Json<ContractRef>", m.details, m.created_at, m.resolved_at,
-                  m.resolution AS "resolution: Resolution", m.note
-           FROM milestones m LEFT JOIN employees e ON e.id = m.employee_id
-           WHERE m.id = ANY($1)"#,
-        ids
-    )
-    .fetch_all(conn)
-    .await?;
+    let rows = view_query!(r#"WHERE m.id = ANY($1)"#, ids).fetch_all(conn).await?;
     rows.into_iter().map(|r| r.into_view(today)).collect()
 }

@@ -6,17 +6,19 @@ use uuid::Uuid;
 
 use super::Db;
 
+/// A claim's outcome: this replica's insert (or update) is the one that took the slot.
+fn won(claim: sqlx::postgres::PgQueryResult) -> sqlx::Result<bool> {
+    Ok(claim.rows_affected() == 1)
+}
+
 /// Claim a company's scheduler slot once across all replicas; `true` for the winner.
 pub async fn claim_slot(db: &Db, company: Uuid, slot: DateTime<Utc>) -> sqlx::Result<bool> {
-    let rows = sqlx::query!(
+    let claimed = sqlx::query!(
         "INSERT INTO schedule_slots (company_id, slot) VALUES ($1, $2) ON CONFLICT DO NOTHING",
         company,
         slot
-    )
-    .execute(db)
-    .await?
-    .rows_affected();
-    Ok(rows == 1)
+    );
+    won(claimed.execute(db).await?)
 }
 
 /// Link a claimed slot to the session it requested (or joined).
@@ -36,17 +38,14 @@ pub async fn set_slot_session(db: &Db, company: Uuid, slot: DateTime<Utc>, sessi
 /// `slot`, and only the replica whose update moved it wins. `false` when another replica took
 /// this slot (or a later one) first.
 pub async fn claim_watch_slot(db: &Db, company: Uuid, slot: DateTime<Utc>) -> sqlx::Result<bool> {
-    let rows = sqlx::query!(
+    let claimed = sqlx::query!(
         "INSERT INTO watch_slots AS w (company_id, slot) VALUES ($1, $2)
          ON CONFLICT (company_id) DO UPDATE SET slot = EXCLUDED.slot, session_id = NULL, claimed_at = now()
          WHERE w.slot < EXCLUDED.slot",
         company,
         slot
-    )
-    .execute(db)
-    .await?
-    .rows_affected();
-    Ok(rows == 1)
+    );
+    won(claimed.execute(db).await?)
 }
 
 /// Link a claimed watch slot to the session it requested (or joined).
