@@ -109,7 +109,7 @@ pub async fn many_companies(report: &mut Report, nats: &Nats, n: usize) -> anyho
     let extra = [("EMPLOYES_RATE_LIMIT", rate.as_str())];
     let a = Service::start("companies-a", nats, &sim, RATE, "http,worker", &extra).await?;
     add_companies(&a, &sim).await?;
-    let b = a.replica("companies-b", nats, &sim, RATE, "http,worker", &extra).await?;
+    let b = a.replica("companies-b").await?;
     let companies: Vec<Uuid> = sim.companies.iter().map(|c| c.id).collect();
     sim.control.post("/_sim/stats/reset", json!({})).await;
     let (cpu_a, cpu_b) = (a.cpu_seconds(), b.cpu_seconds());

@@ -72,7 +72,7 @@ async fn round(nats: &Nats, mix: Mix, abuse: bool, tag: &str) -> anyhow::Result<
         let body = json!({"id": c.id, "name": c.name, "api_key": c.key.clone().context("key")?, "rate_limit": 5});
         a.send_json(reqwest::Method::POST, "/api/companies", &body).await?;
     }
-    let b = a.replica(&format!("mixed-{tag}-b"), nats, &sim, 5, "http,worker", &extra).await?;
+    let b = a.replica(&format!("mixed-{tag}-b")).await?;
     let companies: Vec<Uuid> = sim.companies.iter().map(|c| c.id).collect();
     let load = Load { mix, abuse, companies, replicas: [&a, &b], sim: &sim, nats };
     run_load(load).await

@@ -3,6 +3,7 @@
 //! and `perf record` attached to one.
 
 use std::{
+    collections::HashMap,
     net::SocketAddr,
     path::PathBuf,
     process::{Child, Command, Stdio},
@@ -54,6 +55,9 @@ pub struct Service {
     pub prefix: String,
     pub http: reqwest::Client,
     pub database_url: String,
+    /// What it was started with, for a replica.
+    roles: String,
+    settings: HashMap<String, String>,
 }
 
 impl Service {
@@ -68,55 +72,39 @@ impl Service {
         extra: &[(&str, &str)],
     ) -> anyhow::Result<Service> {
         let (database_url, prefix) = (fresh_database_named("es_bench_").await, subject_prefix('b'));
-        Service::spawn(name, nats, sim, rate, roles, extra, database_url, prefix).await
-    }
-
-    /// Another replica of `self`: the same database and subject prefix.
-    pub async fn replica(
-        &self,
-        name: &str,
-        nats: &Nats,
-        sim: &SimServer,
-        rate: u32,
-        roles: &str,
-        extra: &[(&str, &str)],
-    ) -> anyhow::Result<Service> {
-        Service::spawn(name, nats, sim, rate, roles, extra, self.database_url.clone(), self.prefix.clone()).await
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    async fn spawn(
-        name: &str,
-        nats: &Nats,
-        sim: &SimServer,
-        rate: u32,
-        roles: &str,
-        extra: &[(&str, &str)],
-        database_url: String,
-        prefix: String,
-    ) -> anyhow::Result<Service> {
-        let port = match extra.iter().find(|(k, _)| *k == "HTTP_ADDR") {
-            Some((_, addr)) => addr.rsplit_once(':').and_then(|(_, p)| p.parse().ok()).context("HTTP_ADDR port")?,
-            None => free_port(),
-        };
         let mut settings = service_settings(&database_url, &nats.url(), &prefix, &sim.base, sim.company);
         settings.insert("SECRETS_KEY".into(), secrets_key().into());
         settings.insert("EMPLOYES_RATE_LIMIT".into(), rate.to_string());
-        settings.insert("HTTP_ADDR".into(), format!("127.0.0.1:{port}"));
+        settings.insert("HTTP_ADDR".into(), format!("127.0.0.1:{}", free_port()));
         settings.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        Service::spawn(name, roles, settings).await
+    }
+
+    /// Another replica of `self`, started as it was: the same database, subject prefix, roles
+    /// and settings, on a port of its own.
+    pub async fn replica(&self, name: &str) -> anyhow::Result<Service> {
+        let mut settings = self.settings.clone();
+        settings.insert("HTTP_ADDR".into(), format!("127.0.0.1:{}", free_port()));
+        Service::spawn(name, &self.roles, settings).await
+    }
+
+    async fn spawn(name: &str, roles: &str, settings: HashMap<String, String>) -> anyhow::Result<Service> {
+        let addr: SocketAddr = settings["HTTP_ADDR"].parse().context("HTTP_ADDR")?;
         let binary = testkit::repo_root().join("target/release/employes-sync");
         let log = results_dir().join(format!("{name}-service.log"));
-        let mut cmd = serve_command(&binary, roles, settings);
+        let mut cmd = serve_command(&binary, roles, settings.clone());
         if std::env::var("BENCH_CALLGRIND").is_ok_and(|n| n == name) {
             cmd = under_callgrind(&cmd, &results_dir().join(format!("{name}.callgrind.out")));
         }
         let process = ServiceProcess::spawn_logging_to(cmd, &log);
         let svc = Service {
             process,
-            addr: format!("127.0.0.1:{port}").parse()?,
-            prefix,
+            addr,
+            prefix: settings["NATS_SUBJECT_PREFIX"].clone(),
             http: reqwest::Client::new(),
-            database_url,
+            database_url: settings["DATABASE_URL"].clone(),
+            roles: roles.to_string(),
+            settings,
         };
         let ready = poll(Duration::from_secs(60), Duration::from_millis(50), async || {
             svc.http.get(svc.url("/readyz")).send().await.is_ok_and(|r| r.status().is_success())

@@ -33,6 +33,19 @@ pub async fn request_for(app: &TestApp, company: Uuid) -> String {
     requested["session_id"].as_str().unwrap().to_string()
 }
 
+/// Ask for a sync of each company, all at once; then wait for each session's end (in their order).
+async fn sync_all(app: &TestApp, companies: &[Uuid]) -> Vec<Value> {
+    let mut ids = Vec::new();
+    for &c in companies {
+        ids.push(request_for(app, c).await);
+    }
+    let mut sessions = Vec::new();
+    for id in &ids {
+        sessions.push(app.wait_for_session(id).await);
+    }
+    sessions
+}
+
 async fn issues(app: &TestApp, company: Uuid) -> Vec<Value> {
     app.get_json(&format!("/api/issues?company_id={company}")).await["issues"].as_array().unwrap().clone()
 }
@@ -45,14 +58,7 @@ async fn three_companies_synced_side_by_side_each_get_their_own_counts_changes_a
     let companies = env.companies.clone();
 
     // Act: all three at once.
-    let mut ids = Vec::new();
-    for &c in &companies {
-        ids.push(request_for(&app, c).await);
-    }
-    let mut sessions = Vec::new();
-    for id in &ids {
-        sessions.push(app.wait_for_session(id).await);
-    }
+    let sessions = sync_all(&app, &companies).await;
 
     // Assert: each company's session, counts and changes are its own.
     for ((s, &company), (employees, with_history)) in sessions.iter().zip(&companies).zip(SIZES) {
@@ -122,15 +128,7 @@ async fn a_rejected_key_fails_only_its_company_and_opens_one_auth_failed_issue_t
     let companies = env.companies.clone();
 
     // Act: every company synced, the second twice.
-    let ids = [
-        request_for(&app, companies[0]).await,
-        request_for(&app, companies[1]).await,
-        request_for(&app, companies[2]).await,
-    ];
-    let mut sessions = Vec::new();
-    for id in &ids {
-        sessions.push(app.wait_for_session(id).await);
-    }
+    let sessions = sync_all(&app, &companies).await;
     let again = app.wait_for_session(&request_for(&app, companies[1]).await).await;
 
     // Assert: the others completed; the second failed twice, raising one issue seen twice.
@@ -178,15 +176,7 @@ async fn a_company_whose_api_keeps_failing_fails_alone_with_an_api_unavailable_i
     env.sim_control.faults_in(companies[1], json!({"error_rate": 1.0, "error_status": 503})).await;
 
     // Act
-    let ids = [
-        request_for(&app, companies[0]).await,
-        request_for(&app, companies[1]).await,
-        request_for(&app, companies[2]).await,
-    ];
-    let mut sessions = Vec::new();
-    for id in &ids {
-        sessions.push(app.wait_for_session(id).await);
-    }
+    let sessions = sync_all(&app, &companies).await;
 
     // Assert
     assert_eq!(

@@ -23,6 +23,19 @@ use uuid::Uuid;
 
 use super::*;
 
+/// The client the first version's sync read the simulator with (the tests' own, no rate limit).
+pub(crate) fn v1_client(env: &TestEnv, company: Uuid) -> EmployesClient {
+    EmployesClient::new(ClientParts {
+        http: http_client(Duration::from_secs(5)).unwrap(),
+        base_url: env.settings["EMPLOYES_API_URL"].clone(),
+        company,
+        key: "v1-key".to_string().into(),
+        limiter: limiter(1000),
+        max_attempts: 3,
+        tally: Default::default(),
+    })
+}
+
 /// Apply only the first version's two migrations (as that release did).
 pub(crate) async fn v1_schema(db: &sqlx::PgPool) {
     let dir = tempfile::tempdir().unwrap();
@@ -166,15 +179,7 @@ async fn a_first_version_deployment_is_upgraded_in_place_without_recording_or_pu
     let nats = async_nats::connect(env.nats.url()).await.unwrap();
     let js = jetstream::new(nats);
     v1_streams(&js, &prefix).await;
-    let client = EmployesClient::new(ClientParts {
-        http: http_client(Duration::from_secs(5)).unwrap(),
-        base_url: env.settings["EMPLOYES_API_URL"].clone(),
-        company,
-        key: "v1-key".to_string().into(),
-        limiter: limiter(1000),
-        max_attempts: 3,
-        tally: Default::default(),
-    });
+    let client = v1_client(&env, company);
     let (first, queued) = (Uuid::new_v4(), Uuid::new_v4());
     v1_session(&db, first, "completed", Some("ci:upgrade-key")).await;
     let history = v1_first_sync(&db, &client, first).await;

@@ -5,32 +5,13 @@
 
 use std::collections::BTreeSet;
 
-use employes_sync::employes::{ClientParts, EmployesClient, http_client, limiter};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::{
-    companies::upgrade::{v1_first_sync, v1_schema, v1_session},
+    companies::upgrade::{v1_client, v1_first_sync, v1_schema, v1_session},
     helpers::*,
 };
-
-/// Every column of every table of the app's schema, as text, one string per table.column.
-async fn every_value(db: &sqlx::PgPool) -> Vec<(String, String)> {
-    let columns: Vec<(String, String)> = sqlx::query_as(
-        "SELECT table_name::text, column_name::text FROM information_schema.columns
-         WHERE table_schema = 'public' AND table_name NOT LIKE '\\_sqlx%' ORDER BY 1, 2",
-    )
-    .fetch_all(db)
-    .await
-    .unwrap();
-    let mut out = Vec::new();
-    for (table, column) in columns {
-        let sql = format!(r#"SELECT coalesce(string_agg("{column}"::text, E'\n'), '') FROM "{table}""#);
-        let text: String = sqlx::query_scalar(&sql).fetch_one(db).await.unwrap();
-        out.push((format!("{table}.{column}"), text));
-    }
-    out
-}
 
 /// What must not be found: each employee's birth date (as sent, and its date where no shown date
 /// equals it), e-mail, phone, street, zip code and IBAN, plus the test's keys and secrets.
@@ -61,7 +42,7 @@ fn forbidden(truth: &Value, extra: &[&str]) -> Vec<String> {
 
 /// Panics naming the first forbidden value found, and where.
 async fn assert_nothing_personal(db: &sqlx::PgPool, forbidden: &[String]) {
-    let values = every_value(db).await;
+    let values = super::every_value(db).await;
     assert!(values.iter().any(|(c, _)| c == "employee_versions.data"), "the dump reads the versions");
     for (column, text) in &values {
         for f in forbidden {
@@ -132,15 +113,7 @@ async fn a_first_version_database_with_whole_records_is_rewritten_and_detection_
     let company: Uuid = env.settings["EMPLOYES_COMPANY_ID"].parse().unwrap();
     let db = employes_sync::db::pool(config.database_url()).unwrap();
     v1_schema(&db).await;
-    let client = EmployesClient::new(ClientParts {
-        http: http_client(std::time::Duration::from_secs(5)).unwrap(),
-        base_url: env.settings["EMPLOYES_API_URL"].clone(),
-        company,
-        key: "v1-key".to_string().into(),
-        limiter: limiter(1000),
-        max_attempts: 3,
-        tally: Default::default(),
-    });
+    let client = v1_client(&env, company);
     let first = Uuid::new_v4();
     v1_session(&db, first, "completed", None).await;
     v1_first_sync(&db, &client, first).await;

@@ -20,6 +20,28 @@ async fn post_sync(app: &TestApp, token: &str, request_id: &str, key: Option<&st
     body
 }
 
+/// Each entry's actor, role, action, company, target (`-` for none) and request id.
+fn summaries(entries: &[Value]) -> Vec<(&str, &str, &str, &str, &str, Value)> {
+    entries
+        .iter()
+        .map(|e| {
+            let s = |k: &str| e[k].as_str().unwrap_or("-");
+            (s("actor"), s("role"), s("action"), s("company_id"), s("target"), e["request_id"].clone())
+        })
+        .collect()
+}
+
+/// The CLI with `args`, as the test's service is configured (and `envs`); it must succeed.
+fn run_cli(env: &TestEnv, args: &[&str], envs: &[(&str, &str)]) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_employes-sync"))
+        .args(args)
+        .envs(&env.settings)
+        .envs(envs.iter().copied())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+}
+
 /// Every page of the audit log, `limit` entries at a time.
 async fn all_entries(app: &TestApp, limit: usize) -> Vec<Value> {
     let (mut entries, mut cursor) = (Vec::new(), None::<String>);
@@ -51,21 +73,10 @@ async fn every_sync_request_by_a_person_a_token_or_the_cli_is_audited_with_actor
     let repeat = post_sync(&app, API_TOKEN, "req-token-2", Some("k1")).await;
     assert_eq!(repeat["session_id"], token["session_id"]);
     let person = post_sync(&app, &jwt("hr.admin@example.nl"), "req-person-1", None).await;
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_employes-sync"))
-        .args(["sync", "--as", "Ana de Vries (on call)"])
-        .envs(&env.settings)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    run_cli(&env, &["sync", "--as", "Ana de Vries (on call)"], &[]);
     // Assert: newest first, one page at a time, each entry complete.
     let entries = all_entries(&app, 1).await;
-    let seen: Vec<(&str, &str, &str, &str, &str, Value)> = entries
-        .iter()
-        .map(|e| {
-            let s = |k: &str| e[k].as_str().unwrap_or("-");
-            (s("actor"), s("role"), s("action"), s("company_id"), s("target"), e["request_id"].clone())
-        })
-        .collect();
+    let seen = summaries(&entries);
     let (person_session, token_session) =
         (person["session_id"].as_str().unwrap(), token["session_id"].as_str().unwrap());
     let cli_session = entries[0]["target"].as_str().unwrap();
@@ -156,23 +167,11 @@ async fn every_company_change_through_the_api_or_the_cli_is_audited_without_its_
         vec!["companies", "add", "--id", &third_id, "--api-key-file", key_file.to_str().unwrap()],
         vec!["companies", "remove", &third_id],
     ] {
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_employes-sync"))
-            .args(&args)
-            .envs(&env.settings)
-            .env("SUDO_USER", "ana.admin")
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        run_cli(&env, &args, &[("SUDO_USER", "ana.admin")]);
     }
     // Assert: one entry per change, newest first, each with its actor, role, company and request.
     let entries = all_entries(&app, 100).await;
-    let seen: Vec<(&str, &str, &str, &str, &str, Value)> = entries
-        .iter()
-        .map(|e| {
-            let s = |k: &str| e[k].as_str().unwrap_or("-");
-            (s("actor"), s("role"), s("action"), s("company_id"), s("target"), e["request_id"].clone())
-        })
-        .collect();
+    let seen = summaries(&entries);
     let (second, third) = (second.to_string(), third.to_string());
     assert_eq!(
         seen,

@@ -17,22 +17,12 @@ async fn erase(app: &TestApp, id: &str) -> (u16, Value) {
 
 /// Every table.column whose text holds `needle`.
 async fn columns_holding(db: &sqlx::PgPool, needle: &str) -> Vec<String> {
-    let columns: Vec<(String, String)> = sqlx::query_as(
-        "SELECT table_name::text, column_name::text FROM information_schema.columns
-         WHERE table_schema = 'public' AND table_name NOT LIKE '\\_sqlx%' ORDER BY 1, 2",
-    )
-    .fetch_all(db)
-    .await
-    .unwrap();
-    let mut out = Vec::new();
-    for (table, column) in columns {
-        let sql = format!(r#"SELECT count(*) FROM "{table}" WHERE "{column}"::text LIKE '%' || $1 || '%'"#);
-        let n: i64 = sqlx::query_scalar(&sql).bind(needle).fetch_one(db).await.unwrap();
-        if n > 0 {
-            out.push(format!("{table}.{column}"));
-        }
-    }
-    out
+    super::every_value(db)
+        .await
+        .into_iter()
+        .filter(|(_, text)| text.contains(needle))
+        .map(|(column, _)| column)
+        .collect()
 }
 
 #[tokio::test]

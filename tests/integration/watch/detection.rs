@@ -62,6 +62,15 @@ async fn with_webhooks_off_a_raise_a_hire_and_a_termination_are_each_recorded_an
     app.stop().await;
 }
 
+/// When the first watch was asked for, once there is one (`what` names the wait).
+async fn first_watch(app: &TestApp, what: &str, within: Duration) -> chrono::DateTime<chrono::Utc> {
+    eventually(what, within, async || !sessions_of(app, "watch").await.is_empty()).await;
+    sqlx::query_scalar("SELECT min(requested_at) FROM sync_sessions WHERE source = 'watch'")
+        .fetch_one(&app.db)
+        .await
+        .unwrap()
+}
+
 #[tokio::test]
 async fn no_watch_runs_before_the_first_full_sync_nor_within_one_interval_of_the_start() {
     // Arrange: watched every second, never synced.
@@ -74,15 +83,7 @@ async fn no_watch_runs_before_the_first_full_sync_nor_within_one_interval_of_the
     // Assert: no watch without a baseline; the first one comes after the first full sync.
     assert!(sessions_of(&app, "watch").await.is_empty());
     let baseline = app.sync_and_wait(None).await;
-    eventually("a watch after the first full sync", Duration::from_secs(10), async || {
-        !sessions_of(&app, "watch").await.is_empty()
-    })
-    .await;
-    let first: chrono::DateTime<chrono::Utc> =
-        sqlx::query_scalar("SELECT min(requested_at) FROM sync_sessions WHERE source = 'watch'")
-            .fetch_one(&app.db)
-            .await
-            .unwrap();
+    let first = first_watch(&app, "a watch after the first full sync", Duration::from_secs(10)).await;
     let ended = chrono::DateTime::parse_from_rfc3339(baseline["completed_at"].as_str().unwrap()).unwrap();
     assert!(first >= ended, "the first watch ({first}) after the baseline ended ({ended})");
     app.stop().await;
@@ -95,15 +96,7 @@ async fn no_watch_runs_before_the_first_full_sync_nor_within_one_interval_of_the
     app.stop().await;
     let app = env.spawn_app().await;
     let restarted = chrono::Utc::now();
-    eventually("a watch after the restart", Duration::from_secs(15), async || {
-        !sessions_of(&app, "watch").await.is_empty()
-    })
-    .await;
-    let first: chrono::DateTime<chrono::Utc> =
-        sqlx::query_scalar("SELECT min(requested_at) FROM sync_sessions WHERE source = 'watch'")
-            .fetch_one(&app.db)
-            .await
-            .unwrap();
+    let first = first_watch(&app, "a watch after the restart", Duration::from_secs(15)).await;
     assert!(first - restarted >= chrono::TimeDelta::seconds(3), "{started} {restarted} {first}");
     app.stop().await;
 }
