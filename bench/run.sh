@@ -7,7 +7,8 @@
 #             (the criterion benches of change detection and milestones run with "detection")
 #   issue 17: watchlatency watchidle watchrefresh watchmany
 #   issue 19: endpoints
-#   issue 16: companies fairness sharedkey (BENCH_FAIRNESS_LARGE=5000 for the full-size fairness run)
+#   issue 16: companies fairness sharedkey (BENCH_FAIRNESS_LARGE=5000 for the full-size fairness run;
+#             BENCH_COMPANIES=<n> runs companies with n instead of 200, for iteration)
 #   issue 23: mixed
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -164,7 +164,10 @@ async fn main() -> anyhow::Result<()> {
         .await;
     }
     if wants("companies") {
-        run(&mut report, "companies", async |r| companies::many_companies(r, &nats, 200).await).await;
+        run(&mut report, "companies", async |r| {
+            companies::many_companies(r, &nats, env_or("BENCH_COMPANIES", 200)).await
+        })
+        .await;
     }
     if wants("fairness") {
         let large = std::env::var("BENCH_FAIRNESS_LARGE").ok().and_then(|v| v.parse().ok()).unwrap_or(1_000);

@@ -20,6 +20,7 @@ mod pages;
 mod pipeline;
 mod privacy;
 mod properties;
+mod query_plans;
 mod reliability;
 mod simulator;
 mod startup;
