@@ -25,7 +25,7 @@ use testkit::{WEBHOOK_SECRET, free_port, nats::Nats, process::ServiceProcess, si
 
 use crate::{
     report::{Report, pct},
-    service::{Callgrind, Service, cpu_seconds},
+    service::{Callgrind, Perf, Service, cpu_seconds},
     sync::full_sync,
 };
 
@@ -212,6 +212,44 @@ async fn attempt_seconds(svc: &Service) -> (f64, f64) {
     (value("count"), value("sum"))
 }
 
+/// What the drained events were: how many of each type, how many distinct ids, and which sessions
+/// recorded the changes among them (the full sync, or syncs the simulator's webhooks started while
+/// the raises were made).
+async fn events_note(svc: &Service, delivered: &[Got]) -> anyhow::Result<String> {
+    let mut by_type = std::collections::BTreeMap::<String, usize>::new();
+    let mut ids = std::collections::HashSet::new();
+    let mut change_ids = Vec::new();
+    for g in delivered {
+        let ev: Value = serde_json::from_str(&g.body)?;
+        let kind = ev["type"].as_str().unwrap_or("?").trim_start_matches("nl.employes.").to_string();
+        if !kind.starts_with("milestone.") {
+            change_ids.push(g.id.parse::<uuid::Uuid>()?);
+        }
+        let kind = match ev["data"]["reason"].as_str() {
+            Some(reason) => format!("{kind} ({reason})"),
+            None => kind,
+        };
+        *by_type.entry(kind).or_default() += 1;
+        ids.insert(g.id.clone());
+    }
+    let db = svc.db().await?;
+    let by_session: Vec<(String, String, i64)> = sqlx::query_as(
+        "SELECT s.source, s.scope, count(*) FROM changes c JOIN sync_sessions s ON s.id = c.session_id
+         WHERE c.id = ANY($1) GROUP BY 1, 2 ORDER BY 1, 2",
+    )
+    .bind(&change_ids)
+    .fetch_all(&db)
+    .await?;
+    let list = |items: Vec<String>| items.join(", ");
+    Ok(format!(
+        "endpoints, what was drained: {} events, {} distinct ids; by type {}; their changes were recorded by {}",
+        delivered.len(),
+        ids.len(),
+        list(by_type.iter().map(|(k, n)| format!("{k} {n}")).collect()),
+        list(by_session.iter().map(|(source, scope, n)| format!("{n} in {source} ({scope}) syncs")).collect())
+    ))
+}
+
 async fn set_enabled(svc: &Service, endpoint: &str, enabled: bool) -> anyhow::Result<()> {
     svc.send_json(reqwest::Method::PATCH, &format!("/api/endpoints/{endpoint}"), &json!({ "enabled": enabled }))
         .await?;
@@ -287,8 +325,12 @@ pub async fn endpoints_scenario(
     let cpu0 = svc.cpu_seconds();
     let metrics0 = attempt_seconds(&svc).await;
     let callgrind = Callgrind::on(&svc, "endpoints");
+    let perf = Perf::attach(svc.pid(), "endpoints");
     set_enabled(&svc, &endpoint, true).await?;
     let arrived = receiver.wait_for(recorded, Duration::from_secs(1800)).await?;
+    if let Some(txt) = perf.and_then(Perf::finish) {
+        report.note(format!("endpoints: perf profile of the drain in {}", txt.display()));
+    }
     if let Some(ir) = callgrind.and_then(Callgrind::finish) {
         report.note(format!(
             "endpoints: callgrind counted {:.0}k instructions per delivery in the service over the drain \
@@ -299,6 +341,7 @@ pub async fn endpoints_scenario(
     let svc_cpu = svc.cpu_seconds() - cpu0;
     let metrics1 = attempt_seconds(&svc).await;
     let delivered = receiver.seen().await?;
+    report.note(events_note(&svc, &delivered).await?);
     let mut svc_rates = vec![rate(&delivered)];
     let (posts, post_s) = (metrics1.0 - metrics0.0, metrics1.1 - metrics0.1);
     report.note(format!(

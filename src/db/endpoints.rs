@@ -273,6 +273,35 @@ pub async fn record_attempt(db: &Db, a: &NewAttempt<'_>) -> sqlx::Result<()> {
     Ok(())
 }
 
+/// Several attempts in one statement (the dispatcher's batched attempts log).
+pub async fn record_attempts(db: &Db, attempts: &[NewAttempt<'_>]) -> sqlx::Result<()> {
+    let endpoints: Vec<Uuid> = attempts.iter().map(|a| a.endpoint_id).collect();
+    let events: Vec<Uuid> = attempts.iter().map(|a| a.event_id).collect();
+    let types: Vec<&str> = attempts.iter().map(|a| a.event_type).collect();
+    let numbers: Vec<i32> = attempts.iter().map(|a| a.attempt).collect();
+    let statuses: Vec<&str> = attempts.iter().map(|a| a.status.as_str()).collect();
+    let responses: Vec<Option<i32>> = attempts.iter().map(|a| a.response_status).collect();
+    let errors: Vec<Option<&str>> = attempts.iter().map(|a| a.error).collect();
+    let next: Vec<Option<DateTime<Utc>>> = attempts.iter().map(|a| a.next_attempt_at).collect();
+    sqlx::query!(
+        r#"INSERT INTO endpoint_attempts (endpoint_id, event_id, event_type, attempt, status, response_status, error,
+                                          next_attempt_at)
+           SELECT * FROM UNNEST($1::uuid[], $2::uuid[], $3::text[], $4::int4[], $5::text[], $6::int4[], $7::text[],
+                                $8::timestamptz[])"#,
+        &endpoints,
+        &events,
+        &types as &[&str],
+        &numbers,
+        &statuses as &[&str],
+        &responses as &[Option<i32>],
+        &errors as &[Option<&str>],
+        &next as &[Option<DateTime<Utc>>],
+    )
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
 /// An endpoint's attempts, newest first, before the attempt `before` (keyset paging).
 pub async fn attempts(
     db: &Db,

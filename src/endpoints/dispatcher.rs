@@ -1,14 +1,11 @@
-//! Delivery on every replica (worker role): one task per enabled endpoint pulls from the
-//! endpoint's durable consumers ([`super::consumers`]), POSTs each event ([`super::deliver`]) and
-//! settles it after the attempt is logged — ack after a 2xx, a delayed NAK on the retry schedule
-//! (or the receiver's `Retry-After`), terminated after the last attempt. Replicas pull from the
-//! same consumers, so they share the work; an event a killed replica held is redelivered after
-//! the ack wait. A `410 Gone` disables the endpoint at once, failing for `ENDPOINT_DISABLE_AFTER`
-//! disables it too (and opens the company's `endpoint_disabled` issue).
+//! Delivery on every replica (worker role): one task per enabled endpoint, following the
+//! database, pulls from the endpoint's durable consumers ([`super::consumers`], [`super::pull`])
+//! and delivers and settles each event ([`super::settle`]) once its attempt is logged. Replicas
+//! pull from the same consumers, so they share the work; an event a killed replica held is
+//! redelivered after the ack wait.
 
 use std::{collections::HashMap, sync::Arc, time::Duration};
 
-use async_nats::jetstream::{self, AckKind, consumer::PullConsumer};
 use chrono::{DateTime, Utc};
 use futures::StreamExt as _;
 use tokio::{sync::Semaphore, task::JoinSet};
@@ -17,9 +14,9 @@ use uuid::Uuid;
 
 use super::{
     announce,
-    consumers::{self, Planned, Wanted},
-    deliver::{self, Target},
-    retry::{Verdict, verdict},
+    consumers::{self, Wanted},
+    journal::Journal,
+    live::{Health, Live, Meters},
     secrets::open_keys,
 };
 use crate::{
@@ -28,11 +25,8 @@ use crate::{
     config::EndpointConfig,
     db::{
         Db,
-        endpoints::{self, EndpointRow, NewAttempt},
-        issues,
+        endpoints::{self, EndpointRow},
     },
-    domain::{AttemptStatus, IssueKind},
-    webhook_signature::WebhookKey,
 };
 
 /// How often every replica compares the endpoints it serves with the database (besides at every
@@ -49,25 +43,6 @@ pub struct Dispatcher {
     pub client: reqwest::Client,
 }
 
-/// One endpoint as its task serves it.
-struct Live {
-    row: EndpointRow,
-    url: reqwest::Url,
-    /// The current key, then the previous one with the end of its overlap.
-    current: WebhookKey,
-    previous: Option<(WebhookKey, DateTime<Utc>)>,
-    /// Fires when the endpoint is disabled or changed: its loops stop pulling.
-    stop: CancellationToken,
-}
-
-impl Live {
-    fn keys(&self, now: DateTime<Utc>) -> Vec<WebhookKey> {
-        let mut keys = vec![self.current.clone()];
-        keys.extend(self.previous.iter().filter(|(_, until)| *until > now).map(|(k, _)| k.clone()));
-        keys
-    }
-}
-
 /// An endpoint a task serves: as of which change, how to stop it, and the task.
 struct Served {
     updated: DateTime<Utc>,
@@ -81,14 +56,6 @@ async fn next_change(changes: &mut Option<async_nats::Subscriber>) -> Option<asy
         Some(sub) => sub.next().await,
         None => std::future::pending().await,
     }
-}
-
-/// The head of an event: what delivery needs of it (the body is sent as it was published).
-#[derive(serde::Deserialize)]
-struct Head {
-    id: String,
-    #[serde(rename = "type")]
-    event_type: String,
 }
 
 impl Dispatcher {
@@ -173,7 +140,16 @@ impl Dispatcher {
         let url = reqwest::Url::parse(&row.url)?;
         let sealed = endpoints::secrets(&self.db, row.id).await?.ok_or_else(|| anyhow::anyhow!("endpoint is gone"))?;
         let (current, previous) = open_keys(self.secrets.as_ref(), row.id, &sealed)?;
-        Ok(Live { row: row.clone(), url, current, previous, stop: CancellationToken::new() })
+        Ok(Live {
+            row: row.clone(),
+            url,
+            current,
+            previous,
+            stop: CancellationToken::new(),
+            journal: Journal::start(self.db.clone(), row.id),
+            health: Health::default(),
+            meters: Meters::new(row.id),
+        })
     }
 
     /// One endpoint: a pull loop per consumer, sharing `ENDPOINT_CONCURRENCY` slots.
@@ -190,200 +166,6 @@ impl Dispatcher {
         }
         while loops.join_next().await.is_some() {}
     }
-
-    async fn pull(
-        self,
-        live: Arc<Live>,
-        wanted: Wanted,
-        planned: Planned,
-        slots: Arc<Semaphore>,
-        cancel: CancellationToken,
-        stop: CancellationToken,
-    ) {
-        let mut consumer: Option<PullConsumer> = None;
-        let mut in_flight = JoinSet::new();
-        let quit = || cancel.is_cancelled() || stop.is_cancelled();
-        while !quit() {
-            while in_flight.try_join_next().is_some() {}
-            if consumer.is_none() {
-                match consumers::ensure(&self.bus, &wanted, &planned, self.cfg.timeout).await {
-                    Ok(Some(c)) => consumer = Some(c),
-                    // Nothing from this stream (or it does not exist yet): look again later.
-                    Ok(None) => {
-                        pause(Duration::from_secs(10), &cancel, &stop).await;
-                        continue;
-                    }
-                    Err(e) => {
-                        tracing::warn!(endpoint = %live.row.id, error = %e, "cannot reach an endpoint's consumer; retrying");
-                        pause(Duration::from_secs(1), &cancel, &stop).await;
-                        continue;
-                    }
-                }
-            }
-            let Some(c) = consumer.as_ref() else { continue };
-            let first = tokio::select! {
-                _ = cancel.cancelled() => break,
-                _ = stop.cancelled() => break,
-                p = slots.clone().acquire_owned() => p.expect("the semaphore is never closed"),
-            };
-            let wanted_now = 1 + slots.available_permits();
-            let batch = c.batch().max_messages(wanted_now).expires(Duration::from_secs(1)).messages().await;
-            let mut batch = match batch {
-                Ok(b) => b,
-                Err(e) => {
-                    tracing::warn!(endpoint = %live.row.id, error = %e, "pulling deliveries failed; retrying");
-                    consumer = None;
-                    pause(Duration::from_secs(1), &cancel, &stop).await;
-                    continue;
-                }
-            };
-            let mut permit = Some(first);
-            // A pull still open when the endpoint is stopped (disabled, changed, deleted) is left:
-            // what it would bring is redelivered after the ack wait, to a task still serving it.
-            while let Some(next) = tokio::select! {
-                biased;
-                _ = stop.cancelled() => None,
-                _ = cancel.cancelled() => None,
-                next = batch.next() => next,
-            } {
-                let Ok(msg) = next else { break };
-                let permit = match permit.take() {
-                    Some(p) => p,
-                    None => slots.clone().acquire_owned().await.expect("the semaphore is never closed"),
-                };
-                let (this, live) = (self.clone(), live.clone());
-                in_flight.spawn(async move {
-                    if live.stop.is_cancelled() {
-                        // Stopped meanwhile: not sent; back to the consumer for whoever serves it.
-                        let _ = msg.ack_with(AckKind::Nak(Some(Duration::from_secs(1)))).await;
-                    } else {
-                        this.handle(&live, msg).await;
-                    }
-                    drop(permit);
-                });
-            }
-        }
-        // Deliveries already POSTed finish and settle; the rest stay unacked for redelivery.
-        while in_flight.join_next().await.is_some() {}
-    }
-
-    /// Deliver one event and settle it.
-    #[tracing::instrument(skip_all, fields(endpoint = %live.row.id))]
-    async fn handle(&self, live: &Live, msg: jetstream::Message) {
-        let attempt = msg.info().map_or(1, |i| i.delivered.max(1) as u32);
-        let Ok(head) = serde_json::from_slice::<Head>(&msg.payload) else {
-            tracing::warn!(subject = %msg.subject, "a message that is not an event; dropped");
-            let _ = msg.ack_with(AckKind::Term).await;
-            return;
-        };
-        let event_type = head.event_type.strip_prefix("nl.employes.").unwrap_or(&head.event_type).to_string();
-        let now = Utc::now();
-        let keys = live.keys(now);
-        let target = Target { url: &live.url, keys: &keys, allow_private: self.cfg.allow_private_networks };
-        let done = deliver::attempt(&self.client, &target, &head.id, msg.payload.clone()).await;
-        let endpoint = live.row.id.to_string();
-        metrics::histogram!("employes_sync_endpoint_attempt_seconds", "endpoint" => endpoint.clone())
-            .record(done.took.as_secs_f64());
-        let verdict = verdict(&self.cfg.retry_schedule, attempt, &done.response);
-        let (status, outcome, next) = match verdict {
-            Verdict::Delivered => (AttemptStatus::Succeeded, "delivered", None),
-            Verdict::Retry(after) => (AttemptStatus::Pending, "retried", Some(after)),
-            Verdict::GiveUp => (AttemptStatus::Failed, "failed", None),
-            Verdict::Gone => (AttemptStatus::Failed, "gone", None),
-        };
-        metrics::counter!("employes_sync_endpoint_deliveries_total", "endpoint" => endpoint, "outcome" => outcome)
-            .increment(1);
-        let error = match verdict {
-            Verdict::Gone => Some("HTTP 410 Gone: the endpoint is disabled".to_string()),
-            Verdict::GiveUp => done.error.as_ref().map(|e| format!("{e}; no retry left")),
-            _ => done.error.clone(),
-        };
-        let next_attempt_at = next.and_then(|d| chrono::Duration::from_std(d).ok()).map(|d| now + d);
-        let Ok(event_id) = head.id.parse::<Uuid>() else {
-            tracing::warn!("an event whose id is not a UUID; dropped");
-            let _ = msg.ack_with(AckKind::Term).await;
-            return;
-        };
-        let logged = endpoints::record_attempt(
-            &self.db,
-            &NewAttempt {
-                endpoint_id: live.row.id,
-                event_id,
-                event_type: &event_type,
-                attempt: attempt as i32,
-                status,
-                response_status: done.status.map(i32::from),
-                error: error.as_deref(),
-                next_attempt_at,
-            },
-        )
-        .await;
-        if let Err(e) = logged {
-            tracing::warn!(error = %e, "could not log a delivery attempt");
-        }
-        let settled = match verdict {
-            Verdict::Delivered => {
-                if let Err(e) = endpoints::succeeded(&self.db, live.row.id).await {
-                    tracing::warn!(error = %e, "could not mark an endpoint healthy");
-                }
-                msg.double_ack().await
-            }
-            Verdict::Retry(after) => {
-                self.failing(live).await;
-                msg.ack_with(AckKind::Nak(Some(after))).await
-            }
-            Verdict::GiveUp => {
-                self.failing(live).await;
-                msg.ack_with(AckKind::Term).await
-            }
-            Verdict::Gone => {
-                self.disable(live, "the receiver answered 410 Gone").await;
-                // Kept for the endpoint: delivered again if it is enabled again.
-                msg.ack_with(AckKind::Nak(Some(Duration::from_secs(5)))).await
-            }
-        };
-        if let Err(e) = settled {
-            tracing::warn!(error = %e, "could not settle a delivery; it will be redelivered");
-        }
-    }
-
-    /// A failed attempt: disable the endpoint once every attempt has failed for `disable_after`.
-    async fn failing(&self, live: &Live) {
-        match endpoints::failed(&self.db, live.row.id).await {
-            Ok(Some(since)) if (Utc::now() - since).to_std().unwrap_or_default() >= self.cfg.disable_after => {
-                let days = humantime::format_duration(self.cfg.disable_after);
-                self.disable(live, &format!("every delivery failed for {days}")).await;
-            }
-            Ok(_) => {}
-            Err(e) => tracing::warn!(error = %e, "could not record an endpoint's failure"),
-        }
-    }
-
-    async fn disable(&self, live: &Live, reason: &str) {
-        live.stop.cancel();
-        match endpoints::disable(&self.db, live.row.id, reason).await {
-            Ok(true) => {
-                tracing::warn!(endpoint = %live.row.id, reason, "endpoint disabled");
-                announce::announce(&self.bus, Some(live.row.id)).await;
-                metrics::counter!("employes_sync_endpoints_disabled_total").increment(1);
-                let companies = match live.row.company_id {
-                    Some(c) => vec![c],
-                    None => crate::db::companies::ids(&self.db).await.unwrap_or_default(),
-                };
-                let message =
-                    format!("endpoint {} ({}) was disabled: {reason}", live.row.id, live.url.host_str().unwrap_or("?"));
-                for company in companies {
-                    if let Err(e) =
-                        issues::raise(&self.db, company, IssueKind::EndpointDisabled, &message, Duration::ZERO).await
-                    {
-                        tracing::warn!(error = %e, "could not open the endpoint_disabled issue");
-                    }
-                }
-            }
-            Ok(false) => {}
-            Err(e) => tracing::warn!(error = %e, "could not disable an endpoint"),
-        }
-    }
 }
 
 /// What an endpoint row subscribes to. Consumers made now start at its last change (its
@@ -394,13 +176,5 @@ pub fn wanted(row: &EndpointRow) -> Wanted {
         company: row.company_id,
         types: row.types.as_ref().map(|t| t.iter().filter_map(|k| k.parse().ok()).collect()),
         since: row.updated_at,
-    }
-}
-
-async fn pause(d: Duration, cancel: &CancellationToken, stop: &CancellationToken) {
-    tokio::select! {
-        _ = cancel.cancelled() => {}
-        _ = stop.cancelled() => {}
-        _ = tokio::time::sleep(d) => {}
     }
 }

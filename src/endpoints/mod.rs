@@ -6,7 +6,9 @@
 //! - [`secrets`]: `whsec_` secrets, sealed under `SECRETS_KEY`, rotation with a 24 h overlap;
 //! - [`consumers`]: the endpoint's durable JetStream consumers, where delivery state lives;
 //! - [`deliver`], [`retry`]: one signed attempt and what follows it;
-//! - [`dispatcher`]: the delivery loops every worker replica runs;
+//! - [`dispatcher`]: the endpoints every worker replica serves, following the database;
+//! - [`pull`], [`settle`], [`journal`], [`live`]: one endpoint's pull loops, one delivery and
+//!   what follows it, the batched attempts log, and the endpoint as it is served;
 //! - [`admin`], [`announce`], [`replay`]: the management API's writes (audited, announced on
 //!   `<p>.control.endpoints`) and replays of a time range.
 
@@ -18,9 +20,13 @@ pub mod deliver;
 pub mod dispatcher;
 pub mod filter;
 pub mod guard;
+pub mod journal;
+pub mod live;
+pub mod pull;
 pub mod replay;
 pub mod retry;
 pub mod secrets;
+pub mod settle;
 
 pub use dispatcher::Dispatcher;
 pub use filter::EventKind;

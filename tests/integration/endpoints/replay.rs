@@ -170,3 +170,66 @@ async fn endpoint_attempts_older_than_retention_are_deleted_and_the_endpoint_sta
     assert_eq!(attempts(&app, endpoint).await.len(), 1);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn attempts_logged_in_one_batch_read_back_each_as_it_was_recorded() {
+    // Arrange: an endpoint (nothing is delivered to it: no sync runs).
+    let mut env = TestEnv::new().await;
+    endpoint_env(&mut env);
+    let app = env.spawn_app().await;
+    let (endpoint, _) = register(&app, "https://93.184.215.14/hook", None, Some(&["salary_change"])).await;
+    let (first, second) = (Uuid::new_v4(), Uuid::new_v4());
+    let next = chrono::Utc::now() + chrono::Duration::seconds(300);
+    let attempt =
+        |event_id, attempt, status, response_status, error, next_attempt_at| employes_sync::db::endpoints::NewAttempt {
+            endpoint_id: endpoint,
+            event_id,
+            event_type: "salary_change",
+            attempt,
+            status,
+            response_status,
+            error,
+            next_attempt_at,
+        };
+    use employes_sync::domain::AttemptStatus::{Failed, Pending, Succeeded};
+    let batch = [
+        attempt(first, 1, Pending, Some(500), Some("HTTP 500"), Some(next)),
+        attempt(second, 1, Failed, None, Some("no answer within the attempt timeout; no retry left"), None),
+        attempt(first, 2, Succeeded, Some(200), None, None),
+    ];
+
+    // Act
+    employes_sync::db::endpoints::record_attempts(&app.db, &batch).await.unwrap();
+
+    // Assert: three rows, newest (the last of the batch) first, each with its own values.
+    let log = attempts(&app, endpoint).await;
+    let rows: Vec<(String, i64, &str, Value, Value)> = log
+        .iter()
+        .map(|a| {
+            let id = a["event_id"].as_str().unwrap().to_string();
+            (
+                id,
+                a["attempt"].as_i64().unwrap(),
+                a["status"].as_str().unwrap(),
+                a["response_status"].clone(),
+                a["error"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            (first.to_string(), 2, "succeeded", json!(200), Value::Null),
+            (
+                second.to_string(),
+                1,
+                "failed",
+                Value::Null,
+                json!("no answer within the attempt timeout; no retry left")
+            ),
+            (first.to_string(), 1, "pending", json!(500), json!("HTTP 500")),
+        ]
+    );
+    assert!(log[2]["next_attempt_at"].is_string() && log[0]["next_attempt_at"].is_null(), "{log:?}");
+    app.stop().await;
+}
