@@ -80,10 +80,10 @@ pub async fn run(db: Db, bus: Bus, companies: Registry, window: Duration, cancel
         });
         for (id, company) in snapshot.iter() {
             let Some(schedule) = &company.schedule else { continue };
-            if !due.contains_key(id) {
-                if let Some((slot, at)) = next_slot(*id, schedule, now - MAX_SPREAD, now) {
-                    due.insert(*id, Due { schedule: schedule.source().to_string(), slot, at });
-                }
+            if !due.contains_key(id)
+                && let Some((slot, at)) = next_slot(*id, schedule, now - MAX_SPREAD, now)
+            {
+                due.insert(*id, Due { schedule: schedule.source().to_string(), slot, at });
             }
         }
         match wait_for_slot(due.values().map(|d| d.at).min(), now, &mut changes, &cancel).await {

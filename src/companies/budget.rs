@@ -26,10 +26,10 @@ pub async fn run_flusher(db: Db, companies: Registry, cancel: CancellationToken)
         }
         flush(&db, &companies).await;
         flushes += 1;
-        if flushes % 720 == 1 {
-            if let Err(e) = budget::prune(&db).await {
-                tracing::debug!(error = %e, "old request counts could not be pruned");
-            }
+        if flushes % 720 == 1
+            && let Err(e) = budget::prune(&db).await
+        {
+            tracing::debug!(error = %e, "old request counts could not be pruned");
         }
     }
 }

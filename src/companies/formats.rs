@@ -90,7 +90,7 @@ pub fn format_duration(d: Duration) -> String {
     }
     let (n, unit) = [(86_400, 'd'), (3600, 'h'), (60, 'm')]
         .into_iter()
-        .find(|(size, _)| secs % size == 0)
+        .find(|(size, _)| secs.is_multiple_of(*size))
         .map_or((secs, 's'), |(size, unit)| (secs / size, unit));
     format!("{n}{unit}")
 }

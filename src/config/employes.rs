@@ -59,10 +59,10 @@ pub(super) struct Employes {
 
 pub(super) fn parse(v: &Values<'_>) -> Result<Employes, ConfigError> {
     let api_url = v.text("EMPLOYES_API_URL").map(|u| u.trim_end_matches('/').to_string());
-    if let Some(url) = &api_url {
-        if !(url.starts_with("http://") || url.starts_with("https://")) {
-            return Err(bad("EMPLOYES_API_URL", "must start with http:// or https://"));
-        }
+    if let Some(url) = &api_url
+        && !(url.starts_with("http://") || url.starts_with("https://"))
+    {
+        return Err(bad("EMPLOYES_API_URL", "must start with http:// or https://"));
     }
     let company_ids = company_ids(v.text("EMPLOYES_COMPANY_ID"))?;
     let api_key = v.text("EMPLOYES_API_KEY").map(|k| SecretString::from(k.to_string()));

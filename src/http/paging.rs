@@ -108,7 +108,9 @@ impl CursorKey for String {
             b'a'..=b'f' => Some(b - b'a' + 10),
             _ => None,
         };
-        let bytes: Option<Vec<u8>> = (text.len() % 2 == 0)
+        let bytes: Option<Vec<u8>> = text
+            .len()
+            .is_multiple_of(2)
             .then(|| text.as_bytes().chunks(2).map(|p| Some(nibble(p[0])? << 4 | nibble(p[1])?)).collect())?;
         Some(String::from_utf8_lossy(&bytes?).replace('\0', "\u{FFFD}"))
     }

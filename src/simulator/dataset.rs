@@ -130,7 +130,7 @@ pub(crate) fn generate(seed: u64, company: Uuid, employees: usize, with_history:
         let who = person(&mut rng);
         let mut e = employee(&mut rng, 1001 + i as i64, company, start, who);
         if i >= with_history {
-            e.history = if no_history % 2 == 0 { History::NotFound } else { History::Empty };
+            e.history = if no_history.is_multiple_of(2) { History::NotFound } else { History::Empty };
             no_history += 1;
         }
         employees.push(e);

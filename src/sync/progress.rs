@@ -191,12 +191,11 @@ pub async fn follow(
                 Ok(Some(Err(e))) => tracing::debug!(error = %e, "progress stream hiccup"),
                 Ok(None) => break,
                 Err(_) => {
-                    if let Ok(Some(s)) = sessions::get(&db, session).await {
-                        if s.is_final() && s.completed_at.is_none_or(|at| Utc::now() - at > LAST_EVENT_DUE) {
+                    if let Ok(Some(s)) = sessions::get(&db, session).await
+                        && s.is_final() && s.completed_at.is_none_or(|at| Utc::now() - at > LAST_EVENT_DUE) {
                             yield ProgressEvent::session_ended(&s);
                             break;
                         }
-                    }
                 }
             }
         }

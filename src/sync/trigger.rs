@@ -158,10 +158,10 @@ pub async fn open(db: &Db, window: Duration, trigger: &SyncTrigger) -> sqlx::Res
 
 /// [`open`] on one connection (in the caller's transaction, when it holds one).
 pub async fn open_in(db: &mut sqlx::PgConnection, window: Duration, trigger: &SyncTrigger) -> sqlx::Result<Opened> {
-    if let Some(key) = &trigger.idempotency_key {
-        if let Some(s) = sessions::find_by_idempotency_key(&mut *db, key).await? {
-            return Ok(Opened::Repeated(s));
-        }
+    if let Some(key) = &trigger.idempotency_key
+        && let Some(s) = sessions::find_by_idempotency_key(&mut *db, key).await?
+    {
+        return Ok(Opened::Repeated(s));
     }
     if let Some(ids) = &trigger.employee_ids {
         let company = trigger.company_id;
@@ -187,15 +187,15 @@ pub async fn open_in(db: &mut sqlx::PgConnection, window: Duration, trigger: &Sy
         if let Some(s) = sessions::insert(&mut *db, &new).await? {
             return Ok(Opened::New(s));
         }
-        if let Some(key) = &trigger.idempotency_key {
-            if let Some(s) = sessions::find_by_idempotency_key(&mut *db, key).await? {
-                return Ok(Opened::Repeated(s));
-            }
+        if let Some(key) = &trigger.idempotency_key
+            && let Some(s) = sessions::find_by_idempotency_key(&mut *db, key).await?
+        {
+            return Ok(Opened::Repeated(s));
         }
-        if trigger.employee_ids.is_none() {
-            if let Some(s) = sessions::active_full(&mut *db, trigger.company_id).await? {
-                return Ok(Opened::Joined(s));
-            }
+        if trigger.employee_ids.is_none()
+            && let Some(s) = sessions::active_full(&mut *db, trigger.company_id).await?
+        {
+            return Ok(Opened::Joined(s));
         }
     }
     Err(sqlx::Error::Protocol("could not create or join a session".into()))

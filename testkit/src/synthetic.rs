@@ -20,7 +20,7 @@ fn record(i: usize, version: usize) -> Value {
     json!({
         "id": Uuid::from_u128(i as u128).to_string(),
         "first_name": format!("First{i}"),
-        "surname": format!("Surname{}", if version > 1 && i % 10 == 0 { i + 1 } else { i }),
+        "surname": format!("Surname{}", if version > 1 && i.is_multiple_of(10) { i + 1 } else { i }),
         "surname_prefix": null,
         "initials": "A.B.",
         "gender": "female",
@@ -30,10 +30,10 @@ fn record(i: usize, version: usize) -> Value {
         "street": "Main street",
         "housenumber": (i % 200).to_string(),
         "zipcode": "1234AB",
-        "city": if version > 1 && i % 25 == 0 { "Utrecht" } else { "Amsterdam" },
+        "city": if version > 1 && i.is_multiple_of(25) { "Utrecht" } else { "Amsterdam" },
         "country_code": "NL",
         "iban": "NL00BANK0123456789",
-        "status": if version > 1 && i % 50 == 0 { "out of service" } else { "active" },
+        "status": if version > 1 && i.is_multiple_of(50) { "out of service" } else { "active" },
         "dt_update": format!("2026-01-{:02}T00:00:00", 1 + version),
     })
 }

@@ -64,19 +64,19 @@ pub fn for_each_history_change(employee_id: Uuid, history: &History, mut emit: i
     }
     for pair in history.hours.windows(2) {
         let (a, b) = (&pair[0], &pair[1]);
-        if let (Some(old), Some(new)) = (a.hours_per_week, b.hours_per_week) {
-            if round2(old) != round2(new) {
-                let mut c = numeric_change(
-                    Change::new(employee_id, ChangeType::HoursChange),
-                    "hours_per_week",
-                    old,
-                    new,
-                    BusinessImpact::HoursIncrease,
-                    BusinessImpact::HoursDecrease,
-                );
-                c.effective_date = Some(b.start_date);
-                emit(c);
-            }
+        if let (Some(old), Some(new)) = (a.hours_per_week, b.hours_per_week)
+            && round2(old) != round2(new)
+        {
+            let mut c = numeric_change(
+                Change::new(employee_id, ChangeType::HoursChange),
+                "hours_per_week",
+                old,
+                new,
+                BusinessImpact::HoursIncrease,
+                BusinessImpact::HoursDecrease,
+            );
+            c.effective_date = Some(b.start_date);
+            emit(c);
         }
     }
     for pair in history.contracts.windows(2) {
