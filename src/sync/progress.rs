@@ -192,10 +192,12 @@ pub async fn follow(
                 Ok(None) => break,
                 Err(_) => {
                     if let Ok(Some(s)) = sessions::get(&db, session).await
-                        && s.is_final() && s.completed_at.is_none_or(|at| Utc::now() - at > LAST_EVENT_DUE) {
-                            yield ProgressEvent::session_ended(&s);
-                            break;
-                        }
+                        && s.is_final()
+                        && s.completed_at.is_none_or(|at| Utc::now() - at > LAST_EVENT_DUE)
+                    {
+                        yield ProgressEvent::session_ended(&s);
+                        break;
+                    }
                 }
             }
         }
