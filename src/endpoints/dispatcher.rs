@@ -8,7 +8,7 @@ use std::{collections::HashMap, sync::Arc, time::Duration};
 
 use chrono::{DateTime, Utc};
 use futures::StreamExt as _;
-use tokio::{sync::Semaphore, task::JoinSet};
+use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
@@ -17,6 +17,7 @@ use super::{
     consumers::{self, Wanted},
     journal::Journal,
     live::{Health, Live, Meters},
+    pull::Slots,
     secrets::open_keys,
 };
 use crate::{
@@ -157,7 +158,7 @@ impl Dispatcher {
         let wanted = wanted(&live.row);
         let plan = wanted.plan(&self.bus);
         consumers::prune(&self.bus, live.row.id, &plan).await;
-        let slots = Arc::new(Semaphore::new(self.cfg.concurrency));
+        let slots = Slots::new(self.cfg.concurrency);
         let mut loops = JoinSet::new();
         for planned in plan {
             let (this, live, slots, wanted) = (self.clone(), live.clone(), slots.clone(), wanted.clone());

@@ -1,6 +1,8 @@
 //! One pull loop per consumer of an endpoint: a long-lived pull stream (JetStream re-requests
 //! half a batch ahead, so the next messages are on their way while the slots work), each message
-//! taken into one of the endpoint's `ENDPOINT_CONCURRENCY` slots as one frees. A message that
+//! taken into one of the endpoint's `ENDPOINT_CONCURRENCY` slots as one frees. A slot is held for
+//! the POST only: logging the attempt and settling the message follow outside it (bounded by
+//! [`Slots::held`]), so the next POST does not wait for the attempts log's commit. A message that
 //! waited for a slot gets its ack wait restarted (`AckKind::Progress`) before the attempt, so an
 //! attempt of a slow endpoint is not redelivered elsewhere while it runs.
 
@@ -11,7 +13,10 @@ use std::{
 
 use async_nats::jetstream::{AckKind, consumer::pull};
 use futures::StreamExt as _;
-use tokio::{sync::Semaphore, task::JoinSet};
+use tokio::{
+    sync::{OwnedSemaphorePermit, Semaphore},
+    task::JoinSet,
+};
 use tokio_util::sync::CancellationToken;
 
 use super::{
@@ -28,6 +33,27 @@ const PROGRESS_AFTER: Duration = Duration::from_secs(1);
 const PULL_EXPIRES: Duration = Duration::from_secs(5);
 const PULL_HEARTBEAT: Duration = Duration::from_secs(2);
 
+/// Messages taken but not settled yet (POSTing, or logging and settling), per slot.
+const HELD_PER_SLOT: usize = 4;
+
+/// An endpoint's slots on one replica, shared by its pull loops.
+#[derive(Clone)]
+pub struct Slots {
+    /// POSTs in flight: `ENDPOINT_CONCURRENCY`.
+    pub posting: Arc<Semaphore>,
+    /// Messages taken and not settled: [`HELD_PER_SLOT`] × `ENDPOINT_CONCURRENCY`.
+    pub held: Arc<Semaphore>,
+}
+
+impl Slots {
+    pub fn new(concurrency: usize) -> Slots {
+        Slots {
+            posting: Arc::new(Semaphore::new(concurrency)),
+            held: Arc::new(Semaphore::new(concurrency * HELD_PER_SLOT)),
+        }
+    }
+}
+
 /// Messages per pull request: half the slots, so a consumer holds at most about as many messages
 /// waiting for a slot as there are slots (each waits at most one attempt for its slot).
 pub fn batch(concurrency: usize) -> usize {
@@ -40,7 +66,7 @@ impl Dispatcher {
         live: Arc<Live>,
         wanted: Wanted,
         planned: Planned,
-        slots: Arc<Semaphore>,
+        slots: Slots,
         cancel: CancellationToken,
         stop: CancellationToken,
     ) {
@@ -87,11 +113,11 @@ impl Dispatcher {
                 }
             };
             let arrived = Instant::now();
-            let permit = tokio::select! {
+            let (held, slot) = tokio::select! {
                 biased;
                 _ = stop.cancelled() => break,
                 _ = cancel.cancelled() => break,
-                p = slots.clone().acquire_owned() => p.expect("the semaphore is never closed"),
+                p = slots.take() => p,
             };
             let waited = arrived.elapsed();
             let (this, live) = (self.clone(), live.clone());
@@ -103,9 +129,9 @@ impl Dispatcher {
                     if waited > PROGRESS_AFTER {
                         let _ = msg.ack_with(AckKind::Progress).await;
                     }
-                    this.handle(&live, msg).await;
+                    this.handle(&live, msg, slot).await;
                 }
-                drop(permit);
+                drop(held);
             });
         }
         // Deliveries already POSTed finish and settle; the rest stay unacked for redelivery. The
@@ -127,6 +153,15 @@ impl Dispatcher {
             .messages()
             .await?;
         Ok(Some(stream))
+    }
+}
+
+impl Slots {
+    /// A place among the held messages, then a slot to POST in.
+    async fn take(&self) -> (OwnedSemaphorePermit, OwnedSemaphorePermit) {
+        let held = self.held.clone().acquire_owned().await.expect("the semaphore is never closed");
+        let slot = self.posting.clone().acquire_owned().await.expect("the semaphore is never closed");
+        (held, slot)
     }
 }
 

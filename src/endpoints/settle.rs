@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use async_nats::jetstream::{self, AckKind};
 use chrono::Utc;
+use tokio::sync::OwnedSemaphorePermit;
 
 use super::{
     announce,
@@ -36,9 +37,10 @@ struct Head {
 }
 
 impl Dispatcher {
-    /// Deliver one event and settle it.
+    /// Deliver one event and settle it; `slot` is given back once the POST is answered (or a
+    /// `410 Gone` has stopped the endpoint's loops).
     #[tracing::instrument(skip_all, fields(endpoint = %live.row.id))]
-    pub(super) async fn handle(&self, live: &Live, msg: jetstream::Message) {
+    pub(super) async fn handle(&self, live: &Live, msg: jetstream::Message, slot: OwnedSemaphorePermit) {
         let attempt = msg.info().map_or(1, |i| i.delivered.max(1) as u32);
         let Ok(head) = serde_json::from_slice::<Head>(&msg.payload) else {
             tracing::warn!(subject = %msg.subject, "a message that is not an event; dropped");
@@ -52,6 +54,11 @@ impl Dispatcher {
         let done = deliver::attempt(&self.client, &target, &head.id, msg.payload.clone()).await;
         live.meters.attempt_seconds.record(done.took.as_secs_f64());
         let verdict = verdict(&self.cfg.retry_schedule, attempt, &done.response);
+        if verdict == Verdict::Gone {
+            // Nothing more is sent to it: its loops stop before the slot frees.
+            live.stop.cancel();
+        }
+        drop(slot);
         let (status, next) = match verdict {
             Verdict::Delivered => (AttemptStatus::Succeeded, None),
             Verdict::Retry(after) => (AttemptStatus::Pending, Some(after)),
