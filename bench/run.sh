@@ -16,8 +16,10 @@ source scripts/services.sh
 ensure_postgres
 ensure_nats_binary
 export ADMIN_DATABASE_URL NATS_SERVER_BIN
-# Each scenario makes its own database; drop them when the run ends.
-trap "drop_scratch_databases 'es\_bench\_%'" EXIT
+# Each scenario makes its own database, named after this run; drop them when the run ends
+# (only this run's: another run at the same time keeps its own).
+export BENCH_DB_PREFIX="${BENCH_DB_PREFIX:-es_bench_$$_}"
+trap "drop_scratch_databases '${BENCH_DB_PREFIX//_/\\_}%'" EXIT
 export SQLX_OFFLINE=true
 
 echo "building (release)…" >&2

@@ -84,7 +84,7 @@ fn linear_memory(report: &mut Report, file: &str, what: &str) {
 
 pub async fn dbwrite_figure(report: &mut Report) -> anyhow::Result<()> {
     println!("\n== batched change insert ==");
-    let url = fresh_database_named("es_bench_").await;
+    let url = fresh_database_named(&crate::service::scratch_db_prefix()).await;
     let db = employes_sync::db::pool(&url)?;
     employes_sync::db::migrate(&db, None).await?;
     let company = Uuid::new_v4();

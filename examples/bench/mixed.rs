@@ -52,7 +52,9 @@ async fn round(nats: &Nats, mix: Mix, abuse: bool, tag: &str) -> anyhow::Result<
         latency_ms: 30,
         seed: 23,
         employees: mix.employees,
-        with_history: mix.employees / 2,
+        // Every employee with a visible history: a raise of one without it would be its first
+        // salary period, not a salary change, and the lost-webhook count could not tell them apart.
+        with_history: mix.employees,
         ..SimConfig::default()
     }
     .with_companies(mix.companies);

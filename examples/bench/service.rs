@@ -71,7 +71,7 @@ impl Service {
         roles: &str,
         extra: &[(&str, &str)],
     ) -> anyhow::Result<Service> {
-        let (database_url, prefix) = (fresh_database_named("es_bench_").await, subject_prefix('b'));
+        let (database_url, prefix) = (fresh_database_named(&scratch_db_prefix()).await, subject_prefix('b'));
         let mut settings = service_settings(&database_url, &nats.url(), &prefix, &sim.base, sim.company);
         settings.insert("SECRETS_KEY".into(), secrets_key().into());
         settings.insert("EMPLOYES_RATE_LIMIT".into(), rate.to_string());
@@ -253,4 +253,11 @@ impl Perf {
         std::fs::write(&txt, &out.stdout).ok()?;
         Some(txt)
     }
+}
+
+/// The name prefix of this run's scratch databases: `bench/run.sh` makes it its own
+/// (`es_bench_<pid>_`) and drops only those at its end, so two runs at once leave each other's
+/// databases alone.
+pub fn scratch_db_prefix() -> String {
+    std::env::var("BENCH_DB_PREFIX").unwrap_or_else(|_| "es_bench_".to_string())
 }
