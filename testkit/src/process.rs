@@ -32,8 +32,9 @@ where
 
 /// Where a child's stdout and stderr go.
 enum Output {
-    /// Collected line by line (echoed to stderr with `TEST_LOG=1`).
-    Lines(Arc<Mutex<Vec<String>>>),
+    /// Collected line by line (echoed to stderr with `TEST_LOG=1`) by one reader thread per
+    /// stream, each done when its stream ends.
+    Lines(Arc<Mutex<Vec<String>>>, Vec<std::thread::JoinHandle<()>>),
     /// Written to a file.
     File(PathBuf),
 }
@@ -56,18 +57,19 @@ impl ServiceProcess {
         let lines = Arc::new(Mutex::new(Vec::new()));
         let streams: [Box<dyn Read + Send>; 2] =
             [Box::new(child.stdout.take().unwrap()), Box::new(child.stderr.take().unwrap())];
+        let mut readers = Vec::with_capacity(streams.len());
         for stream in streams {
             let lines = lines.clone();
-            std::thread::spawn(move || {
+            readers.push(std::thread::spawn(move || {
                 for line in BufReader::new(stream).lines().map_while(Result::ok) {
                     if std::env::var_os("TEST_LOG").is_some() {
                         eprintln!("[child] {line}");
                     }
                     lines.lock().unwrap().push(line);
                 }
-            });
+            }));
         }
-        ServiceProcess { child, output: Output::Lines(lines) }
+        ServiceProcess { child, output: Output::Lines(lines, readers) }
     }
 
     /// Start `cmd` with its stdout and stderr written to `log` (nothing read in this process).
@@ -90,14 +92,14 @@ impl ServiceProcess {
     /// Everything printed so far, one line per line.
     pub fn output(&self) -> String {
         match &self.output {
-            Output::Lines(lines) => lines.lock().unwrap().join("\n"),
+            Output::Lines(lines, _) => lines.lock().unwrap().join("\n"),
             Output::File(path) => std::fs::read_to_string(path).unwrap_or_default(),
         }
     }
 
     fn find(&self, needle: &str) -> Option<String> {
         match &self.output {
-            Output::Lines(lines) => lines.lock().unwrap().iter().find(|l| l.contains(needle)).cloned(),
+            Output::Lines(lines, _) => lines.lock().unwrap().iter().find(|l| l.contains(needle)).cloned(),
             Output::File(_) => self.output().lines().find(|l| l.contains(needle)).map(str::to_string),
         }
     }
@@ -143,9 +145,16 @@ impl ServiceProcess {
         nix::sys::signal::kill(nix::unistd::Pid::from_raw(self.child.id() as i32), signal).unwrap();
     }
 
-    /// The exit status, if the process ends within `timeout`.
+    /// The exit status, if the process ends within `timeout`; once it has, everything it
+    /// printed is in [`Self::output`] (its streams are read to their end, which an exited
+    /// process reaches at once — within 5 s, or the output is taken as it is).
     pub async fn wait_exit(&mut self, timeout: Duration) -> Option<ExitStatus> {
-        poll(timeout, Duration::from_millis(20), async || self.child.try_wait().unwrap()).await.ok()
+        let status = poll(timeout, Duration::from_millis(20), async || self.child.try_wait().unwrap()).await.ok()?;
+        if let Output::Lines(_, readers) = &self.output {
+            let read = async || readers.iter().all(std::thread::JoinHandle::is_finished);
+            let _ = poll(Duration::from_secs(5), Duration::from_millis(10), read).await;
+        }
+        Some(status)
     }
 }
 
