@@ -1,7 +1,9 @@
 """The configuration keys the service reads, to catch typos in compose and Kubernetes files.
 
-Known keys: the contract's keys (built in below), every `const …KEYS: &[&str]` list under
-src/config, and the README's Configuration table.
+Known keys: the contract's keys (built in below), the keys of the `REFERENCE` table under
+src/config (the first argument of each `doc(…)`/`unset(…)` entry, from which the service's `KEYS`
+is built), every literal `const …KEYS: &[&str] = &[…]` list there, and the README's
+Configuration table.
 """
 
 import difflib
@@ -21,6 +23,8 @@ SECRET_KEYS = {"DATABASE_URL", "EMPLOYES_API_KEY", "WEBHOOK_SECRET", "AUTH_JWT_S
 
 KEY_LIST = re.compile(r"const\s+\w*KEYS\s*:\s*&\[&str\]\s*=\s*&\[(.*?)\];", re.S)
 KEY = re.compile(r'"([A-Z][A-Z0-9_]+)"')
+REFERENCE = re.compile(r"const\s+REFERENCE\s*:\s*&\[\w+\]\s*=\s*&\[(.*?)\n\];", re.S)
+REFERENCE_KEY = re.compile(r'\b(?:doc|unset)\(\s*"([A-Z][A-Z0-9_]+)"')
 
 
 class KnownKeys:
@@ -34,8 +38,8 @@ class KnownKeys:
             sources.append(f"src/config KEYS ({len(from_source)} keys)")
         else:
             ctx.report.fail("config keys: src/config KEYS",
-                            "no `const KEYS: &[&str] = &[…]` list in src/config.rs or src/config/ "
-                            "(the list of keys the service reads)")
+                            "no `const REFERENCE` table of doc(\"KEY\", …) entries nor a `const KEYS: &[&str] = &[…]` "
+                            "list in src/config.rs or src/config/ (the keys the service reads)")
         from_readme = self._from_readme(ctx)
         if from_readme:
             self.known |= from_readme
@@ -52,8 +56,11 @@ class KnownKeys:
         keys = set()
         for f in files:
             if f.is_file():
-                for block in KEY_LIST.findall(f.read_text()):
+                text = f.read_text()
+                for block in KEY_LIST.findall(text):
                     keys |= set(KEY.findall(block))
+                for block in REFERENCE.findall(text):
+                    keys |= set(REFERENCE_KEY.findall(block))
         return keys
 
     @staticmethod
