@@ -305,6 +305,41 @@ impl Bus {
         Ok(Stored(ack))
     }
 
+    /// Send every message of `batch` (each made by `message`), then await JetStream's answers in
+    /// order: one round trip for the batch, not one per message. `on_stored` runs for each message
+    /// as its answer comes, in order. The first failure to send or store ends the batch: the
+    /// messages before it are stored, those after it may be too (their `Nats-Msg-Id`s make a later
+    /// send of them a duplicate). An error of `message` is returned at once, with nothing awaited.
+    pub async fn send_batch<'a, T, E>(
+        &self,
+        batch: &'a [T],
+        message: impl Fn(&T) -> Result<Outgoing, E>,
+        mut on_stored: impl AsyncFnMut(&T),
+    ) -> Result<BatchSent<'a, T>, E> {
+        let mut sent = Vec::with_capacity(batch.len());
+        let mut failed = None;
+        for item in batch {
+            let Outgoing { subject, msg_id, payload } = message(item)?;
+            match self.send_durable(subject, Some(&msg_id), payload).await {
+                Ok(stored) => sent.push(stored),
+                Err(err) => {
+                    failed = Some(err);
+                    break;
+                }
+            }
+        }
+        let mut stored = 0;
+        for (item, answer) in batch.iter().zip(sent) {
+            if let Err(err) = answer.stored().await {
+                failed = Some(err);
+                break;
+            }
+            on_stored(item).await;
+            stored += 1;
+        }
+        Ok(BatchSent { stored: &batch[..stored], failed })
+    }
+
     /// Does the server answer (for `readyz`)?
     pub async fn ping(&self) -> bool {
         self.is_connected()
@@ -322,6 +357,22 @@ fn event_stream(name: String, subject: String, retention: RetentionPolicy) -> St
         duplicate_window: EVENT_DUPLICATE_WINDOW,
         ..Default::default()
     }
+}
+
+/// One message of a batch for [`Bus::send_batch`].
+pub struct Outgoing {
+    pub subject: String,
+    /// `Nats-Msg-Id`: the event's id, so a repeat within the stream's window is dropped.
+    pub msg_id: String,
+    pub payload: Bytes,
+}
+
+/// How a batch sent by [`Bus::send_batch`] went.
+pub struct BatchSent<'a, T> {
+    /// The leading items whose messages JetStream stored, in order.
+    pub stored: &'a [T],
+    /// Why the batch ended before its last message was stored, if it did.
+    pub failed: Option<BusError>,
 }
 
 /// JetStream's answer to a message sent by [`Bus::send_durable`].

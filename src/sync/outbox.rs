@@ -9,7 +9,7 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use crate::{
-    bus::Bus,
+    bus::{Bus, Outgoing},
     db::{
         Db,
         changes::{self, ChangeRow, ChangeView},
@@ -45,38 +45,28 @@ pub async fn publish_pending(db: &Db, bus: &Bus, session: Option<Uuid>, min_age:
         if batch.is_empty() {
             return Ok(total);
         }
-        // The whole batch is sent, then the answers are awaited in order (one round trip per
-        // batch, not per change): a failure ends the batch with the changes before it marked
-        // (those after it may be stored too; their ids make a later publish a duplicate).
-        let mut sent = Vec::with_capacity(batch.len());
-        let mut failed = None;
-        for c in &batch {
-            let payload = Bytes::from(serde_json::to_vec(&cloud_event(c))?);
-            let id = c.id.to_string();
-            match bus.send_durable(bus.change_subject(c.company_id, c.change_type), Some(&id), payload).await {
-                Ok(stored) => sent.push(stored),
-                Err(err) => {
-                    failed = Some(err);
-                    break;
-                }
-            }
-        }
-        let mut done = Vec::with_capacity(sent.len());
-        for (c, stored) in batch.iter().zip(sent) {
-            if let Err(err) = stored.stored().await {
-                failed = Some(err);
-                break;
-            }
-            done.push(c.id);
-            metrics::counter!("employes_sync_changes_published_total", "type" => c.change_type.as_str(),
-                              "company" => c.company_id.to_string())
-            .increment(1);
-        }
-        if let Some(err) = failed {
-            changes::mark_published(db, &done).await?;
+        let sent = bus
+            .send_batch(
+                &batch,
+                |c| -> anyhow::Result<Outgoing> {
+                    Ok(Outgoing {
+                        subject: bus.change_subject(c.company_id, c.change_type),
+                        msg_id: c.id.to_string(),
+                        payload: Bytes::from(serde_json::to_vec(&cloud_event(c))?),
+                    })
+                },
+                async |c| {
+                    metrics::counter!("employes_sync_changes_published_total", "type" => c.change_type.as_str(),
+                                      "company" => c.company_id.to_string())
+                    .increment(1);
+                },
+            )
+            .await?;
+        let done: Vec<Uuid> = sent.stored.iter().map(|c| c.id).collect();
+        changes::mark_published(db, &done).await?;
+        if let Some(err) = sent.failed {
             return Err(anyhow::anyhow!("publishing change events: {err}"));
         }
-        changes::mark_published(db, &done).await?;
         total += done.len();
     }
 }

@@ -6,9 +6,10 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
+use uuid::Uuid;
 
 use crate::{
-    bus::Bus,
+    bus::{Bus, Outgoing},
     db::{
         Db,
         milestones::{
@@ -65,41 +66,32 @@ pub async fn publish_pending(db: &Db, bus: &Bus, min_age: Duration) -> anyhow::R
         if batch.is_empty() {
             return Ok(total);
         }
-        // The whole batch is sent, then the answers are awaited in order: a failure ends the
-        // batch with the events before it marked (those after it may be stored too; their ids
-        // make a later publish a duplicate).
-        let mut sent = Vec::with_capacity(batch.len());
-        let mut failed = None;
-        for e in &batch {
-            let payload = Bytes::from(serde_json::to_vec(&cloud_event(e)?)?);
-            let id = e.id.to_string();
-            match bus.send_durable(bus.milestone_subject(e.company_id, e.kind), Some(&id), payload).await {
-                Ok(stored) => sent.push(stored),
-                Err(err) => {
-                    failed = Some(err);
-                    break;
-                }
-            }
-        }
-        let mut done = Vec::with_capacity(sent.len());
-        for (e, stored) in batch.iter().zip(sent) {
-            if let Err(err) = stored.stored().await {
-                failed = Some(err);
-                break;
-            }
-            crate::failpoint::pause(crate::failpoint::Failpoint::MilestoneEventPublished).await;
-            done.push(e.id);
-            let kind: &'static str = e.kind.into();
-            let reason: &'static str = e.reason.into();
-            metrics::counter!("employes_sync_milestone_events_published_total", "kind" => kind, "reason" => reason,
-                              "company" => e.company_id.to_string())
-            .increment(1);
-        }
-        if let Some(err) = failed {
-            events::mark_published(db, &done).await?;
+        let sent = bus
+            .send_batch(
+                &batch,
+                |e| -> anyhow::Result<Outgoing> {
+                    Ok(Outgoing {
+                        subject: bus.milestone_subject(e.company_id, e.kind),
+                        msg_id: e.id.to_string(),
+                        payload: Bytes::from(serde_json::to_vec(&cloud_event(e)?)?),
+                    })
+                },
+                async |e| {
+                    // Published, not marked yet.
+                    crate::failpoint::pause(crate::failpoint::Failpoint::MilestoneEventPublished).await;
+                    let kind: &'static str = e.kind.into();
+                    let reason: &'static str = e.reason.into();
+                    metrics::counter!("employes_sync_milestone_events_published_total", "kind" => kind,
+                                      "reason" => reason, "company" => e.company_id.to_string())
+                    .increment(1);
+                },
+            )
+            .await?;
+        let done: Vec<Uuid> = sent.stored.iter().map(|e| e.id).collect();
+        events::mark_published(db, &done).await?;
+        if let Some(err) = sent.failed {
             return Err(anyhow::anyhow!("publishing milestone events: {err}"));
         }
-        events::mark_published(db, &done).await?;
         total += done.len();
     }
 }
