@@ -117,8 +117,10 @@ impl ServiceProcess {
             Ok(Err(status)) => Some(status),
             Err(_) => None,
         };
-        // Let the reader threads catch up before reporting.
-        std::thread::sleep(Duration::from_millis(100));
+        if exited.is_some() {
+            // Its last lines may still be in the reader threads.
+            self.read_to_end().await;
+        }
         if let Some(line) = self.find(needle) {
             return line;
         }
@@ -146,20 +148,44 @@ impl ServiceProcess {
     }
 
     /// The exit status, if the process ends within `timeout`; once it has, everything it
-    /// printed is in [`Self::output`] (its streams are read to their end, which an exited
-    /// process reaches at once — within 5 s, or the output is taken as it is).
+    /// printed is in [`Self::output`] ([`Self::read_to_end`]).
     pub async fn wait_exit(&mut self, timeout: Duration) -> Option<ExitStatus> {
         let status = poll(timeout, Duration::from_millis(20), async || self.child.try_wait().unwrap()).await.ok()?;
+        self.read_to_end().await;
+        Some(status)
+    }
+
+    /// Once the process has exited: wait until its streams are read to their end (which it
+    /// reaches at once — within 5 s, or the output is taken as it is), so everything it printed
+    /// is in [`Self::output`].
+    async fn read_to_end(&self) {
         if let Output::Lines(_, readers) = &self.output {
             let read = async || readers.iter().all(std::thread::JoinHandle::is_finished);
             let _ = poll(Duration::from_secs(5), Duration::from_millis(10), read).await;
         }
-        Some(status)
     }
 }
 
 impl Drop for ServiceProcess {
     fn drop(&mut self) {
         self.kill();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_line_printed_after_the_process_exited_is_found_once_its_output_ends() {
+        // Arrange: the shell exits at once; the subshell it left holds its stdout, prints the line
+        // 300 ms later and then closes it.
+        let mut cmd = Command::new("sh");
+        cmd.args(["-c", "(sleep 0.3; echo last words) & exit 0"]);
+        let mut process = ServiceProcess::spawn(cmd);
+        // Act
+        let line = process.wait_for_line("last words", Duration::from_secs(30)).await;
+        // Assert
+        assert_eq!(line, "last words");
     }
 }
