@@ -18,7 +18,10 @@ use serde::Serialize;
 use serde_json::{Map, Value, json};
 use strum::VariantArray as _;
 
-use crate::domain::{ChangeType, milestones::MilestoneKind};
+use crate::{
+    bus::streams::{self, RetentionPolicy, StreamSpec},
+    domain::{ChangeType, milestones::MilestoneKind},
+};
 
 /// Where the document is in the repository.
 pub const FILE: &str = "docs/asyncapi.yaml";
@@ -43,7 +46,7 @@ pub struct Channel {
     pub received: bool,
 }
 
-/// A JetStream stream as `bus::Bus::ensure_streams` creates it (`{PREFIX}` = upper-cased prefix).
+/// A JetStream stream as [`crate::bus::streams`] lists it (`{PREFIX}` = upper-cased prefix).
 pub struct Stream {
     pub name: &'static str,
     pub subjects: &'static [&'static str],
@@ -53,14 +56,17 @@ pub struct Stream {
 }
 
 impl Stream {
-    /// An event stream, with the age and duplicate window [`crate::bus`] gives every one.
-    const fn events(name: &'static str, subjects: &'static [&'static str], retention: &'static str) -> Stream {
+    const fn of(stream: &'static StreamSpec) -> Stream {
         Stream {
-            name,
-            subjects,
-            retention,
-            max_age_secs: crate::bus::EVENT_MAX_AGE.as_secs(),
-            duplicate_window_secs: crate::bus::EVENT_DUPLICATE_WINDOW.as_secs(),
+            name: stream.name,
+            subjects: stream.subjects,
+            retention: match stream.retention {
+                RetentionPolicy::Limits => "limits",
+                RetentionPolicy::Interest => "interest",
+                RetentionPolicy::WorkQueue => "workqueue",
+            },
+            max_age_secs: stream.max_age.as_secs(),
+            duplicate_window_secs: stream.duplicate_window.as_secs(),
         }
     }
 }
@@ -78,13 +84,7 @@ pub const CHANNELS: &[Channel] = &[
                       first version's `{prefix}.sync.requests`, so tasks queued before an upgrade are drained \
                       (read as the first version's company's).",
         messages: &["admitWebhook", "runSession"],
-        stream: Some(Stream {
-            name: "{PREFIX}_SYNC",
-            subjects: &["{prefix}.sync.requests", "{prefix}.sync.requests.>"],
-            retention: "workqueue",
-            max_age_secs: 0,
-            duplicate_window_secs: crate::bus::SYNC_DUPLICATE_WINDOW.as_secs(),
-        }),
+        stream: Some(Stream::of(&streams::SYNC)),
         coming: false,
         received: true,
     },
@@ -96,13 +96,7 @@ pub const CHANNELS: &[Channel] = &[
                       and at its end; the session's last event has `\"stage\":\"session\"` and its final status. \
                       `GET /api/sync/sessions/{id}/events` and `employes-sync sync --wait` replay and follow it.",
         messages: &["progress"],
-        stream: Some(Stream {
-            name: "{PREFIX}_PROGRESS",
-            subjects: &["{prefix}.sync.progress.*"],
-            retention: "limits",
-            max_age_secs: 24 * 3600,
-            duplicate_window_secs: 60,
-        }),
+        stream: Some(Stream::of(&streams::PROGRESS)),
         coming: false,
         received: false,
     },
@@ -113,7 +107,7 @@ pub const CHANNELS: &[Channel] = &[
         description: "Each recorded change, once, as a CloudEvent (structured JSON). Subscribe to `{prefix}.changes.>` \
                       for every company's, `{prefix}.changes.{company_id}.>` for one company's.",
         messages: &["change"],
-        stream: Some(Stream::events("{PREFIX}_CHANGES", &["{prefix}.changes.>"], "limits")),
+        stream: Some(Stream::of(&streams::CHANGES)),
         coming: false,
         received: false,
     },
@@ -137,7 +131,7 @@ pub const CHANNELS: &[Channel] = &[
                       `{prefix}.milestones.>` for every company's, `{prefix}.milestones.{company_id}.>` for one \
                       company's, `{prefix}.milestones.*.notice_due` for one kind.",
         messages: &["milestone"],
-        stream: Some(Stream::events("{PREFIX}_MILESTONES", &["{prefix}.milestones.>"], "limits")),
+        stream: Some(Stream::of(&streams::MILESTONES)),
         coming: false,
         received: false,
     },
@@ -149,13 +143,7 @@ pub const CHANNELS: &[Channel] = &[
                       `WORKER_MAX_DELIVER` times, a message that is not a task, a task whose session or company \
                       does not exist. Counted in `employes_sync_dead_letters_total`.",
         messages: &["deadLetter"],
-        stream: Some(Stream {
-            name: "{PREFIX}_DEAD",
-            subjects: &["{prefix}.sync.dead"],
-            retention: "limits",
-            max_age_secs: crate::bus::EVENT_MAX_AGE.as_secs(),
-            duplicate_window_secs: 120,
-        }),
+        stream: Some(Stream::of(&streams::DEAD)),
         coming: false,
         received: false,
     },
@@ -168,7 +156,7 @@ pub const CHANNELS: &[Channel] = &[
                       endpoint's replay consumer (on the worker replicas) delivers them to its URL like any event \
                       and acks them, which removes them (a work queue). Not for subscribers.",
         messages: &["change", "employeeErased", "milestone"],
-        stream: Some(Stream::events("{PREFIX}_ENDPOINT_REPLAYS", &["{prefix}.endpoints.replay.*"], "workqueue")),
+        stream: Some(Stream::of(&streams::ENDPOINT_REPLAYS)),
         coming: false,
         received: true,
     },

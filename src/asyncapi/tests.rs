@@ -58,3 +58,14 @@ fn every_channel_names_its_parameters_and_every_message_it_lists_exists() {
     // Assert
     assert!(problems.is_empty(), "{problems:?}");
 }
+
+#[test]
+fn every_stream_the_bus_creates_is_described_by_a_channel() {
+    // Arrange
+    let described: Vec<&str> = super::CHANNELS.iter().filter_map(|c| c.stream.as_ref()).map(|s| s.name).collect();
+    // Act
+    let missing: Vec<&str> =
+        crate::bus::streams::STREAMS.iter().map(|s| s.name).filter(|name| !described.contains(name)).collect();
+    // Assert
+    assert!(missing.is_empty(), "streams no channel describes: {missing:?}");
+}

@@ -1,21 +1,15 @@
-//! NATS JetStream: subjects and stream names derived from the prefix, idempotent stream
-//! creation, and publishing that waits for the server's acknowledgement.
+//! NATS JetStream: subjects derived from the prefix, the streams ([`streams`]: listed once,
+//! created idempotently), and publishing that waits for the server's acknowledgement.
 
 use std::time::Duration;
 
-use async_nats::{
-    HeaderMap, Subject,
-    connection::State,
-    jetstream::{
-        self,
-        stream::{Config as StreamConfig, DiscardPolicy, RetentionPolicy, StorageType},
-    },
-    subject::ToSubject,
-};
+use async_nats::{HeaderMap, Subject, connection::State, jetstream, subject::ToSubject};
 use bytes::Bytes;
 use uuid::Uuid;
 
 use crate::domain::{ChangeType, milestones::MilestoneKind};
+
+pub mod streams;
 
 /// How long task ids (`webhook-id`s, idempotency keys, schedule slots) are remembered on the sync queue.
 pub const SYNC_DUPLICATE_WINDOW: Duration = Duration::from_secs(24 * 3600);
@@ -152,122 +146,16 @@ impl Bus {
     pub fn control_endpoints_subject(&self) -> String {
         format!("{}.control.endpoints", self.prefix)
     }
-    pub fn dead_stream(&self) -> String {
-        format!("{}_DEAD", self.stream_prefix)
-    }
-    pub fn sync_stream(&self) -> String {
-        format!("{}_SYNC", self.stream_prefix)
-    }
-    pub fn progress_stream(&self) -> String {
-        format!("{}_PROGRESS", self.stream_prefix)
-    }
-    pub fn changes_stream(&self) -> String {
-        format!("{}_CHANGES", self.stream_prefix)
-    }
     /// The upper-cased prefix streams and consumers are named with.
     pub fn stream_prefix(&self) -> &str {
         &self.stream_prefix
-    }
-    /// `<P>_ENDPOINT_REPLAYS`: events queued again for one endpoint (`POST /api/endpoints/{id}/replay`).
-    pub fn replay_stream(&self) -> String {
-        format!("{}_ENDPOINT_REPLAYS", self.stream_prefix)
     }
     /// `<p>.endpoints.replay.<endpoint>`.
     pub fn replay_subject(&self, endpoint: Uuid) -> String {
         format!("{}.endpoints.replay.{endpoint}", self.prefix)
     }
-    pub fn milestones_stream(&self) -> String {
-        format!("{}_MILESTONES", self.stream_prefix)
-    }
     pub fn consumer_name(&self) -> String {
         format!("{}_worker", self.stream_prefix)
-    }
-
-    /// Create the streams if missing, and bring the subjects and duplicate window of streams an
-    /// older version created up to date (safe to call from every replica at start).
-    pub async fn ensure_streams(&self, replicas: usize) -> anyhow::Result<()> {
-        let streams = [
-            StreamConfig {
-                name: self.sync_stream(),
-                subjects: vec![self.requests.to_string(), format!("{}.>", self.requests)],
-                retention: RetentionPolicy::WorkQueue,
-                // Webhook ids are deduplicated here (intake does no database work); a day covers
-                // Standard Webhooks retry schedules. Later repeats are dropped by the worker.
-                duplicate_window: SYNC_DUPLICATE_WINDOW,
-                ..Default::default()
-            },
-            StreamConfig {
-                name: self.progress_stream(),
-                subjects: vec![format!("{}.sync.progress.*", self.prefix)],
-                retention: RetentionPolicy::Limits,
-                max_age: Duration::from_secs(24 * 3600),
-                duplicate_window: Duration::from_secs(60),
-                discard: DiscardPolicy::Old,
-                ..Default::default()
-            },
-            event_stream(self.changes_stream(), format!("{}.changes.>", self.prefix), RetentionPolicy::Limits),
-            event_stream(self.milestones_stream(), format!("{}.milestones.>", self.prefix), RetentionPolicy::Limits),
-            // Events queued again for one endpoint (`POST /api/endpoints/{id}/replay`): a work
-            // queue, each endpoint's replay consumer takes its own subject; acked copies go.
-            event_stream(
-                self.replay_stream(),
-                format!("{}.endpoints.replay.*", self.prefix),
-                RetentionPolicy::WorkQueue,
-            ),
-            StreamConfig {
-                name: self.dead_stream(),
-                subjects: vec![self.dead_letter_subject()],
-                retention: RetentionPolicy::Limits,
-                max_age: EVENT_MAX_AGE,
-                ..Default::default()
-            },
-        ];
-        // Stream admin can be slow on a busy cluster (R3 placement): a longer timeout and retries.
-        let mut admin = jetstream::new(self.client.clone());
-        admin.set_timeout(Duration::from_secs(15));
-        for config in streams {
-            let name = config.name.clone();
-            let config = StreamConfig { num_replicas: replicas, storage: StorageType::File, ..config };
-            let mut attempt = 0;
-            loop {
-                attempt += 1;
-                let result = async {
-                    let stream = admin.get_or_create_stream(config.clone()).await.map_err(|e| e.to_string())?;
-                    let existing = &stream.cached_info().config;
-                    // Created by an older version: widen a shorter window, bind the new subjects
-                    // (v2: `<p>.sync.requests.>`, `<p>.changes.>`), keeping the old ones.
-                    let mut subjects = existing.subjects.clone();
-                    for s in &config.subjects {
-                        if !subjects.contains(s) {
-                            subjects.push(s.clone());
-                        }
-                    }
-                    // `<p>.changes.*` is covered by `<p>.changes.>` (a server refuses overlaps).
-                    let covered: Vec<String> = subjects
-                        .iter()
-                        .filter(|s| s.ends_with(".*") && subjects.contains(&format!("{}>", &s[..s.len() - 1])))
-                        .cloned()
-                        .collect();
-                    subjects.retain(|s| !covered.contains(s));
-                    let window = existing.duplicate_window.max(config.duplicate_window);
-                    if window != existing.duplicate_window || subjects != existing.subjects {
-                        let updated = StreamConfig { duplicate_window: window, subjects, ..existing.clone() };
-                        admin.update_stream(updated).await.map_err(|e| e.to_string())?;
-                    }
-                    Ok::<(), String>(())
-                }
-                .await;
-                match result {
-                    Ok(()) => break,
-                    Err(e) if attempt < 5 => {
-                        tracing::warn!(stream = %name, attempt, error = %e, "creating stream failed; retrying");
-                        tokio::time::sleep(Duration::from_millis(500 * attempt)).await;
-                    }
-                    Err(e) => return Err(anyhow::anyhow!("creating stream {name}: {e}")),
-                }
-            }
-        }
-        Ok(())
     }
 
     /// Publish and wait until JetStream has stored it. `msg_id` deduplicates within the
@@ -344,18 +232,6 @@ impl Bus {
     pub async fn ping(&self) -> bool {
         self.is_connected()
             && tokio::time::timeout(Duration::from_secs(2), self.client.flush()).await.is_ok_and(|r| r.is_ok())
-    }
-}
-
-/// An event stream: kept [`EVENT_MAX_AGE`], deduplicated within [`EVENT_DUPLICATE_WINDOW`].
-fn event_stream(name: String, subject: String, retention: RetentionPolicy) -> StreamConfig {
-    StreamConfig {
-        name,
-        subjects: vec![subject],
-        retention,
-        max_age: EVENT_MAX_AGE,
-        duplicate_window: EVENT_DUPLICATE_WINDOW,
-        ..Default::default()
     }
 }
 
