@@ -83,7 +83,7 @@ pub async fn get(db: &Db, id: Uuid) -> sqlx::Result<Option<CompanyRow>> {
 }
 
 /// Every company id, oldest first.
-pub async fn ids(db: &Db) -> sqlx::Result<Vec<Uuid>> {
+pub async fn ids(db: impl sqlx::PgExecutor<'_>) -> sqlx::Result<Vec<Uuid>> {
     sqlx::query_scalar!("SELECT id FROM companies ORDER BY created_at, id").fetch_all(db).await
 }
 

@@ -190,7 +190,7 @@ pub async fn rotate(
 }
 
 /// Disable an enabled endpoint; `false` when it was not enabled (or is gone).
-pub async fn disable(db: &Db, id: Uuid, reason: &str) -> sqlx::Result<bool> {
+pub async fn disable(db: impl PgExecutor<'_>, id: Uuid, reason: &str) -> sqlx::Result<bool> {
     let done = sqlx::query!(
         "UPDATE endpoints SET enabled = false, disabled_reason = $2, updated_at = now() WHERE id = $1 AND enabled",
         id,

@@ -29,7 +29,7 @@ pub struct IssueRow {
 /// update within `quiet` of the last sighting changes nothing (a daily check run by several
 /// replicas counts once).
 pub async fn raise(
-    db: &Db,
+    db: impl sqlx::PgExecutor<'_>,
     company: Uuid,
     kind: IssueKind,
     message: &str,

@@ -141,29 +141,37 @@ impl Dispatcher {
         }
     }
 
+    /// Disable the endpoint and open the `endpoint_disabled` issue of its company (of every
+    /// company, for an endpoint of all) in one transaction: whoever sees it disabled sees the issue.
     async fn disable(&self, live: &Live, reason: &str) {
         live.stop.cancel();
-        match endpoints::disable(&self.db, live.row.id, reason).await {
+        let message =
+            format!("endpoint {} ({}) was disabled: {reason}", live.row.id, live.url.host_str().unwrap_or("?"));
+        match self.disable_with_issue(live, reason, &message).await {
             Ok(true) => {
                 tracing::warn!(endpoint = %live.row.id, reason, "endpoint disabled");
                 announce::announce(&self.bus, Some(live.row.id)).await;
                 metrics::counter!("employes_sync_endpoints_disabled_total").increment(1);
-                let companies = match live.row.company_id {
-                    Some(c) => vec![c],
-                    None => crate::db::companies::ids(&self.db).await.unwrap_or_default(),
-                };
-                let message =
-                    format!("endpoint {} ({}) was disabled: {reason}", live.row.id, live.url.host_str().unwrap_or("?"));
-                for company in companies {
-                    if let Err(e) =
-                        issues::raise(&self.db, company, IssueKind::EndpointDisabled, &message, Duration::ZERO).await
-                    {
-                        tracing::warn!(error = %e, "could not open the endpoint_disabled issue");
-                    }
-                }
             }
             Ok(false) => {}
             Err(e) => tracing::warn!(error = %e, "could not disable an endpoint"),
         }
+    }
+
+    /// Whether this call disabled it (`false`: it was disabled already).
+    async fn disable_with_issue(&self, live: &Live, reason: &str, message: &str) -> sqlx::Result<bool> {
+        let mut tx = self.db.begin().await?;
+        if !endpoints::disable(&mut *tx, live.row.id, reason).await? {
+            return Ok(false);
+        }
+        let companies = match live.row.company_id {
+            Some(c) => vec![c],
+            None => crate::db::companies::ids(&mut *tx).await?,
+        };
+        for company in companies {
+            issues::raise(&mut *tx, company, IssueKind::EndpointDisabled, message, Duration::ZERO).await?;
+        }
+        tx.commit().await?;
+        Ok(true)
     }
 }
