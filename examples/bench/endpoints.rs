@@ -212,6 +212,22 @@ async fn attempt_seconds(svc: &Service) -> (f64, f64) {
     (value("count"), value("sum"))
 }
 
+/// The service's `employes_sync_endpoint_wait_microseconds_total`, in seconds, by `on`
+/// (`message`, `slot`, `held`, `log`).
+async fn waits(svc: &Service) -> [f64; 4] {
+    let Ok(resp) = svc.http.get(svc.url("/metrics")).send().await else { return [0.0; 4] };
+    let text = resp.text().await.unwrap_or_default();
+    ["message", "slot", "held", "log"].map(|on| {
+        text.lines()
+            .filter(|l| {
+                l.starts_with("employes_sync_endpoint_wait_microseconds_total") && l.contains(&format!("on=\"{on}\""))
+            })
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum::<f64>()
+            / 1e6
+    })
+}
+
 /// What the drained events were: how many of each type, how many distinct ids, and which sessions
 /// recorded the changes among them (the full sync, or syncs the simulator's webhooks started while
 /// the raises were made).
@@ -324,6 +340,7 @@ pub async fn endpoints_scenario(
     // Round 1: the service drains the backlog; then the baseline sends the same payloads.
     let cpu0 = svc.cpu_seconds();
     let metrics0 = attempt_seconds(&svc).await;
+    let waits0 = waits(&svc).await;
     let callgrind = Callgrind::on(&svc, "endpoints");
     let perf = Perf::attach(svc.pid(), "endpoints");
     set_enabled(&svc, &endpoint, true).await?;
@@ -340,6 +357,7 @@ pub async fn endpoints_scenario(
     }
     let svc_cpu = svc.cpu_seconds() - cpu0;
     let metrics1 = attempt_seconds(&svc).await;
+    let waits1 = waits(&svc).await;
     let delivered = receiver.seen().await?;
     report.note(events_note(&svc, &delivered).await?);
     let mut svc_rates = vec![rate(&delivered)];
@@ -353,6 +371,13 @@ pub async fn endpoints_scenario(
         svc_rates[0],
         16_000.0 / svc_rates[0],
         16_000.0 / svc_rates[0] - post_s * 1000.0 / posts.max(1.0)
+    ));
+    let waited: Vec<f64> = waits1.iter().zip(&waits0).map(|(a, b)| (a - b) * 1000.0 / recorded.max(1) as f64).collect();
+    report.note(format!(
+        "endpoints, round 1, where the pull loops waited per delivery (employes_sync_endpoint_wait_microseconds_total \
+         over the drain): {:.2} ms for a message with a slot free, {:.2} ms for a slot, {:.2} ms for room among the \
+         held messages (logging, settling); each delivery waited {:.2} ms for its attempt's commit",
+        waited[0], waited[1], waited[2], waited[3]
     ));
     let this = std::process::id();
     let cpu_b0 = cpu_seconds(this);

@@ -16,7 +16,7 @@ use super::{
     announce,
     consumers::{self, Wanted},
     journal::Journal,
-    live::{Health, Live, Meters},
+    live::{Health, Live, Meters, Pace},
     pull::Slots,
     secrets::open_keys,
 };
@@ -149,6 +149,7 @@ impl Dispatcher {
             stop: CancellationToken::new(),
             journal: Journal::start(self.db.clone(), row.id),
             health: Health::default(),
+            pace: Pace::default(),
             meters: Meters::new(row.id),
         })
     }

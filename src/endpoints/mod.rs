@@ -7,8 +7,9 @@
 //! - [`consumers`]: the endpoint's durable JetStream consumers, where delivery state lives;
 //! - [`deliver`], [`retry`]: one signed attempt and what follows it;
 //! - [`dispatcher`]: the endpoints every worker replica serves, following the database;
-//! - [`pull`], [`settle`], [`journal`], [`live`]: one endpoint's pull loops, one delivery and
-//!   what follows it, the batched attempts log, and the endpoint as it is served;
+//! - [`pull`], [`fetch`], [`settle`], [`journal`], [`live`]: one endpoint's pull loops and their
+//!   pull requests (as deep as the endpoint's pace allows), one delivery and what follows it, the
+//!   batched attempts log, and the endpoint as it is served;
 //! - [`admin`], [`announce`], [`replay`]: the management API's writes (audited, announced on
 //!   `<p>.control.endpoints`) and replays of a time range.
 
@@ -18,6 +19,7 @@ pub mod announce;
 pub mod consumers;
 pub mod deliver;
 pub mod dispatcher;
+pub mod fetch;
 pub mod filter;
 pub mod guard;
 pub mod journal;

@@ -1,18 +1,18 @@
-//! One pull loop per consumer of an endpoint: a long-lived pull stream (JetStream re-requests
-//! half a batch ahead, so the next messages are on their way while the slots work), each message
-//! taken into one of the endpoint's `ENDPOINT_CONCURRENCY` slots as one frees. A slot is held for
-//! the POST only: logging the attempt and settling the message follow outside it (bounded by
-//! [`Slots::held`]), so the next POST does not wait for the attempts log's commit. A message that
-//! waited for a slot gets its ack wait restarted (`AckKind::Progress`) before the attempt, so an
-//! attempt of a slow endpoint is not redelivered elsewhere while it runs.
+//! One pull loop per consumer of an endpoint: its pull requests ([`super::fetch`]) ask ahead as
+//! deep as the endpoint's pace allows ([`super::live::Pace`]), so the next messages are on their
+//! way while the slots work; each message is taken into one of the endpoint's
+//! `ENDPOINT_CONCURRENCY` slots as one frees. A slot is held for the POST only: logging the attempt
+//! and settling the message follow outside it (bounded by [`Slots::held`]), so the next POST does
+//! not wait for the attempts log's commit. A message that waited for a slot gets its ack wait
+//! restarted (`AckKind::Progress`) before the attempt, so an attempt of a slow endpoint is not
+//! redelivered elsewhere while it runs.
 
 use std::{
     sync::Arc,
     time::{Duration, Instant},
 };
 
-use async_nats::jetstream::{AckKind, consumer::pull};
-use futures::StreamExt as _;
+use async_nats::jetstream::AckKind;
 use tokio::{
     sync::{OwnedSemaphorePermit, Semaphore},
     task::JoinSet,
@@ -22,6 +22,7 @@ use tokio_util::sync::CancellationToken;
 use super::{
     consumers::{self, Planned, Wanted},
     dispatcher::Dispatcher,
+    fetch::Puller,
     live::Live,
 };
 
@@ -33,8 +34,9 @@ const PROGRESS_AFTER: Duration = Duration::from_secs(1);
 const PULL_EXPIRES: Duration = Duration::from_secs(5);
 const PULL_HEARTBEAT: Duration = Duration::from_secs(2);
 
-/// Messages taken but not settled yet (POSTing, or logging and settling), per slot.
-const HELD_PER_SLOT: usize = 4;
+/// Messages taken but not settled yet (POSTing, or logging and settling), per slot: enough that
+/// the slots do not wait for the attempts log's commits at full pace.
+const HELD_PER_SLOT: usize = 16;
 
 /// An endpoint's slots on one replica, shared by its pull loops.
 #[derive(Clone)]
@@ -54,12 +56,6 @@ impl Slots {
     }
 }
 
-/// Messages per pull request: half the slots, so a consumer holds at most about as many messages
-/// waiting for a slot as there are slots (each waits at most one attempt for its slot).
-pub fn batch(concurrency: usize) -> usize {
-    (concurrency / 2).max(1)
-}
-
 impl Dispatcher {
     pub(super) async fn pull(
         self,
@@ -70,7 +66,7 @@ impl Dispatcher {
         cancel: CancellationToken,
         stop: CancellationToken,
     ) {
-        let mut messages: Option<pull::Stream> = None;
+        let mut messages: Option<Puller> = None;
         let mut in_flight = JoinSet::new();
         let quit = || cancel.is_cancelled() || stop.is_cancelled();
         while !quit() {
@@ -90,25 +86,24 @@ impl Dispatcher {
                     }
                 }
             }
-            let Some(stream) = messages.as_mut() else { continue };
-            // A stream still open when the endpoint is stopped (disabled, changed, deleted) is
-            // dropped: what it held is redelivered after the ack wait, to a task still serving it.
+            let Some(puller) = messages.as_mut() else { continue };
+            // Pull requests still open when the endpoint is stopped (disabled, changed, deleted)
+            // are dropped: what they held is redelivered after the ack wait, to a task serving it.
+            let depth = live.pace.depth(self.cfg.concurrency);
+            let asked = Instant::now();
             let next = tokio::select! {
                 biased;
                 _ = stop.cancelled() => break,
                 _ = cancel.cancelled() => break,
-                next = stream.next() => next,
+                next = puller.next(depth) => next,
             };
+            live.meters.waited_message.increment(micros(asked.elapsed()));
             let msg = match next {
-                Some(Ok(msg)) => msg,
-                Some(Err(e)) => {
-                    tracing::warn!(endpoint = %live.row.id, error = %e, "pulling deliveries failed; retrying");
+                Ok(msg) => msg,
+                Err(e) => {
+                    tracing::warn!(endpoint = %live.row.id, error = format!("{e:#}"), "pulling deliveries failed; retrying");
                     messages = None;
                     pause(Duration::from_secs(1), &cancel, &stop).await;
-                    continue;
-                }
-                None => {
-                    messages = None;
                     continue;
                 }
             };
@@ -117,7 +112,7 @@ impl Dispatcher {
                 biased;
                 _ = stop.cancelled() => break,
                 _ = cancel.cancelled() => break,
-                p = slots.take() => p,
+                p = slots.take(&live) => p,
             };
             let waited = arrived.elapsed();
             let (this, live) = (self.clone(), live.clone());
@@ -140,29 +135,31 @@ impl Dispatcher {
         let _ = self.bus.client.flush().await;
     }
 
-    /// The consumer's pull stream (`None` while its stream does not exist).
-    async fn open(&self, wanted: &Wanted, planned: &Planned) -> anyhow::Result<Option<pull::Stream>> {
+    /// The consumer's puller (`None` while its stream does not exist).
+    async fn open(&self, wanted: &Wanted, planned: &Planned) -> anyhow::Result<Option<Puller>> {
         let Some(consumer) = consumers::ensure(&self.bus, wanted, planned, self.cfg.timeout).await? else {
             return Ok(None);
         };
-        let stream = consumer
-            .stream()
-            .max_messages_per_batch(batch(self.cfg.concurrency))
-            .expires(PULL_EXPIRES)
-            .heartbeat(PULL_HEARTBEAT)
-            .messages()
-            .await?;
-        Ok(Some(stream))
+        let (js, client) = (self.bus.js.clone(), &self.bus.client);
+        Ok(Some(Puller::open(consumer, js, client, PULL_EXPIRES, PULL_HEARTBEAT).await?))
     }
 }
 
 impl Slots {
-    /// A place among the held messages, then a slot to POST in.
-    async fn take(&self) -> (OwnedSemaphorePermit, OwnedSemaphorePermit) {
+    /// A place among the held messages, then a slot to POST in (the waits are metered).
+    async fn take(&self, live: &Live) -> (OwnedSemaphorePermit, OwnedSemaphorePermit) {
+        let started = Instant::now();
         let held = self.held.clone().acquire_owned().await.expect("the semaphore is never closed");
+        let placed = Instant::now();
+        live.meters.waited_held.increment(micros(placed - started));
         let slot = self.posting.clone().acquire_owned().await.expect("the semaphore is never closed");
+        live.meters.waited_slot.increment(micros(placed.elapsed()));
         (held, slot)
     }
+}
+
+pub(super) fn micros(d: Duration) -> u64 {
+    u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
 }
 
 pub(super) async fn pause(d: Duration, cancel: &CancellationToken, stop: &CancellationToken) {

@@ -53,6 +53,7 @@ impl Dispatcher {
         let target = Target { url: &live.url, keys: &keys, allow_private: self.cfg.allow_private_networks };
         let done = deliver::attempt(&self.client, &target, &head.id, msg.payload.clone()).await;
         live.meters.attempt_seconds.record(done.took.as_secs_f64());
+        live.pace.record(done.took);
         let verdict = verdict(&self.cfg.retry_schedule, attempt, &done.response);
         if verdict == Verdict::Gone {
             // Nothing more is sent to it: its loops stop before the slot frees.
@@ -76,6 +77,7 @@ impl Dispatcher {
             let _ = msg.ack_with(AckKind::Term).await;
             return;
         };
+        let logging = std::time::Instant::now();
         let logged = live
             .journal
             .record(Attempt {
@@ -88,6 +90,7 @@ impl Dispatcher {
                 next_attempt_at,
             })
             .await;
+        live.meters.waited_log.increment(super::pull::micros(logging.elapsed()));
         if let Err(e) = logged {
             tracing::warn!(error = %e, "could not log a delivery attempt");
         }
