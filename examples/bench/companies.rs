@@ -80,6 +80,54 @@ async fn sync_all(replicas: &[&Service], companies: &[Uuid]) -> anyhow::Result<(
     Ok((t0, done.collect()))
 }
 
+const SAMPLE_EVERY: Duration = Duration::from_millis(200);
+
+/// Samples, until finished, how many sessions each worker runs at once and each process' VmRSS.
+struct Sampler {
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<(Vec<i64>, Vec<u64>)>,
+}
+
+impl Sampler {
+    async fn start(svc: &Service, pids: &[u32]) -> anyhow::Result<Sampler> {
+        let (db, pids) = (svc.db().await?, pids.to_vec());
+        let (stop, mut stopped) = tokio::sync::oneshot::channel();
+        let task = tokio::spawn(async move {
+            let mut running: std::collections::HashMap<String, i64> = Default::default();
+            let mut rss = vec![0u64; pids.len()];
+            loop {
+                let rows: Vec<(Option<String>, i64)> = sqlx::query_as(
+                    "SELECT worker_id, count(*) FROM sync_sessions WHERE status = 'running' GROUP BY worker_id",
+                )
+                .fetch_all(&db)
+                .await
+                .unwrap_or_default();
+                for (worker, n) in rows {
+                    let peak = running.entry(worker.unwrap_or_default()).or_default();
+                    *peak = (*peak).max(n);
+                }
+                for (peak, pid) in rss.iter_mut().zip(&pids) {
+                    *peak = (*peak).max(crate::service::status_kib(*pid, "VmRSS:").unwrap_or(0));
+                }
+                tokio::select! {
+                    _ = &mut stopped => break,
+                    _ = tokio::time::sleep(SAMPLE_EVERY) => {}
+                }
+            }
+            let mut peaks: Vec<i64> = running.into_values().collect();
+            peaks.sort_unstable();
+            (peaks, rss)
+        });
+        Ok(Sampler { stop, task })
+    }
+
+    /// The most sessions each worker ran at once (ascending) and each process' highest VmRSS (KiB).
+    async fn finish(self) -> (Vec<i64>, Vec<u64>) {
+        let _ = self.stop.send(());
+        self.task.await.unwrap_or_default()
+    }
+}
+
 /// Register every company after the first (the environment's) with its own key and `RATE`.
 async fn add_companies(svc: &Service, sim: &SimServer) -> anyhow::Result<()> {
     for c in sim.companies.iter().skip(1) {
@@ -113,8 +161,10 @@ pub async fn many_companies(report: &mut Report, nats: &Nats, n: usize) -> anyho
     let companies: Vec<Uuid> = sim.companies.iter().map(|c| c.id).collect();
     sim.control.post("/_sim/stats/reset", json!({})).await;
     let (cpu_a, cpu_b) = (a.cpu_seconds(), b.cpu_seconds());
+    let sampler = Sampler::start(&a, &[a.pid(), b.pid()]).await?;
     let (t0, done) = sync_all(&[&a, &b], &companies).await?;
     let (cpu_a, cpu_b) = (a.cpu_seconds() - cpu_a, b.cpu_seconds() - cpu_b);
+    let (peak_running, peak_rss) = sampler.finish().await;
     let stats = sim.control.stats().await;
     let rate_limited = stats["rate_limited"].as_u64().unwrap_or(0);
     let mut walls: Vec<f64> = done.iter().map(|d| d.secs(t0)).collect();
@@ -147,8 +197,13 @@ pub async fn many_companies(report: &mut Report, nats: &Nats, n: usize) -> anyho
         Some(hwm_a < 150.0 && hwm_b < 150.0),
     );
     report.note(format!(
-        "companies: sessions per worker {:?}; simulator {RATE} req/s per key, 30 ms latency",
-        workers.values().collect::<Vec<_>>()
+        "companies: sessions per worker {:?}, at most {:?} running at once (sampled every {} ms; VmRSS peaks \
+         {:.1} and {:.1} MB); simulator {RATE} req/s per key, 30 ms latency",
+        workers.values().collect::<Vec<_>>(),
+        peak_running,
+        SAMPLE_EVERY.as_millis(),
+        peak_rss.first().copied().unwrap_or(0) as f64 / 1024.0,
+        peak_rss.get(1).copied().unwrap_or(0) as f64 / 1024.0,
     ));
     report.raw.insert(
         "companies".into(),

@@ -77,6 +77,7 @@ impl Service {
         settings.insert("EMPLOYES_RATE_LIMIT".into(), rate.to_string());
         settings.insert("HTTP_ADDR".into(), format!("127.0.0.1:{}", free_port()));
         settings.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        settings.extend(overrides());
         Service::spawn(name, roles, settings).await
     }
 
@@ -253,6 +254,13 @@ impl Perf {
         std::fs::write(&txt, &out.stdout).ok()?;
         Some(txt)
     }
+}
+
+/// `BENCH_SERVICE_ENV="KEY=value,KEY=value"`: settings every service of the run is started with on
+/// top of the scenario's own (for trying a setting, e.g. `WORKER_CONCURRENCY=128`, without a rebuild).
+fn overrides() -> Vec<(String, String)> {
+    let raw = std::env::var("BENCH_SERVICE_ENV").unwrap_or_default();
+    raw.split(',').filter_map(|kv| kv.split_once('=')).map(|(k, v)| (k.trim().to_string(), v.to_string())).collect()
 }
 
 /// The name prefix of this run's scratch databases: `bench/run.sh` makes it its own
