@@ -39,35 +39,19 @@ pub struct Channel {
     /// Component message names.
     pub messages: &'static [&'static str],
     /// The stream that stores it, or `None` for core NATS.
-    pub stream: Option<Stream>,
+    pub stream: Option<&'static StreamSpec>,
     /// Promised by the contract, not published yet.
     pub coming: bool,
     /// `send`: the service publishes it; `receive` too when the service also reads it.
     pub received: bool,
 }
 
-/// A JetStream stream as [`crate::bus::streams`] lists it (`{PREFIX}` = upper-cased prefix).
-pub struct Stream {
-    pub name: &'static str,
-    pub subjects: &'static [&'static str],
-    pub retention: &'static str,
-    pub max_age_secs: u64,
-    pub duplicate_window_secs: u64,
-}
-
-impl Stream {
-    const fn of(stream: &'static StreamSpec) -> Stream {
-        Stream {
-            name: stream.name,
-            subjects: stream.subjects,
-            retention: match stream.retention {
-                RetentionPolicy::Limits => "limits",
-                RetentionPolicy::Interest => "interest",
-                RetentionPolicy::WorkQueue => "workqueue",
-            },
-            max_age_secs: stream.max_age.as_secs(),
-            duplicate_window_secs: stream.duplicate_window.as_secs(),
-        }
+/// How the document names a stream's retention (JetStream's own word, lower-cased).
+pub fn retention_name(retention: RetentionPolicy) -> &'static str {
+    match retention {
+        RetentionPolicy::Limits => "limits",
+        RetentionPolicy::Interest => "interest",
+        RetentionPolicy::WorkQueue => "workqueue",
     }
 }
 
@@ -84,7 +68,7 @@ pub const CHANNELS: &[Channel] = &[
                       first version's `{prefix}.sync.requests`, so tasks queued before an upgrade are drained \
                       (read as the first version's company's).",
         messages: &["admitWebhook", "runSession"],
-        stream: Some(Stream::of(&streams::SYNC)),
+        stream: Some(&streams::SYNC),
         coming: false,
         received: true,
     },
@@ -96,7 +80,7 @@ pub const CHANNELS: &[Channel] = &[
                       and at its end; the session's last event has `\"stage\":\"session\"` and its final status. \
                       `GET /api/sync/sessions/{id}/events` and `employes-sync sync --wait` replay and follow it.",
         messages: &["progress"],
-        stream: Some(Stream::of(&streams::PROGRESS)),
+        stream: Some(&streams::PROGRESS),
         coming: false,
         received: false,
     },
@@ -107,7 +91,7 @@ pub const CHANNELS: &[Channel] = &[
         description: "Each recorded change, once, as a CloudEvent (structured JSON). Subscribe to `{prefix}.changes.>` \
                       for every company's, `{prefix}.changes.{company_id}.>` for one company's.",
         messages: &["change"],
-        stream: Some(Stream::of(&streams::CHANGES)),
+        stream: Some(&streams::CHANGES),
         coming: false,
         received: false,
     },
@@ -131,7 +115,7 @@ pub const CHANNELS: &[Channel] = &[
                       `{prefix}.milestones.>` for every company's, `{prefix}.milestones.{company_id}.>` for one \
                       company's, `{prefix}.milestones.*.notice_due` for one kind.",
         messages: &["milestone"],
-        stream: Some(Stream::of(&streams::MILESTONES)),
+        stream: Some(&streams::MILESTONES),
         coming: false,
         received: false,
     },
@@ -143,7 +127,7 @@ pub const CHANNELS: &[Channel] = &[
                       `WORKER_MAX_DELIVER` times, a message that is not a task, a task whose session or company \
                       does not exist. Counted in `employes_sync_dead_letters_total`.",
         messages: &["deadLetter"],
-        stream: Some(Stream::of(&streams::DEAD)),
+        stream: Some(&streams::DEAD),
         coming: false,
         received: false,
     },
@@ -156,7 +140,7 @@ pub const CHANNELS: &[Channel] = &[
                       endpoint's replay consumer (on the worker replicas) delivers them to its URL like any event \
                       and acks them, which removes them (a work queue). Not for subscribers.",
         messages: &["change", "employeeErased", "milestone"],
-        stream: Some(Stream::of(&streams::ENDPOINT_REPLAYS)),
+        stream: Some(&streams::ENDPOINT_REPLAYS),
         coming: false,
         received: true,
     },
@@ -307,13 +291,13 @@ fn channel_object(c: &Channel) -> Value {
         "parameters": parameters,
         "messages": messages,
     });
-    if let Some(s) = &c.stream {
+    if let Some(s) = c.stream {
         channel["x-jetstream"] = json!({
             "stream": s.name,
             "subjects": s.subjects,
-            "retention": s.retention,
-            "max_age_secs": s.max_age_secs,
-            "duplicate_window_secs": s.duplicate_window_secs,
+            "retention": retention_name(s.retention),
+            "max_age_secs": s.max_age.as_secs(),
+            "duplicate_window_secs": s.duplicate_window.as_secs(),
         });
     }
     if c.coming {

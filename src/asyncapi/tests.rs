@@ -62,7 +62,7 @@ fn every_channel_names_its_parameters_and_every_message_it_lists_exists() {
 #[test]
 fn every_stream_the_bus_creates_is_described_by_a_channel() {
     // Arrange
-    let described: Vec<&str> = super::CHANNELS.iter().filter_map(|c| c.stream.as_ref()).map(|s| s.name).collect();
+    let described: Vec<&str> = super::CHANNELS.iter().filter_map(|c| c.stream).map(|s| s.name).collect();
     // Act
     let missing: Vec<&str> =
         crate::bus::streams::STREAMS.iter().map(|s| s.name).filter(|name| !described.contains(name)).collect();
