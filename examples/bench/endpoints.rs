@@ -199,33 +199,35 @@ async fn waiting(nc: &async_nats::Client, prefix: &str, endpoint: &str) -> anyho
     }
 }
 
+/// The sum of the service's samples of `series` whose labels include `label` (`""`: all), from
+/// its `/metrics` text.
+fn metric_sum(metrics: &str, series: &str, label: &str) -> f64 {
+    metrics
+        .lines()
+        .filter(|l| l.starts_with(series) && l.contains(label))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
+
+/// The service's `/metrics` text (empty when it does not answer).
+async fn metrics_text(svc: &Service) -> String {
+    let Ok(resp) = svc.http.get(svc.url("/metrics")).send().await else { return String::new() };
+    resp.text().await.unwrap_or_default()
+}
+
 /// `(count, sum)` of the service's `employes_sync_endpoint_attempt_seconds` histogram.
 async fn attempt_seconds(svc: &Service) -> (f64, f64) {
-    let Ok(resp) = svc.http.get(svc.url("/metrics")).send().await else { return (0.0, 0.0) };
-    let text = resp.text().await.unwrap_or_default();
-    let value = |suffix: &str| {
-        text.lines()
-            .filter(|l| l.starts_with(&format!("employes_sync_endpoint_attempt_seconds_{suffix}")))
-            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-            .sum::<f64>()
-    };
+    let text = metrics_text(svc).await;
+    let value = |suffix: &str| metric_sum(&text, &format!("employes_sync_endpoint_attempt_seconds_{suffix}"), "");
     (value("count"), value("sum"))
 }
 
 /// The service's `employes_sync_endpoint_wait_microseconds_total`, in seconds, by `on`
 /// (`message`, `slot`, `held`, `log`).
 async fn waits(svc: &Service) -> [f64; 4] {
-    let Ok(resp) = svc.http.get(svc.url("/metrics")).send().await else { return [0.0; 4] };
-    let text = resp.text().await.unwrap_or_default();
-    ["message", "slot", "held", "log"].map(|on| {
-        text.lines()
-            .filter(|l| {
-                l.starts_with("employes_sync_endpoint_wait_microseconds_total") && l.contains(&format!("on=\"{on}\""))
-            })
-            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-            .sum::<f64>()
-            / 1e6
-    })
+    let text = metrics_text(svc).await;
+    ["message", "slot", "held", "log"]
+        .map(|on| metric_sum(&text, "employes_sync_endpoint_wait_microseconds_total", &format!("on=\"{on}\"")) / 1e6)
 }
 
 /// What the drained events were: how many of each type, how many distinct ids, and which sessions

@@ -75,6 +75,11 @@ impl Health {
 #[derive(Debug, Default)]
 pub struct Pace(AtomicU64);
 
+/// A duration in whole µs, as the wait counters and [`Pace`] count (saturating).
+pub fn micros(d: Duration) -> u64 {
+    u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
+}
+
 /// How long the messages a pull loop asked for may take the endpoint's slots.
 pub const PULL_AHEAD: Duration = Duration::from_secs(2);
 /// The deepest pull, per slot.
@@ -82,7 +87,7 @@ pub const MOST_AHEAD_PER_SLOT: usize = 8;
 
 impl Pace {
     pub fn record(&self, took: Duration) {
-        let took = u64::try_from(took.as_micros()).unwrap_or(u64::MAX).max(1);
+        let took = micros(took).max(1);
         let before = self.0.load(Ordering::Relaxed);
         let after = if before == 0 { took } else { before - before / 16 + took / 16 };
         self.0.store(after.max(1), Ordering::Relaxed);

@@ -23,7 +23,7 @@ use super::{
     consumers::{self, Planned, Wanted},
     dispatcher::Dispatcher,
     fetch::Puller,
-    live::Live,
+    live::{Live, micros},
 };
 
 /// A message that waited longer than this for a slot has its ack wait restarted.
@@ -156,10 +156,6 @@ impl Slots {
         live.meters.waited_slot.increment(micros(placed.elapsed()));
         (held, slot)
     }
-}
-
-pub(super) fn micros(d: Duration) -> u64 {
-    u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
 }
 
 pub(super) async fn pause(d: Duration, cancel: &CancellationToken, stop: &CancellationToken) {

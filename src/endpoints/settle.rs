@@ -90,7 +90,7 @@ impl Dispatcher {
                 next_attempt_at,
             })
             .await;
-        live.meters.waited_log.increment(super::pull::micros(logging.elapsed()));
+        live.meters.waited_log.increment(super::live::micros(logging.elapsed()));
         if let Err(e) = logged {
             tracing::warn!(error = %e, "could not log a delivery attempt");
         }
