@@ -5,7 +5,7 @@
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use reqwest::header::{CONTENT_TYPE, HeaderValue, RETRY_AFTER};
+use reqwest::header::{CONTENT_TYPE, HeaderName, HeaderValue, RETRY_AFTER};
 
 use super::{
     address::refused,
@@ -16,6 +16,11 @@ use crate::webhook_signature::WebhookKey;
 
 /// The content type of an event in CloudEvents' structured mode.
 pub const CONTENT: &str = "application/cloudevents+json";
+
+/// The Standard Webhooks headers, named once (a `&str` name is parsed on every request).
+const WEBHOOK_ID: HeaderName = HeaderName::from_static("webhook-id");
+const WEBHOOK_TIMESTAMP: HeaderName = HeaderName::from_static("webhook-timestamp");
+const WEBHOOK_SIGNATURE: HeaderName = HeaderName::from_static("webhook-signature");
 
 /// What is sent: where, signed with which keys (the current secret first).
 pub struct Target<'a> {
@@ -58,9 +63,9 @@ pub async fn attempt(client: &reqwest::Client, target: &Target<'_>, event_id: &s
     let sent = client
         .post(target.url.clone())
         .header(CONTENT_TYPE, HeaderValue::from_static(CONTENT))
-        .header("webhook-id", event_id)
-        .header("webhook-timestamp", timestamp.to_string())
-        .header("webhook-signature", signature)
+        .header(WEBHOOK_ID, event_id)
+        .header(WEBHOOK_TIMESTAMP, HeaderValue::from(timestamp))
+        .header(WEBHOOK_SIGNATURE, signature)
         .body(body)
         .send()
         .await;
