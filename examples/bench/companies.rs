@@ -43,9 +43,42 @@ fn floor(employees: usize) -> f64 {
     (employees.div_ceil(100) + employees) as f64 / f64::from(RATE)
 }
 
+/// Where the sessions' time went, from their stage rows: when the last history stage ended
+/// (the I/O done), the wait from a session's history end to its changes stage (its turn at the
+/// last phase, `WORKER_FINISH_CONCURRENCY`), the changes stage, and from there to the session's
+/// end (milestone evaluation, their events, the final status).
+async fn phases(db: &sqlx::PgPool, ids: &[Uuid], t0: DateTime<Utc>) -> anyhow::Result<String> {
+    let rows: Vec<(f64, f64, f64, f64)> = sqlx::query_as(
+        "SELECT extract(epoch FROM h.completed_at - $2)::float8,
+                extract(epoch FROM c.started_at - h.completed_at)::float8,
+                extract(epoch FROM c.completed_at - c.started_at)::float8,
+                extract(epoch FROM s.completed_at - c.completed_at)::float8
+         FROM sync_sessions s
+         JOIN sync_stages h ON h.session_id = s.id AND h.stage = 'history'
+         JOIN sync_stages c ON c.session_id = s.id AND c.stage = 'changes'
+         WHERE s.id = ANY($1) AND h.completed_at IS NOT NULL AND c.completed_at IS NOT NULL",
+    )
+    .bind(ids)
+    .bind(t0)
+    .fetch_all(db)
+    .await?;
+    let column = |f: fn(&(f64, f64, f64, f64)) -> f64| {
+        let mut v: Vec<f64> = rows.iter().map(f).collect();
+        v.sort_by(f64::total_cmp);
+        format!("p50 {:.2} s, max {:.2} s", pct(&v, 50.0), v.last().copied().unwrap_or(f64::NAN))
+    };
+    Ok(format!(
+        "history ended {}; then waited for the last phase {}; changes stage {}; milestones and end {}",
+        column(|r| r.0),
+        column(|r| r.1),
+        column(|r| r.2),
+        column(|r| r.3)
+    ))
+}
+
 /// Request a full sync of every company at once (spread over `replicas`) and wait until each
-/// session ended; returns when they were requested and every session.
-async fn sync_all(replicas: &[&Service], companies: &[Uuid]) -> anyhow::Result<(DateTime<Utc>, Vec<Done>)> {
+/// session ended; returns when they were requested, every session and where their time went.
+async fn sync_all(replicas: &[&Service], companies: &[Uuid]) -> anyhow::Result<(DateTime<Utc>, Vec<Done>, String)> {
     let t0 = Utc::now();
     let requests = companies.iter().enumerate().map(|(i, c)| {
         let svc = replicas[i % replicas.len()];
@@ -77,7 +110,8 @@ async fn sync_all(replicas: &[&Service], companies: &[Uuid]) -> anyhow::Result<(
             .fetch_all(&db)
             .await?;
     let done = rows.into_iter().map(|(company, completed, status, worker)| Done { company, completed, status, worker });
-    Ok((t0, done.collect()))
+    let phases = phases(&db, &ids, t0).await?;
+    Ok((t0, done.collect(), phases))
 }
 
 const SAMPLE_EVERY: Duration = Duration::from_millis(200);
@@ -162,7 +196,7 @@ pub async fn many_companies(report: &mut Report, nats: &Nats, n: usize) -> anyho
     sim.control.post("/_sim/stats/reset", json!({})).await;
     let (cpu_a, cpu_b) = (a.cpu_seconds(), b.cpu_seconds());
     let sampler = Sampler::start(&a, &[a.pid(), b.pid()]).await?;
-    let (t0, done) = sync_all(&[&a, &b], &companies).await?;
+    let (t0, done, phases) = sync_all(&[&a, &b], &companies).await?;
     let (cpu_a, cpu_b) = (a.cpu_seconds() - cpu_a, b.cpu_seconds() - cpu_b);
     let (peak_running, peak_rss) = sampler.finish().await;
     let stats = sim.control.stats().await;
@@ -205,6 +239,7 @@ pub async fn many_companies(report: &mut Report, nats: &Nats, n: usize) -> anyho
         peak_rss.first().copied().unwrap_or(0) as f64 / 1024.0,
         peak_rss.get(1).copied().unwrap_or(0) as f64 / 1024.0,
     ));
+    report.note(format!("companies: {phases}"));
     report.raw.insert(
         "companies".into(),
         json!({"total_s": total, "floor_s": one, "ratio": ratio, "walls_s": walls, "rate_limited": rate_limited,
@@ -225,7 +260,8 @@ pub async fn fairness(report: &mut Report, nats: &Nats, large: usize, small: usi
     add_companies(&svc, &sim).await?;
     let companies: Vec<Uuid> = sim.companies.iter().map(|c| c.id).collect();
     sim.control.post("/_sim/stats/reset", json!({})).await;
-    let (t0, done) = sync_all(&[&svc], &companies).await?;
+    let (t0, done, phases) = sync_all(&[&svc], &companies).await?;
+    report.note(format!("fairness: {phases}"));
     let stats = sim.control.stats().await;
     let big = done.iter().find(|d| d.company == companies[0]).context("the large company's session")?;
     let big_ratio = big.secs(t0) / floor(large);
@@ -282,7 +318,8 @@ pub async fn shared_key(report: &mut Report, nats: &Nats, n: usize) -> anyhow::R
     let extra = [("EMPLOYES_COMPANY_ID", list.as_str()), ("EMPLOYES_RATE_LIMIT", rate.as_str())];
     let svc = Service::start("sharedkey", nats, &sim, RATE, "http,worker", &extra).await?;
     sim.control.post("/_sim/stats/reset", json!({})).await;
-    let (t0, done) = sync_all(&[&svc], &companies).await?;
+    let (t0, done, phases) = sync_all(&[&svc], &companies).await?;
+    report.note(format!("sharedkey: {phases}"));
     let stats = sim.control.stats().await;
     let requests = stats["requests"].as_u64().unwrap_or(0);
     let rate_limited = stats["rate_limited"].as_u64().unwrap_or(0);

@@ -1,7 +1,7 @@
 //! NATS JetStream: subjects derived from the prefix, the streams ([`streams`]: listed once,
 //! created idempotently), and publishing that waits for the server's acknowledgement.
 
-use std::time::Duration;
+use std::{sync::Arc, time::Duration};
 
 use async_nats::{HeaderMap, Subject, connection::State, jetstream, subject::ToSubject};
 use bytes::Bytes;
@@ -37,7 +37,19 @@ pub struct Bus {
     stream_prefix: String,
     /// `<p>.sync.requests`: the first version's queue subject (still drained).
     requests: Subject,
+    /// Room for the messages that batches ([`Bus::send_batch`]) have sent and not yet seen
+    /// answered, [`BATCH_IN_FLIGHT`] in all, taken a window at a time.
+    batch_room: Arc<tokio::sync::Semaphore>,
 }
+
+/// Messages one batch sends before it awaits their answers.
+pub const BATCH_WINDOW: usize = 100;
+
+/// Messages every batch of one client together may have sent unanswered. Below the JetStream
+/// context's own bound (5,000 unanswered publishes, at which a send waits for an answer to be
+/// awaited): a batch that sent part of its window and waited there for room held by other
+/// batches' unawaited answers, while they waited the same way, would wait forever.
+pub const BATCH_IN_FLIGHT: usize = 4_000;
 
 impl std::fmt::Debug for Bus {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -93,6 +105,7 @@ impl Bus {
             prefix: prefix.to_string(),
             stream_prefix: prefix.to_uppercase().replace('-', "_"),
             requests: Subject::from(format!("{prefix}.sync.requests")),
+            batch_room: Arc::new(tokio::sync::Semaphore::new(BATCH_IN_FLIGHT)),
         })
     }
 
@@ -193,37 +206,47 @@ impl Bus {
         Ok(Stored(ack))
     }
 
-    /// Send every message of `batch` (each made by `message`), then await JetStream's answers in
-    /// order: one round trip for the batch, not one per message. `on_stored` runs for each message
-    /// as its answer comes, in order. The first failure to send or store ends the batch: the
-    /// messages before it are stored, those after it may be too (their `Nats-Msg-Id`s make a later
-    /// send of them a duplicate). An error of `message` is returned at once, with nothing awaited.
+    /// Send every message of `batch` (each made by `message`, all of them first), a window of
+    /// [`BATCH_WINDOW`] at a time, then await JetStream's answers to the window in order: one round
+    /// trip per window, not one per message. A window takes its room among [`BATCH_IN_FLIGHT`]
+    /// whole before it sends, so concurrent batches never hold part of the context's bound while
+    /// waiting for the rest. `on_stored` runs for each message as its answer comes, in order.
+    /// The first failure to send or store ends the batch: the messages before it are stored,
+    /// those after it in its window may be too (their `Nats-Msg-Id`s make a later send of them a
+    /// duplicate). An error of `message` is returned at once, with nothing sent.
     pub async fn send_batch<'a, T, E>(
         &self,
         batch: &'a [T],
         message: impl Fn(&T) -> Result<Outgoing, E>,
         mut on_stored: impl AsyncFnMut(&T),
     ) -> Result<BatchSent<'a, T>, E> {
-        let mut sent = Vec::with_capacity(batch.len());
+        let mut outgoing = batch.iter().map(message).collect::<Result<Vec<_>, E>>()?.into_iter();
+        let mut stored = 0;
         let mut failed = None;
-        for item in batch {
-            let Outgoing { subject, msg_id, payload } = message(item)?;
-            match self.send_durable(subject, Some(&msg_id), payload).await {
-                Ok(stored) => sent.push(stored),
-                Err(err) => {
+        for items in batch.chunks(BATCH_WINDOW) {
+            // Never closed; a window is at most BATCH_WINDOW < BATCH_IN_FLIGHT messages.
+            let _room = self.batch_room.acquire_many(items.len() as u32).await.expect("the batch room is never closed");
+            let mut sent = Vec::with_capacity(items.len());
+            for Outgoing { subject, msg_id, payload } in outgoing.by_ref().take(items.len()) {
+                match self.send_durable(subject, Some(&msg_id), payload).await {
+                    Ok(answer) => sent.push(answer),
+                    Err(err) => {
+                        failed = Some(err);
+                        break;
+                    }
+                }
+            }
+            for (item, answer) in items.iter().zip(sent) {
+                if let Err(err) = answer.stored().await {
                     failed = Some(err);
                     break;
                 }
+                on_stored(item).await;
+                stored += 1;
             }
-        }
-        let mut stored = 0;
-        for (item, answer) in batch.iter().zip(sent) {
-            if let Err(err) = answer.stored().await {
-                failed = Some(err);
+            if failed.is_some() {
                 break;
             }
-            on_stored(item).await;
-            stored += 1;
         }
         Ok(BatchSent { stored: &batch[..stored], failed })
     }

@@ -182,7 +182,8 @@ mod tests {
         assert_eq!(c.runtime.retention, Duration::from_secs(400 * 24 * 3600));
         assert_eq!(c.employes.v1_company(), Some(default_company_id()));
         assert_eq!(c.employes.simulator_companies, 1);
-        assert_eq!(c.worker.concurrency, 64);
+        assert_eq!(c.worker.concurrency, 128);
+        assert_eq!(c.worker.finish_concurrency, 8);
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! The sync worker: `WORKER_ACK_WAIT`, `WORKER_HEARTBEAT`, `WORKER_REAP_AFTER`,
-//! `WORKER_MAX_DELIVER`, `WORKER_CONCURRENCY`, `WORKER_FETCH_CONCURRENCY`,
+//! `WORKER_MAX_DELIVER`, `WORKER_CONCURRENCY`, `WORKER_FINISH_CONCURRENCY`, `WORKER_FETCH_CONCURRENCY`,
 //! `WEBHOOK_COALESCE_WINDOW`, `HISTORY_REFRESH_AFTER`.
 
 use std::time::Duration;
@@ -23,6 +23,10 @@ pub struct WorkerConfig {
     /// failed; 1 to 1000 (`WORKER_MAX_DELIVER`, clamped).
     pub max_attempts: i32,
     pub concurrency: usize,
+    /// Sessions of one worker in their last phase at once (changes, milestones, their events):
+    /// where a session holds its diff and evaluation in memory and uses the CPU. The others keep
+    /// fetching meanwhile, or wait for their turn.
+    pub finish_concurrency: usize,
     /// Employments fetched concurrently (all still under the client's rate limit).
     pub fetch_concurrency: usize,
     /// Targeted requests from one source within this window share a queued session.
@@ -34,9 +38,13 @@ pub struct WorkerConfig {
 
 pub(super) fn parse(v: &Values<'_>) -> Result<WorkerConfig, ConfigError> {
     let heartbeat = v.duration("WORKER_HEARTBEAT", "5s")?;
-    let concurrency = v.whole("WORKER_CONCURRENCY", 64usize)?;
+    let concurrency = v.whole("WORKER_CONCURRENCY", 128usize)?;
     if concurrency == 0 {
         return Err(bad("WORKER_CONCURRENCY", "must be at least 1"));
+    }
+    let finish_concurrency = v.whole("WORKER_FINISH_CONCURRENCY", 8usize)?;
+    if finish_concurrency == 0 {
+        return Err(bad("WORKER_FINISH_CONCURRENCY", "must be at least 1"));
     }
     let fetch_concurrency = v.whole("WORKER_FETCH_CONCURRENCY", 8usize)?;
     if fetch_concurrency == 0 {
@@ -49,6 +57,7 @@ pub(super) fn parse(v: &Values<'_>) -> Result<WorkerConfig, ConfigError> {
         reap_after: v.duration("WORKER_REAP_AFTER", "10m")?,
         max_attempts: v.whole("WORKER_MAX_DELIVER", 20i64)?.clamp(1, 1000) as i32,
         concurrency,
+        finish_concurrency,
         fetch_concurrency,
         coalesce_window: v.duration("WEBHOOK_COALESCE_WINDOW", "2s")?,
         history_refresh_after: v.duration("HISTORY_REFRESH_AFTER", "24h")?,

@@ -89,7 +89,7 @@ pub async fn run_sweeper(db: Db, bus: Bus, every: Duration, cancel: Cancellation
         }
         swept("change events", publish_pending(&db, &bus, None, every * 2).await);
         swept("employee_erased events", crate::privacy::erasure::publish_pending(&db, &bus).await);
-        swept("milestone events", super::milestones::outbox::publish_pending(&db, &bus, every * 2).await);
+        swept("milestone events", super::milestones::outbox::publish_pending(&db, &bus, None, every * 2).await);
     }
 }
 

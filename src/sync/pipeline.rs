@@ -24,6 +24,9 @@ pub async fn run(ctx: &StageCtx, session: &SessionRow) -> Result<SessionStatus, 
     let done = sessions::stages(&ctx.db, session.id).await?;
     let targets = session.employee_ids.as_deref();
     let mut statuses = Vec::with_capacity(Stage::ORDER.len());
+    // Held from the changes stage (or the evaluation, when an earlier attempt did that stage)
+    // until the milestone events are sent: a few sessions of the worker at a time.
+    let mut finishing = None;
     for &stage in Stage::ORDER {
         if let Some(prev) = done.iter().find(|s| s.stage == stage && s.status.is_done()) {
             tracing::info!(%stage, "stage already done by an earlier attempt");
@@ -32,6 +35,9 @@ pub async fn run(ctx: &StageCtx, session: &SessionRow) -> Result<SessionStatus, 
         }
         if ctx.cancel.is_cancelled() {
             return Err(Abort::Cancelled);
+        }
+        if stage == Stage::Changes {
+            finishing = Some(take_turn(ctx).await?);
         }
         sessions::clear_stage_errors(&ctx.db, session.id, stage).await?;
         let started = Instant::now();
@@ -61,10 +67,23 @@ pub async fn run(ctx: &StageCtx, session: &SessionRow) -> Result<SessionStatus, 
     // Milestones of the employees this session touched, as of today; their events go out now
     // (or, when NATS is away, through the outbox sweeper). A failure here leaves the session for
     // redelivery, which skips the finished stages and evaluates again.
+    let finishing = match finishing {
+        Some(turn) => turn,
+        None => take_turn(ctx).await?,
+    };
     super::milestones::after_session(&ctx.db, &ctx.milestones, session.company_id, session.id).await?;
-    super::milestones::outbox::publish_now(&ctx.db, &ctx.bus).await;
+    super::milestones::outbox::publish_now(&ctx.db, &ctx.bus, session.company_id).await;
+    drop(finishing);
     failpoint::pause(Failpoint::SessionFinishing).await;
     finish(&ctx.db, &ctx.bus, session, status, None).await
+}
+
+/// Wait for a turn at the last phase (see [`StageCtx::finishing`]); a shutdown ends the wait.
+async fn take_turn(ctx: &StageCtx) -> Result<tokio::sync::OwnedSemaphorePermit, Abort> {
+    tokio::select! {
+        turn = ctx.finishing.clone().acquire_owned() => Ok(turn.expect("the worker's turns are never closed")),
+        _ = ctx.cancel.cancelled() => Err(Abort::Cancelled),
+    }
 }
 
 /// Store the final status; open, update or resolve the company's issues; then announce the end.

@@ -69,11 +69,15 @@ pub struct Worker {
     pub cfg: WorkerConfig,
     pub worker_id: String,
     slots: CompanySlots,
+    /// Turns at a session's last phase (`WORKER_FINISH_CONCURRENCY`), shared by all its sessions.
+    finishing: Arc<Semaphore>,
 }
 
 impl Worker {
     pub fn new(ctx: WorkerCtx, cfg: WorkerConfig) -> Worker {
-        Worker { ctx, cfg, worker_id: format!("worker-{}", uuid::Uuid::new_v4()), slots: CompanySlots::default() }
+        let finishing = Arc::new(Semaphore::new(cfg.finish_concurrency));
+        let worker_id = format!("worker-{}", uuid::Uuid::new_v4());
+        Worker { ctx, cfg, worker_id, slots: CompanySlots::default(), finishing }
     }
 
     async fn consumer(&self) -> anyhow::Result<PullConsumer> {
@@ -290,6 +294,7 @@ impl Worker {
             milestones: self.ctx.milestones.clone(),
             digest_key: self.ctx.digest_key.clone(),
             watch_interval: company.watch_interval,
+            finishing: self.finishing.clone(),
             cancel: self.ctx.cancel.clone(),
         })
     }

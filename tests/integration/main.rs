@@ -4,6 +4,7 @@ mod helpers;
 
 mod access;
 mod api;
+mod batches;
 mod cli;
 mod client;
 mod cluster;

@@ -28,8 +28,14 @@ pub struct PendingEvent {
     pub created_at: DateTime<Utc>,
 }
 
-/// Unpublished events recorded at least `min_age_secs` ago, in the order they were recorded.
-pub async fn unpublished(db: &Db, min_age_secs: f64, limit: i64) -> sqlx::Result<Vec<PendingEvent>> {
+/// Unpublished events (of one company, or of all) recorded at least `min_age_secs` ago, in the
+/// order they were recorded.
+pub async fn unpublished(
+    db: &Db,
+    company: Option<Uuid>,
+    min_age_secs: f64,
+    limit: i64,
+) -> sqlx::Result<Vec<PendingEvent>> {
     sqlx::query_as!(
         PendingEvent,
         r#"SELECT id, milestone_id, company_id, employee_id, kind AS "kind: MilestoneKind",
@@ -37,10 +43,12 @@ pub async fn unpublished(db: &Db, min_age_secs: f64, limit: i64) -> sqlx::Result
                   created_at
            FROM milestone_events
            WHERE published_at IS NULL AND created_at <= now() - make_interval(secs => $1)
+             AND ($3::uuid IS NULL OR company_id = $3)
            ORDER BY position
            LIMIT $2"#,
         min_age_secs,
-        limit
+        limit,
+        company
     )
     .fetch_all(db)
     .await

@@ -201,7 +201,7 @@ async fn resolve_milestone(
     let by_hand =
         ByHand { by: &who.name, role: who.role, note: parsed.note.as_deref(), request_id: request_id.as_deref() };
     let view = resolve_by_hand(&state.db, &state.config.milestones, id, by_hand, sees).await?;
-    outbox::publish_now(&state.db, &state.bus).await;
+    outbox::publish_now(&state.db, &state.bus, view.company_id).await;
     tracing::info!(kind = %view.kind, "milestone acknowledged");
     Ok(axum::Json(view))
 }

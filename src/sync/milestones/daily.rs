@@ -45,7 +45,7 @@ pub async fn run_day(
     store::complete_day(db, company, day).await?;
     tracing::info!(%company, %day, employees = evaluated.employees, written = evaluated.written,
                    events = evaluated.events, "daily milestone evaluation done");
-    outbox::publish_now(db, bus).await;
+    outbox::publish_now(db, bus, company).await;
     Ok(true)
 }
 

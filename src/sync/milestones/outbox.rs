@@ -58,11 +58,12 @@ pub fn cloud_event(e: &PendingEvent) -> anyhow::Result<MilestoneEvent> {
     ))
 }
 
-/// Publish recorded events at least `min_age` old, in the order they were recorded. Returns how many.
-pub async fn publish_pending(db: &Db, bus: &Bus, min_age: Duration) -> anyhow::Result<usize> {
+/// Publish recorded events (of one company, or of all) at least `min_age` old, in the order they
+/// were recorded. Returns how many.
+pub async fn publish_pending(db: &Db, bus: &Bus, company: Option<Uuid>, min_age: Duration) -> anyhow::Result<usize> {
     let mut total = 0;
     loop {
-        let batch = events::unpublished(db, min_age.as_secs_f64(), 500).await?;
+        let batch = events::unpublished(db, company, min_age.as_secs_f64(), 500).await?;
         if batch.is_empty() {
             return Ok(total);
         }
@@ -96,10 +97,11 @@ pub async fn publish_pending(db: &Db, bus: &Bus, min_age: Duration) -> anyhow::R
     }
 }
 
-/// Publish now what was just recorded; when NATS is away the sweeper (`sync::outbox::run_sweeper`)
-/// publishes it later.
-pub async fn publish_now(db: &Db, bus: &Bus) {
-    if let Err(e) = publish_pending(db, bus, Duration::ZERO).await {
+/// Publish now what was just recorded for `company` (only its own: sessions of many companies
+/// ending together would otherwise each send every other's events too); what is left behind,
+/// when NATS is away, the sweeper (`sync::outbox::run_sweeper`) publishes later.
+pub async fn publish_now(db: &Db, bus: &Bus, company: Uuid) {
+    if let Err(e) = publish_pending(db, bus, Some(company), Duration::ZERO).await {
         tracing::warn!(error = format!("{e:#}"), "milestone events not published yet; the outbox will retry");
     }
 }

@@ -33,6 +33,10 @@ pub struct StageCtx {
     pub digest_key: std::sync::Arc<crate::domain::minimise::DigestKey>,
     /// The company's watch interval (`None` = not watched): sets the rolling refresh share.
     pub watch_interval: Option<std::time::Duration>,
+    /// The worker's turns at a session's last phase (changes, milestones and their events: the
+    /// part that holds the session's diff and evaluation in memory and uses the CPU), so that
+    /// many sessions reaching it together take turns while the rest keep fetching.
+    pub finishing: std::sync::Arc<tokio::sync::Semaphore>,
     pub cancel: CancellationToken,
 }
 
