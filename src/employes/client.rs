@@ -1,9 +1,8 @@
 //! HTTP client for Employes: paced below the rate limit, retrying what is worth retrying (see
 //! `retry`), with errors that name the endpoint but never the key or a response body.
 
-use std::{num::NonZeroU32, sync::Arc, time::Duration};
+use std::{sync::Arc, time::Duration};
 
-use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use reqwest::{StatusCode, header};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
@@ -11,19 +10,18 @@ use uuid::Uuid;
 
 use super::{
     error::{EmployesError, Endpoint},
+    pacer::Pacer,
     retry::{Failure, Retries, Transient, retry_after},
     tally::RequestTally,
 };
 use crate::domain::Employee;
 
-/// The pacing of one API key: requests leave evenly spaced (burst of one), so the server's own
-/// bucket never empties. Every company using the key shares it.
-pub type Limiter = DefaultDirectRateLimiter;
+/// The pacing of one API key (see [`Pacer`]).
+pub type Limiter = Pacer;
 
 /// A limiter for `per_second` requests a second (at least one).
 pub fn limiter(per_second: u32) -> Arc<Limiter> {
-    let rate = NonZeroU32::new(per_second.max(1)).expect("max(1) is non-zero");
-    Arc::new(RateLimiter::direct(Quota::per_second(rate).allow_burst(NonZeroU32::MIN)))
+    Arc::new(Pacer::new(per_second))
 }
 
 /// Idle connections to Employes kept for reuse. Every company's requests go to the same host,

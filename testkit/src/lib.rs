@@ -47,8 +47,34 @@ pub const WEBHOOK_KEY: &[u8] = b"test-webhook-secret-0123456789";
 /// The Employes API key services under test send to the simulator.
 pub const EMPLOYES_API_KEY: &str = "test-api-key-secret-value";
 
-/// The repository's root directory.
+/// The repository's root directory: the checkout whose `target/` holds the running executable
+/// (so a build directory copied to another checkout, which cargo does not rebuild testkit for,
+/// still runs that checkout's binary and writes its files); else where testkit was compiled.
 pub fn repo_root() -> PathBuf {
-    let kit = Path::new(env!("CARGO_MANIFEST_DIR"));
-    kit.parent().expect("testkit/ lives in the repository").to_path_buf()
+    std::env::current_exe().ok().as_deref().and_then(checkout_of).unwrap_or_else(|| {
+        let kit = Path::new(env!("CARGO_MANIFEST_DIR"));
+        kit.parent().expect("testkit/ lives in the repository").to_path_buf()
+    })
+}
+
+/// The checkout an executable under `<root>/target/…` was built in.
+fn checkout_of(exe: &Path) -> Option<PathBuf> {
+    let target = exe.ancestors().find(|dir| dir.file_name().is_some_and(|name| name == "target"))?;
+    let root = target.parent()?;
+    root.join("testkit").is_dir().then(|| root.to_path_buf())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_root_is_the_checkout_holding_the_executable() {
+        let here = repo_root();
+        assert!(here.join("testkit").is_dir(), "{here:?}");
+        let exe = here.join("target/release/examples/bench");
+        assert_eq!(checkout_of(&exe), Some(here.clone()));
+        assert_eq!(checkout_of(Path::new("/usr/bin/bench")), None, "not under a target/ directory");
+        assert_eq!(checkout_of(Path::new("/nowhere/target/release/x")), None, "not a checkout of this repository");
+    }
 }
