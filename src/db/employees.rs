@@ -37,20 +37,16 @@ pub async fn store_snapshots(
     let statuses: Vec<Option<String>> = batch.iter().map(Employee::status).collect();
     let updates: Vec<Option<String>> = batch.iter().map(Employee::dt_update).collect();
     // An erased employee is stored again only once Employes lists them as active (then the
-    // tombstone goes); until then their record is dropped here.
-    sqlx::query!(
-        r#"DELETE FROM erased_employees x USING UNNEST($1::uuid[], $2::text[]) AS t(id, status)
-           WHERE x.employee_id = t.id AND t.status = 'active'"#,
-        &ids,
-        &statuses as &[Option<String>],
-    )
-    .execute(db)
-    .await?;
+    // tombstone goes); until then their record is dropped here. One statement: the tombstone's
+    // delete is not visible to the statement's own snapshot, so `input` lets active ones through.
     let result = sqlx::query!(
-        r#"WITH input AS (
+        r#"WITH unerased AS (
+               DELETE FROM erased_employees x USING UNNEST($2::uuid[], $6::text[]) AS t(id, status)
+               WHERE x.employee_id = t.id AND t.status = 'active'
+           ), input AS (
                SELECT * FROM UNNEST($2::uuid[], $3::bytea[], $4::jsonb[], $5::text[], $6::text[], $7::text[])
                    AS t(id, hash, data, name, status, dt_update)
-               WHERE NOT EXISTS (SELECT 1 FROM erased_employees x WHERE x.employee_id = t.id)
+               WHERE t.status = 'active' OR NOT EXISTS (SELECT 1 FROM erased_employees x WHERE x.employee_id = t.id)
            ), upserted AS (
                INSERT INTO employees AS e (id, company_id, display_name, status, snapshot_hash, snapshot_version, dt_update,
                                            first_seen_session)

@@ -27,10 +27,28 @@ pub type Db = PgPool;
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
 /// A lazily connecting pool: the service starts even while Postgres is briefly down,
-/// and `readyz` reports it.
+/// and `readyz` reports it. A connection taken from the pool is pinged only when it sat idle
+/// for [`PING_IDLE_AFTER`] (sqlx's default pings on every acquire, a round trip per statement):
+/// a busy pool's connections were just used, and one that broke while idle (Postgres restarted)
+/// is still found and dropped before a statement fails on it.
 pub fn pool(url: &str) -> anyhow::Result<Db> {
-    Ok(PgPoolOptions::new().max_connections(16).acquire_timeout(Duration::from_secs(5)).connect_lazy(url)?)
+    Ok(PgPoolOptions::new()
+        .max_connections(16)
+        .acquire_timeout(Duration::from_secs(5))
+        .test_before_acquire(false)
+        .before_acquire(|conn, meta| {
+            Box::pin(async move {
+                if meta.idle_for >= PING_IDLE_AFTER {
+                    sqlx::Connection::ping(conn).await?;
+                }
+                Ok(true)
+            })
+        })
+        .connect_lazy(url)?)
 }
+
+/// How long a pooled connection may sit idle before it is pinged when taken (see [`pool`]).
+const PING_IDLE_AFTER: Duration = Duration::from_secs(1);
 
 /// Apply pending migrations, retrying while the database is still coming up. `v1_company` is
 /// the company a first-version database belongs to: the migration to companies reads it from

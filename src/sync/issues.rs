@@ -48,7 +48,9 @@ pub async fn after_session(db: &Db, session: &SessionRow, failure: Option<&Failu
             }
             SessionStatus::Completed | SessionStatus::CompletedWithErrors => SessionEnd::Completed {
                 errors: session.status == SessionStatus::CompletedWithErrors,
-                rate_limited: sessions::count_errors_with_code(db, session.id, "rate_limited").await? > 0,
+                // `errors_count` is the session's error rows, counted when it ended.
+                rate_limited: session.errors_count > 0
+                    && sessions::count_errors_with_code(db, session.id, "rate_limited").await? > 0,
             },
             SessionStatus::Queued | SessionStatus::Running => return Ok(()),
         };

@@ -21,37 +21,50 @@ use crate::{
 /// Run (or resume) a claimed session to its end. `Ok` carries the final status, already stored.
 #[tracing::instrument(skip_all, fields(session_id = %session.id, company = %session.company_id, scope = %session.scope, attempt = session.attempts))]
 pub async fn run(ctx: &StageCtx, session: &SessionRow) -> Result<SessionStatus, Abort> {
-    let done = sessions::stages(&ctx.db, session.id).await?;
+    // `session` is as claimed: on its first attempt no stage has run and no error was written
+    // yet, so neither is read nor cleared.
+    let first_attempt = session.attempts <= 1;
+    let done = if first_attempt { Vec::new() } else { sessions::stages(&ctx.db, session.id).await? };
     let targets = session.employee_ids.as_deref();
     let mut statuses = Vec::with_capacity(Stage::ORDER.len());
     // Held from the changes stage (or the evaluation, when an earlier attempt did that stage)
     // until the milestone events are sent: a few sessions of the worker at a time.
     let mut finishing = None;
+    // The session stored no version and removed no employee, in any attempt: known only when
+    // this first attempt ran every stage so far.
+    let mut stored_nothing = first_attempt;
     for &stage in Stage::ORDER {
         if let Some(prev) = done.iter().find(|s| s.stage == stage && s.status.is_done()) {
             tracing::info!(%stage, "stage already done by an earlier attempt");
             statuses.push(prev.status);
+            stored_nothing = false;
             continue;
         }
         if ctx.cancel.is_cancelled() {
             return Err(Abort::Cancelled);
         }
-        if stage == Stage::Changes {
+        // A session that stored nothing has no diff to hold in memory: it takes no turn.
+        if stage == Stage::Changes && !stored_nothing {
             finishing = Some(take_turn(ctx).await?);
         }
-        sessions::clear_stage_errors(&ctx.db, session.id, stage).await?;
+        if !first_attempt {
+            sessions::clear_stage_errors(&ctx.db, session.id, stage).await?;
+        }
         let started = Instant::now();
         let result: Result<StageReport, Abort> = match stage {
             Stage::Snapshot => stages::snapshot::run(ctx, session.id, targets).await,
             Stage::History => stages::history::run(ctx, session.id, targets).await,
-            Stage::Changes => stages::changes::run(ctx, session.id).await,
+            Stage::Changes => stages::changes::run(ctx, session.id, stored_nothing).await,
         };
         // Per stage, not per company: a histogram per company would multiply its series by the
         // number of companies; the per-company counters say which company is slow or failing.
         metrics::histogram!("employes_sync_stage_duration_seconds", "stage" => stage.as_str())
             .record(started.elapsed().as_secs_f64());
         match result {
-            Ok(report) => statuses.push(report.status),
+            Ok(report) => {
+                statuses.push(report.status);
+                stored_nothing &= report.stored == 0;
+            }
             Err(Abort::Fatal(failure)) => {
                 progress::fail_stage(&ctx.db, &ctx.bus, session.id, stage).await?;
                 return finish(&ctx.db, &ctx.bus, session, SessionStatus::Failed, Some(&failure)).await;
@@ -66,14 +79,17 @@ pub async fn run(ctx: &StageCtx, session: &SessionRow) -> Result<SessionStatus, 
     };
     // Milestones of the employees this session touched, as of today; their events go out now
     // (or, when NATS is away, through the outbox sweeper). A failure here leaves the session for
-    // redelivery, which skips the finished stages and evaluates again.
-    let finishing = match finishing {
-        Some(turn) => turn,
-        None => take_turn(ctx).await?,
-    };
-    super::milestones::after_session(&ctx.db, &ctx.milestones, session.company_id, session.id).await?;
-    super::milestones::outbox::publish_now(&ctx.db, &ctx.bus, session.company_id).await;
-    drop(finishing);
+    // redelivery, which skips the finished stages and evaluates again. A session that stored
+    // nothing touched no employee: nothing to evaluate, no event of its own to publish.
+    if !stored_nothing {
+        let finishing = match finishing {
+            Some(turn) => turn,
+            None => take_turn(ctx).await?,
+        };
+        super::milestones::after_session(&ctx.db, &ctx.milestones, session.company_id, session.id).await?;
+        super::milestones::outbox::publish_now(&ctx.db, &ctx.bus, session.company_id).await;
+        drop(finishing);
+    }
     failpoint::pause(Failpoint::SessionFinishing).await;
     finish(&ctx.db, &ctx.bus, session, status, None).await
 }

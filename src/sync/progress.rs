@@ -2,6 +2,11 @@
 //! on `<p>.sync.progress.<session>` (at stage start, at least every 10 items or 500 ms, at stage
 //! end; items stored together, like a listed page, are reported together), the session's final
 //! status and its last event, and [`follow`] for readers (the CLI, the SSE route).
+//!
+//! Only a session's last event waits for JetStream's acknowledgement: the others are published
+//! on the same connection before it, so the stream stores them in order and they are stored
+//! once the last one is acknowledged; a stage's row is always committed before its event is
+//! sent.
 
 use std::time::{Duration, Instant};
 
@@ -29,9 +34,9 @@ fn payload(event: &ProgressEvent) -> Bytes {
     Bytes::from(serde_json::to_vec(event).expect("a progress event serializes"))
 }
 
-/// Publish a running-stage event without waiting for JetStream's acknowledgement (it is
-/// still stored by the stream, and ordered on the connection before the awaited stage end).
-async fn emit_running(bus: &Bus, event: &ProgressEvent) {
+/// Publish a stage event without waiting for JetStream's acknowledgement (it is still stored
+/// by the stream, and ordered on the connection before the session's awaited last event).
+async fn emit_unacked(bus: &Bus, event: &ProgressEvent) {
     if let Err(e) = bus.client.publish(bus.progress_subject(event.session_id), payload(event)).await {
         tracing::debug!(session = %event.session_id, stage = event.step.name(), error = %e, "progress event dropped");
     }
@@ -63,8 +68,17 @@ impl<'a> StageProgress<'a> {
         sessions::stage_started(db, session, stage, total as i32).await?;
         let progress =
             StageProgress { db, bus, session, stage, processed: 0, total, last_items: 0, last_at: Instant::now() };
-        emit(bus, &progress.event(StageStatus::Running)).await;
+        emit_unacked(bus, &progress.event(StageStatus::Running)).await;
         Ok(progress)
+    }
+
+    /// A stage with nothing to do: its start and end events, and its row closed at once
+    /// (completed, nothing processed, a session count of 0) without being marked running first.
+    pub async fn nothing_to_do(db: &'a Db, bus: &'a Bus, session: Uuid, stage: Stage) -> sqlx::Result<()> {
+        let progress =
+            StageProgress { db, bus, session, stage, processed: 0, total: 0, last_items: 0, last_at: Instant::now() };
+        emit_unacked(bus, &progress.event(StageStatus::Running)).await;
+        progress.finish(StageStatus::Completed, 0).await
     }
 
     pub fn set_total(&mut self, total: i64) {
@@ -99,7 +113,7 @@ impl<'a> StageProgress<'a> {
                 .await?;
             self.last_at = Instant::now();
         }
-        emit_running(self.bus, &self.event(StageStatus::Running)).await;
+        emit_unacked(self.bus, &self.event(StageStatus::Running)).await;
         Ok(())
     }
 
@@ -113,7 +127,7 @@ impl<'a> StageProgress<'a> {
             count: count as i32,
         };
         sessions::stage_finished(self.db, self.session, &end).await?;
-        emit(self.bus, &self.event(status)).await;
+        emit_unacked(self.bus, &self.event(status)).await;
         Ok(())
     }
 }
@@ -124,7 +138,7 @@ pub async fn fail_stage(db: &Db, bus: &Bus, session: Uuid, stage: Stage) -> sqlx
     sessions::stage_finished(db, session, &StageEnd { stage, status, processed: 0, total: 0, count: 0 }).await?;
     let event =
         ProgressEvent { session_id: session, step: Step::of(stage, status), processed: 0, total: 0, at: Utc::now() };
-    emit(bus, &event).await;
+    emit_unacked(bus, &event).await;
     Ok(())
 }
 

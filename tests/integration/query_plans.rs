@@ -30,3 +30,19 @@ async fn a_sessions_removed_employees_are_found_through_an_index() {
         assert!(!plan.contains("Seq Scan"), "{sql}:\n{plan}");
     }
 }
+
+#[tokio::test]
+async fn a_sessions_undiffed_failed_predecessors_are_found_without_reading_its_companys_sessions() {
+    let mut env = TestEnv::new().await;
+    let app = env.spawn_app().await;
+    let session: uuid::Uuid = app.sync_and_wait(None).await["id"].as_str().unwrap().parse().unwrap();
+    // The shape of db::sessions::undiffed_failed (run by every session's changes stage).
+    let sql = "SELECT id FROM sync_sessions
+               WHERE status = 'failed' AND diffed_by IS NULL
+                 AND company_id = (SELECT company_id FROM sync_sessions WHERE id = ($1::uuid[])[1])
+                 AND requested_at < (SELECT requested_at FROM sync_sessions WHERE id = ($1::uuid[])[1])
+               ORDER BY requested_at LIMIT 1000";
+    let plan = plan_of(&app, sql, session).await;
+    assert!(plan.contains("sync_sessions_undiffed_failed"), "{plan}");
+    assert!(!plan.contains("Seq Scan"), "{plan}");
+}

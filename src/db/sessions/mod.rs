@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use uuid::Uuid;
 
-use sqlx::{Acquire, PgExecutor, Postgres};
+use sqlx::PgExecutor;
 
 use super::Db;
 use crate::domain::{Scope, SessionStatus, Source, Stage};
@@ -92,16 +92,25 @@ pub struct NewSession<'a> {
     pub request_id: &'a str,
 }
 
-/// Insert a queued session with its pending stages. `None` when a unique rule refused it (an
-/// active full sync exists, or the idempotency key was used).
-pub async fn insert(db: impl Acquire<'_, Database = Postgres>, s: &NewSession<'_>) -> sqlx::Result<Option<SessionRow>> {
-    let mut tx = db.begin().await?;
-    let row = session_query!(
-        r#"INSERT INTO sync_sessions (id, source, triggered_by, scope, employee_ids, idempotency_key, request_id, company_id)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-           ON CONFLICT DO NOTHING
-           RETURNING"#,
-        "",
+/// Insert a queued session with its pending stages, in one statement. `None` when a unique rule
+/// refused it (an active full sync exists, or the idempotency key was used): then no stage row
+/// is written either.
+pub async fn insert(db: impl PgExecutor<'_>, s: &NewSession<'_>) -> sqlx::Result<Option<SessionRow>> {
+    let names: Vec<&str> = Stage::ORDER.iter().map(|s| s.as_str()).collect();
+    session_query!(
+        r#"WITH s AS (
+               INSERT INTO sync_sessions (id, source, triggered_by, scope, employee_ids, idempotency_key, request_id,
+                                          company_id)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+               ON CONFLICT DO NOTHING
+               RETURNING *
+           ), stages AS (
+               INSERT INTO sync_stages (session_id, stage, position, company_id)
+               SELECT s.id, t.stage, t.position::smallint, s.company_id
+               FROM s, UNNEST($9::text[]) WITH ORDINALITY AS t(stage, position)
+           )
+           SELECT"#,
+        "FROM s",
         s.id,
         s.source.as_str(),
         s.triggered_by,
@@ -110,23 +119,10 @@ pub async fn insert(db: impl Acquire<'_, Database = Postgres>, s: &NewSession<'_
         s.idempotency_key,
         s.request_id,
         s.company_id,
+        &names as &[&str],
     )
-    .fetch_optional(&mut *tx)
-    .await?;
-    if row.is_some() {
-        let names: Vec<&str> = Stage::ORDER.iter().map(|s| s.as_str()).collect();
-        sqlx::query!(
-            r#"INSERT INTO sync_stages (session_id, stage, position, company_id)
-               SELECT $1, stage, position::smallint, $3 FROM UNNEST($2::text[]) WITH ORDINALITY AS t(stage, position)"#,
-            s.id,
-            &names as &[&str],
-            s.company_id,
-        )
-        .execute(&mut *tx)
-        .await?;
-    }
-    tx.commit().await?;
-    Ok(row)
+    .fetch_optional(db)
+    .await
 }
 
 /// The session of an idempotency key (stored as `<company>:<caller>:<key>`).

@@ -115,33 +115,32 @@ pub async fn stage_progress(db: &Db, id: Uuid, stage: Stage, processed: i32, tot
     Ok(())
 }
 
-/// Close a stage and fold its count into the session (one transaction).
+/// Close a stage and fold its count into the session, in one statement (both rows or neither).
+/// A stage closed without having been marked running (a stage with nothing to do) gets its start
+/// time now.
 pub async fn stage_finished(db: &Db, id: Uuid, end: &StageEnd) -> sqlx::Result<()> {
-    let mut tx = db.begin().await?;
     sqlx::query!(
-        "UPDATE sync_stages SET status = $3, processed = $4, total = $5, completed_at = now() WHERE session_id = $1 AND stage = $2",
-        id,
-        end.stage.as_str(),
-        end.status.as_str(),
-        end.processed,
-        end.total
-    )
-    .execute(&mut *tx)
-    .await?;
-    sqlx::query!(
-        r#"UPDATE sync_sessions SET
-             employees_processed = CASE WHEN $2 = 'snapshot' THEN $3 ELSE employees_processed END,
-             history_collected = CASE WHEN $2 = 'history' THEN $3 ELSE history_collected END,
-             changes_detected = CASE WHEN $2 = 'changes' THEN $3 ELSE changes_detected END,
+        r#"WITH stage AS (
+               UPDATE sync_stages SET status = $3, processed = $4, total = $5, completed_at = now(),
+                                      started_at = coalesce(started_at, now())
+               WHERE session_id = $1 AND stage = $2
+           )
+           UPDATE sync_sessions SET
+             employees_processed = CASE WHEN $2 = 'snapshot' THEN $6 ELSE employees_processed END,
+             history_collected = CASE WHEN $2 = 'history' THEN $6 ELSE history_collected END,
+             changes_detected = CASE WHEN $2 = 'changes' THEN $6 ELSE changes_detected END,
              errors_count = (SELECT count(*)::int FROM sync_errors WHERE session_id = $1)
            WHERE id = $1"#,
         id,
         end.stage.as_str(),
+        end.status.as_str(),
+        end.processed,
+        end.total,
         end.count
     )
-    .execute(&mut *tx)
+    .execute(db)
     .await?;
-    tx.commit().await
+    Ok(())
 }
 
 pub async fn errors(db: &Db, id: Uuid, limit: i64) -> sqlx::Result<Vec<ErrorRow>> {

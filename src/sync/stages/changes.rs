@@ -31,12 +31,19 @@ async fn insert(ctx: &StageCtx, session: Uuid, baseline: bool, found: &mut Vec<K
     Ok(())
 }
 
+/// `stored_nothing`: the session (in every attempt) stored no version and marked no employee
+/// removed, so it has nothing to diff of its own; what earlier failed sessions stored still is.
 #[tracing::instrument(skip_all, fields(%session))]
-pub async fn run(ctx: &StageCtx, session: Uuid) -> Result<StageReport, Abort> {
-    let baseline = employees::is_baseline(&ctx.db, session).await?;
+pub async fn run(ctx: &StageCtx, session: Uuid, stored_nothing: bool) -> Result<StageReport, Abort> {
     // Versions a failed session stored are diffed here too: a later sync finds them unchanged
     // and would never diff them itself.
     let adopted = sessions::undiffed_failed(&ctx.db, session).await?;
+    if stored_nothing && adopted.is_empty() {
+        // Nothing to diff, so nothing recorded and nothing to publish (an idle watch).
+        StageProgress::nothing_to_do(&ctx.db, &ctx.bus, session, STAGE).await?;
+        return Ok(StageReport { status: StageStatus::Completed, count: 0, stored: 0 });
+    }
+    let baseline = employees::is_baseline(&ctx.db, session).await?;
     let diffed: Vec<Uuid> = std::iter::once(session).chain(adopted.iter().copied()).collect();
     let touched = employees::count_session_diffs(&ctx.db, &diffed).await?;
     let mut progress = StageProgress::start(&ctx.db, &ctx.bus, session, STAGE, touched).await?;
@@ -80,5 +87,5 @@ pub async fn run(ctx: &StageCtx, session: Uuid) -> Result<StageReport, Abort> {
     }
     crate::failpoint::pause(crate::failpoint::Failpoint::ChangesPublished).await;
     progress.finish(StageStatus::Completed, recorded).await?;
-    Ok(StageReport { status: StageStatus::Completed, count: recorded })
+    Ok(StageReport { status: StageStatus::Completed, count: recorded, stored: 0 })
 }

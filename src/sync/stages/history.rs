@@ -66,7 +66,7 @@ pub async fn run(ctx: &StageCtx, session: Uuid, targets: Option<&[Uuid]>) -> Res
     // Stops the fetch task when the stage ends early (cancel, fatal error, a dropped future).
     let _fetcher = AbortOnDropHandle::new(fetcher);
 
-    let mut ok = 0usize;
+    let (mut ok, mut written) = (0usize, 0u64);
     let mut errors = Vec::new();
     let mut batch: Vec<HistoryItem> = Vec::with_capacity(BATCH);
     loop {
@@ -90,7 +90,7 @@ pub async fn run(ctx: &StageCtx, session: Uuid, targets: Option<&[Uuid]>) -> Res
             }
         }
         if batch.len() >= BATCH {
-            employees::store_histories(&ctx.db, ctx.company, session, &batch).await?;
+            written += employees::store_histories(&ctx.db, ctx.company, session, &batch).await?;
             batch.clear();
         }
         progress.advance(1).await?;
@@ -98,13 +98,13 @@ pub async fn run(ctx: &StageCtx, session: Uuid, targets: Option<&[Uuid]>) -> Res
             failpoint::pause(Failpoint::HistoryProgress).await;
         }
     }
-    employees::store_histories(&ctx.db, ctx.company, session, &batch).await?;
+    written += employees::store_histories(&ctx.db, ctx.company, session, &batch).await?;
     sessions::add_errors(&ctx.db, session, STAGE, &errors).await?;
     let status = if ids.is_empty() { StageStatus::Completed } else { StageStatus::from_counts(ok, errors.len()) };
     // Counted over every employee in scope, including those whose history was still fresh.
     let with_history = employees::count_with_history(&ctx.db, ctx.company, targets).await?;
     progress.finish(status, with_history).await?;
-    Ok(StageReport { status, count: with_history })
+    Ok(StageReport { status, count: with_history, stored: written })
 }
 
 #[cfg(test)]

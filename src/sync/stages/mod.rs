@@ -79,11 +79,13 @@ impl From<sqlx::Error> for Abort {
     }
 }
 
-/// The end of a stage: its status and the session count it sets.
+/// The end of a stage: its status, the session count it sets, and how many rows it stored that
+/// a later stage reads (record and history versions, employees marked removed; 0 for changes).
 #[derive(Debug, Clone, Copy)]
 pub struct StageReport {
     pub status: StageStatus,
     pub count: i64,
+    pub stored: u64,
 }
 
 /// A per-employee (or per-page) error row from an Employes failure.

@@ -28,16 +28,19 @@ pub async fn run(ctx: &StageCtx, session: Uuid, targets: Option<&[Uuid]>) -> Res
     let mut progress =
         StageProgress::start(&ctx.db, &ctx.bus, session, STAGE, targets.map_or(0, |t| t.len() as i64)).await?;
     let mut errors = Vec::new();
+    // New versions and removals written (what the changes stage will diff).
+    let mut written = 0u64;
     let stored = match targets {
-        None => store_all_pages(ctx, session, &mut progress, &mut errors).await?,
+        None => store_all_pages(ctx, session, &mut progress, &mut errors, &mut written).await?,
         Some(ids) => {
-            let records = unseen(&mut HashSet::new(), fetch_targets(ctx, session, ids, &mut errors).await?);
+            let records =
+                unseen(&mut HashSet::new(), fetch_targets(ctx, session, ids, &mut errors, &mut written).await?);
             progress.set_total(records.len() as i64 + errors.len() as i64);
             for chunk in records.chunks(BATCH) {
                 if ctx.cancel.is_cancelled() {
                     return Err(Abort::Cancelled);
                 }
-                employees::store_snapshots(&ctx.db, ctx.company, session, chunk, &ctx.digest_key).await?;
+                written += employees::store_snapshots(&ctx.db, ctx.company, session, chunk, &ctx.digest_key).await?;
                 progress.advance(chunk.len() as i64).await?;
             }
             progress.advance(errors.len() as i64).await?;
@@ -55,7 +58,7 @@ pub async fn run(ctx: &StageCtx, session: Uuid, targets: Option<&[Uuid]>) -> Res
         return Err(Abort::fatal(kind, "could not fetch any of the requested employees from Employes"));
     }
     progress.finish(status, stored as i64).await?;
-    Ok(StageReport { status, count: stored as i64 })
+    Ok(StageReport { status, count: stored as i64, stored: written })
 }
 
 /// Full sync: store the list page by page as it arrives (the company is never held in
@@ -65,6 +68,7 @@ async fn store_all_pages(
     session: Uuid,
     progress: &mut StageProgress<'_>,
     errors: &mut Vec<NewError>,
+    written: &mut u64,
 ) -> Result<usize, Abort> {
     let (tx, mut pages) = tokio::sync::mpsc::channel(PAGES_AHEAD);
     let (client, concurrency) = (ctx.client.clone(), ctx.fetch_concurrency);
@@ -84,7 +88,7 @@ async fn store_all_pages(
                 let fresh = unseen(&mut seen, employees);
                 let expected = total.map_or(0, |t| t as i64).max(seen.len() as i64);
                 progress.set_total(expected.max(progress.total));
-                employees::store_snapshots(&ctx.db, ctx.company, session, &fresh, &ctx.digest_key).await?;
+                *written += employees::store_snapshots(&ctx.db, ctx.company, session, &fresh, &ctx.digest_key).await?;
                 progress.advance(fresh.len() as i64).await?;
                 failpoint::pause(Failpoint::SnapshotStored).await;
             }
@@ -117,6 +121,7 @@ async fn store_all_pages(
     let listed: Vec<Uuid> = seen.into_iter().collect();
     if !incomplete && invalid == 0 {
         let removed = employees::mark_removed_except(&ctx.db, ctx.company, session, &listed).await?;
+        *written += removed;
         if removed > 0 {
             tracing::info!(removed, "employees no longer listed upstream");
         }
@@ -130,6 +135,7 @@ async fn fetch_targets(
     session: Uuid,
     ids: &[Uuid],
     errors: &mut Vec<NewError>,
+    written: &mut u64,
 ) -> Result<Vec<Employee>, Abort> {
     let mut found = Vec::with_capacity(ids.len());
     for &id in ids {
@@ -139,7 +145,7 @@ async fn fetch_targets(
         match ctx.client.employee(id).await {
             Ok(Some(e)) => found.push(e),
             Ok(None) => {
-                employees::mark_removed(&ctx.db, ctx.company, session, id).await?;
+                *written += employees::mark_removed(&ctx.db, ctx.company, session, id).await?;
             }
             Err(e) => {
                 if let Some(fatal) = fatal_if_unauthorized(&e) {
