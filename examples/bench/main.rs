@@ -136,7 +136,10 @@ async fn main() -> anyhow::Result<()> {
         .await;
     }
     if wants("watchlatency") {
-        run(&mut report, "watchlatency", async |r| watch::watch_latency(r, &nats, &nc, 60).await).await;
+        run(&mut report, "watchlatency", async |r| {
+            watch::watch_latency(r, &nats, &nc, env_or("BENCH_WATCH_RUNS", 100)).await
+        })
+        .await;
     }
     if wants("watchidle") {
         run(&mut report, "watchidle", async |r| watch::watch_idle(r, &nats, &nc, 6).await).await;

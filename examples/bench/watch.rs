@@ -74,7 +74,9 @@ pub async fn watch_latency(
 ) -> anyhow::Result<()> {
     let interval = 10u64;
     println!("\n== watch detection latency: {runs} raises, watch every {interval} s, simulator 5 req/s, 30 ms ==");
-    let sim = SimServer::start(SimConfig { rate_limit: 5, latency_ms: 30, ..SimConfig::default() }).await;
+    // Every employee with history: each raise is of its own employee, up to 110 of them.
+    let sim =
+        SimServer::start(SimConfig { rate_limit: 5, latency_ms: 30, with_history: 110, ..SimConfig::default() }).await;
     let svc =
         Service::start("watchlatency", nats, &sim, 5, "http,worker,scheduler", &[("WATCH_INTERVAL", "10s")]).await?;
     let db = svc.db().await?;
@@ -139,6 +141,8 @@ pub async fn watch_latency(
     )
     .fetch_all(&db)
     .await?;
+    let slowest = slowest_watches(&db, 3).await?;
+    let stats = sim.control.stats().await;
     report.figure(
         "Watch detection latency without webhooks (mutation → CloudEvent, watch every 10 s)",
         format!("p50 {p50:.2} s, p99 {p99:.2} s, max {max:.2} s over {} raises ({missed} not seen)", samples.len()),
@@ -146,8 +150,8 @@ pub async fn watch_latency(
         Some(p99 <= target && missed == 0),
     );
     report.note(format!(
-        "watch latency: {runs} runs instead of the issue's 100 (≈ {:.0} s instead of ~17 min on this shared machine), \
-         raises at uniformly random moments over {:.0} s, each of its own employee, so about two fall in one interval \
+        "watch latency: {runs} runs (the issue asks for 100; BENCH_WATCH_RUNS), ≈ {:.0} s, raises at uniformly \
+         random moments over {:.0} s, each of its own employee, so about two fall in one interval \
          and such a watch reads one more history (0.2 s at 5 req/s); {} watches ran, those that recorded a change took \
          p50 {:.2} s / max {:.2} s from start to completion",
         span.as_secs_f64() + 30.0,
@@ -156,8 +160,50 @@ pub async fn watch_latency(
         pct(&busy, 50.0),
         busy.last().copied().unwrap_or(f64::NAN)
     ));
-    report.raw.insert("watchlatency".into(), json!({"samples_s": samples, "missed": missed, "watch_busy_s": busy}));
+    report.note(format!(
+        "watch latency: the slowest watches, queued → snapshot / history / changes → end (milestones, the last \
+         event) in s: {}; the simulator answered {} of {} requests with 429",
+        slowest.join("; "),
+        stats["rate_limited"].as_u64().unwrap_or(0),
+        stats["requests"].as_u64().unwrap_or(0)
+    ));
+    report.raw.insert(
+        "watchlatency".into(),
+        json!({"samples_s": samples, "missed": missed, "watch_busy_s": busy, "slowest_watches": slowest}),
+    );
     Ok(())
+}
+
+/// The `n` slowest completed watches (requested → completed), each as its queue wait, its three
+/// stages, what followed them, its history total and the changes it recorded.
+async fn slowest_watches(db: &sqlx::PgPool, n: i64) -> anyhow::Result<Vec<String>> {
+    type Row = (f64, f64, f64, f64, f64, f64, i32, i32);
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT extract(epoch FROM s.completed_at - s.requested_at)::float8,
+                extract(epoch FROM s.started_at - s.requested_at)::float8,
+                extract(epoch FROM sn.completed_at - sn.started_at)::float8,
+                extract(epoch FROM h.completed_at - h.started_at)::float8,
+                extract(epoch FROM c.completed_at - c.started_at)::float8,
+                extract(epoch FROM s.completed_at - c.completed_at)::float8,
+                h.total, s.changes_detected
+         FROM sync_sessions s
+         JOIN sync_stages sn ON sn.session_id = s.id AND sn.stage = 'snapshot'
+         JOIN sync_stages h ON h.session_id = s.id AND h.stage = 'history'
+         JOIN sync_stages c ON c.session_id = s.id AND c.stage = 'changes'
+         WHERE s.source = 'watch' AND s.status = 'completed'
+         ORDER BY s.completed_at - s.requested_at DESC LIMIT $1",
+    )
+    .bind(n)
+    .fetch_all(db)
+    .await?;
+    Ok(rows
+        .iter()
+        .map(|(all, queued, snap, hist, changes, end, reads, found)| {
+            format!(
+                "{all:.2} = {queued:.2} + {snap:.2} / {hist:.2} / {changes:.2} + {end:.2} ({reads} histories, {found} changes)"
+            )
+        })
+        .collect())
 }
 
 /// Idle cost: `n` watches of a company where nothing changes, counted by the simulator.

@@ -13,8 +13,17 @@ use uuid::Uuid;
 
 use crate::{
     report::{Report, pct},
-    service::Service,
+    service::{Service, cpu_seconds},
 };
+
+/// CPU seconds so far of the Postgres backends serving the run's database (`db` is one of its
+/// pools; the service's backends stay connected through the window) and of nats-server.
+async fn others_cpu(db: &sqlx::PgPool, nats: &Nats) -> anyhow::Result<(f64, f64)> {
+    let pids: Vec<i32> =
+        sqlx::query_scalar("SELECT pid FROM pg_stat_activity WHERE datname = current_database()").fetch_all(db).await?;
+    let pg = pids.iter().map(|p| cpu_seconds(*p as u32)).sum();
+    Ok((pg, cpu_seconds(nats.pid())))
+}
 
 /// company, requested_at, started_at, status
 type WatchRow = (Uuid, DateTime<Utc>, Option<DateTime<Utc>>, String);
@@ -73,9 +82,10 @@ pub async fn watch_many(report: &mut Report, nats: &Nats, m: Many) -> anyhow::Re
     let baselines = started.elapsed().as_secs_f64();
     // Every company has its baseline: measure a window of watches from the next full interval on.
     tokio::time::sleep(Duration::from_secs(m.interval_s)).await;
-    let (from, cpu0) = (Utc::now(), svc.cpu_seconds());
+    let (from, cpu0, others0) = (Utc::now(), svc.cpu_seconds(), others_cpu(&db, nats).await?);
     tokio::time::sleep(Duration::from_secs(m.watch_secs)).await;
-    let (until, cpu) = (Utc::now(), svc.cpu_seconds() - cpu0);
+    let (until, cpu, others) = (Utc::now(), svc.cpu_seconds() - cpu0, others_cpu(&db, nats).await?);
+    let (pg_cpu, nats_cpu) = (others.0 - others0.0, others.1 - others0.1);
     // Give watches requested in the window time to start.
     tokio::time::sleep(Duration::from_secs(m.interval_s)).await;
     let (hwm, _) = svc.memory_kib();
@@ -87,6 +97,15 @@ pub async fn watch_many(report: &mut Report, nats: &Nats, m: Many) -> anyhow::Re
     .bind(until)
     .fetch_all(&db)
     .await?;
+    // The CPU of the window went to the watches that ran in it: per watch completed in it.
+    let completed: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM sync_sessions WHERE source = 'watch' AND completed_at >= $1 AND completed_at < $2",
+    )
+    .bind(from)
+    .bind(until)
+    .fetch_one(&db)
+    .await?;
+    let per_watch = |cpu: f64| cpu * 1000.0 / completed.max(1) as f64;
     let iv = Duration::from_secs(m.interval_s);
     let secs = |d: TimeDelta| d.num_microseconds().unwrap_or(i64::MAX) as f64 / 1e6;
     let mut requested: Vec<f64> = rows.iter().map(|(c, r, _, _)| secs(*r - slot_of(*c, iv, *r))).collect();
@@ -116,12 +135,15 @@ pub async fn watch_many(report: &mut Report, nats: &Nats, m: Many) -> anyhow::Re
     report.figure(
         "Service CPU per idle watch",
         format!(
-            "{:.2} ms ({cpu:.1} CPU s for {} watches in {} s; {:.0} % of one core); peak RSS {:.1} MB",
-            cpu * 1000.0 / rows.len().max(1) as f64,
-            rows.len(),
+            "{:.2} ms ({cpu:.1} CPU s for the {completed} watches completed in the {} s; {:.0} % of one core); peak \
+             RSS {:.1} MB; in the same window Postgres {:.2} ms and nats-server {:.2} ms per watch ({pg_cpu:.1} and \
+             {nats_cpu:.1} CPU s)",
+            per_watch(cpu),
             m.watch_secs,
             cpu * 100.0 / m.watch_secs as f64,
-            hwm as f64 / 1024.0
+            hwm as f64 / 1024.0,
+            per_watch(pg_cpu),
+            per_watch(nats_cpu),
         ),
         "reported",
         None,
@@ -135,7 +157,8 @@ pub async fn watch_many(report: &mut Report, nats: &Nats, m: Many) -> anyhow::Re
     report.raw.insert(
         "watchmany".into(),
         json!({"watches": rows.len(), "expected": expected, "started_lag_s": started_lag, "requested_lag_s": requested,
-               "cpu_s": cpu, "baselines_s": baselines, "vmhwm_kib": hwm}),
+               "completed": completed, "cpu_s": cpu, "postgres_cpu_s": pg_cpu, "nats_cpu_s": nats_cpu, "baselines_s": baselines,
+               "vmhwm_kib": hwm}),
     );
     Ok(())
 }
