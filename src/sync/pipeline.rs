@@ -37,7 +37,6 @@ pub async fn run(ctx: &StageCtx, session: &SessionRow) -> Result<SessionStatus, 
         if let Some(prev) = done.iter().find(|s| s.stage == stage && s.status.is_done()) {
             tracing::info!(%stage, "stage already done by an earlier attempt");
             statuses.push(prev.status);
-            stored_nothing = false;
             continue;
         }
         if ctx.cancel.is_cancelled() {
