@@ -43,36 +43,56 @@ fn floor(employees: usize) -> f64 {
     (employees.div_ceil(100) + employees) as f64 / f64::from(RATE)
 }
 
-/// Where the sessions' time went, from their stage rows: when the last history stage ended
+/// Where the sessions' time went, from their session and stage rows (seconds, p50 and max over
+/// the sessions): from the request to the claim, the claim to the snapshot stage's start (the
+/// session's set-up), the snapshot stage (the list pages), from its end to the history stage's
+/// start (the history set-up queries), the history stage, when the last history stage ended
 /// (the I/O done), the wait from a session's history end to its changes stage (its turn at the
 /// last phase, `WORKER_FINISH_CONCURRENCY`), the changes stage, and from there to the session's
 /// end (milestone evaluation, their events, the final status).
 async fn phases(db: &sqlx::PgPool, ids: &[Uuid], t0: DateTime<Utc>) -> anyhow::Result<String> {
-    let rows: Vec<(f64, f64, f64, f64)> = sqlx::query_as(
-        "SELECT extract(epoch FROM h.completed_at - $2)::float8,
+    type Row = (f64, f64, f64, f64, f64, f64, f64, f64, f64, f64);
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT extract(epoch FROM s.started_at - $2)::float8,
+                extract(epoch FROM sn.started_at - s.started_at)::float8,
+                extract(epoch FROM sn.completed_at - sn.started_at)::float8,
+                extract(epoch FROM h.started_at - sn.completed_at)::float8,
+                extract(epoch FROM h.completed_at - h.started_at)::float8,
+                extract(epoch FROM h.completed_at - sn.started_at)::float8,
+                extract(epoch FROM h.completed_at - $2)::float8,
                 extract(epoch FROM c.started_at - h.completed_at)::float8,
                 extract(epoch FROM c.completed_at - c.started_at)::float8,
                 extract(epoch FROM s.completed_at - c.completed_at)::float8
          FROM sync_sessions s
+         JOIN sync_stages sn ON sn.session_id = s.id AND sn.stage = 'snapshot'
          JOIN sync_stages h ON h.session_id = s.id AND h.stage = 'history'
          JOIN sync_stages c ON c.session_id = s.id AND c.stage = 'changes'
-         WHERE s.id = ANY($1) AND h.completed_at IS NOT NULL AND c.completed_at IS NOT NULL",
+         WHERE s.id = ANY($1) AND sn.completed_at IS NOT NULL AND h.completed_at IS NOT NULL
+           AND c.completed_at IS NOT NULL",
     )
     .bind(ids)
     .bind(t0)
     .fetch_all(db)
     .await?;
-    let column = |f: fn(&(f64, f64, f64, f64)) -> f64| {
+    let column = |f: fn(&Row) -> f64| {
         let mut v: Vec<f64> = rows.iter().map(f).collect();
         v.sort_by(f64::total_cmp);
         format!("p50 {:.2} s, max {:.2} s", pct(&v, 50.0), v.last().copied().unwrap_or(f64::NAN))
     };
     Ok(format!(
-        "history ended {}; then waited for the last phase {}; changes stage {}; milestones and end {}",
+        "claimed {}; claim to snapshot start {}; snapshot stage {}; snapshot end to history start {}; history \
+         stage {}; snapshot start to history end {}; history ended {}; then waited for the last phase {}; changes \
+         stage {}; milestones and end {}",
         column(|r| r.0),
         column(|r| r.1),
         column(|r| r.2),
-        column(|r| r.3)
+        column(|r| r.3),
+        column(|r| r.4),
+        column(|r| r.5),
+        column(|r| r.6),
+        column(|r| r.7),
+        column(|r| r.8),
+        column(|r| r.9)
     ))
 }
 
