@@ -183,7 +183,7 @@ mod tests {
         assert_eq!(c.employes.v1_company(), Some(default_company_id()));
         assert_eq!(c.employes.simulator_companies, 1);
         assert_eq!(c.worker.concurrency, 128);
-        assert_eq!(c.worker.finish_concurrency, 8);
+        assert_eq!(c.worker.finish_concurrency, 16);
     }
 
     #[test]

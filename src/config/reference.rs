@@ -95,7 +95,7 @@ pub const REFERENCE: &[KeyDoc] = &[
     doc("WORKER_REAP_AFTER", "10m", "a running session silent this long is failed"),
     doc("WORKER_MAX_DELIVER", "20", "claims of one session before it is given up as failed, as a dead letter (1-1000)"),
     doc("WORKER_CONCURRENCY", "128", "sessions one worker runs at once (at most 2 of one company while others wait)"),
-    doc("WORKER_FINISH_CONCURRENCY", "8", "sessions of one worker in their last phase (changes, milestones) at once"),
+    doc("WORKER_FINISH_CONCURRENCY", "16", "sessions of one worker in their last phase (changes, milestones) at once"),
     doc("WORKER_FETCH_CONCURRENCY", "8", "concurrent Employes fetches of one session (still rate-limited)"),
     doc("HISTORY_REFRESH_AFTER", "24h", "every history is re-read within this, a rolling share per watch; 0s = always"),
     doc("TIMEZONE", "Europe/Amsterdam", "IANA time zone whose calendar day is today for milestones"),

@@ -42,7 +42,7 @@ pub(super) fn parse(v: &Values<'_>) -> Result<WorkerConfig, ConfigError> {
     if concurrency == 0 {
         return Err(bad("WORKER_CONCURRENCY", "must be at least 1"));
     }
-    let finish_concurrency = v.whole("WORKER_FINISH_CONCURRENCY", 8usize)?;
+    let finish_concurrency = v.whole("WORKER_FINISH_CONCURRENCY", 16usize)?;
     if finish_concurrency == 0 {
         return Err(bad("WORKER_FINISH_CONCURRENCY", "must be at least 1"));
     }
