@@ -35,6 +35,8 @@ pub struct App {
     config: Arc<Config>,
     roles: Vec<Role>,
     db: Db,
+    /// The HTTP API's pool (`DATABASE_API_CONNECTIONS`, `db::api_pool`).
+    api_db: Db,
     bus: Bus,
     listener: Option<TcpListener>,
     simulator: Option<Simulator>,
@@ -62,7 +64,7 @@ pub fn metrics_handle() -> PrometheusHandle {
 pub async fn connect(config: &Config) -> anyhow::Result<(Db, Bus)> {
     let (timeout, deadline) = (config.runtime.startup_timeout, Instant::now() + config.runtime.startup_timeout);
     startup::wait_for_postgres(config.database_url(), timeout, deadline).await?;
-    let db = db::pool(config.database_url()).context("DATABASE_URL")?;
+    let db = db::pool_of(config.database_url(), config.pools.max).context("DATABASE_URL")?;
     db::migrate(&db, config.employes.v1_company()).await?;
     // A rotation of SECRETS_KEY before anything opens a sealed value.
     if let (Some(current), Some(previous)) = (&config.secrets_key, &config.secrets_key_previous) {
@@ -125,7 +127,21 @@ impl App {
             tracing::warn!("no company is registered yet: add one (EMPLOYES_COMPANY_ID, or the companies API)");
         }
         let metrics = metrics_handle();
-        Ok(App { config: Arc::new(config), roles, db, bus, listener, simulator, companies, digest_key, metrics })
+        // The API's own connections: its list queries planned for their arguments, and a poll of
+        // changes never waits for a connection behind the worker's statements (`db::api_pool`).
+        let api_db = db::api_pool(config.database_url(), config.pools.api).context("DATABASE_URL")?;
+        Ok(App {
+            config: Arc::new(config),
+            roles,
+            db,
+            api_db,
+            bus,
+            listener,
+            simulator,
+            companies,
+            digest_key,
+            metrics,
+        })
     }
 
     /// The bound HTTP address (port 0 resolved).
@@ -210,8 +226,8 @@ impl App {
             let limits = Arc::new(http::limits::Limits::new(&cfg.limits));
             tasks.spawn(unit(limits.clone().run_sweeper(shutdown.clone())));
             let state = AppState {
-                db: self.db.clone(),
-                hub: crate::sync::fanout::Hub::new(bus.clone(), self.db.clone()),
+                db: self.api_db.clone(),
+                hub: crate::sync::fanout::Hub::new(bus.clone(), self.api_db.clone()),
                 bus,
                 config: cfg.clone(),
                 companies: self.companies.clone(),
@@ -255,6 +271,7 @@ impl App {
         }
         budget_stop.cancel();
         companies::budget::flush(&self.db, &self.companies).await;
+        self.api_db.close().await;
         self.db.close().await;
         Ok(())
     }

@@ -180,9 +180,15 @@ async fn main() -> anyhow::Result<()> {
         run(&mut report, "sharedkey", async |r| companies::shared_key(r, &nats, 10).await).await;
     }
     if wants("mixed") {
-        let rate = std::env::var("BENCH_MIXED_WEBHOOKS").ok().and_then(|v| v.parse().ok()).unwrap_or(200);
-        let mix =
-            mixed::Mix { companies: 50, employees: 20, followers: 200, pollers: 20, webhooks_per_s: rate, secs: 60 };
+        let mix = mixed::Mix {
+            companies: 50,
+            employees: 20,
+            followers: 200,
+            pollers: 20,
+            webhooks_per_s: env_or("BENCH_MIXED_WEBHOOKS", 1_000),
+            secs: env_or("BENCH_MIXED_SECS", 60) as u64,
+            calm_only: std::env::var("BENCH_MIXED_ROUNDS").is_ok_and(|r| r == "calm"),
+        };
         run(&mut report, "mixed", async |r| mixed::mixed_scenario(r, &nats, mix).await).await;
     }
     if wants("dbwrite") {

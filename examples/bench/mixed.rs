@@ -26,6 +26,8 @@ pub struct Mix {
     pub pollers: usize,
     pub webhooks_per_s: usize,
     pub secs: u64,
+    /// Only the round without the abusive token (`BENCH_MIXED_ROUNDS=calm`, for iteration).
+    pub calm_only: bool,
 }
 
 /// Tokens of the round: `viewer-<i>` for followers (10 streams each), `poller-<i>`, `abuser`.
@@ -80,12 +82,17 @@ async fn round(nats: &Nats, mix: Mix, abuse: bool, tag: &str) -> anyhow::Result<
     run_load(load).await
 }
 
-fn verdicts(report: &mut Report, label: &str, o: &Outcome) {
+fn verdicts(report: &mut Report, label: &str, o: &Outcome, secs: u64) {
+    report.note(format!(
+        "mixed{label}: CPU in the {secs} s window: replicas {:.1} s and {:.1} s, bench process (simulator, load) {:.1} s",
+        o.cpu_s[0], o.cpu_s[1], o.cpu_s[2]
+    ));
     report.figure(
         &format!("Mixed load{label}: API p99 (pollers of changes and milestones)"),
         format!(
-            "p99 {:.0} ms, p50 {:.0} ms over {} requests; follower session lookups p99 {:.0} ms",
-            o.api_p99_ms, o.api_p50_ms, o.api_requests, o.follow_p99_ms
+            "p99 {:.0} ms, p50 {:.0} ms over {} requests (p99 of changes {:.0} ms, of milestones {:.0} ms); \
+             follower session lookups p99 {:.0} ms",
+            o.api_p99_ms, o.api_p50_ms, o.api_requests, o.route_p99_ms[0], o.route_p99_ms[1], o.follow_p99_ms
         ),
         "p99 < 150 ms",
         Some(o.api_p99_ms < 150.0),
@@ -94,7 +101,7 @@ fn verdicts(report: &mut Report, label: &str, o: &Outcome) {
         &format!("Mixed load{label}: 5xx answers"),
         format!(
             "{} (of {} API requests, {} webhooks, {} stream opens)",
-            o.server_errors, o.api_requests, o.webhooks_sent, o.stream_opens
+            o.server_errors, o.api_requests, o.webhooks_offered, o.stream_opens
         ),
         "0",
         Some(o.server_errors == 0),
@@ -102,8 +109,25 @@ fn verdicts(report: &mut Report, label: &str, o: &Outcome) {
     report.figure(
         &format!("Mixed load{label}: webhooks lost"),
         format!(
-            "{} accepted of {} sent ({} answered 429); {} without their change, {} with it more than once (after {:.0} s of drain)",
-            o.webhooks_accepted, o.webhooks_sent, o.webhooks_limited, o.lost, o.duplicated, o.drain_s
+            "{} offered in {:.0} s ({:.0}/s, on schedule), {} sent, {} answered ({} accepted, {} 429, {} other), {} unanswered \
+             after {} s, answer p50 {:.0} ms, p99 {:.0} ms, at most {} in flight; {} accepted without their change, \
+             {} with it more than once (after {:.0} s of drain)",
+            o.webhooks_offered,
+            o.webhooks_offered_s,
+            o.webhooks_offered as f64 / o.webhooks_offered_s.max(f64::EPSILON),
+            o.webhooks_sent,
+            o.webhooks_answered,
+            o.webhooks_accepted,
+            o.webhooks_limited,
+            o.webhooks_other,
+            o.webhooks_unanswered,
+            crate::mixed_load::WEBHOOK_TIMEOUT.as_secs(),
+            o.webhook_p50_ms,
+            o.webhook_p99_ms,
+            o.webhooks_max_in_flight,
+            o.lost,
+            o.duplicated,
+            o.drain_s
         ),
         "0 lost, each change exactly once",
         Some(o.lost == 0 && o.duplicated == 0),
@@ -131,10 +155,14 @@ pub async fn mixed_scenario(report: &mut Report, nats: &Nats, mix: Mix) -> anyho
         mix.companies, mix.followers, mix.pollers, mix.webhooks_per_s, mix.secs
     );
     let calm = round(nats, mix, false, "calm").await?;
-    verdicts(report, "", &calm);
+    verdicts(report, "", &calm, mix.secs);
+    if mix.calm_only {
+        report.raw.insert("mixed".into(), json!({"calm": calm.raw}));
+        return Ok(());
+    }
     tokio::time::sleep(Duration::from_secs(2)).await;
     let abused = round(nats, mix, true, "abused").await?;
-    verdicts(report, " with an abusive token", &abused);
+    verdicts(report, " with an abusive token", &abused, mix.secs);
     let ratio = abused.api_p99_ms / calm.api_p99_ms;
     report.figure(
         "Mixed load: everyone else's API p99 with the abusive token ÷ without",

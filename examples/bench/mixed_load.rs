@@ -23,6 +23,9 @@ use crate::{
     service::Service,
 };
 
+/// How long a webhook may wait for its answer before it counts as unanswered.
+pub const WEBHOOK_TIMEOUT: Duration = Duration::from_secs(30);
+
 pub struct Load<'a> {
     pub mix: Mix,
     pub abuse: bool,
@@ -37,10 +40,22 @@ pub struct Outcome {
     pub api_p50_ms: f64,
     pub api_p99_ms: f64,
     pub api_requests: usize,
+    /// p99 of changes and of milestones.
+    pub route_p99_ms: [f64; 2],
     pub follow_p99_ms: f64,
     pub server_errors: usize,
     pub stream_opens: usize,
+    pub webhooks_offered: usize,
+    /// Seconds over which they were offered (the round's length, as the schedule ran).
+    pub webhooks_offered_s: f64,
     pub webhooks_sent: usize,
+    /// Answered with any status (202, 429 or another).
+    pub webhooks_answered: usize,
+    pub webhooks_other: usize,
+    pub webhooks_unanswered: usize,
+    pub webhooks_max_in_flight: usize,
+    pub webhook_p50_ms: f64,
+    pub webhook_p99_ms: f64,
     pub webhooks_accepted: usize,
     pub webhooks_limited: usize,
     pub lost: usize,
@@ -50,6 +65,8 @@ pub struct Outcome {
     pub max_open_sessions: usize,
     pub max_followed: usize,
     pub rss_mb: [f64; 2],
+    /// CPU seconds of the two replicas and of the bench process (simulator and load) in the window.
+    pub cpu_s: [f64; 3],
     pub abuse_streams: usize,
     pub abuse_streams_ok: usize,
     pub abuse_requests: usize,
@@ -61,12 +78,22 @@ pub struct Outcome {
 #[derive(Default)]
 struct Counts {
     api_ms: Mutex<Vec<f64>>,
+    /// The same, of changes (0) and milestones (1).
+    route_ms: Mutex<[Vec<f64>; 2]>,
     follow_ms: Mutex<Vec<f64>>,
     server_errors: AtomicUsize,
     stream_opens: AtomicUsize,
     followed: AtomicUsize,
+    /// Webhooks due by the schedule (each its task), sent (its raise made upstream), answered by
+    /// status, and never answered (a transport error or [`WEBHOOK_TIMEOUT`]).
+    offered: AtomicUsize,
     sent: AtomicUsize,
     limited: AtomicUsize,
+    webhook_other: AtomicUsize,
+    unanswered: AtomicUsize,
+    in_flight: AtomicUsize,
+    max_in_flight: AtomicUsize,
+    webhook_ms: Mutex<Vec<f64>>,
     accepted: Mutex<Vec<(Uuid, chrono::NaiveDate)>>,
     abuse_streams_ok: AtomicUsize,
     abuse_requests: AtomicUsize,
@@ -133,6 +160,9 @@ pub async fn run_load(load: Load<'_>) -> anyhow::Result<Outcome> {
         replicas[i % 2].send_json(reqwest::Method::POST, "/api/sync", &json!({ "company_id": co })).await?;
     }
     let started = Instant::now();
+    let cpu =
+        || [replicas[0].cpu_seconds(), replicas[1].cpu_seconds(), crate::service::cpu_seconds(std::process::id())];
+    let cpu_before = cpu();
     // Followers: each follows its company's latest session, and the next one when it ends.
     for j in 0..mix.followers {
         let (http, c, stop, co) = (http.clone(), c.clone(), stop.clone(), companies[j % companies.len()]);
@@ -156,24 +186,28 @@ pub async fn run_load(load: Load<'_>) -> anyhow::Result<Outcome> {
             (http.clone(), c.clone(), stop.clone(), urls[i % 2].clone(), token("poller", i));
         tasks.spawn(async move {
             while !stop.is_cancelled() {
-                for path in ["/api/changes?limit=50", "/api/milestones?limit=50"] {
+                for (route, path) in ["/api/changes?limit=50", "/api/milestones?limit=50"].into_iter().enumerate() {
                     let (s, ms, _) = timed_get(&http, &format!("{base}{path}"), &tok).await;
                     c.status(s);
                     c.api_ms.lock().unwrap().push(ms);
+                    c.route_ms.lock().unwrap()[route].push(ms);
                 }
                 tokio::time::sleep(Duration::from_millis(250)).await;
             }
         });
     }
-    // Webhooks: each one a raise upstream first, then its signed webhook, `webhooks_per_s` a second.
+    // Webhooks: each one a raise upstream first, then its signed webhook, `webhooks_per_s` a second
+    // on schedule (open loop): the n-th is offered at n / rate seconds whatever the earlier ones'
+    // answers took, each in a task of its own (a closed loop of in-flight slots offered only what
+    // the service answered).
     let sender = {
         let (http, c, stop, control) = (http.clone(), c.clone(), stop.clone(), sim.control.clone());
         let (companies, employees, urls, rate) =
             (companies.clone(), employees.clone(), urls.clone(), mix.webhooks_per_s);
-        let slots = Arc::new(tokio::sync::Semaphore::new(256));
         tokio::spawn(async move {
             let base = chrono::NaiveDate::from_ymd_opt(2040, 1, 1).unwrap();
-            let mut tick = tokio::time::interval(Duration::from_millis(10));
+            let mut tick = tokio::time::interval(Duration::from_millis(5));
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
             let mut n = 0usize;
             let mut inner = JoinSet::new();
             while !stop.is_cancelled() {
@@ -184,10 +218,11 @@ pub async fn run_load(load: Load<'_>) -> anyhow::Result<Outcome> {
                     let people = &employees[&co];
                     let employee = people[(n / companies.len()) % people.len()];
                     let date = base + chrono::Days::new(n as u64);
-                    let permit = slots.clone().acquire_owned().await.unwrap();
                     let (http, c, control, url) = (http.clone(), c.clone(), control.clone(), urls[n % 2].clone());
+                    c.offered.fetch_add(1, Relaxed);
+                    let in_flight = c.in_flight.fetch_add(1, Relaxed) + 1;
+                    c.max_in_flight.fetch_max(in_flight, Relaxed);
                     inner.spawn(async move {
-                        let _permit = permit;
                         let raise = json!({"kind": "salary", "company_id": co, "employee_id": employee,
                                            "month_wage": 6000 + n, "start_date": date.to_string()});
                         control.post("/_sim/mutations", raise).await;
@@ -199,21 +234,30 @@ pub async fn run_load(load: Load<'_>) -> anyhow::Result<Outcome> {
                             body.to_string().into_bytes(),
                         );
                         c.sent.fetch_add(1, Relaxed);
-                        if let Ok(r) = webhook.request(&http, &format!("{url}/webhooks/employes")).send().await {
-                            let s = r.status().as_u16();
-                            c.status(s);
-                            match s {
-                                202 => c.accepted.lock().unwrap().push((employee, date)),
-                                429 => drop(c.limited.fetch_add(1, Relaxed)),
-                                _ => {}
+                        let t = Instant::now();
+                        let request = webhook.request(&http, &format!("{url}/webhooks/employes"));
+                        match request.timeout(WEBHOOK_TIMEOUT).send().await {
+                            Ok(r) => {
+                                let s = r.status().as_u16();
+                                c.webhook_ms.lock().unwrap().push(t.elapsed().as_secs_f64() * 1000.0);
+                                c.status(s);
+                                match s {
+                                    202 => c.accepted.lock().unwrap().push((employee, date)),
+                                    429 => drop(c.limited.fetch_add(1, Relaxed)),
+                                    _ => drop(c.webhook_other.fetch_add(1, Relaxed)),
+                                }
                             }
+                            Err(_) => drop(c.unanswered.fetch_add(1, Relaxed)),
                         }
+                        c.in_flight.fetch_sub(1, Relaxed);
                     });
                     n += 1;
                 }
                 while inner.try_join_next().is_some() {}
             }
+            let offered_s = started.elapsed().as_secs_f64();
             while inner.join_next().await.is_some() {}
+            offered_s
         })
     };
     if abuse {
@@ -270,8 +314,9 @@ pub async fn run_load(load: Load<'_>) -> anyhow::Result<Outcome> {
         max_followed = max_followed.max(c.followed.load(Relaxed));
         tokio::time::sleep(Duration::from_secs(1)).await;
     }
+    let cpu_after = cpu();
     stop.cancel();
-    sender.await?;
+    let offered_s = sender.await?;
     tasks.abort_all();
     while tasks.join_next().await.is_some() {}
     // Drain: until no session is open for three seconds in a row (at most 5 minutes).
@@ -302,17 +347,30 @@ pub async fn run_load(load: Load<'_>) -> anyhow::Result<Outcome> {
     let duplicated = accepted.iter().filter(|k| found.get(k).is_some_and(|n| *n > 1)).count();
     let mut api = c.api_ms.lock().unwrap().clone();
     let mut fol = c.follow_ms.lock().unwrap().clone();
-    api.sort_by(f64::total_cmp);
-    fol.sort_by(f64::total_cmp);
+    let mut hooks = c.webhook_ms.lock().unwrap().clone();
+    let mut routes = c.route_ms.lock().unwrap().clone();
+    let [changes_ms, milestones_ms] = &mut routes;
+    for v in [&mut api, &mut fol, &mut hooks, changes_ms, milestones_ms] {
+        v.sort_by(f64::total_cmp);
+    }
     let rss = |s: &Service| s.memory_kib().0 as f64 / 1024.0;
     Ok(Outcome {
         api_p50_ms: pct(&api, 50.0),
         api_p99_ms: pct(&api, 99.0),
         api_requests: api.len(),
+        route_p99_ms: [pct(&routes[0], 99.0), pct(&routes[1], 99.0)],
         follow_p99_ms: pct(&fol, 99.0),
         server_errors: c.server_errors.load(Relaxed),
         stream_opens: c.stream_opens.load(Relaxed),
+        webhooks_offered: c.offered.load(Relaxed),
+        webhooks_offered_s: offered_s,
         webhooks_sent: c.sent.load(Relaxed),
+        webhooks_answered: hooks.len(),
+        webhooks_other: c.webhook_other.load(Relaxed),
+        webhooks_unanswered: c.unanswered.load(Relaxed),
+        webhooks_max_in_flight: c.max_in_flight.load(Relaxed),
+        webhook_p50_ms: pct(&hooks, 50.0),
+        webhook_p99_ms: pct(&hooks, 99.0),
         webhooks_accepted: accepted.len(),
         webhooks_limited: c.limited.load(Relaxed),
         lost,
@@ -322,11 +380,15 @@ pub async fn run_load(load: Load<'_>) -> anyhow::Result<Outcome> {
         max_open_sessions: max_open,
         max_followed,
         rss_mb: [rss(replicas[0]), rss(replicas[1])],
+        cpu_s: [0, 1, 2].map(|i| cpu_after[i] - cpu_before[i]),
         abuse_streams: if abuse { 5_000 } else { 0 },
         abuse_streams_ok: c.abuse_streams_ok.load(Relaxed),
         abuse_requests: c.abuse_requests.load(Relaxed),
         abuse_ok: c.abuse_ok.load(Relaxed),
         raw: json!({"api_ms_p50": pct(&api, 50.0), "api_ms_p99": pct(&api, 99.0), "lost": lost, "duplicated": duplicated,
+                    "changes_ms_p99": pct(&routes[0], 99.0), "milestones_ms_p99": pct(&routes[1], 99.0),
+                    "webhooks_offered": c.offered.load(Relaxed), "webhooks_offered_s": offered_s,
+                    "webhooks_answered": hooks.len(), "webhook_ms_p99": pct(&hooks, 99.0),
                     "accepted": accepted.len(), "max_consumers": max_consumers, "max_open": max_open}),
     })
 }

@@ -25,6 +25,7 @@ pub use http::ApiToken;
 pub use limits::LimitsConfig;
 pub use milestones::MilestonesConfig;
 pub use runtime::{LogFormat, MIN_WATCH_INTERVAL, RuntimeConfig};
+pub use store::Pools;
 use values::{Values, bad};
 pub use worker::WorkerConfig;
 
@@ -41,6 +42,8 @@ pub struct ConfigError {
 #[derive(Debug)]
 pub struct Config {
     pub database_url: SecretString,
+    /// `DATABASE_MAX_CONNECTIONS`, `DATABASE_API_CONNECTIONS`.
+    pub pools: Pools,
     pub nats_urls: String,
     pub subject_prefix: String,
     pub stream_replicas: usize,
@@ -106,7 +109,7 @@ impl Config {
 
     fn from_values(v: &Values<'_>) -> Result<Config, ConfigError> {
         let employes::Employes { employes, simulator_addr } = employes::parse(v)?;
-        let store::Store { database_url, nats_urls, subject_prefix, stream_replicas } = store::parse(v)?;
+        let store::Store { database_url, pools, nats_urls, subject_prefix, stream_replicas } = store::parse(v)?;
         let webhooks::Webhooks { webhook_secrets, webhook_secret_raw } = webhooks::parse(v)?;
         let runtime = runtime::parse(v)?;
         let worker = worker::parse(v)?;
@@ -117,6 +120,7 @@ impl Config {
         let limits = limits::parse(v)?;
         Ok(Config {
             database_url,
+            pools,
             nats_urls,
             subject_prefix,
             stream_replicas,

@@ -30,6 +30,16 @@ const fn unset(key: &'static str, when_unset: &'static str, meaning: &'static st
 /// Every key this service reads.
 pub const REFERENCE: &[KeyDoc] = &[
     doc("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/employes_sync", "Postgres"),
+    doc(
+        "DATABASE_MAX_CONNECTIONS",
+        "16",
+        "Postgres connections of the main pool (the worker's sessions, admissions, background tasks)",
+    ),
+    doc(
+        "DATABASE_API_CONNECTIONS",
+        "8",
+        "Postgres connections of the HTTP API's own pool, beside the main one (its queries planned for their arguments)",
+    ),
     doc("NATS_URL", "nats://127.0.0.1:4222", "NATS with JetStream; comma-separated for a cluster"),
     doc("NATS_SUBJECT_PREFIX", "employes", "prefix of every subject and stream"),
     doc("NATS_STREAM_REPLICAS", "1", "stream replicas (3 on a 3-node cluster)"),

@@ -1,4 +1,5 @@
-//! Postgres and NATS: `DATABASE_URL`, `NATS_URL`, `NATS_SUBJECT_PREFIX`, `NATS_STREAM_REPLICAS`.
+//! Postgres and NATS: `DATABASE_URL`, `DATABASE_MAX_CONNECTIONS`, `DATABASE_API_CONNECTIONS`,
+//! `NATS_URL`, `NATS_SUBJECT_PREFIX`, `NATS_STREAM_REPLICAS`.
 
 use secrecy::SecretString;
 
@@ -9,9 +10,19 @@ use super::{
 
 pub(super) struct Store {
     pub database_url: SecretString,
+    pub pools: Pools,
     pub nats_urls: String,
     pub subject_prefix: String,
     pub stream_replicas: usize,
+}
+
+/// The sizes of the process's Postgres pools.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pools {
+    /// Connections of the main pool: the worker's sessions, admissions and every background task.
+    pub max: u32,
+    /// Connections of the HTTP API's own pool (its handlers and live streams; `db::api_pool`).
+    pub api: u32,
 }
 
 pub(super) fn parse(v: &Values<'_>) -> Result<Store, ConfigError> {
@@ -28,8 +39,19 @@ pub(super) fn parse(v: &Values<'_>) -> Result<Store, ConfigError> {
     if !(database_url.starts_with("postgres://") || database_url.starts_with("postgresql://")) {
         return Err(bad("DATABASE_URL", "expected a URL like postgres://user@host:5432/database"));
     }
+    let pools = Pools {
+        max: v.whole("DATABASE_MAX_CONNECTIONS", crate::db::DEFAULT_MAX_CONNECTIONS)?,
+        api: v.whole("DATABASE_API_CONNECTIONS", 8u32)?,
+    };
+    if pools.max == 0 {
+        return Err(bad("DATABASE_MAX_CONNECTIONS", "must be at least 1"));
+    }
+    if pools.api == 0 {
+        return Err(bad("DATABASE_API_CONNECTIONS", "must be at least 1"));
+    }
     Ok(Store {
         database_url: SecretString::from(database_url.to_string()),
+        pools,
         nats_urls: v.text("NATS_URL").unwrap_or("nats://127.0.0.1:4222").to_string(),
         subject_prefix,
         stream_replicas,

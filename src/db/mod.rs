@@ -17,23 +17,51 @@ pub mod sealed;
 pub mod sessions;
 pub mod webhooks;
 
-use std::time::Duration;
+use std::{str::FromStr as _, time::Duration};
 
-use sqlx::{PgPool, postgres::PgPoolOptions};
+use sqlx::{
+    PgPool,
+    postgres::{PgConnectOptions, PgPoolOptions},
+};
 
 pub type Db = PgPool;
 
 /// Embedded migrations (forward-only).
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
-/// A lazily connecting pool: the service starts even while Postgres is briefly down,
-/// and `readyz` reports it. A connection taken from the pool is pinged only when it sat idle
-/// for [`PING_IDLE_AFTER`] (sqlx's default pings on every acquire, a round trip per statement):
-/// a busy pool's connections were just used, and one that broke while idle (Postgres restarted)
-/// is still found and dropped before a statement fails on it.
+/// A lazily connecting pool of [`DEFAULT_MAX_CONNECTIONS`] (see [`pool_of`]).
 pub fn pool(url: &str) -> anyhow::Result<Db> {
-    Ok(PgPoolOptions::new()
-        .max_connections(16)
+    pool_of(url, DEFAULT_MAX_CONNECTIONS)
+}
+
+/// `DATABASE_MAX_CONNECTIONS` when it is not set.
+pub const DEFAULT_MAX_CONNECTIONS: u32 = 16;
+
+/// A lazily connecting pool of at most `max_connections`: the service starts even while
+/// Postgres is briefly down, and `readyz` reports it. A connection taken from the pool is pinged
+/// only when it sat idle for [`PING_IDLE_AFTER`] (sqlx's default pings on every acquire, a round
+/// trip per statement): a busy pool's connections were just used, and one that broke while idle
+/// (Postgres restarted) is still found and dropped before a statement fails on it.
+pub fn pool_of(url: &str, max_connections: u32) -> anyhow::Result<Db> {
+    Ok(options(max_connections).connect_lazy(url)?)
+}
+
+/// The HTTP API's pool (`DATABASE_API_CONNECTIONS`), as [`pool_of`] but each statement planned
+/// for its own arguments (`plan_cache_mode = force_custom_plan`). The API's list queries are
+/// catch-all filters, every filter a parameter that may be null (`$1 IS NULL OR company_id = $1`,
+/// …): after five runs of a prepared statement Postgres may switch to its generic plan, which
+/// cannot leave the unused filters out and scans and sorts the whole table (`GET
+/// /api/changes?limit=50` over 61,000 changes: 4.3 s generic, 0.4 ms planned for its arguments;
+/// bench/ANALYSIS.md, the mixed load). Planning anew costs a fraction of a millisecond; the
+/// worker's keyed statements, in the main pool, keep their cached plans.
+pub fn api_pool(url: &str, max_connections: u32) -> anyhow::Result<Db> {
+    let connect = PgConnectOptions::from_str(url)?.options([("plan_cache_mode", "force_custom_plan")]);
+    Ok(options(max_connections).connect_lazy_with(connect))
+}
+
+fn options(max_connections: u32) -> PgPoolOptions {
+    PgPoolOptions::new()
+        .max_connections(max_connections)
         .acquire_timeout(Duration::from_secs(5))
         .test_before_acquire(false)
         .before_acquire(|conn, meta| {
@@ -44,7 +72,6 @@ pub fn pool(url: &str) -> anyhow::Result<Db> {
                 Ok(true)
             })
         })
-        .connect_lazy(url)?)
 }
 
 /// How long a pooled connection may sit idle before it is pinged when taken (see [`pool`]).

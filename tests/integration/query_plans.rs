@@ -2,6 +2,10 @@
 //! sequential scan of every company's employees (issue 16: three full scans of `employees` per
 //! session). The planner prefers a sequential scan of a small table whatever the indexes, so
 //! each plan is taken with sequential scans discouraged: it uses the index only if one fits.
+//! The API's catch-all list queries are planned for their arguments every time, never with
+//! Postgres's generic plan (a scan and sort of the whole table; `db::api_pool`).
+
+use futures::StreamExt as _;
 
 use crate::helpers::*;
 
@@ -45,4 +49,41 @@ async fn a_sessions_undiffed_failed_predecessors_are_found_without_reading_its_c
     let plan = plan_of(&app, sql, session).await;
     assert!(plan.contains("sync_sessions_undiffed_failed"), "{plan}");
     assert!(!plan.contains("Seq Scan"), "{plan}");
+}
+
+#[tokio::test]
+async fn the_apis_list_queries_are_planned_for_their_arguments_however_often_they_ran() {
+    // Arrange: the API's pool on a synced company's database (one connection, so every run
+    // below is one prepared statement of one session).
+    let mut env = TestEnv::new().await;
+    let app = env.spawn_app().await;
+    app.sync_and_wait(None).await;
+    let api = employes_sync::db::api_pool(env.config().database_url(), 1).unwrap();
+    let today = chrono::Utc::now().date_naive();
+    let (changes, milestones) = (
+        employes_sync::db::changes::ChangeFilter { limit: Some(51), ..Default::default() },
+        employes_sync::db::milestones::views::MilestoneFilter { limit: Some(51), ..Default::default() },
+    );
+
+    // Act: far more runs than the five after which Postgres may switch a prepared statement to
+    // its generic plan (a scan and sort of the whole table for these catch-all filters).
+    for _ in 0..12 {
+        employes_sync::db::changes::list(&api, &changes).await.unwrap();
+        let rows: Vec<_> = employes_sync::db::milestones::views::list(&api, &milestones, today).collect().await;
+        assert!(rows.iter().all(Result::is_ok));
+    }
+
+    // Assert
+    let plans: Vec<(String, i64, i64)> = sqlx::query_as(
+        "SELECT statement, generic_plans, custom_plans FROM pg_prepared_statements
+         WHERE (statement LIKE '%FROM changes c LEFT JOIN%' OR statement LIKE '%FROM milestones m LEFT JOIN%')
+           AND statement NOT LIKE '%pg_prepared_statements%'",
+    )
+    .fetch_all(&api)
+    .await
+    .unwrap();
+    assert_eq!(plans.len(), 2, "{plans:?}");
+    for (statement, generic, custom) in plans {
+        assert_eq!((generic, custom), (0, 12), "{statement}");
+    }
 }
