@@ -10,7 +10,7 @@
 #   issue 16: companies fairness sharedkey (BENCH_FAIRNESS_LARGE=5000 for the full-size fairness run;
 #             BENCH_COMPANIES=<n> runs companies with n instead of 200, for iteration)
 #   issue 23: mixed (BENCH_MIXED_WEBHOOKS=<n>/s, default 1000; BENCH_MIXED_SECS, default 60;
-#             BENCH_MIXED_ROUNDS=calm runs only the round without the abusive token, for iteration)
+#             BENCH_MIXED_ROUNDS=calm or =abused runs only that round, for iteration)
 # BENCH_SERVICE_ENV="KEY=value,…" starts every service of the run with those settings on top of the
 #   scenario's (to try a setting such as WORKER_CONCURRENCY without a rebuild).
 set -euo pipefail

@@ -19,6 +19,7 @@ mod endpoints;
 mod intake;
 mod latency;
 mod mixed;
+mod mixed_abuse;
 mod mixed_load;
 mod report;
 mod service;
@@ -187,7 +188,7 @@ async fn main() -> anyhow::Result<()> {
             pollers: 20,
             webhooks_per_s: env_or("BENCH_MIXED_WEBHOOKS", 1_000),
             secs: env_or("BENCH_MIXED_SECS", 60) as u64,
-            calm_only: std::env::var("BENCH_MIXED_ROUNDS").is_ok_and(|r| r == "calm"),
+            rounds: mixed::Rounds::from_env(),
         };
         run(&mut report, "mixed", async |r| mixed::mixed_scenario(r, &nats, mix).await).await;
     }

@@ -49,6 +49,7 @@ pub struct Outcome {
     /// Seconds over which they were offered (the round's length, as the schedule ran).
     pub webhooks_offered_s: f64,
     pub webhooks_sent: usize,
+    pub raises_failed: usize,
     /// Answered with any status (202, 429 or another).
     pub webhooks_answered: usize,
     pub webhooks_other: usize,
@@ -71,22 +72,28 @@ pub struct Outcome {
     pub abuse_streams_ok: usize,
     pub abuse_requests: usize,
     pub abuse_ok: usize,
+    /// The seconds of the window with the most poller requests over 50 ms: (second, how many, of how many).
+    pub slow_seconds: Vec<(usize, usize, usize)>,
     pub raw: Value,
 }
 
 /// What every generator counts.
 #[derive(Default)]
-struct Counts {
+pub(crate) struct Counts {
     api_ms: Mutex<Vec<f64>>,
+    /// Each poller request's start, seconds into the window, and its milliseconds.
+    api_at: Mutex<Vec<(f64, f64)>>,
     /// The same, of changes (0) and milestones (1).
     route_ms: Mutex<[Vec<f64>; 2]>,
     follow_ms: Mutex<Vec<f64>>,
-    server_errors: AtomicUsize,
-    stream_opens: AtomicUsize,
-    followed: AtomicUsize,
+    pub(crate) server_errors: AtomicUsize,
+    pub(crate) stream_opens: AtomicUsize,
+    pub(crate) followed: AtomicUsize,
     /// Webhooks due by the schedule (each its task), sent (its raise made upstream), answered by
     /// status, and never answered (a transport error or [`WEBHOOK_TIMEOUT`]).
     offered: AtomicUsize,
+    /// Raises the simulator did not make (no answer in time, or refused): their webhooks are not sent.
+    raise_failed: AtomicUsize,
     sent: AtomicUsize,
     limited: AtomicUsize,
     webhook_other: AtomicUsize,
@@ -95,34 +102,55 @@ struct Counts {
     max_in_flight: AtomicUsize,
     webhook_ms: Mutex<Vec<f64>>,
     accepted: Mutex<Vec<(Uuid, chrono::NaiveDate)>>,
-    abuse_streams_ok: AtomicUsize,
-    abuse_requests: AtomicUsize,
-    abuse_ok: AtomicUsize,
+    pub(crate) abuse_streams_ok: AtomicUsize,
+    pub(crate) abuse_requests: AtomicUsize,
+    pub(crate) abuse_ok: AtomicUsize,
 }
 
 impl Counts {
-    fn status(&self, s: u16) {
+    pub(crate) fn status(&self, s: u16) {
         if s >= 500 {
             self.server_errors.fetch_add(1, Relaxed);
         }
     }
 }
 
-/// GET `url` with `token`; its status and milliseconds (status 0: no answer).
-async fn timed_get(http: &reqwest::Client, url: &str, token: &str) -> (u16, f64, Option<Value>) {
+/// GET `url` with `token`: its status, the milliseconds until its last byte (status 0: no
+/// answer) and its body, unparsed (a client that polls a list need not build a JSON tree of it:
+/// that would spend the bench's share of the machine's CPU, not the service's).
+pub(crate) async fn timed_get(http: &reqwest::Client, url: &str, token: &str) -> (u16, f64, Option<bytes::Bytes>) {
     let t = Instant::now();
     match http.get(url).bearer_auth(token).send().await {
         Ok(r) => {
             let status = r.status().as_u16();
-            let body = r.json::<Value>().await.ok();
+            let body = r.bytes().await.ok();
             (status, t.elapsed().as_secs_f64() * 1000.0, body)
         }
         Err(_) => (0, t.elapsed().as_secs_f64() * 1000.0, None),
     }
 }
 
+/// The id of the first session of a `GET /api/sync/sessions` answer.
+pub(crate) fn first_session(body: Option<&bytes::Bytes>) -> Option<Uuid> {
+    #[derive(serde::Deserialize)]
+    struct Page {
+        sessions: Vec<Id>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Id {
+        id: Uuid,
+    }
+    Some(serde_json::from_slice::<Page>(body?).ok()?.sessions.first()?.id)
+}
+
 /// Follow a session's events until its stream ends or `stop`; whether it opened (200).
-async fn follow(http: &reqwest::Client, url: &str, token: &str, c: &Counts, stop: &CancellationToken) -> Option<u16> {
+pub(crate) async fn follow(
+    http: &reqwest::Client,
+    url: &str,
+    token: &str,
+    c: &Counts,
+    stop: &CancellationToken,
+) -> Option<u16> {
     let resp = http.get(url).bearer_auth(token).send().await.ok()?;
     let status = resp.status().as_u16();
     c.stream_opens.fetch_add(1, Relaxed);
@@ -150,10 +178,15 @@ pub async fn run_load(load: Load<'_>) -> anyhow::Result<Outcome> {
     let stop = CancellationToken::new();
     let mut tasks = JoinSet::new();
     let mut employees: HashMap<Uuid, Vec<Uuid>> = HashMap::new();
+    // One lock per employee: two raises of one employee are made upstream in the order of their
+    // dates (the simulator refuses a raise dated before the current period's start).
+    let mut raising: HashMap<Uuid, Arc<tokio::sync::Mutex<()>>> = HashMap::new();
     for co in &companies {
         let truth = sim.control.truth_of(*co).await;
         let ids = truth["employees"].as_array().into_iter().flatten().filter_map(|e| e["id"].as_str()?.parse().ok());
-        employees.insert(*co, ids.collect());
+        let ids: Vec<Uuid> = ids.collect();
+        raising.extend(ids.iter().map(|e| (*e, Arc::default())));
+        employees.insert(*co, ids);
     }
     // 50 companies syncing: a full sync of each, requested at once over both replicas.
     for (i, co) in companies.iter().enumerate() {
@@ -173,7 +206,7 @@ pub async fn run_load(load: Load<'_>) -> anyhow::Result<Outcome> {
                     timed_get(&http, &format!("{base}/api/sync/sessions?company_id={co}&limit=1"), &tok).await;
                 c.status(s);
                 c.follow_ms.lock().unwrap().push(ms);
-                if let Some(id) = body.as_ref().and_then(|b| b["sessions"][0]["id"].as_str()) {
+                if let Some(id) = first_session(body.as_ref()) {
                     follow(&http, &format!("{base}/api/sync/sessions/{id}/events"), &tok, &c, &stop).await;
                 }
                 tokio::time::sleep(Duration::from_millis(500)).await;
@@ -187,9 +220,11 @@ pub async fn run_load(load: Load<'_>) -> anyhow::Result<Outcome> {
         tasks.spawn(async move {
             while !stop.is_cancelled() {
                 for (route, path) in ["/api/changes?limit=50", "/api/milestones?limit=50"].into_iter().enumerate() {
+                    let at = started.elapsed().as_secs_f64();
                     let (s, ms, _) = timed_get(&http, &format!("{base}{path}"), &tok).await;
                     c.status(s);
                     c.api_ms.lock().unwrap().push(ms);
+                    c.api_at.lock().unwrap().push((at, ms));
                     c.route_ms.lock().unwrap()[route].push(ms);
                 }
                 tokio::time::sleep(Duration::from_millis(250)).await;
@@ -202,8 +237,8 @@ pub async fn run_load(load: Load<'_>) -> anyhow::Result<Outcome> {
     // the service answered).
     let sender = {
         let (http, c, stop, control) = (http.clone(), c.clone(), stop.clone(), sim.control.clone());
-        let (companies, employees, urls, rate) =
-            (companies.clone(), employees.clone(), urls.clone(), mix.webhooks_per_s);
+        let (companies, employees, urls, rate, raising) =
+            (companies.clone(), employees.clone(), urls.clone(), mix.webhooks_per_s, raising);
         tokio::spawn(async move {
             let base = chrono::NaiveDate::from_ymd_opt(2040, 1, 1).unwrap();
             let mut tick = tokio::time::interval(Duration::from_millis(5));
@@ -219,13 +254,23 @@ pub async fn run_load(load: Load<'_>) -> anyhow::Result<Outcome> {
                     let employee = people[(n / companies.len()) % people.len()];
                     let date = base + chrono::Days::new(n as u64);
                     let (http, c, control, url) = (http.clone(), c.clone(), control.clone(), urls[n % 2].clone());
+                    let turn = raising[&employee].clone().lock_owned();
                     c.offered.fetch_add(1, Relaxed);
                     let in_flight = c.in_flight.fetch_add(1, Relaxed) + 1;
                     c.max_in_flight.fetch_max(in_flight, Relaxed);
                     inner.spawn(async move {
                         let raise = json!({"kind": "salary", "company_id": co, "employee_id": employee,
                                            "month_wage": 6000 + n, "start_date": date.to_string()});
-                        control.post("/_sim/mutations", raise).await;
+                        let raised = {
+                            let _turn = turn.await;
+                            let answer = control.http.post(format!("{}/_sim/mutations", control.root)).json(&raise);
+                            answer.timeout(WEBHOOK_TIMEOUT).send().await.is_ok_and(|r| r.status().is_success())
+                        };
+                        if !raised {
+                            c.raise_failed.fetch_add(1, Relaxed);
+                            c.in_flight.fetch_sub(1, Relaxed);
+                            return;
+                        }
                         let body = json!({"type": "employee.updated",
                             "timestamp": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
                             "data": {"company_id": co, "employee_id": employee}});
@@ -260,42 +305,9 @@ pub async fn run_load(load: Load<'_>) -> anyhow::Result<Outcome> {
             offered_s
         })
     };
-    if abuse {
-        // 5,000 streams of one token, held open, and 500 requests a second.
-        for k in 0..5_000usize {
-            let (http, c, stop, base) = (http.clone(), c.clone(), stop.clone(), urls[k % 2].clone());
-            let co = companies[k % companies.len()];
-            tasks.spawn(async move {
-                let tok = token("abuser", 0);
-                let (_, _, body) =
-                    timed_get(&http, &format!("{base}/api/sync/sessions?company_id={co}&limit=1"), &tok).await;
-                let Some(id) = body.as_ref().and_then(|b| b["sessions"][0]["id"].as_str()) else { return };
-                if follow(&http, &format!("{base}/api/sync/sessions/{id}/events"), &tok, &c, &stop).await == Some(200) {
-                    c.abuse_streams_ok.fetch_add(1, Relaxed);
-                }
-            });
-        }
-        let (http, c, stop, base) = (http.clone(), c.clone(), stop.clone(), urls.clone());
-        tasks.spawn(async move {
-            let mut tick = tokio::time::interval(Duration::from_millis(10));
-            let mut n = 0usize;
-            while !stop.is_cancelled() {
-                tick.tick().await;
-                for _ in 0..5 {
-                    let (http, c, url) = (http.clone(), c.clone(), format!("{}/api/changes?limit=50", base[n % 2]));
-                    n += 1;
-                    tokio::spawn(async move {
-                        let (s, _, _) = timed_get(&http, &url, &token("abuser", 0)).await;
-                        c.abuse_requests.fetch_add(1, Relaxed);
-                        c.status(s);
-                        if (200..300).contains(&s) {
-                            c.abuse_ok.fetch_add(1, Relaxed);
-                        }
-                    });
-                }
-            }
-        });
-    }
+    // The abusive token: a client of its own (its own connections, its own runtime on a thread of
+    // its own), as another process on the same host would be.
+    let abuser = abuse.then(|| crate::mixed_abuse::start(c.clone(), stop.clone(), urls.clone(), companies.clone()));
     // Sampler: the progress stream's consumers and the open sessions, every second.
     let db = replicas[0].db().await?;
     let js = async_nats::jetstream::new(async_nats::connect(nats.url()).await?);
@@ -317,6 +329,11 @@ pub async fn run_load(load: Load<'_>) -> anyhow::Result<Outcome> {
     let cpu_after = cpu();
     stop.cancel();
     let offered_s = sender.await?;
+    if let Some(abuser) = abuser {
+        tokio::task::spawn_blocking(move || abuser.join())
+            .await?
+            .map_err(|_| anyhow::anyhow!("the abuser panicked"))?;
+    }
     tasks.abort_all();
     while tasks.join_next().await.is_some() {}
     // Drain: until no session is open for three seconds in a row (at most 5 minutes).
@@ -353,6 +370,7 @@ pub async fn run_load(load: Load<'_>) -> anyhow::Result<Outcome> {
     for v in [&mut api, &mut fol, &mut hooks, changes_ms, milestones_ms] {
         v.sort_by(f64::total_cmp);
     }
+    let slow_seconds = slow_seconds(&c.api_at.lock().unwrap());
     let rss = |s: &Service| s.memory_kib().0 as f64 / 1024.0;
     Ok(Outcome {
         api_p50_ms: pct(&api, 50.0),
@@ -365,6 +383,7 @@ pub async fn run_load(load: Load<'_>) -> anyhow::Result<Outcome> {
         webhooks_offered: c.offered.load(Relaxed),
         webhooks_offered_s: offered_s,
         webhooks_sent: c.sent.load(Relaxed),
+        raises_failed: c.raise_failed.load(Relaxed),
         webhooks_answered: hooks.len(),
         webhooks_other: c.webhook_other.load(Relaxed),
         webhooks_unanswered: c.unanswered.load(Relaxed),
@@ -381,14 +400,32 @@ pub async fn run_load(load: Load<'_>) -> anyhow::Result<Outcome> {
         max_followed,
         rss_mb: [rss(replicas[0]), rss(replicas[1])],
         cpu_s: [0, 1, 2].map(|i| cpu_after[i] - cpu_before[i]),
-        abuse_streams: if abuse { 5_000 } else { 0 },
+        abuse_streams: if abuse { crate::mixed_abuse::STREAMS } else { 0 },
         abuse_streams_ok: c.abuse_streams_ok.load(Relaxed),
         abuse_requests: c.abuse_requests.load(Relaxed),
         abuse_ok: c.abuse_ok.load(Relaxed),
+        slow_seconds,
         raw: json!({"api_ms_p50": pct(&api, 50.0), "api_ms_p99": pct(&api, 99.0), "lost": lost, "duplicated": duplicated,
                     "changes_ms_p99": pct(&routes[0], 99.0), "milestones_ms_p99": pct(&routes[1], 99.0),
                     "webhooks_offered": c.offered.load(Relaxed), "webhooks_offered_s": offered_s,
                     "webhooks_answered": hooks.len(), "webhook_ms_p99": pct(&hooks, 99.0),
                     "accepted": accepted.len(), "max_consumers": max_consumers, "max_open": max_open}),
     })
+}
+
+/// The five seconds of the window with the most requests over 50 ms, each as (second, slow, all).
+fn slow_seconds(at: &[(f64, f64)]) -> Vec<(usize, usize, usize)> {
+    let mut by_second: HashMap<usize, (usize, usize)> = HashMap::new();
+    for (t, ms) in at {
+        let e = by_second.entry(*t as usize).or_default();
+        e.1 += 1;
+        if *ms > 50.0 {
+            e.0 += 1;
+        }
+    }
+    let mut v: Vec<(usize, usize, usize)> =
+        by_second.into_iter().filter(|(_, (slow, _))| *slow > 0).map(|(s, (slow, all))| (s, slow, all)).collect();
+    v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    v.truncate(5);
+    v
 }

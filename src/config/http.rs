@@ -3,7 +3,8 @@
 
 use std::{net::SocketAddr, time::Duration};
 
-use secrecy::SecretString;
+use secrecy::{SecretBox, SecretString};
+use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use super::{
@@ -16,7 +17,9 @@ use crate::domain::Role;
 #[derive(Debug)]
 pub struct ApiToken {
     pub name: String,
-    pub token: SecretString,
+    /// The token's SHA-256, computed once here: a request's token is compared with it in constant
+    /// time, and the token itself is not kept.
+    pub digest: SecretBox<[u8; 32]>,
     /// Default `operator`.
     pub role: Role,
     /// The companies the token may see; `None` = all.
@@ -83,7 +86,8 @@ fn parse_token(n: usize, entry: &str) -> Result<ApiToken, ConfigError> {
                 .map_err(|_| wrong("the companies must be UUIDs separated by |"))
         })
         .transpose()?;
-    Ok(ApiToken { name: name.to_string(), token: SecretString::from(token.to_string()), role, companies })
+    let digest = SecretBox::new(Box::new(Sha256::digest(token.as_bytes()).into()));
+    Ok(ApiToken { name: name.to_string(), digest, role, companies })
 }
 
 #[cfg(test)]
@@ -110,7 +114,8 @@ mod tests {
                 ("boss", Role::Admin, None),
             ]
         );
-        assert_eq!(tokens[1].token.expose_secret(), "bbbbbbbbbbbbbbbb");
+        let digest: [u8; 32] = Sha256::digest(b"bbbbbbbbbbbbbbbb").into();
+        assert_eq!(tokens[1].digest.expose_secret(), &digest);
     }
 
     #[test]

@@ -97,8 +97,7 @@ fn authenticate(state: &AppState, token: &str) -> Option<Identity> {
     // Compare digests so neither length nor content leaks through timing.
     let presented = Sha256::digest(token.as_bytes());
     for t in &state.config.api_tokens {
-        let known = Sha256::digest(t.token.expose_secret().as_bytes());
-        if bool::from(presented.ct_eq(&known)) {
+        if bool::from(presented.as_slice().ct_eq(t.digest.expose_secret())) {
             return Some(Identity {
                 source: Source::Api,
                 name: t.name.clone(),
