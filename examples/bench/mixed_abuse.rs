@@ -52,7 +52,7 @@ async fn abuse(c: Arc<Counts>, stop: CancellationToken, urls: [String; 2], compa
     }
     let mut tick = tokio::time::interval(Duration::from_millis(10));
     let mut n = 0usize;
-    while !stop.is_cancelled() {
+    loop {
         tokio::select! {
             _ = stop.cancelled() => break,
             _ = tick.tick() => {}

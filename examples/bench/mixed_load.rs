@@ -80,10 +80,9 @@ pub struct Outcome {
 /// What every generator counts.
 #[derive(Default)]
 pub(crate) struct Counts {
-    api_ms: Mutex<Vec<f64>>,
     /// Each poller request's start, seconds into the window, and its milliseconds.
     api_at: Mutex<Vec<(f64, f64)>>,
-    /// The same, of changes (0) and milestones (1).
+    /// The milliseconds of the poller requests to changes (0) and to milestones (1).
     route_ms: Mutex<[Vec<f64>; 2]>,
     follow_ms: Mutex<Vec<f64>>,
     pub(crate) server_errors: AtomicUsize,
@@ -141,6 +140,38 @@ pub(crate) fn first_session(body: Option<&bytes::Bytes>) -> Option<Uuid> {
         id: Uuid,
     }
     Some(serde_json::from_slice::<Page>(body?).ok()?.sessions.first()?.id)
+}
+
+/// The signed webhook of the `n`-th raise (of `employee`'s salary from `date`), counted by its answer.
+async fn send_webhook(
+    http: &reqwest::Client,
+    c: &Counts,
+    url: &str,
+    company: Uuid,
+    employee: Uuid,
+    date: chrono::NaiveDate,
+    n: usize,
+) {
+    let body = json!({"type": "employee.updated",
+        "timestamp": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        "data": {"company_id": company, "employee_id": employee}});
+    let webhook = Webhook::with_id(format!("msg_mixed_{n}_{}", Uuid::new_v4().simple()), body.to_string().into_bytes());
+    c.sent.fetch_add(1, Relaxed);
+    let t = Instant::now();
+    let request = webhook.request(http, &format!("{url}/webhooks/employes"));
+    match request.timeout(WEBHOOK_TIMEOUT).send().await {
+        Ok(r) => {
+            let s = r.status().as_u16();
+            c.webhook_ms.lock().unwrap().push(t.elapsed().as_secs_f64() * 1000.0);
+            c.status(s);
+            match s {
+                202 => c.accepted.lock().unwrap().push((employee, date)),
+                429 => drop(c.limited.fetch_add(1, Relaxed)),
+                _ => drop(c.webhook_other.fetch_add(1, Relaxed)),
+            }
+        }
+        Err(_) => drop(c.unanswered.fetch_add(1, Relaxed)),
+    }
 }
 
 /// Follow a session's events until its stream ends or `stop`; whether it opened (200).
@@ -223,7 +254,6 @@ pub async fn run_load(load: Load<'_>) -> anyhow::Result<Outcome> {
                     let at = started.elapsed().as_secs_f64();
                     let (s, ms, _) = timed_get(&http, &format!("{base}{path}"), &tok).await;
                     c.status(s);
-                    c.api_ms.lock().unwrap().push(ms);
                     c.api_at.lock().unwrap().push((at, ms));
                     c.route_ms.lock().unwrap()[route].push(ms);
                 }
@@ -263,36 +293,13 @@ pub async fn run_load(load: Load<'_>) -> anyhow::Result<Outcome> {
                                            "month_wage": 6000 + n, "start_date": date.to_string()});
                         let raised = {
                             let _turn = turn.await;
-                            let answer = control.http.post(format!("{}/_sim/mutations", control.root)).json(&raise);
-                            answer.timeout(WEBHOOK_TIMEOUT).send().await.is_ok_and(|r| r.status().is_success())
+                            let request = control.post_request("/_sim/mutations", &raise).timeout(WEBHOOK_TIMEOUT);
+                            request.send().await.is_ok_and(|r| r.status().is_success())
                         };
-                        if !raised {
+                        if raised {
+                            send_webhook(&http, &c, &url, co, employee, date, n).await;
+                        } else {
                             c.raise_failed.fetch_add(1, Relaxed);
-                            c.in_flight.fetch_sub(1, Relaxed);
-                            return;
-                        }
-                        let body = json!({"type": "employee.updated",
-                            "timestamp": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-                            "data": {"company_id": co, "employee_id": employee}});
-                        let webhook = Webhook::with_id(
-                            format!("msg_mixed_{n}_{}", Uuid::new_v4().simple()),
-                            body.to_string().into_bytes(),
-                        );
-                        c.sent.fetch_add(1, Relaxed);
-                        let t = Instant::now();
-                        let request = webhook.request(&http, &format!("{url}/webhooks/employes"));
-                        match request.timeout(WEBHOOK_TIMEOUT).send().await {
-                            Ok(r) => {
-                                let s = r.status().as_u16();
-                                c.webhook_ms.lock().unwrap().push(t.elapsed().as_secs_f64() * 1000.0);
-                                c.status(s);
-                                match s {
-                                    202 => c.accepted.lock().unwrap().push((employee, date)),
-                                    429 => drop(c.limited.fetch_add(1, Relaxed)),
-                                    _ => drop(c.webhook_other.fetch_add(1, Relaxed)),
-                                }
-                            }
-                            Err(_) => drop(c.unanswered.fetch_add(1, Relaxed)),
                         }
                         c.in_flight.fetch_sub(1, Relaxed);
                     });
@@ -362,7 +369,7 @@ pub async fn run_load(load: Load<'_>) -> anyhow::Result<Outcome> {
     let accepted: HashSet<(Uuid, chrono::NaiveDate)> = c.accepted.lock().unwrap().iter().copied().collect();
     let lost = accepted.iter().filter(|k| !found.contains_key(k)).count();
     let duplicated = accepted.iter().filter(|k| found.get(k).is_some_and(|n| *n > 1)).count();
-    let mut api = c.api_ms.lock().unwrap().clone();
+    let mut api: Vec<f64> = c.api_at.lock().unwrap().iter().map(|(_, ms)| *ms).collect();
     let mut fol = c.follow_ms.lock().unwrap().clone();
     let mut hooks = c.webhook_ms.lock().unwrap().clone();
     let mut routes = c.route_ms.lock().unwrap().clone();

@@ -20,9 +20,14 @@ impl SimControl {
         SimControl { root, http: reqwest::Client::new() }
     }
 
+    /// `POST {root}{path}` with a JSON body, to be sent (with a timeout, say, or its errors handled).
+    pub fn post_request(&self, path: &str, body: &Value) -> reqwest::RequestBuilder {
+        self.http.post(format!("{}{path}", self.root)).json(body)
+    }
+
     /// `POST {root}{path}` with a JSON body, as it is answered.
     pub async fn post_raw(&self, path: &str, body: &Value) -> reqwest::Response {
-        self.http.post(format!("{}{path}", self.root)).json(body).send().await.unwrap()
+        self.post_request(path, body).send().await.unwrap()
     }
 
     /// `POST {root}{path}`; panics unless the answer is a 2xx, returns its JSON.

@@ -225,11 +225,7 @@ async fn a_key_expiring_within_30_days_opens_api_key_expiring_and_a_later_key_re
     // Assert: its expiry is known, and the issue opens (the check runs when companies change).
     let expires = registry.get(company).unwrap().company.api_key_expires_at.expect("read from the JWT");
     assert!((expires - chrono::Utc::now()).num_days() >= 11);
-    let open = eventually("api_key_expiring opens", Duration::from_secs(10), async || {
-        let open = issues(&app, company).await;
-        if open.is_empty() { Err("no issue yet") } else { Ok(open) }
-    })
-    .await;
+    let open = issues_once(&app, company, |_| true).await;
     assert_eq!((open[0]["kind"].as_str(), open[0]["status"].as_str()), (Some("api_key_expiring"), Some("ongoing")));
     assert!(open[0]["message"].as_str().unwrap().contains("expires on"), "{open:?}");
 
@@ -237,9 +233,6 @@ async fn a_key_expiring_within_30_days_opens_api_key_expiring_and_a_later_key_re
     registry.set_api_key(company, Some(jwt_expiring_in(365).into())).await.unwrap();
 
     // Assert
-    eventually("api_key_expiring resolves", Duration::from_secs(10), async || {
-        issues(&app, company).await.first().is_some_and(|i| i["status"] == "resolved")
-    })
-    .await;
+    issues_once(&app, company, |i| i["status"] == "resolved").await;
     app.stop().await;
 }
